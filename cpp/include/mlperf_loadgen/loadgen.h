@@ -1,0 +1,52 @@
+/// \file loadgen.h
+/// \brief The entry points a harness calls (official names, namespace mlperf).
+#ifndef MLPERF_LOADGEN_LOADGEN_H_
+#define MLPERF_LOADGEN_LOADGEN_H_
+
+#include <cstddef>
+#include <functional>
+#include <string>
+
+#include "loadgen/export.h"
+#include "query_sample.h"
+#include "query_sample_library.h"
+#include "system_under_test.h"
+#include "test_settings.h"
+
+namespace mlperf {
+
+/// Called for each response whose data loadgen is about to copy (accuracy mode, or a sample
+/// chosen for the accuracy log), before the copy: lets the SUT move device data to the host.
+using ResponseCallback = std::function<void(QuerySampleResponse*)>;
+
+/// Records the completion of `response_count` samples, all with one timestamp taken on entry.
+/// Thread-safety: any thread, concurrently, also from inside IssueQuery.
+/// Blocking: never (wait-free recording).
+/// Allocates: no, except when copying response data for the accuracy log (from a pooled arena).
+/// Ids are validated: an unknown, stale or repeated id is counted and reported in the detail log.
+LOADGEN_EXPORT void QuerySamplesComplete(QuerySampleResponse* responses, size_t response_count,
+                                         const ResponseCallback& response_cb = {});
+
+/// Records the first-token time of each sample (LLM token latencies). Same contract as
+/// QuerySamplesComplete; the sample must still be completed with QuerySamplesComplete.
+LOADGEN_EXPORT void FirstTokenComplete(QuerySampleResponse* responses, size_t response_count,
+                                       const ResponseCallback& response_cb = {});
+
+/// Runs a test and writes the logs. Blocks until the test is over. An exception thrown by a SUT
+/// or QSL callback stops the test, the logs recorded so far are written, and it is rethrown here.
+LOADGEN_EXPORT void StartTest(SystemUnderTest* sut, QuerySampleLibrary* qsl,
+                              const TestSettings& requested_settings,
+                              const LogSettings& log_settings,
+                              const std::string audit_config_filename = "audit.config");
+
+/// Stops the running test from any thread: issuing stops, outstanding samples are abandoned,
+/// logs are written and StartTest returns.
+LOADGEN_EXPORT void AbortTest();
+
+/// A harness thread calls this to become a Server issue thread; it blocks until the process's
+/// tests are over (see server_num_issue_query_threads).
+LOADGEN_EXPORT void RegisterIssueQueryThread();
+
+}  // namespace mlperf
+
+#endif  // MLPERF_LOADGEN_LOADGEN_H_

@@ -1,0 +1,29 @@
+// results stage input: what one performance series measured (engine.md §9.4 step 6).
+#ifndef LOADGEN_RESULTS_PERFORMANCE_RESULT_H_
+#define LOADGEN_RESULTS_PERFORMANCE_RESULT_H_
+
+#include <cstdint>
+#include <vector>
+
+namespace loadgen::results {
+
+struct PerformanceResult {
+  /// Per-sample latency (ns) in sequence order, one per completed sample.
+  std::vector<int64_t> sample_latencies;
+  /// MultiStream only: per-query latency (all samples done - scheduled), issued queries.
+  std::vector<int64_t> query_latencies;
+  uint64_t queries_issued = 0;
+  double max_latency_s = 0;                        // largest sample latency
+  double final_query_scheduled_time_s = 0;         // generated delta of the last issued query
+  double final_query_issued_time_s = 0;            // its issue time - series start
+  double final_query_all_samples_done_time_s = 0;  // its completion time - series start
+  /// Token runs (use_token_latencies): first-token latency, time per output token and token
+  /// count per sample, same order as sample_latencies. ttft/tpot empty in Offline.
+  std::vector<int64_t> ttft_latencies;
+  std::vector<int64_t> tpot_latencies;
+  std::vector<int64_t> tokens_per_sample;
+};
+
+}  // namespace loadgen::results
+
+#endif  // LOADGEN_RESULTS_PERFORMANCE_RESULT_H_

@@ -1,0 +1,44 @@
+// schedule stage: the random-number algorithms of libstdc++ that the official LoadGen uses,
+// written out so every compiler and standard library gives the same numbers (engine.md §4).
+#ifndef LOADGEN_SCHEDULE_RANDOM_H_
+#define LOADGEN_SCHEDULE_RANDOM_H_
+
+#include <cstdint>
+#include <vector>
+
+namespace loadgen::schedule {
+
+/// 32-bit Mersenne Twister, bit-identical to std::mt19937. Seeded with seed mod 2^32.
+class Mt19937 {
+ public:
+  explicit Mt19937(uint64_t seed = 5489u) { Seed(seed); }
+  void Seed(uint64_t seed);
+  uint32_t operator()();
+
+ private:
+  void Twist();
+  uint32_t state_[624];
+  int index_ = 624;
+};
+
+/// libstdc++ uniform_int_distribution on [a, b] with a 32-bit engine (Lemire's method).
+uint64_t UniformInt(Mt19937& g, uint64_t a, uint64_t b);
+
+/// libstdc++ std::shuffle (paired draws for n <= 65535).
+template <typename T>
+void Shuffle(std::vector<T>& v, Mt19937& g);
+
+/// libstdc++ generate_canonical<double, 53>.
+double Canonical(Mt19937& g);
+
+/// libstdc++ exponential_distribution<double>(lambda).
+double Exponential(Mt19937& g, double lambda);
+
+/// duration_cast<nanoseconds>(duration<double>(seconds)): truncation toward zero.
+int64_t SecondsToNs(double seconds);
+
+}  // namespace loadgen::schedule
+
+#include "schedule/random_inl.h"
+
+#endif  // LOADGEN_SCHEDULE_RANDOM_H_

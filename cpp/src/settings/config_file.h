@@ -1,0 +1,58 @@
+// settings stage: the official config-file grammar (engine.md §13, surface.md §3).
+#ifndef LOADGEN_SETTINGS_CONFIG_FILE_H_
+#define LOADGEN_SETTINGS_CONFIG_FILE_H_
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/diagnostic.h"
+#include "test_settings.h"
+
+namespace loadgen::settings {
+
+/// Where the built-in mlperf.conf lives. Set by the Python package at import; native builds
+/// fall back to $LOADGEN_MLPERF_CONF, then to the installed data directory.
+void SetMlperfConfPath(const std::string& path);
+std::string MlperfConfPath();
+
+/// Process-wide state the official FromConfig keeps: the conf_type-1 call counter and the
+/// messages waiting for the next test's detail log. One instance per process in the compat API;
+/// tests make their own.
+class ConfigContext {
+ public:
+  /// Thread-safe.
+  int NextUserConfCall();
+  void AddPending(Diagnostic d);
+  /// Returns and clears the pending messages (with the time each was produced, ns since
+  /// loadgen::NowNs epoch).
+  std::vector<std::pair<int64_t, Diagnostic>> TakePending();
+  static ConfigContext& Process();
+
+ private:
+  std::mutex mu_;
+  int user_conf_calls_ = 0;
+  std::vector<std::pair<int64_t, Diagnostic>> pending_;
+};
+
+/// The official FromConfig (returns 0, -ENOENT or -EINVAL), reporting into `ctx`.
+int FromConfig(mlperf::TestSettings& settings, const std::string& path, const std::string& model,
+               const std::string& scenario, int conf_type, ConfigContext& ctx);
+
+/// One problem found by the strict checker.
+struct ConfigProblem {
+  std::string file;
+  int line = 0;           // 1-based
+  std::string key;        // the key text, may be empty
+  std::string message;    // what is wrong and what to do
+  std::string suggestion; // did-you-mean, may be empty
+};
+
+/// Strict lint of a config file: everything the official parser rejects, plus what it silently
+/// ignores (unknown keys, `key=5` without spaces, trailing comments, octal-looking integers).
+std::vector<ConfigProblem> LintConfigFile(const std::string& path);
+std::vector<ConfigProblem> LintConfigText(const std::string& text, const std::string& file_name);
+
+}  // namespace loadgen::settings
+
+#endif  // LOADGEN_SETTINGS_CONFIG_FILE_H_

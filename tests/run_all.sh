@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what the tests need and runs every test: C++ (GoogleTest via CTest) and Python
+# (pytest, including the differential tests against the official wheel in its own venv).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+PY=${PYTHON:-python3}
+
+# GoogleTest for the C++ tests (Debian's package; the only system dependency).
+if [ ! -f /usr/include/gtest/gtest.h ]; then
+  if command -v apt-get >/dev/null; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get install -y -q libgtest-dev >/dev/null || { $SUDO apt-get update -q && $SUDO apt-get install -y -q libgtest-dev; }
+  else
+    echo "GoogleTest not found: install libgtest-dev (or gtest) and rerun" >&2; exit 1
+  fi
+fi
+
+echo "== C++ tests"
+cmake -S . -B build/cpp-tests -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOADGEN_BUILD_TESTS=ON \
+  -DLOADGEN_BUILD_EXAMPLES=ON >/dev/null
+cmake --build build/cpp-tests -j "$JOBS"
+ctest --test-dir build/cpp-tests --output-on-failure -j "$JOBS"
+
+echo "== Python package"
+$PY -m pip install -q ".[test]"
+
+# The official wheel, only as a test oracle, in a venv of its own (never a dependency).
+ORACLE=build/oracle-venv
+if [ ! -x "$ORACLE/bin/python" ] || ! "$ORACLE/bin/python" -c "import mlperf_loadgen" 2>/dev/null; then
+  $PY -m venv "$ORACLE"
+  "$ORACLE/bin/pip" install -q "mlcommons-loadgen==6.0.17" numpy
+fi
+export LOADGEN_ORACLE_PYTHON="$ROOT/$ORACLE/bin/python"
+
+echo "== Python tests"
+$PY -m pytest -q "$@"
