@@ -33,6 +33,12 @@ class ConfigError : public Error {
   std::string key_;
 };
 
+/// The test was stopped by AbortTestWithError (for example a callback failed on a SUT thread).
+class TestAborted : public Error {
+ public:
+  using Error::Error;
+};
+
 /// Log files could not be opened or written.
 class LogError : public Error {
  public:

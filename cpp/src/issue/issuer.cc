@@ -1,0 +1,198 @@
+#include "issue/issuer.h"
+
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define LOADGEN_CPU_RELAX() _mm_pause()
+#elif defined(__aarch64__)
+#define LOADGEN_CPU_RELAX() asm volatile("yield")
+#else
+#define LOADGEN_CPU_RELAX() ((void)0)
+#endif
+
+namespace loadgen::issue {
+namespace {
+
+using mlperf::TestMode;
+using mlperf::TestScenario;
+
+// Sleeping is only precise to tens of microseconds; the last stretch is spun.
+constexpr int64_t kSpinWindowNs = 120000;
+
+Diagnostic Message(Severity severity, const char* key, std::string text) {
+  Diagnostic d;
+  d.severity = severity;
+  d.key = key;
+  d.message = std::move(text);
+  d.file = "issue_query_controller.cc";
+  return d;
+}
+
+uint64_t ThreadShare(uint64_t total, uint64_t thread_idx, uint64_t stride) {
+  return total / stride + (thread_idx < total % stride ? 1 : 0);
+}
+
+}  // namespace
+
+int64_t SleepUntil(int64_t deadline_ns, const std::atomic<bool>* abort) {
+  int64_t now = NowNs();
+  while (deadline_ns - now > kSpinWindowNs) {
+    // Sleep in bounded steps so an abort is noticed within a few milliseconds.
+    int64_t step = std::min<int64_t>(deadline_ns - now - kSpinWindowNs, 5000000);
+    std::this_thread::sleep_for(std::chrono::nanoseconds(step));
+    now = NowNs();
+    if (abort && abort->load(std::memory_order_relaxed)) return now;
+  }
+  while (now < deadline_ns) {
+    LOADGEN_CPU_RELAX();
+    now = NowNs();
+  }
+  return now;
+}
+
+void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t thread_idx,
+                  uint64_t stride) {
+  const settings::EffectiveSettings& s = *params.settings;
+  record::SeriesRecorder& rec = *params.recorder;
+  const schedule::SeriesPlan& plan = rec.plan();
+  const TestScenario scenario = s.scenario;
+  const bool accuracy = params.series_mode == TestMode::AccuracyOnly;
+  const bool coalesce = scenario == TestScenario::Server && s.server_coalesce_queries;
+  const uint64_t spq = plan.samples_per_query;
+  const uint64_t query_count = plan.query_count();
+  const uint64_t min_queries = ThreadShare(s.min_query_count, thread_idx, stride);
+  const uint64_t max_queries = ThreadShare(s.max_query_count, thread_idx, stride);
+  const int64_t target_duration_ns = static_cast<int64_t>(s.target_duration_ms) * 1000000;
+  const int64_t max_duration_ns = static_cast<int64_t>(s.max_duration_ms) * 1000000;
+  const bool multi_thread = stride > 1;
+
+  bool ran_out = scenario != TestScenario::Server;
+  uint64_t issued = 0;
+  uint64_t samples = 0;
+  uint64_t last_query = 0;
+  bool any = false;
+  bool aborted = false;
+  const int64_t start = shared.start_ns;
+
+  std::vector<mlperf::QuerySample> batch;
+  batch.reserve(scenario == TestScenario::Offline ? plan.sample_count() : spq + 16);
+
+  auto log = [&](Severity sev, const char* key, std::string text) {
+    if (params.log) params.log(Message(sev, key, std::move(text)), NowNs());
+  };
+
+  for (uint64_t idx = thread_idx; idx < query_count; idx += stride) {
+    if (shared.abort->load(std::memory_order_relaxed)) {
+      aborted = true;
+      break;
+    }
+    // Wait for this query's moment (engine.md §9.2).
+    int64_t scheduled;
+    int64_t now;
+    if (scenario == TestScenario::Server) {
+      scheduled = start + plan.scheduled_delta_ns[idx];
+      now = NowNs();
+      if (now < scheduled) now = SleepUntil(scheduled, shared.abort);
+      if (shared.abort->load(std::memory_order_relaxed)) {
+        aborted = true;
+        break;
+      }
+    } else if (scenario == TestScenario::Offline) {
+      scheduled = start;
+      now = NowNs();
+    } else {
+      if (any) {
+        const uint64_t prev = last_query;
+        rec.progress().WaitUntil([&] {
+          return rec.QueryDone(prev) || shared.abort->load(std::memory_order_relaxed);
+        });
+        if (shared.abort->load(std::memory_order_relaxed)) {
+          aborted = true;
+          break;
+        }
+      }
+      now = NowNs();
+      scheduled = now;
+    }
+
+    batch.clear();
+    uint64_t per_iter = 1;
+    rec.MarkIssued(idx, scheduled, now);
+    for (uint64_t j = 0; j < spq; ++j) {
+      const uint64_t local = idx * spq + j;
+      batch.push_back({rec.ResponseIdOf(local), plan.sample_index[local]});
+    }
+    // Server coalescing: overdue queries ride along, each keeping its own scheduled time.
+    if (coalesce) {
+      while (idx + stride < query_count &&
+             now >= start + plan.scheduled_delta_ns[idx + stride]) {
+        idx += stride;
+        ++per_iter;
+        rec.MarkIssued(idx, start + plan.scheduled_delta_ns[idx], now);
+        batch.push_back({rec.ResponseIdOf(idx), plan.sample_index[idx]});
+      }
+    }
+    last_query = idx;
+    any = true;
+    params.sut->IssueQuery(batch);
+    samples += batch.size();
+    issued += per_iter;
+
+    if (accuracy) continue;
+
+    const int64_t duration = now - start;
+    if (scenario == TestScenario::Server) {
+      if (s.max_async_queries != 0) {
+        uint64_t total_issued = issued;
+        if (multi_thread) {
+          std::lock_guard<std::mutex> lock(shared.mu);
+          shared.global_issued += per_iter;
+          total_issued = shared.global_issued;
+        }
+        const uint64_t outstanding = total_issued - rec.completed_queries();
+        if (outstanding > s.max_async_queries) {
+          log(Severity::kError, "error_runtime",
+              "IssueQueryThread " + std::to_string(thread_idx) +
+                  " Ending early: Too many outstanding queries. issued " +
+                  std::to_string(total_issued) + " outstanding " + std::to_string(outstanding));
+          ran_out = false;
+          break;
+        }
+      }
+    } else if (issued >= min_queries && duration >= target_duration_ns) {
+      log(Severity::kInfo, "generic_message",
+          "Ending naturally: Minimum query count and test duration met.");
+      ran_out = false;
+      break;
+    }
+    if (s.max_query_count != 0 && issued >= max_queries) {
+      log(Severity::kError, "error_runtime",
+          "IssueQueryThread " + std::to_string(thread_idx) +
+              " Ending early: Max query count reached. query_count " + std::to_string(issued));
+      ran_out = false;
+      break;
+    }
+    if (s.max_duration_ms != 0 && duration > max_duration_ns) {
+      log(Severity::kError, "error_runtime",
+          "IssueQueryThread " + std::to_string(thread_idx) +
+              " Ending early: Max test duration reached. duration_ns " +
+              std::to_string(duration));
+      ran_out = false;
+      break;
+    }
+  }
+
+  std::lock_guard<std::mutex> lock(shared.mu);
+  shared.ran_out |= ran_out && !aborted;
+  shared.aborted |= aborted;
+  shared.queries_issued += issued;
+  shared.samples_issued += samples;
+  if (any && (!shared.any_issued || last_query > shared.last_query)) shared.last_query = last_query;
+  shared.any_issued |= any;
+}
+
+}  // namespace loadgen::issue

@@ -1,0 +1,54 @@
+// issue stage: turns one series' plan into IssueQuery calls at the right moments
+// (engine.md §9): closed loop for SingleStream/MultiStream, the Poisson schedule for Server,
+// one query for Offline. Owns no global state; one call per series (per thread).
+#ifndef LOADGEN_ISSUE_ISSUER_H_
+#define LOADGEN_ISSUE_ISSUER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+
+#include "common/diagnostic.h"
+#include "record/series_recorder.h"
+#include "settings/effective_settings.h"
+#include "system_under_test.h"
+
+namespace loadgen::issue {
+
+/// Shared by every thread issuing one series.
+struct IssueShared {
+  int64_t start_ns = 0;
+  std::atomic<bool>* abort = nullptr;  // set by AbortTest or a failing callback
+  std::mutex mu;                       // guards the fields below
+  uint64_t queries_issued = 0;
+  uint64_t samples_issued = 0;
+  uint64_t last_query = 0;  // highest issued query index
+  bool any_issued = false;
+  bool ran_out = false;
+  bool aborted = false;
+  uint64_t global_issued = 0;  // multi-thread Server max_async accounting
+};
+
+struct IssueParams {
+  const settings::EffectiveSettings* settings = nullptr;
+  mlperf::TestMode series_mode = mlperf::TestMode::PerformanceOnly;
+  mlperf::SystemUnderTest* sut = nullptr;
+  record::SeriesRecorder* recorder = nullptr;
+  /// Receives the loop's detail-log messages ("Ending naturally...", early-end errors).
+  std::function<void(const Diagnostic&, int64_t time_ns)> log;
+};
+
+/// Issues queries thread_idx, thread_idx + stride, ... of the series. Exceptions thrown by the
+/// SUT propagate (the caller aborts the test).
+void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t thread_idx,
+                  uint64_t stride);
+
+/// Sleeps until `deadline_ns` (loadgen::NowNs clock), then spins for the last stretch so the
+/// issue lag stays in microseconds. Returns the time it woke at.
+int64_t SleepUntil(int64_t deadline_ns, const std::atomic<bool>* abort);
+
+}  // namespace loadgen::issue
+
+#endif  // LOADGEN_ISSUE_ISSUER_H_

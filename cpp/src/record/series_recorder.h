@@ -1,0 +1,172 @@
+// record stage: everything one series records about its samples, in arrays sized when the
+// series starts. Completion is wait-free: per response one atomic fetch_or on the sample's
+// state, plain stores of its timestamps, and per call one atomic add and one notification.
+#ifndef LOADGEN_RECORD_SERIES_RECORDER_H_
+#define LOADGEN_RECORD_SERIES_RECORDER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <vector>
+
+#include "loadgen.h"
+#include "loadgen/session.h"
+#include "record/arena.h"
+#include "record/bounded_queue.h"
+#include "record/response_id.h"
+#include "record/wait_word.h"
+#include "schedule/plan.h"
+
+namespace loadgen::record {
+
+/// A problem found on a completing thread, formatted later by the log writer.
+struct CompletionError {
+  enum Kind : uint16_t {
+    kDuplicate,           // a = seq id
+    kStale,               // a = response id
+    kUnknown,             // a = response id
+    kNoFirstToken,        // a = seq id
+    kTokensMissing,       // n_tokens == 0
+    kTokensNegative,      // n_tokens < 0
+    kTokensOne,           // n_tokens == 1
+    kTokenAfterComplete,  // a = seq id
+    kTokenTwice,          // a = seq id
+    kCallbackFailed,      // response callback threw; a = seq id
+  };
+  int64_t time_ns;
+  int32_t tid;
+  Kind kind;
+  uint64_t a;
+};
+
+struct RecorderOptions {
+  mlperf::TestScenario scenario = mlperf::TestScenario::SingleStream;
+  bool use_tokens = false;         // from the requested settings, as the official logger
+  bool needs_first_token = false;  // requested scenario != Offline
+  uint32_t series_tag = 1;
+};
+
+/// One accuracy-log entry, published in completion order.
+struct AccuracyRecord {
+  std::atomic<uint8_t> ready{0};
+  uint64_t local = 0;
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+};
+
+class SeriesRecorder {
+ public:
+  SeriesRecorder(const schedule::SeriesPlan& plan, const RecorderOptions& options,
+                 BoundedMpmcQueue<CompletionError>* errors);
+  SeriesRecorder(const SeriesRecorder&) = delete;
+  SeriesRecorder& operator=(const SeriesRecorder&) = delete;
+
+  const schedule::SeriesPlan& plan() const { return plan_; }
+  uint32_t series_tag() const { return options_.series_tag; }
+  uint64_t ResponseIdOf(uint64_t local) const { return EncodeResponseId(options_.series_tag, local); }
+
+  // --- Issuing side (the issuing thread of query q) ---
+  /// Marks query q's samples as issued with its scheduled and issue times. Must be called
+  /// before the query's ids reach the SUT. Allocates: no.
+  void MarkIssued(uint64_t q, int64_t scheduled_ns, int64_t issued_ns) noexcept;
+  /// Coalesced Server queries: the scheduled time stays the query's own.
+  bool QueryDone(uint64_t q) const noexcept;
+
+  // --- Completing side (any thread) ---
+  CompletionStatus Complete(mlperf::QuerySampleResponse* responses, size_t count,
+                            const mlperf::ResponseCallback& callback, int64_t now_ns);
+  CompletionStatus CompleteIds(const uint64_t* ids, size_t count, const int64_t* n_tokens,
+                               int64_t now_ns) noexcept;
+  CompletionStatus FirstTokens(mlperf::QuerySampleResponse* responses, size_t count,
+                               const mlperf::ResponseCallback& callback, int64_t now_ns);
+  CompletionStatus FirstTokenIds(const uint64_t* ids, size_t count, int64_t now_ns) noexcept;
+
+  // --- Progress ---
+  uint64_t completed_samples() const { return completed_samples_.load(std::memory_order_acquire); }
+  uint64_t completed_queries() const { return completed_queries_.load(std::memory_order_acquire); }
+  WaitWord& progress() { return progress_; }
+
+  // --- Reading results (after the series drained, or for a partial flush) ---
+  bool SampleCompleted(uint64_t local) const {
+    return state_[local].load(std::memory_order_acquire) & kCompleted;
+  }
+  int64_t latency(uint64_t local) const { return latency_[local]; }
+  int64_t scheduled_ns(uint64_t q) const { return scheduled_ns_[q]; }
+  int64_t issued_ns(uint64_t q) const { return issued_ns_[q]; }
+  /// When the last sample of query q completed.
+  int64_t query_done_ns(uint64_t q) const;
+  bool has_first_token(uint64_t local) const {
+    return state_[local].load(std::memory_order_acquire) & kFirstToken;
+  }
+  int64_t ttft(uint64_t local) const { return ttft_[local]; }
+  int64_t tpot(uint64_t local) const { return tpot_[local]; }
+  int64_t n_tokens(uint64_t local) const { return n_tokens_[local]; }
+  int64_t max_completion_ns() const { return max_completion_ns_.load(std::memory_order_acquire); }
+
+  /// Calls `write(record, token_data, token_size)` for each published accuracy entry not yet
+  /// drained, in completion order; stops at the first entry still being written. Single reader.
+  template <typename Write>
+  void DrainAccuracy(Write&& write) {
+    uint64_t end = accuracy_count_.load(std::memory_order_acquire);
+    if (end > accuracy_capacity_) end = accuracy_capacity_;
+    while (accuracy_drained_ < end) {
+      AccuracyRecord& r = accuracy_[accuracy_drained_];
+      if (!r.ready.load(std::memory_order_acquire)) break;
+      const uint8_t* token_data = nullptr;
+      size_t token_size = 0;
+      if (token_data_) {
+        token_data = token_data_[r.local].load(std::memory_order_acquire);
+        token_size = token_size_[r.local];
+      }
+      write(r, token_data, token_size);
+      ++accuracy_drained_;
+    }
+  }
+
+ private:
+  static constexpr uint8_t kIssued = 1;
+  static constexpr uint8_t kCompleted = 2;
+  static constexpr uint8_t kFirstToken = 4;
+
+  /// Returns the local index of a valid id or counts the rejection.
+  bool Resolve(uint64_t id, uint64_t* local, CompletionStatus* status, int64_t now_ns) noexcept;
+  void RecordCompletion(uint64_t local, int64_t n_tokens, int64_t now_ns) noexcept;
+  void RecordFirstToken(uint64_t local, int64_t now_ns) noexcept;
+  void PublishAccuracy(uint64_t local, const uint8_t* data, size_t size) noexcept;
+  void ReportError(CompletionError::Kind kind, uint64_t a, int64_t now_ns) noexcept;
+  void FinishCall(size_t accepted, int64_t now_ns) noexcept;
+
+  const schedule::SeriesPlan& plan_;
+  RecorderOptions options_;
+  BoundedMpmcQueue<CompletionError>* errors_;
+  uint64_t spq_;
+  uint64_t sample_count_;
+
+  std::unique_ptr<std::atomic<uint8_t>[]> state_;
+  std::unique_ptr<int64_t[]> latency_;
+  std::unique_ptr<int64_t[]> scheduled_ns_;
+  std::unique_ptr<int64_t[]> issued_ns_;
+  std::unique_ptr<std::atomic<uint32_t>[]> remaining_;  // spq > 1 only
+  std::unique_ptr<int64_t[]> done_ns_;                  // spq > 1 only
+  std::unique_ptr<int64_t[]> ttft_;                     // token runs only
+  std::unique_ptr<int64_t[]> tpot_;
+  std::unique_ptr<int64_t[]> n_tokens_;
+  std::unique_ptr<std::atomic<const uint8_t*>[]> token_data_;  // token runs, non-Offline
+  std::unique_ptr<size_t[]> token_size_;
+
+  std::unique_ptr<AccuracyRecord[]> accuracy_;
+  uint64_t accuracy_capacity_ = 0;
+  alignas(64) std::atomic<uint64_t> accuracy_count_{0};
+  uint64_t accuracy_drained_ = 0;  // reader only
+  ByteArena arena_;
+
+  alignas(64) std::atomic<uint64_t> completed_samples_{0};
+  alignas(64) std::atomic<uint64_t> completed_queries_{0};
+  std::atomic<int64_t> max_completion_ns_{0};
+  WaitWord progress_;
+};
+
+}  // namespace loadgen::record
+
+#endif  // LOADGEN_RECORD_SERIES_RECORDER_H_

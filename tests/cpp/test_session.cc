@@ -1,0 +1,298 @@
+// End-to-end tests of one TestSession with in-process SUTs (no Python).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "common/errors.h"
+#include "loadgen/session.h"
+#include "session/test_session.h"
+
+namespace loadgen::session {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Env {
+  settings::ConfigContext config;
+  record::ActiveSeries active;
+  issue::IssueThreadPool threads;
+  Environment Get() { return Environment{&config, &active, &threads}; }
+};
+
+class TestQsl : public mlperf::QuerySampleLibrary {
+ public:
+  TestQsl(size_t total, size_t perf) : total_(total), perf_(perf) {}
+  const std::string& Name() override { return name_; }
+  size_t TotalSampleCount() override { return total_; }
+  size_t PerformanceSampleCount() override { return perf_; }
+  void LoadSamplesToRam(const std::vector<mlperf::QuerySampleIndex>& s) override {
+    loads.push_back(s);
+  }
+  void UnloadSamplesFromRam(const std::vector<mlperf::QuerySampleIndex>&) override {
+    ++unloads;
+  }
+  std::vector<std::vector<mlperf::QuerySampleIndex>> loads;
+  int unloads = 0;
+
+ private:
+  std::string name_ = "TestQSL";
+  size_t total_, perf_;
+};
+
+// Completes every sample inline through the given ActiveSeries, with 4 payload bytes.
+class InlineSut : public mlperf::SystemUnderTest {
+ public:
+  explicit InlineSut(record::ActiveSeries* active, int repeat = 1) : active_(active), repeat_(repeat) {}
+  const std::string& Name() override { return name_; }
+  void IssueQuery(const std::vector<mlperf::QuerySample>& samples) override {
+    std::vector<mlperf::QuerySampleResponse> responses;
+    payload_.resize(samples.size());
+    for (size_t i = 0; i < samples.size(); ++i) {
+      payload_[i] = static_cast<uint32_t>(samples[i].index);
+      responses.emplace_back(samples[i].id, reinterpret_cast<uintptr_t>(&payload_[i]), 4);
+      issued.push_back(samples[i].index);
+    }
+    for (int r = 0; r < repeat_; ++r) {
+      last_status = active_->Complete(responses.data(), responses.size(), {});
+      statuses.push_back(last_status);
+    }
+  }
+  void FlushQueries() override { ++flushes; }
+  std::vector<size_t> issued;
+  int flushes = 0;
+  CompletionStatus last_status;
+  std::vector<CompletionStatus> statuses;
+
+ private:
+  record::ActiveSeries* active_;
+  int repeat_;
+  std::string name_ = "InlineSUT";
+  std::vector<uint32_t> payload_;
+};
+
+class SessionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("lg_session_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+            "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    log_settings_.log_output.outdir = dir_.string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string Read(const char* name) {
+    std::ifstream f(dir_ / name);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+  }
+  fs::path dir_;
+  mlperf::LogSettings log_settings_;
+  Env env_;
+};
+
+TEST_F(SessionTest, SingleStreamMatchesAppendixBSmallCase) {
+  // engine.md Appendix B: total 20, perf 5, seeds 0, 12 queries.
+  TestQsl qsl(20, 5);
+  InlineSut sut(&env_.active);
+  mlperf::TestSettings s;
+  s.min_query_count = 12;
+  s.min_duration_ms = 0;
+  TestSession session(&sut, &qsl, s, log_settings_, "", env_.Get());
+  TestOutcome out = session.Run();
+  ASSERT_EQ(qsl.loads.size(), 1u);
+  EXPECT_EQ(qsl.loads[0], (std::vector<size_t>{2, 4, 3, 0, 1}));
+  EXPECT_EQ(sut.issued, (std::vector<size_t>{3, 0, 0, 4, 3, 4, 1, 2, 1, 4, 4, 3}));
+  EXPECT_EQ(sut.flushes, 1);
+  EXPECT_EQ(qsl.unloads, 1);
+  ASSERT_TRUE(out.performance.has_value());
+  EXPECT_EQ(out.performance->queries_issued, 12u);
+  EXPECT_EQ(out.errors, 0u);
+  const std::string detail = Read("mlperf_log_detail.txt");
+  EXPECT_NE(detail.find("\"key\": \"result_query_count\", \"value\": 12,"), std::string::npos);
+  EXPECT_NE(detail.find("\"key\": \"num_errors\", \"value\": 0,"), std::string::npos);
+  const std::string summary = Read("mlperf_log_summary.txt");
+  EXPECT_NE(summary.find("Scenario : SingleStream"), std::string::npos);
+  EXPECT_NE(summary.find("No errors encountered during test."), std::string::npos);
+}
+
+TEST_F(SessionTest, DuplicateCompletionsAreRejectedAndLogged) {
+  TestQsl qsl(20, 5);
+  InlineSut sut(&env_.active, /*repeat=*/2);
+  mlperf::TestSettings s;
+  s.min_query_count = 10;
+  s.min_duration_ms = 0;
+  TestSession session(&sut, &qsl, s, log_settings_, "", env_.Get());
+  TestOutcome out = session.Run();
+  EXPECT_EQ(out.errors, 10u);
+  size_t duplicates = 0;
+  for (const auto& st : sut.statuses) duplicates += st.duplicate;
+  EXPECT_EQ(duplicates, 10u);
+  ASSERT_TRUE(out.performance.has_value());
+  EXPECT_EQ(out.performance->sample_count, 10u);
+  const std::string detail = Read("mlperf_log_detail.txt");
+  size_t count = 0;
+  for (size_t p = detail.find("Attempted to complete a sample twice."); p != std::string::npos;
+       p = detail.find("Attempted to complete a sample twice.", p + 1)) {
+    ++count;
+  }
+  EXPECT_EQ(count, 10u);
+}
+
+TEST_F(SessionTest, BogusIdsAreRejectedWithoutCrashing) {
+  TestQsl qsl(10, 10);
+  struct BogusSut : InlineSut {
+    using InlineSut::InlineSut;
+    record::ActiveSeries* a;
+    void IssueQuery(const std::vector<mlperf::QuerySample>& samples) override {
+      mlperf::QuerySampleResponse bogus[3] = {{0, 0, 0}, {12345, 0, 0}, {~uint64_t{0}, 0, 0}};
+      bogus_status = a->Complete(bogus, 3, {});
+      InlineSut::IssueQuery(samples);
+    }
+    CompletionStatus bogus_status;
+  } sut(&env_.active);
+  sut.a = &env_.active;
+  mlperf::TestSettings s;
+  s.min_query_count = 5;
+  s.min_duration_ms = 0;
+  TestSession session(&sut, &qsl, s, log_settings_, "", env_.Get());
+  TestOutcome out = session.Run();
+  EXPECT_EQ(sut.bogus_status.rejected(), 3u);
+  EXPECT_EQ(sut.bogus_status.accepted, 0u);
+  EXPECT_EQ(out.errors, 15u);
+  EXPECT_EQ(out.performance->sample_count, 5u);
+}
+
+TEST_F(SessionTest, CompletionsFromWorkerThreadsOutOfOrder) {
+  TestQsl qsl(64, 64);
+  struct ThreadedSut : mlperf::SystemUnderTest {
+    record::ActiveSeries* active;
+    std::string name = "Threaded";
+    std::mutex mu;
+    std::vector<mlperf::QuerySample> pending;
+    std::vector<std::thread> workers;
+    const std::string& Name() override { return name; }
+    void IssueQuery(const std::vector<mlperf::QuerySample>& samples) override {
+      std::vector<mlperf::QuerySample> copy = samples;
+      workers.emplace_back([this, copy] {
+        std::vector<mlperf::QuerySampleResponse> r;
+        for (auto it = copy.rbegin(); it != copy.rend(); ++it) r.emplace_back(it->id, 0, 0);
+        active->Complete(r.data(), r.size(), {});
+      });
+    }
+    void FlushQueries() override {}
+    ~ThreadedSut() override {
+      for (auto& t : workers) t.join();
+    }
+  } sut;
+  sut.active = &env_.active;
+  mlperf::TestSettings s;
+  s.scenario = mlperf::TestScenario::MultiStream;
+  s.multi_stream_samples_per_query = 8;
+  s.min_query_count = 20;
+  s.min_duration_ms = 0;
+  TestSession session(&sut, &qsl, s, log_settings_, "", env_.Get());
+  TestOutcome out = session.Run();
+  ASSERT_TRUE(out.performance.has_value());
+  EXPECT_EQ(out.performance->queries_issued, 20u);
+  EXPECT_EQ(out.performance->sample_count, 160u);
+  EXPECT_EQ(out.errors, 0u);
+}
+
+TEST_F(SessionTest, AccuracyModeLogsEverySampleOnce) {
+  TestQsl qsl(10, 4);
+  InlineSut sut(&env_.active);
+  mlperf::TestSettings s;
+  s.mode = mlperf::TestMode::AccuracyOnly;
+  s.qsl_rng_seed = 2085463073848966840u;
+  s.sample_index_rng_seed = 2747215439041700203u;
+  s.schedule_rng_seed = 16159082839903944936u;
+  TestSession session(&sut, &qsl, s, log_settings_, "", env_.Get());
+  TestOutcome out = session.Run();
+  // engine.md Appendix B TV5.
+  ASSERT_EQ(qsl.loads.size(), 3u);
+  EXPECT_EQ(qsl.loads[0], (std::vector<size_t>{1, 5, 7, 6}));
+  EXPECT_EQ(sut.issued, (std::vector<size_t>{1, 5, 7, 6, 0, 8, 3, 2, 9, 4}));
+  EXPECT_EQ(sut.flushes, 3);
+  EXPECT_FALSE(out.performance.has_value());
+  const std::string acc = Read("mlperf_log_accuracy.json");
+  EXPECT_EQ(acc.substr(0, 2), "[\n");
+  EXPECT_NE(acc.find("{ \"seq_id\" : 0, \"qsl_idx\" : 1, \"data\" : \"01000000\" }"),
+            std::string::npos);
+  EXPECT_EQ(acc.substr(acc.size() - 3), "\n]\n");
+  const std::string summary = Read("mlperf_log_summary.txt");
+  EXPECT_EQ(summary, "\nNo warnings encountered during test.\n\nNo errors encountered during test.\n");
+}
+
+TEST_F(SessionTest, ExceptionInIssueQueryStopsCleanlyAndRethrows) {
+  TestQsl qsl(10, 10);
+  struct ThrowingSut : InlineSut {
+    using InlineSut::InlineSut;
+    int calls = 0;
+    void IssueQuery(const std::vector<mlperf::QuerySample>& samples) override {
+      if (++calls == 3) throw std::runtime_error("boom in issue");
+      InlineSut::IssueQuery(samples);
+    }
+  } sut(&env_.active);
+  mlperf::TestSettings s;
+  s.min_query_count = 10;
+  s.min_duration_ms = 0;
+  TestSession session(&sut, &qsl, s, log_settings_, "", env_.Get());
+  EXPECT_THROW(
+      {
+        try {
+          session.Run();
+        } catch (const std::runtime_error& e) {
+          EXPECT_STREQ(e.what(), "boom in issue");
+          throw;
+        }
+      },
+      std::runtime_error);
+  const std::string detail = Read("mlperf_log_detail.txt");
+  EXPECT_NE(detail.find("Test stopped: boom in issue"), std::string::npos);
+  EXPECT_EQ(Read("mlperf_log_accuracy.json"), "[\n]\n");
+  EXPECT_NE(Read("mlperf_log_summary.txt").find("1 ERROR encountered"), std::string::npos);
+}
+
+TEST_F(SessionTest, AbortFromAnotherThreadReturnsPromptly) {
+  TestQsl qsl(10, 10);
+  struct NeverSut : mlperf::SystemUnderTest {
+    std::string name = "Never";
+    const std::string& Name() override { return name; }
+    void IssueQuery(const std::vector<mlperf::QuerySample>&) override {}
+    void FlushQueries() override {}
+  } sut;
+  mlperf::TestSettings s;
+  s.min_query_count = 10;
+  s.min_duration_ms = 0;
+  TestSession session(&sut, &qsl, s, log_settings_, "", env_.Get());
+  std::thread aborter([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    session.Abort("stop now");
+  });
+  TestOutcome out = session.Run();
+  aborter.join();
+  EXPECT_TRUE(out.aborted);
+  EXPECT_EQ(out.abort_reason, "stop now");
+}
+
+TEST_F(SessionTest, BadSettingsFailBeforeAnyLoad) {
+  TestQsl qsl(10, 0);
+  InlineSut sut(&env_.active);
+  mlperf::TestSettings s;
+  TestSession session(&sut, &qsl, s, log_settings_, "", env_.Get());
+  EXPECT_THROW(session.Run(), SettingsError);
+  EXPECT_TRUE(qsl.loads.empty());
+  EXPECT_TRUE(sut.issued.empty());
+}
+
+}  // namespace
+}  // namespace loadgen::session
