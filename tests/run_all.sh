@@ -33,6 +33,7 @@ if [ ! -x "$ORACLE/bin/python" ] || ! "$ORACLE/bin/python" -c "import mlperf_loa
   "$ORACLE/bin/pip" install -q "mlcommons-loadgen==6.0.17" numpy
 fi
 export LOADGEN_ORACLE_PYTHON="$ROOT/$ORACLE/bin/python"
+export LOADGEN_REQUIRE_ORACLE=1
 
 echo "== Python tests"
 $PY -m pytest -q "$@"
