@@ -1,0 +1,587 @@
+#include "results/summary.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "logging/format.h"
+#include "results/early_stopping.h"
+
+namespace loadgen::results {
+namespace {
+
+using mlperf::TestMode;
+using mlperf::TestScenario;
+
+// The record stage's marker for a slot that was never filled.
+constexpr int64_t kUnsetSlot = INT64_MIN;
+
+constexpr char kReduceQps[] = "Reduce target QPS to improve latency.";
+constexpr char kExitedEarly[] = "The test exited early, before enough queries were issued.";
+
+const char* ScenarioName(TestScenario scenario) {
+  switch (scenario) {
+    case TestScenario::SingleStream: return "SingleStream";
+    case TestScenario::MultiStream: return "MultiStream";
+    case TestScenario::Server: return "Server";
+    case TestScenario::Offline: return "Offline";
+  }
+  return "";
+}
+
+const char* ModeName(TestMode mode) {
+  switch (mode) {
+    case TestMode::SubmissionRun: return "SubmissionRun";
+    case TestMode::AccuracyOnly: return "AccuracyOnly";
+    case TestMode::PerformanceOnly: return "PerformanceOnly";
+    case TestMode::FindPeakPerformance: return "FindPeakPerformance";
+  }
+  return "";
+}
+
+int64_t ElementOrLast(const std::vector<int64_t>& sorted, size_t index) {
+  if (sorted.empty()) return 0;
+  return index < sorted.size() ? sorted[index] : sorted.back();
+}
+
+// Sorts `values` and takes the official statistics with `count` as the divisor and percentile
+// base (the token vectors use the sample count even if they are shorter).
+LatencyStats ComputeStats(std::vector<int64_t>& values, uint64_t count, double target) {
+  LatencyStats s;
+  // Wrapping sum: the official int64 sum, without its overflow UB.
+  uint64_t sum = 0;
+  for (int64_t v : values) sum += static_cast<uint64_t>(v);
+  if (count > 0) s.mean = static_cast<int64_t>(sum) / static_cast<int64_t>(count);
+  std::sort(values.begin(), values.end());
+  if (values.empty()) return s;
+  s.min = values.front();
+  s.max = values.back();
+  s.at_target = ElementOrLast(values, PercentileIndex(count, target));
+  for (size_t i = 0; i < kReportedPercentiles.size(); ++i) {
+    s.at_percentile[i] = ElementOrLast(values, PercentileIndex(count, kReportedPercentiles[i]));
+  }
+  return s;
+}
+
+// Evaluates one latency vector the scenario's way. `sorted` must be sorted for SS/MS.
+EarlyStoppingOutcome EvaluateEarlyStopping(const PerformanceSummary& s,
+                                           const std::vector<int64_t>& sorted_latencies,
+                                           const std::vector<int64_t>& sorted_query_latencies,
+                                           int64_t latency_bound) {
+  const double p = s.settings.target_latency_percentile;
+  switch (s.settings.scenario) {
+    case TestScenario::SingleStream:
+      return SingleStreamEarlyStopping(sorted_latencies, s.queries_issued, p);
+    case TestScenario::MultiStream:
+      // MultiStream always estimates from the per-query latencies, token runs included.
+      return MultiStreamEarlyStopping(sorted_query_latencies, s.queries_issued, p);
+    case TestScenario::Server:
+      return ServerEarlyStopping(sorted_latencies, latency_bound, s.queries_issued, p);
+    case TestScenario::Offline:
+      break;
+  }
+  return EarlyStoppingOutcome{};
+}
+
+// Stores the estimates an evaluation produced; a later evaluation overwrites an earlier one.
+void KeepEstimates(const EarlyStoppingOutcome& outcome, PerformanceSummary& s) {
+  if (s.settings.scenario == TestScenario::SingleStream) {
+    if (outcome.estimate) s.early_stopping_latency_ss = *outcome.estimate;
+    if (outcome.estimate_p99) s.early_stopping_latency_ms = *outcome.estimate_p99;
+  } else if (s.settings.scenario == TestScenario::MultiStream) {
+    if (outcome.estimate) s.early_stopping_latency_ms = *outcome.estimate;
+  }
+}
+
+std::string NewlinesToSpaces(std::string text) {
+  std::replace(text.begin(), text.end(), '\n', ' ');
+  return text;
+}
+
+std::string TargetLabel(double percentile) { return logging::FormatFixed(percentile * 100, 1); }
+std::string PercentileLabel(size_t i) {
+  return logging::FormatFixed(kReportedPercentiles[i] * 100, 2);
+}
+std::string Fixed2(double v) { return logging::FormatFixed(v, 2); }
+const char* YesNo(bool met) { return met ? "Yes" : "NO"; }
+
+void AppendLine(std::string& out, const std::string& line) {
+  out += line;
+  out += '\n';
+}
+
+// Min/max/mean and the six percentiles. `percentile_suffix` follows "<P> percentile".
+void AppendStatsBlock(std::string& out, const LatencyStats& stats, const char* min_label,
+                      const char* max_label, const char* mean_label,
+                      const char* percentile_suffix) {
+  AppendLine(out, min_label + std::to_string(stats.min));
+  AppendLine(out, max_label + std::to_string(stats.max));
+  AppendLine(out, mean_label + std::to_string(stats.mean));
+  for (size_t i = 0; i < kReportedPercentiles.size(); ++i) {
+    AppendLine(out,
+               PercentileLabel(i) + percentile_suffix + std::to_string(stats.at_percentile[i]));
+  }
+}
+
+void AppendLatencyBlock(std::string& out, const LatencyStats& stats) {
+  AppendStatsBlock(out, stats, "Min latency (ns)                : ",
+                   "Max latency (ns)                : ", "Mean latency (ns)               : ",
+                   " percentile latency (ns)   : ");
+}
+
+}  // namespace
+
+size_t PercentileIndex(size_t count, double p) {
+  if (count == 0) return 0;
+  const double index = static_cast<double>(count) * p;
+  if (!(index >= 0)) return 0;  // negative or NaN
+  if (index >= static_cast<double>(count)) return count - 1;
+  return std::min(static_cast<size_t>(index), count - 1);  // count may round up in double
+}
+
+std::string PerformanceSummary::InvalidReason() const {
+  std::string reason;
+  if (!perf_constraints_met) reason += perf_constraints_recommendation + " ";
+  if (!min_duration_met) reason += min_duration_recommendation + " ";
+  if (!min_queries_met) reason += kExitedEarly;
+  return NewlinesToSpaces(std::move(reason));
+}
+
+PerformanceSummary Summarize(const settings::EffectiveSettings& settings,
+                             PerformanceResult result) {
+  PerformanceSummary s;
+  s.settings = settings;
+  const TestScenario scenario = settings.scenario;
+  const bool tokens = settings.use_token_latencies;
+  const double p = settings.target_latency_percentile;
+  const uint64_t n = result.sample_latencies.size();
+  s.sample_count = n;
+  s.queries_issued = result.queries_issued;
+  s.max_latency_s = result.max_latency_s;
+  s.final_query_scheduled_time_s = result.final_query_scheduled_time_s;
+  s.final_query_issued_time_s = result.final_query_issued_time_s;
+  s.final_query_all_samples_done_time_s = result.final_query_all_samples_done_time_s;
+
+  // ProcessLatencies / ProcessTokenLatencies. With no samples everything stays 0.
+  if (n > 0) {
+    if (scenario == TestScenario::Server) {
+      s.overlatency_query_count = static_cast<uint64_t>(std::count_if(
+          result.sample_latencies.begin(), result.sample_latencies.end(),
+          [&](int64_t latency) { return latency > settings.target_latency_ns; }));
+    }
+    s.sample_latency = ComputeStats(result.sample_latencies, n, p);
+    if (tokens) {
+      for (int64_t count : result.tokens_per_sample) {
+        if (count != kUnsetSlot) s.token_count += count;
+      }
+      // Without first tokens (always in Offline) the official stops here: TPOT stays unsorted.
+      if (!result.ttft_latencies.empty()) {
+        s.first_token_latency = ComputeStats(result.ttft_latencies, n, p);
+        s.time_per_output_token = ComputeStats(result.tpot_latencies, n, p);
+      }
+    }
+    if (scenario == TestScenario::MultiStream) {
+      s.query_latency = ComputeStats(result.query_latencies, result.queries_issued, p);
+    }
+  }
+
+  // Metrics. Integer N - 1 wraps for N = 0 as in the official; float divisions may give inf.
+  const double n_minus_1 = static_cast<double>(n - 1);
+  const double tokens_d = static_cast<double>(s.token_count);
+  const double mean_d = static_cast<double>(s.sample_latency.mean);
+  switch (scenario) {
+    case TestScenario::SingleStream:
+      s.qps_with_loadgen_overhead = n_minus_1 / s.final_query_issued_time_s;
+      s.qps_without_loadgen_overhead = 1 / (mean_d / 1e9);
+      break;
+    case TestScenario::MultiStream:
+      break;
+    case TestScenario::Server:
+      s.scheduled_samples_per_sec = n_minus_1 / s.final_query_scheduled_time_s;
+      s.completed_samples_per_sec = n_minus_1 / s.final_query_all_samples_done_time_s;
+      break;
+    case TestScenario::Offline:
+      s.samples_per_second = static_cast<double>(n) / s.max_latency_s;
+      break;
+  }
+  if (tokens) {
+    if (scenario == TestScenario::Offline) {
+      s.tokens_per_second = tokens_d / s.max_latency_s;
+    } else {
+      s.token_throughput_with_loadgen_overhead = tokens_d / s.final_query_issued_time_s;
+      s.token_throughput_per_ns = tokens_d / (mean_d * static_cast<double>(n));
+      s.token_throughput_without_loadgen_overhead =
+          tokens_d / (mean_d / 1e9 * static_cast<double>(n));
+      s.completed_tokens_per_second = tokens_d / s.final_query_all_samples_done_time_s;
+    }
+  }
+  if (settings.infer_token_latencies) {
+    const uint64_t factor = static_cast<uint64_t>(settings.token_latency_scaling_factor);
+    if (scenario == TestScenario::Server) {
+      s.inferred_tokens_per_second =
+          static_cast<double>((n - 1) * factor) / s.final_query_all_samples_done_time_s;
+    } else if (scenario == TestScenario::Offline) {
+      s.inferred_tokens_per_second = static_cast<double>(n * factor) / s.max_latency_s;
+    }
+  }
+
+  // Early stopping. Token runs: TPOT first, TTFT only if TPOT passed (the official &&).
+  if (!tokens) {
+    const EarlyStoppingOutcome es = EvaluateEarlyStopping(
+        s, result.sample_latencies, result.query_latencies, settings.target_latency_ns);
+    s.early_stopping_met = es.met;
+    s.early_stopping_text = es.text;
+    KeepEstimates(es, s);
+  } else if (scenario != TestScenario::Offline) {
+    const EarlyStoppingOutcome tpot = EvaluateEarlyStopping(
+        s, result.tpot_latencies, result.query_latencies, settings.server_tpot_latency);
+    s.early_stopping_tpot_text = tpot.text;
+    KeepEstimates(tpot, s);
+    s.early_stopping_met = tpot.met;
+    if (tpot.met) {
+      const EarlyStoppingOutcome ttft = EvaluateEarlyStopping(
+          s, result.ttft_latencies, result.query_latencies, settings.server_ttft_latency);
+      s.early_stopping_ttft_text = ttft.text;
+      KeepEstimates(ttft, s);
+      s.early_stopping_met = ttft.met;
+    }
+  }
+
+  // Validity.
+  const double min_duration_s = static_cast<double>(settings.min_duration_ms) / 1000.0;
+  switch (scenario) {
+    case TestScenario::SingleStream:
+    case TestScenario::MultiStream:
+      s.min_duration_met = s.final_query_issued_time_s >= min_duration_s;
+      s.min_duration_recommendation =
+          "Decrease the expected latency so the loadgen pre-generates more queries.";
+      break;
+    case TestScenario::Server:
+      s.min_duration_met = s.final_query_scheduled_time_s >= min_duration_s;
+      s.min_duration_recommendation =
+          "Increase the target QPS so the loadgen pre-generates more queries.";
+      break;
+    case TestScenario::Offline:
+      s.min_duration_met = s.max_latency_s >= min_duration_s;
+      s.min_duration_recommendation =
+          "Increase expected QPS so the loadgen pre-generates a larger (coalesced) query.";
+      break;
+  }
+  if (s.min_duration_met) s.min_duration_recommendation.clear();
+  s.min_queries_met = s.queries_issued >= settings.min_query_count &&
+                      s.sample_count >= settings.min_sample_count;
+  if (scenario == TestScenario::Server) {
+    std::string& rec = s.perf_constraints_recommendation;
+    if (!tokens) {
+      if (s.sample_latency.at_target > settings.target_latency_ns) rec = kReduceQps;
+    } else {
+      if (s.first_token_latency.at_target > settings.server_ttft_latency) {
+        rec = std::string("TTFT constrain not met: ") + kReduceQps;
+      }
+      if (s.time_per_output_token.at_target > settings.server_tpot_latency) {
+        rec += rec.empty() ? "" : "\n * ";
+        rec += std::string("TPOT constrain not met: ") + kReduceQps;
+      }
+    }
+    s.perf_constraints_met = rec.empty();
+  }
+  return s;
+}
+
+std::string RenderSummary(const PerformanceSummary& s, const std::string& sut_name) {
+  const settings::EffectiveSettings& st = s.settings;
+  const TestScenario scenario = st.scenario;
+  const bool tokens = st.use_token_latencies;
+  const std::string target = TargetLabel(st.target_latency_percentile);
+  const std::string banner = "================================================";
+  std::string out;
+
+  AppendLine(out, banner);
+  AppendLine(out, "MLPerf Results Summary");
+  AppendLine(out, banner);
+  AppendLine(out, "SUT name : " + sut_name);
+  AppendLine(out, std::string("Scenario : ") + ScenarioName(scenario));
+  AppendLine(out, std::string("Mode     : ") + ModeName(st.mode));
+
+  switch (scenario) {
+    case TestScenario::SingleStream:
+      AppendLine(out, target + "th percentile latency (ns) : " +
+                          std::to_string(s.sample_latency.at_target));
+      break;
+    case TestScenario::MultiStream:
+      AppendLine(out, target + "th percentile latency (ns) : " +
+                          std::to_string(s.query_latency.at_target));
+      break;
+    case TestScenario::Server:
+      AppendLine(out, "Completed samples per second    : " + Fixed2(s.completed_samples_per_sec));
+      break;
+    case TestScenario::Offline:
+      AppendLine(out, "Samples per second: " + logging::FormatG6(s.samples_per_second));
+      break;
+  }
+  if (tokens) {
+    switch (scenario) {
+      case TestScenario::SingleStream:
+      case TestScenario::MultiStream:
+        AppendLine(out, target + "th first token percentile latency (ns) : " +
+                            std::to_string(s.first_token_latency.at_target));
+        break;
+      case TestScenario::Server:
+        AppendLine(out, "Completed tokens per second: " + Fixed2(s.completed_tokens_per_second));
+        break;
+      case TestScenario::Offline:
+        AppendLine(out, "Tokens per second: " + logging::FormatG6(s.tokens_per_second));
+        break;
+    }
+  }
+  if (st.infer_token_latencies) {
+    if (scenario == TestScenario::Server) {
+      AppendLine(out, "Completed tokens per second (inferred): " +
+                          Fixed2(s.inferred_tokens_per_second));
+    } else if (scenario == TestScenario::Offline) {
+      AppendLine(out, "Tokens per second (inferred): " +
+                          logging::FormatG6(s.inferred_tokens_per_second));
+    }
+  }
+
+  AppendLine(out, std::string("Result is : ") + (s.valid() ? "VALID" : "INVALID"));
+  if (scenario == TestScenario::Server) {
+    AppendLine(out, std::string("  Performance constraints satisfied : ") +
+                        YesNo(s.perf_constraints_met));
+  }
+  AppendLine(out, std::string("  Min duration satisfied : ") + YesNo(s.min_duration_met));
+  AppendLine(out, std::string("  Min queries satisfied : ") + YesNo(s.min_queries_met));
+  AppendLine(out, std::string("  Early stopping satisfied: ") + YesNo(s.early_stopping_met));
+  if (!s.valid()) {
+    // Printed even when only early stopping failed, with no bullet under it.
+    AppendLine(out, "Recommendations:");
+    if (!s.perf_constraints_met) AppendLine(out, " * " + s.perf_constraints_recommendation);
+    if (!s.min_duration_met) AppendLine(out, " * " + s.min_duration_recommendation);
+    if (!s.min_queries_met) {
+      AppendLine(out, std::string(" * ") + kExitedEarly);
+      AppendLine(out, "   See the detailed log for why this may have occurred.");
+    }
+  }
+  if (scenario != TestScenario::Offline) {
+    if (tokens) {
+      AppendLine(out, "TTFT Early Stopping Result:");
+      AppendLine(out, s.early_stopping_ttft_text);
+      AppendLine(out, "TPOT Early Stopping Result:");
+      AppendLine(out, s.early_stopping_tpot_text);
+    } else {
+      AppendLine(out, "Early Stopping Result:");
+      AppendLine(out, s.early_stopping_text);
+    }
+  }
+
+  AppendLine(out, "");
+  AppendLine(out, banner);
+  AppendLine(out, "Additional Stats");
+  AppendLine(out, banner);
+  if (scenario == TestScenario::SingleStream) {
+    AppendLine(out, "QPS w/ loadgen overhead         : " + Fixed2(s.qps_with_loadgen_overhead));
+    AppendLine(out, "QPS w/o loadgen overhead        : " + Fixed2(s.qps_without_loadgen_overhead));
+    AppendLine(out, "");
+  } else if (scenario == TestScenario::Server) {
+    AppendLine(out, "Scheduled samples per second : " + Fixed2(s.scheduled_samples_per_sec));
+  }
+  if (scenario == TestScenario::MultiStream) {
+    AppendLine(out, "Per-query latency:  ");
+    AppendLatencyBlock(out, s.query_latency);
+  } else {
+    AppendLatencyBlock(out, s.sample_latency);
+  }
+  if (tokens) {
+    AppendLine(out, "");
+    if (scenario == TestScenario::SingleStream) {
+      AppendLine(out, "TPS w/ loadgen overhead         : " +
+                          Fixed2(s.token_throughput_with_loadgen_overhead));
+      AppendLine(out, "TPS w/o loadgen overhead        : " +
+                          Fixed2(s.token_throughput_without_loadgen_overhead));
+    } else if (scenario == TestScenario::Server) {
+      AppendLine(out, "Completed tokens per second                 : " +
+                          Fixed2(s.completed_tokens_per_second));
+    }
+    if (scenario != TestScenario::Offline) {
+      AppendStatsBlock(out, s.first_token_latency, "Min First Token latency (ns)                : ",
+                       "Max First Token latency (ns)                : ",
+                       "Mean First Token latency (ns)               : ",
+                       " percentile first token latency (ns)   : ");
+      AppendLine(out, "");
+      AppendStatsBlock(out, s.time_per_output_token,
+                       "Min Time per Output Token (ns)                : ",
+                       "Max Time per Output Token (ns)                : ",
+                       "Mean Time per Output Token (ns)               : ",
+                       " percentile time to output token (ns)   : ");
+    }
+  }
+
+  AppendLine(out, "");
+  AppendLine(out, banner);
+  AppendLine(out, "Test Parameters Used");
+  AppendLine(out, banner);
+  AppendLine(out, "samples_per_query : " + std::to_string(st.samples_per_query));
+  AppendLine(out, "target_qps : " + logging::FormatG6(st.target_qps));
+  if (tokens) {
+    AppendLine(out, "ttft_latency (ns): " + std::to_string(st.server_ttft_latency));
+    AppendLine(out, "tpot_latency (ns): " + std::to_string(st.server_tpot_latency));
+  } else {
+    AppendLine(out, "target_latency (ns): " + std::to_string(st.target_latency_ns));
+  }
+  AppendLine(out, "max_async_queries : " + std::to_string(st.max_async_queries));
+  AppendLine(out, "min_duration (ms): " + std::to_string(st.min_duration_ms));
+  AppendLine(out, "max_duration (ms): " + std::to_string(st.max_duration_ms));
+  AppendLine(out, "min_query_count : " + std::to_string(st.min_query_count));
+  AppendLine(out, "max_query_count : " + std::to_string(st.max_query_count));
+  AppendLine(out, "qsl_rng_seed : " + std::to_string(st.qsl_rng_seed));
+  AppendLine(out, "sample_index_rng_seed : " + std::to_string(st.sample_index_rng_seed));
+  AppendLine(out, "schedule_rng_seed : " + std::to_string(st.schedule_rng_seed));
+  AppendLine(out, "accuracy_log_rng_seed : " + std::to_string(st.accuracy_log_rng_seed));
+  AppendLine(out, "accuracy_log_probability : " + logging::FormatG6(st.accuracy_log_probability));
+  AppendLine(out,
+             "accuracy_log_sampling_target : " + std::to_string(st.accuracy_log_sampling_target));
+  AppendLine(out, "print_timestamps : " + std::to_string(int{st.print_timestamps}));
+  AppendLine(out, "performance_issue_unique : " + std::to_string(int{st.performance_issue_unique}));
+  AppendLine(out, "performance_issue_same : " + std::to_string(int{st.performance_issue_same}));
+  AppendLine(out,
+             "performance_issue_same_index : " + std::to_string(st.performance_issue_same_index));
+  AppendLine(out, "performance_sample_count : " + std::to_string(st.performance_sample_count));
+  AppendLine(out, "accuracy_sample_count : " + std::to_string(st.accuracy_sample_count));
+  if (st.sample_concatenate_permutation) {
+    AppendLine(out, "WARNING: sample_concatenate_permutation was set to true. ");
+    AppendLine(out, "Generated samples per query might be different as the one in the setting.");
+    AppendLine(out,
+               "Check the generated_samples_per_query line in the detailed log for the real");
+    AppendLine(out, "samples_per_query value");
+  }
+  AppendLine(out, "");
+  return out;
+}
+
+std::string RenderSummaryTrailer(uint64_t warnings, uint64_t errors) {
+  std::string out;
+  if (warnings == 0) {
+    out += "No warnings encountered during test.\n";
+  } else if (warnings == 1) {
+    out += "1 warning encountered. See detailed log.\n";
+  } else {
+    out += std::to_string(warnings) + " warnings encountered. See detailed log.\n";
+  }
+  out += '\n';
+  if (errors == 0) {
+    out += "No errors encountered during test.\n";
+  } else if (errors == 1) {
+    out += "1 ERROR encountered. See detailed log.\n";
+  } else {
+    out += std::to_string(errors) + " ERRORS encountered. See detailed log.\n";
+  }
+  return out;
+}
+
+std::string RenderAccuracyOnlySummary(uint64_t warnings, uint64_t errors) {
+  return "\n" + RenderSummaryTrailer(warnings, errors);
+}
+
+void LogDetailResults(logging::DetailLog& log, const PerformanceSummary& s) {
+  using logging::JsonValue;
+  const TestScenario scenario = s.settings.scenario;
+  const bool tokens = s.settings.use_token_latencies;
+  const int64_t now = NowNs();  // the official block shares one timestamp
+  // Line numbers are those the official results.cc reports, for plausible metadata.
+  auto put = [&](const std::string& key, const JsonValue& value, int line) {
+    log.Log(key, value, Severity::kInfo, "results.cc", line, now);
+  };
+  auto put_stats = [&](const std::string& prefix, const std::string& suffix,
+                       const LatencyStats& stats, int line) {
+    for (size_t i = 0; i < kReportedPercentiles.size(); ++i) {
+      put(prefix + PercentileLabel(i) + suffix, JsonValue::Int(stats.at_percentile[i]), line);
+    }
+  };
+
+  put("result_validity", JsonValue::String(s.valid() ? "VALID" : "INVALID"), 674);
+  if (scenario == TestScenario::Server) {
+    put("result_perf_constraints_met", JsonValue::Bool(s.perf_constraints_met), 677);
+  }
+  put("result_min_duration_met", JsonValue::Bool(s.min_duration_met), 679);
+  put("result_min_queries_met", JsonValue::Bool(s.min_queries_met), 680);
+  put("early_stopping_met", JsonValue::Bool(s.early_stopping_met), 681);
+  if (!s.valid()) put("result_invalid_reason", JsonValue::String(s.InvalidReason()), 695);
+  if (tokens) {
+    put("early_stopping_ttft_result",
+        JsonValue::String(NewlinesToSpaces(s.early_stopping_ttft_text)), 706);
+    put("early_stopping_tpot_result",
+        JsonValue::String(NewlinesToSpaces(s.early_stopping_tpot_text)), 708);
+  } else {
+    put("early_stopping_result", JsonValue::String(NewlinesToSpaces(s.early_stopping_text)),
+        700);
+  }
+  put("result_query_count", JsonValue::Uint(s.queries_issued), 712);
+  if (scenario == TestScenario::Server) {
+    put("result_overlatency_query_count", JsonValue::Uint(s.overlatency_query_count), 714);
+  }
+
+  switch (scenario) {
+    case TestScenario::SingleStream:
+      put("result_qps_with_loadgen_overhead", JsonValue::Double(s.qps_with_loadgen_overhead),
+          735);
+      put("result_qps_without_loadgen_overhead",
+          JsonValue::Double(s.qps_without_loadgen_overhead), 736);
+      put("early_stopping_latency_ss", JsonValue::Int(s.early_stopping_latency_ss), 737);
+      put("early_stopping_latency_ms", JsonValue::Int(s.early_stopping_latency_ms), 739);
+      break;
+    case TestScenario::MultiStream:
+      put("result_min_query_latency_ns", JsonValue::Int(s.query_latency.min), 719);
+      put("result_max_query_latency_ns", JsonValue::Int(s.query_latency.max), 720);
+      put("result_mean_query_latency_ns", JsonValue::Int(s.query_latency.mean), 721);
+      put_stats("result_", "_percentile_per_query_latency_ns", s.query_latency, 724);
+      put("early_stopping_latency_ms", JsonValue::Int(s.early_stopping_latency_ms), 745);
+      break;
+    case TestScenario::Server:
+      put("result_scheduled_samples_per_sec", JsonValue::Double(s.scheduled_samples_per_sec),
+          760);
+      put("result_completed_samples_per_sec", JsonValue::Double(s.completed_samples_per_sec),
+          763);
+      break;
+    case TestScenario::Offline:
+      put("result_samples_per_second", JsonValue::Double(s.samples_per_second), 768);
+      break;
+  }
+
+  put("result_min_latency_ns", JsonValue::Int(s.sample_latency.min), 774);
+  put("result_max_latency_ns", JsonValue::Int(s.sample_latency.max), 775);
+  put("result_mean_latency_ns", JsonValue::Int(s.sample_latency.mean), 776);
+  put_stats("result_", "_percentile_latency_ns", s.sample_latency, 778);
+
+  if (tokens && scenario != TestScenario::Offline) {
+    const LatencyStats& ttft = s.first_token_latency;
+    const LatencyStats& tpot = s.time_per_output_token;
+    put("result_first_token_min_latency_ns", JsonValue::Int(ttft.min), 786);
+    put("result_first_token_max_latency_ns", JsonValue::Int(ttft.max), 788);
+    put("result_first_token_mean_latency_ns", JsonValue::Int(ttft.mean), 790);
+    put_stats("result_first_token_", "_percentile_latency_ns", ttft, 793);
+    put("result_token_throughput_with_loadgen_overhead",
+        JsonValue::Double(s.token_throughput_with_loadgen_overhead), 801);
+    put("result_token_throughput", JsonValue::Double(s.token_throughput_per_ns), 803);
+    put_stats("result_time_per_output_token_", "_percentile_ns", tpot, 805);
+    put("result_time_to_output_token_min", JsonValue::Int(tpot.min), 810);
+    put("result_time_to_output_token_max", JsonValue::Int(tpot.max), 812);
+    put("result_time_to_output_token_mean", JsonValue::Int(tpot.mean), 814);
+    put("result_completed_tokens_per_second", JsonValue::Double(s.completed_tokens_per_second),
+        818);
+  } else if (tokens) {
+    put("result_tokens_per_second", JsonValue::Double(s.tokens_per_second), 822);
+  }
+  if (s.settings.infer_token_latencies) {
+    if (scenario == TestScenario::Server) {
+      put("result_inferred_completed_tokens_per_second",
+          JsonValue::Double(s.inferred_tokens_per_second), 832);
+    } else if (scenario == TestScenario::Offline) {
+      put("result_inferred_tokens_per_second", JsonValue::Double(s.inferred_tokens_per_second),
+          840);
+    }
+  }
+}
+
+}  // namespace loadgen::results
