@@ -11,8 +11,9 @@
 
 namespace loadgen::settings {
 
-/// Where the built-in mlperf.conf lives. Set by the Python package at import; native builds
-/// fall back to $LOADGEN_MLPERF_CONF, then to the installed data directory.
+/// Where the built-in mlperf.conf lives. Set by the Python package at import; otherwise
+/// $LOADGEN_MLPERF_CONF, then the installed copy if it exists, then the source tree's copy.
+/// An empty path restores that default. Thread-safe.
 void SetMlperfConfPath(const std::string& path);
 std::string MlperfConfPath();
 
