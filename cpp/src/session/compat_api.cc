@@ -56,11 +56,11 @@ TestOutcome RunProcessTest(mlperf::SystemUnderTest* sut, mlperf::QuerySampleLibr
   return session.Run();
 }
 
-bool AbortRunningTest(const std::string& reason, bool is_error) {
+bool AbortRunningTest(const std::string& reason, bool is_error, bool graceful) {
   Process& p = GetProcess();
   std::lock_guard<std::mutex> lock(p.running_mu);
   if (!p.running) return false;
-  p.running->Abort(reason, is_error);
+  p.running->Abort(reason, is_error, graceful);
   return true;
 }
 

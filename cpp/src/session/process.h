@@ -20,7 +20,7 @@ TestOutcome RunProcessTest(mlperf::SystemUnderTest* sut, mlperf::QuerySampleLibr
                            const std::string& audit_config_filename);
 
 /// Aborts the running test, if any; returns whether one was running.
-bool AbortRunningTest(const std::string& reason, bool is_error = false);
+bool AbortRunningTest(const std::string& reason, bool is_error = false, bool graceful = false);
 
 }  // namespace loadgen::session
 

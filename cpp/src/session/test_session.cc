@@ -80,7 +80,7 @@ TestSession::TestSession(mlperf::SystemUnderTest* sut, mlperf::QuerySampleLibrar
 
 TestSession::~TestSession() = default;
 
-void TestSession::Abort(const std::string& reason, bool is_error) {
+void TestSession::Abort(const std::string& reason, bool is_error, bool graceful) {
   {
     std::lock_guard<std::mutex> lock(abort_mu_);
     if (abort_reason_.empty()) {
@@ -88,6 +88,9 @@ void TestSession::Abort(const std::string& reason, bool is_error) {
       abort_is_error_ = is_error;
     }
   }
+  int64_t none = 0;
+  abort_time_ns_.compare_exchange_strong(none, NowNs());
+  if (!graceful) hard_abort_.store(true, std::memory_order_seq_cst);
   abort_.store(true, std::memory_order_seq_cst);
   if (env_.issue_threads) env_.issue_threads->EndThreads();
 }
@@ -559,6 +562,7 @@ TestSession::SeriesOutput TestSession::RunSeries(const schedule::LoadableSet& se
     if (!abort_.load()) sut_->FlushQueries();
   } catch (...) {
     failure = std::current_exception();
+    hard_abort_.store(true);
     abort_.store(true);
   }
 
@@ -569,9 +573,14 @@ TestSession::SeriesOutput TestSession::RunSeries(const schedule::LoadableSet& se
                "latency or target qps in the TestSettings so they are more accurate.");
   }
 
-  // Wait for every issued sample (AbortTest or a failed callback stops the wait).
+  // Wait for every issued sample. A hard abort stops the wait; a graceful one (Ctrl-C) lets
+  // outstanding samples finish for a bounded time.
+  const int64_t drain_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(kDrainTimeout).count();
   recorder.progress().WaitUntil([&] {
-    return recorder.completed_samples() >= shared.samples_issued || abort_.load();
+    if (recorder.completed_samples() >= shared.samples_issued) return true;
+    if (failure || hard_abort_.load()) return true;
+    return abort_.load() && NowNs() - abort_time_ns_.load() > drain_ns;
   });
   env_.active->Retire();
   pump_->SetRecorder(nullptr);

@@ -5,6 +5,7 @@
 #define LOADGEN_SESSION_TEST_SESSION_H_
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -57,8 +58,11 @@ class TestSession {
   TestOutcome Run();
 
   /// Stops the test from any thread; Run() returns with `aborted` set.
-  /// `is_error`: Run() throws loadgen::TestAborted instead of returning.
-  void Abort(const std::string& reason, bool is_error = false);
+  /// `is_error`: Run() throws loadgen::TestAborted instead of returning. `graceful`: issuing
+  /// stops but outstanding samples may still complete for up to `kDrainTimeout`.
+  void Abort(const std::string& reason, bool is_error = false, bool graceful = false);
+
+  static constexpr std::chrono::seconds kDrainTimeout{10};
 
  private:
   struct SeriesOutput;
@@ -103,7 +107,9 @@ class TestSession {
   std::string summary_text_;
   TestOutcome outcome_;
 
-  std::atomic<bool> abort_{false};
+  std::atomic<bool> abort_{false};       // stop issuing
+  std::atomic<bool> hard_abort_{false};  // stop waiting too
+  std::atomic<int64_t> abort_time_ns_{0};
   std::mutex abort_mu_;
   std::string abort_reason_;
   bool abort_is_error_ = false;
