@@ -1,0 +1,312 @@
+// StartTest, the completion calls and loadgen's own run-time extras (surface.md §1.7-1.9).
+//
+// GIL rules: StartTest releases the GIL for the whole test (callbacks take it back, see
+// register_sut_qsl.cc); completion calls convert their arguments with the GIL held and release
+// it while the engine records; a response_cb runs with the GIL held on the completing thread.
+#include <pybind11/numpy.h>
+#include <pybind11/warnings.h>
+
+#include <optional>
+#include <string>
+
+#include "bindings.h"
+#include "loadgen.h"
+#include "loadgen/session.h"
+
+namespace loadgen::python {
+
+// Any object, shown as Sequence[QuerySampleResponse] in signatures: the completion calls check
+// the argument themselves, so that tuples and lists both work.
+class ResponseSequence : public py::object {
+ public:
+  static bool IsAnything(PyObject*) { return true; }
+  PYBIND11_OBJECT_DEFAULT(ResponseSequence, py::object, IsAnything)
+};
+
+}  // namespace loadgen::python
+
+namespace pybind11::detail {
+template <>
+struct handle_type_name<loadgen::python::ResponseSequence> {
+  static constexpr auto name = const_name("collections.abc.Sequence[") +
+                               make_caster<mlperf::QuerySampleResponse>::name + const_name("]");
+};
+}  // namespace pybind11::detail
+
+namespace loadgen::python {
+namespace {
+
+using mlperf::QuerySampleResponse;
+
+using ResponseCb = std::optional<py::typing::Callable<void(QuerySampleResponse)>>;
+using IdArray = py::array_t<uint64_t, py::array::c_style | py::array::forcecast>;
+using TokenArray = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+
+constexpr const char* kStartTestDoc =
+    "Run tests on a SUT created by ConstructSUT() with the provided QSL. Uses default log "
+    "settings.";
+constexpr const char* kStartTestWithLogSettingsDoc =
+    "Run tests on a SUT created by ConstructSUT() with the provided QSL. Accepts custom log "
+    "settings.";
+// "ofIssueQuery" (no space) is the official text.
+constexpr const char* kQuerySamplesCompleteDoc =
+    "Called by the SUT to indicate that samples from some combination ofIssueQuery calls have "
+    "finished.";
+constexpr const char* kFirstTokenCompleteDoc =
+    "Called by the SUT to indicate that tokens from some combination ofIssueQuery calls have "
+    "finished.";
+
+thread_local std::vector<QuerySampleResponse> t_response_buffer;
+thread_local bool t_response_buffer_in_use = false;
+
+// The responses of one completion call, copied out of Python with the GIL held. Uses the
+// thread's reusable buffer, so a call allocates nothing once the buffer has grown; a call nested
+// in a response_cb on the same thread gets a vector of its own.
+class ResponseBatch {
+ public:
+  ResponseBatch(py::handle responses, const char* function)
+      : buffer_(t_response_buffer_in_use ? &own_ : &t_response_buffer),
+        uses_thread_buffer_(!t_response_buffer_in_use) {
+    if (uses_thread_buffer_) t_response_buffer_in_use = true;
+    buffer_->clear();
+    try {
+      Fill(responses, function);
+    } catch (...) {
+      Release();
+      throw;
+    }
+  }
+  ResponseBatch(const ResponseBatch&) = delete;
+  ResponseBatch& operator=(const ResponseBatch&) = delete;
+  ~ResponseBatch() { Release(); }
+
+  QuerySampleResponse* data() { return buffer_->data(); }
+  size_t size() const { return buffer_->size(); }
+
+ private:
+  void Fill(py::handle responses, const char* function) {
+    if (py::isinstance<std::vector<QuerySampleResponse>>(responses)) {
+      const auto& vector = responses.cast<const std::vector<QuerySampleResponse>&>();
+      buffer_->assign(vector.begin(), vector.end());
+      return;
+    }
+    // Generators, dicts and sets are not sequences: rejected, as officially.
+    if (!PySequence_Check(responses.ptr())) {
+      throw py::type_error(std::string(function) +
+                           "(): responses must be a list or tuple of QuerySampleResponse, not " +
+                           TypeName(responses));
+    }
+    auto items = py::reinterpret_steal<py::object>(
+        PySequence_Fast(responses.ptr(), "responses must be a sequence"));
+    if (!items) throw py::error_already_set();
+    const Py_ssize_t count = PySequence_Fast_GET_SIZE(items.ptr());
+    PyObject** item = PySequence_Fast_ITEMS(items.ptr());
+    buffer_->reserve(static_cast<size_t>(count));
+    for (Py_ssize_t i = 0; i < count; ++i) {
+      py::detail::make_caster<QuerySampleResponse> caster;
+      if (!caster.load(item[i], /*convert=*/false)) {
+        throw py::type_error(std::string(function) + "(): responses[" + std::to_string(i) +
+                             "] is " + TypeName(item[i]) + ", not QuerySampleResponse");
+      }
+      buffer_->push_back(py::detail::cast_op<const QuerySampleResponse&>(caster));
+    }
+  }
+
+  void Release() {
+    if (uses_thread_buffer_) {
+      t_response_buffer_in_use = false;
+      uses_thread_buffer_ = false;
+    }
+  }
+
+  static std::string TypeName(py::handle object) {
+    return py::str(py::type::handle_of(object).attr("__name__"));
+  }
+
+  std::vector<QuerySampleResponse> own_;
+  std::vector<QuerySampleResponse>* buffer_;
+  bool uses_thread_buffer_;
+};
+
+// Wraps a Python response_cb for the engine. The callable stays referenced by the caller's
+// argument for the whole call, so the wrapper holds a plain pointer and copying it needs no GIL
+// (nor any allocation: the lambda fits std::function's inline storage).
+mlperf::ResponseCallback WrapResponseCallback(const ResponseCb& response_cb) {
+  if (!response_cb) return {};
+  PyObject* callable = response_cb->ptr();
+  return [callable](QuerySampleResponse* response) {
+    py::gil_scoped_acquire gil;
+    // Python gets a copy, not a pointer into the batch, and its changes are copied back: the
+    // callback may point data/size at a host copy of device memory.
+    py::object python_response = py::cast(*response);
+    const py::handle function(callable);
+    function(python_response);
+    *response = python_response.cast<const QuerySampleResponse&>();
+  };
+}
+
+CompletionStatus Complete(py::handle responses, const ResponseCb& response_cb, bool first_token,
+                          const char* function) {
+  ResponseBatch batch(responses, function);
+  if (batch.size() == 0) return {};
+  const mlperf::ResponseCallback callback = WrapResponseCallback(response_cb);
+  py::gil_scoped_release nogil;
+  return first_token ? CompleteFirstTokens(batch.data(), batch.size(), callback)
+                     : CompleteSamples(batch.data(), batch.size(), callback);
+}
+
+// The official calls return nothing, so ignored ids would go unnoticed without a warning.
+void WarnIfRejected(const CompletionStatus& status, size_t count, const char* function) {
+  if (status.rejected() == 0) return;
+  const std::string message =
+      std::string(function) + " ignored " + std::to_string(status.rejected()) + " of " +
+      std::to_string(count) + " responses: " + std::to_string(status.unknown) + " unknown, " +
+      std::to_string(status.stale) + " stale and " + std::to_string(status.duplicate) +
+      " duplicate ids (details in the detail log)";
+  py::warnings::warn(message.c_str(), PyExc_RuntimeWarning, /*stack_level=*/1);
+}
+
+void CompatComplete(py::handle responses, const ResponseCb& response_cb, bool first_token,
+                    const char* function) {
+  const CompletionStatus status = Complete(responses, response_cb, first_token, function);
+  WarnIfRejected(status, status.accepted + status.rejected(), function);
+}
+
+void RunTest(uintptr_t sut_handle, uintptr_t qsl_handle, const mlperf::TestSettings& test_settings,
+             const mlperf::LogSettings& log_settings, const std::string& audit_config_filename) {
+  // Holding the adapters keeps them alive even if Python destroys the handles mid-test; they
+  // are released after the GIL is back.
+  const std::shared_ptr<mlperf::SystemUnderTest> sut = FindSut(sut_handle);
+  const std::shared_ptr<mlperf::QuerySampleLibrary> qsl = FindQsl(qsl_handle);
+  // Copies, because other Python threads may change the settings objects during the test.
+  const mlperf::TestSettings settings = test_settings;
+  const mlperf::LogSettings logs = log_settings;
+  py::gil_scoped_release nogil;
+  mlperf::StartTest(sut.get(), qsl.get(), settings, logs, audit_config_filename);
+}
+
+size_t CheckIds(const IdArray& ids) {
+  if (ids.ndim() != 1) {
+    throw py::value_error("ids must be a 1-D array, got " + std::to_string(ids.ndim()) +
+                          " dimensions");
+  }
+  return static_cast<size_t>(ids.shape(0));
+}
+
+void RegisterOfficialFunctions(py::module_& m) {
+  m.def(
+      "StartTest",
+      [](uintptr_t sut, uintptr_t qsl, const mlperf::TestSettings& test_settings,
+         const std::string& audit_config_filename) {
+        RunTest(sut, qsl, test_settings, mlperf::LogSettings(), audit_config_filename);
+      },
+      py::arg("sut"), py::arg("qsl"), py::arg("test_settings"),
+      py::arg("audit_config_filename") = "audit.config", kStartTestDoc);
+  m.def("StartTestWithLogSettings", &RunTest, py::arg("sut"), py::arg("qsl"),
+        py::arg("test_settings"), py::arg("log_settings"),
+        py::arg("audit_config_filename") = "audit.config", kStartTestWithLogSettingsDoc);
+  m.def(
+      "QuerySamplesComplete",
+      [](const ResponseSequence& responses, const ResponseCb& response_cb) {
+        CompatComplete(responses, response_cb, /*first_token=*/false, "QuerySamplesComplete");
+      },
+      py::arg("responses"), py::arg("response_cb") = py::none(), kQuerySamplesCompleteDoc);
+  m.def(
+      "FirstTokenComplete",
+      [](const ResponseSequence& responses, const ResponseCb& response_cb) {
+        CompatComplete(responses, response_cb, /*first_token=*/true, "FirstTokenComplete");
+      },
+      py::arg("responses"), py::arg("response_cb") = py::none(), kFirstTokenCompleteDoc);
+}
+
+void RegisterExtras(py::module_& m) {
+  py::class_<CompletionStatus>(m, "CompletionStatus",
+                               "What a completion call did with its responses.")
+      .def(py::init([](size_t accepted, size_t unknown, size_t stale, size_t duplicate) {
+             CompletionStatus status;
+             status.accepted = accepted;
+             status.unknown = unknown;
+             status.stale = stale;
+             status.duplicate = duplicate;
+             return status;
+           }),
+           py::arg("accepted") = 0, py::arg("unknown") = 0, py::arg("stale") = 0,
+           py::arg("duplicate") = 0)
+      .def("__eq__",
+           [](const CompletionStatus& a, const CompletionStatus& b) {
+             return a.accepted == b.accepted && a.unknown == b.unknown && a.stale == b.stale &&
+                    a.duplicate == b.duplicate;
+           },
+           py::is_operator())
+      .def_readonly("accepted", &CompletionStatus::accepted)
+      .def_readonly("unknown", &CompletionStatus::unknown,
+                    "Ids that are 0, malformed, out of range, or given while no test runs.")
+      .def_readonly("stale", &CompletionStatus::stale, "Ids of an earlier series or test.")
+      .def_readonly("duplicate", &CompletionStatus::duplicate, "Ids already completed.")
+      .def_property_readonly("rejected", &CompletionStatus::rejected,
+                             "unknown + stale + duplicate")
+      .def("__repr__", [](const CompletionStatus& s) {
+        return "CompletionStatus(accepted=" + std::to_string(s.accepted) +
+               ", unknown=" + std::to_string(s.unknown) + ", stale=" + std::to_string(s.stale) +
+               ", duplicate=" + std::to_string(s.duplicate) + ")";
+      });
+
+  m.def("AbortTest", &mlperf::AbortTest, py::call_guard<py::gil_scoped_release>(),
+        "Stops the running test from any thread: issuing stops, outstanding samples are "
+        "abandoned, the logs are written and StartTest returns.");
+  m.def("RegisterIssueQueryThread", &mlperf::RegisterIssueQueryThread,
+        py::call_guard<py::gil_scoped_release>(),
+        "Makes the calling thread a Server issue thread (see "
+        "TestSettings.server_num_issue_query_threads). Blocks, without the GIL, until the "
+        "process's tests are over; issue_query runs on this thread.");
+  m.def(
+      "complete_samples",
+      [](const ResponseSequence& responses, const ResponseCb& response_cb) {
+        return Complete(responses, response_cb, /*first_token=*/false, "complete_samples");
+      },
+      py::arg("responses"), py::arg("response_cb") = py::none(),
+      "QuerySamplesComplete that returns a CompletionStatus instead of warning about ids it "
+      "ignored.");
+  m.def(
+      "complete_first_tokens",
+      [](const ResponseSequence& responses, const ResponseCb& response_cb) {
+        return Complete(responses, response_cb, /*first_token=*/true, "complete_first_tokens");
+      },
+      py::arg("responses"), py::arg("response_cb") = py::none(),
+      "FirstTokenComplete that returns a CompletionStatus instead of warning about ids it "
+      "ignored.");
+  m.def(
+      "complete_sample_ids",
+      [](const IdArray& ids, const std::optional<TokenArray>& n_tokens) {
+        const size_t count = CheckIds(ids);
+        if (n_tokens && (n_tokens->ndim() != 1 || static_cast<size_t>(n_tokens->size()) != count)) {
+          throw py::value_error("n_tokens must be a 1-D array with one value per id");
+        }
+        const uint64_t* id_data = ids.data();
+        const int64_t* token_data = n_tokens ? n_tokens->data() : nullptr;
+        py::gil_scoped_release nogil;
+        return CompleteSampleIds(id_data, count, token_data);
+      },
+      py::arg("ids"), py::arg("n_tokens") = py::none(),
+      "Completes samples given only their ids (a numpy array or any buffer of uint64), without "
+      "response data; n_tokens optionally gives each sample's token count. Converts without "
+      "QuerySampleResponse objects and records without the GIL.");
+  m.def(
+      "complete_first_token_ids",
+      [](const IdArray& ids) {
+        const size_t count = CheckIds(ids);
+        const uint64_t* id_data = ids.data();
+        py::gil_scoped_release nogil;
+        return CompleteFirstTokenIds(id_data, count);
+      },
+      py::arg("ids"), "Records the first token of each sample given only their ids.");
+}
+
+}  // namespace
+
+void RegisterRun(py::module_& m) {
+  RegisterOfficialFunctions(m);
+  RegisterExtras(m);
+}
+
+}  // namespace loadgen::python

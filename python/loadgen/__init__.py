@@ -1,0 +1,36 @@
+"""loadgen: a fast, safe load generator for inference systems.
+
+``import mlperf_loadgen`` gives the drop-in replacement of the official MLPerf LoadGen module.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata as _metadata
+from pathlib import Path as _Path
+
+try:
+    from . import _core
+except ImportError as _error:  # pragma: no cover - depends on how the package was installed
+    raise ImportError(
+        "loadgen's native extension (loadgen._core) could not be imported: "
+        f"{_error}. Install the package with `pip install loadgen` (or `pip install .` from "
+        "a source checkout); a bare source tree on PYTHONPATH has no compiled extension."
+    ) from _error
+
+_PACKAGE_DIR = _Path(__file__).resolve().parent
+
+# The rules file FromConfig applies ships inside the package.
+_core._set_mlperf_conf_path(str(_PACKAGE_DIR / "mlperf.conf"))
+
+try:
+    __version__ = _metadata.version("loadgen")
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from a build tree
+    __version__ = "0+unknown"
+
+
+def get_cmake_dir() -> str:
+    """The folder holding loadgenConfig.cmake, for ``-Dloadgen_DIR=...`` in native builds."""
+    return str(_PACKAGE_DIR / "share" / "cmake" / "loadgen")
+
+
+__all__ = ["__version__", "get_cmake_dir"]

@@ -1,0 +1,53 @@
+"""MLPerf Inference load generator."""
+
+# Exactly the official module's public names (dir() must match it), so this module has no
+# other imports, not even `from __future__ import annotations` (which would add a name).
+from loadgen._core import (
+    ConstructFastSUT,
+    ConstructQDL,
+    ConstructQSL,
+    ConstructSUT,
+    DestroyFastSUT,
+    DestroyQDL,
+    DestroyQSL,
+    DestroySUT,
+    FirstTokenComplete,
+    LoggingMode,
+    LogOutputSettings,
+    LogSettings,
+    QuerySample,
+    QuerySampleResponse,
+    QuerySamplesComplete,
+    StartTest,
+    StartTestWithLogSettings,
+    TestMode,
+    TestScenario,
+    TestSettings,
+    VectorQuerySample,
+    VectorQuerySampleResponse,
+)
+
+__all__ = [
+    "ConstructFastSUT",
+    "ConstructQDL",
+    "ConstructQSL",
+    "ConstructSUT",
+    "DestroyFastSUT",
+    "DestroyQDL",
+    "DestroyQSL",
+    "DestroySUT",
+    "FirstTokenComplete",
+    "LogOutputSettings",
+    "LogSettings",
+    "LoggingMode",
+    "QuerySample",
+    "QuerySampleResponse",
+    "QuerySamplesComplete",
+    "StartTest",
+    "StartTestWithLogSettings",
+    "TestMode",
+    "TestScenario",
+    "TestSettings",
+    "VectorQuerySample",
+    "VectorQuerySampleResponse",
+]
