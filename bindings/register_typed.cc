@@ -166,9 +166,60 @@ py::list Lint(const std::string& path) {
   return out;
 }
 
+// Reads a Python list/tuple of ints into the thread's reusable buffer (no numpy needed).
+const std::vector<uint64_t>& IdsFromSequence(py::handle seq, std::vector<uint64_t>& out) {
+  PyObject* fast = PySequence_Fast(seq.ptr(), "ids must be a list, tuple or array of ints");
+  if (!fast) throw py::error_already_set();
+  py::object owner = py::reinterpret_steal<py::object>(fast);
+  const Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+  PyObject** items = PySequence_Fast_ITEMS(fast);
+  out.resize(static_cast<size_t>(n));
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    const unsigned long long v = PyLong_AsUnsignedLongLong(items[i]);
+    if (v == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
+      PyErr_Clear();
+      throw py::type_error("ids must be non-negative ints (response ids from IssueQuery)");
+    }
+    out[static_cast<size_t>(i)] = v;
+  }
+  return out;
+}
+
+CompletionStatus CompleteIdList(py::handle ids, py::handle n_tokens) {
+  std::vector<uint64_t> local_ids;
+  std::vector<uint64_t> local_tokens;
+  const std::vector<uint64_t>& id_vec = IdsFromSequence(ids, local_ids);
+  const int64_t* token_data = nullptr;
+  if (!n_tokens.is_none()) {
+    IdsFromSequence(n_tokens, local_tokens);
+    if (local_tokens.size() != id_vec.size()) {
+      throw py::value_error("n_tokens must have one value per id");
+    }
+    token_data = reinterpret_cast<const int64_t*>(local_tokens.data());
+  }
+  py::gil_scoped_release nogil;
+  return CompleteSampleIds(id_vec.data(), id_vec.size(), token_data);
+}
+
 }  // namespace
 
 void RegisterTyped(py::module_& m) {
+  m.def("_complete_id_list", &CompleteIdList, py::arg("ids"), py::arg("n_tokens") = py::none(),
+        "complete_sample_ids for a list or tuple of ints (no numpy needed).");
+  m.def(
+      "_first_token_id_list",
+      [](py::handle ids) {
+        std::vector<uint64_t> local;
+        const std::vector<uint64_t>& v = IdsFromSequence(ids, local);
+        py::gil_scoped_release nogil;
+        return CompleteFirstTokenIds(v.data(), v.size());
+      },
+      py::arg("ids"), "complete_first_token_ids for a list or tuple of ints.");
+  m.def(
+      "_abort",
+      [](const std::string& reason) { return session::AbortRunningTest(reason); },
+      py::arg("reason"), py::call_guard<py::gil_scoped_release>(),
+      "Stop the running test; returns False if none is running.");
   static py::exception<SettingsError> settings_error(m, "SettingsError", PyExc_ValueError);
   static py::exception<TestAborted> test_aborted(m, "TestAborted", PyExc_RuntimeError);
   static py::exception<LogError> log_error(m, "LogError", PyExc_OSError);

@@ -33,4 +33,33 @@ def get_cmake_dir() -> str:
     return str(_PACKAGE_DIR / "share" / "cmake" / "loadgen")
 
 
-__all__ = ["__version__", "get_cmake_dir"]
+from .errors import ConfigError, ResponseIdError, SettingsError, SutCallbackError, TestAborted
+from .results import LatencyStats, RunResult
+from .runner import abort, complete, first_token, plan, run
+from .settings import LogOptions, Mode, Scenario, Settings
+from .sut import InMemoryQsl, QuerySampleLibrary, SampleBatch, SystemUnderTest
+
+__all__ = [
+    "ConfigError",
+    "InMemoryQsl",
+    "LatencyStats",
+    "LogOptions",
+    "Mode",
+    "QuerySampleLibrary",
+    "ResponseIdError",
+    "RunResult",
+    "SampleBatch",
+    "Scenario",
+    "Settings",
+    "SettingsError",
+    "SutCallbackError",
+    "SystemUnderTest",
+    "TestAborted",
+    "__version__",
+    "abort",
+    "complete",
+    "first_token",
+    "get_cmake_dir",
+    "plan",
+    "run",
+]

@@ -1,12 +1,72 @@
-"""Command line: ``python -m loadgen --cmakedir`` prints the CMake package folder."""
+"""Command line: ``loadgen demo | validate | explain`` and ``--cmakedir``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import __version__, get_cmake_dir
+from .settings import Scenario
+
+
+def _scenario(name: str) -> Scenario:
+    for s in Scenario:
+        if name.lower() in (s.value.lower(), s.name.lower(), s.name.lower().replace("_", "")):
+            return s
+    raise argparse.ArgumentTypeError(
+        f"unknown scenario {name!r}; choose from {', '.join(s.value for s in Scenario)}"
+    )
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    scenarios = [args.scenario] if args.scenario else list(Scenario)
+    results = run_demo(scenarios, args.sut, args.duration_ms, Path(args.log_dir) if args.log_dir else None)
+    return 0 if all(r.valid for r in results) else 1
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from . import _core
+
+    problems = 0
+    for conf in args.conf:
+        path = Path(conf)
+        if not path.is_file():
+            print(f"{conf}: file not found", file=sys.stderr)
+            problems += 1
+            continue
+        for p in _core._lint_config(str(path)):
+            hint = f" (did you mean {p['suggestion']}?)" if p["suggestion"] else ""
+            print(f"{p['file']}:{p['line']}: {p['message']}{hint}")
+            problems += 1
+    if problems == 0:
+        print("no problems found")
+    return 1 if problems else 0
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from dataclasses import fields
+
+    from .errors import ConfigError
+    from .settings import Settings
+
+    try:
+        settings = Settings.from_config(args.conf, args.model, args.scenario, strict=not args.lenient)
+    except ConfigError as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    defaults = Settings(scenario=args.scenario)
+    for f in fields(Settings):
+        if f.name == "provenance":
+            continue
+        value = getattr(settings, f.name)
+        source = settings.provenance.get(f.name, "default" if value == getattr(defaults, f.name) else "")
+        shown = value.value if hasattr(value, "value") else value
+        print(f"{f.name:45} {shown!s:>24}   {source}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -19,12 +79,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="print the folder to pass as -Dloadgen_DIR to CMake, then exit",
     )
+    sub = parser.add_subparsers(dest="command")
+    demo = sub.add_parser("demo", help="run scenarios against a built-in SUT and print the summaries")
+    demo.add_argument("--scenario", type=_scenario, help="one scenario (default: all four)")
+    demo.add_argument("--sut", default="sleep", choices=["null", "sleep", "matmul"],
+                      help="built-in SUT: null (completes at once), sleep (fixed latency), matmul (numpy)")
+    demo.add_argument("--duration-ms", type=int, default=1000, help="minimum duration of each run")
+    demo.add_argument("--log-dir", help="where to write the logs (default: a temporary folder)")
+    demo.set_defaults(func=_cmd_demo)
+    validate = sub.add_parser("validate", help="check config files strictly, with file:line messages")
+    validate.add_argument("conf", nargs="+", help="user.conf / audit.config files")
+    validate.set_defaults(func=_cmd_validate)
+    explain = sub.add_parser("explain", help="print the effective settings and where each came from")
+    explain.add_argument("conf", help="a user.conf")
+    explain.add_argument("--model", required=True)
+    explain.add_argument("--scenario", type=_scenario, required=True)
+    explain.add_argument("--lenient", action="store_true", help="accept what the official parser accepts")
+    explain.set_defaults(func=_cmd_explain)
     args = parser.parse_args(argv)
     if args.cmakedir:
         print(get_cmake_dir())
         return 0
-    parser.print_help(sys.stderr)
-    return 2
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    return int(args.func(args))
 
 
 if __name__ == "__main__":

@@ -186,10 +186,11 @@ def _limits():
               sut={"complete": "timed", "slow_every": 10, "slow_delay_s": 0.04},
               compare={"es": "verdict", "overlatency": False}),
         # Duplicate completions: one error each, the verdict ignores them.
-        _case("ss_double_complete", "SingleStream",
+        _case("ss_double_complete", "SingleStream", compare={"accuracy": "deduplicated"},
               settings={"min_duration_ms": 0, "min_query_count": 80},
               sut={"complete": "inline", "double_complete_first": 76}),
         _case("ss_acc_double_complete", "SingleStream", "AccuracyOnly",
+              compare={"accuracy": "deduplicated"},
               qsl={"total": 48, "performance": 16},
               sut={"complete": "inline", "double_complete_first": 12}),
         # use_token_latencies without FirstTokenComplete: one error per sample.

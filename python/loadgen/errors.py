@@ -1,0 +1,33 @@
+"""Exceptions of the typed API. Each subclasses the built-in a user would catch anyway."""
+
+from __future__ import annotations
+
+from . import _core
+
+__all__ = ["ConfigError", "ResponseIdError", "SettingsError", "SutCallbackError", "TestAborted"]
+
+#: Settings that cannot produce a meaningful run (raised before any load is issued).
+SettingsError = _core.SettingsError
+
+#: The test was stopped by ``abort(error=...)`` or a failing callback on another thread.
+TestAborted = _core.TestAborted
+
+
+class ConfigError(ValueError):
+    """A config file problem found in strict mode: names the file, line and key."""
+
+    def __init__(self, message: str, *, file: str, line: int, key: str, suggestion: str = "") -> None:
+        super().__init__(message)
+        self.file = file
+        self.line = line
+        self.key = key
+        self.suggestion = suggestion
+
+
+class ResponseIdError(ValueError):
+    """A completion used an id loadgen did not issue, an id of an earlier series, or an id
+    that was already completed."""
+
+
+class SutCallbackError(RuntimeError):
+    """A SUT or QSL callback raised; the original exception is the ``__cause__``."""
