@@ -242,7 +242,8 @@ def test_importing_mlcommons_loadgen_first_does_not_hide_mlperf_loadgen() -> Non
 
 
 def test_loadgen_package_surface() -> None:
-    assert loadgen.__all__ == ["__version__", "get_cmake_dir"]
+    assert {"__version__", "get_cmake_dir", "run", "Settings", "RunResult"} <= set(loadgen.__all__)
+    assert all(hasattr(loadgen, name) for name in loadgen.__all__)
     assert isinstance(loadgen.__version__, str) and loadgen.__version__
     package_dir = Path(loadgen.__file__).resolve().parent
     assert Path(loadgen.get_cmake_dir()) == package_dir / "share" / "cmake" / "loadgen"
