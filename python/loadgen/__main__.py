@@ -1,4 +1,4 @@
-"""Command line: ``loadgen demo | validate | explain`` and ``--cmakedir``."""
+"""Command line: ``loadgen demo | validate | explain | report | compare`` and ``--cmakedir``."""
 
 from __future__ import annotations
 
@@ -69,6 +69,40 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import ReportError, load_run, write_report
+
+    output = Path(args.output) if args.output else _log_folder(Path(args.logdir)) / "report.html"
+    try:
+        written = write_report(load_run(args.logdir), output)
+    except ReportError as e:
+        print(f"loadgen report: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {written[0]}")
+    for path in written[1:]:
+        print(f"  and {path}")
+    return 0
+
+
+def _log_folder(location: Path) -> Path:
+    return location.parent if location.is_file() else location
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .report import ReportError, compare_rows, format_compare, load_run, write_compare_html
+
+    try:
+        a, b = load_run(args.dir_a), load_run(args.dir_b)
+        sys.stdout.write(format_compare(compare_rows(a, b), "A", "B"))
+        print(f"A = {args.dir_a}\nB = {args.dir_b}")
+        if args.html:
+            print(f"wrote {write_compare_html(a, b, 'A', 'B', args.html)}")
+    except ReportError as e:
+        print(f"loadgen compare: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="loadgen", description="loadgen, a drop-in MLPerf LoadGen replacement."
@@ -96,6 +130,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     explain.add_argument("--scenario", type=_scenario, required=True)
     explain.add_argument("--lenient", action="store_true", help="accept what the official parser accepts")
     explain.set_defaults(func=_cmd_explain)
+    report = sub.add_parser(
+        "report",
+        help="write an HTML report with figures from a run's logs (loadgen's or the official LoadGen's)",
+    )
+    report.add_argument("logdir", help="the folder with the run's log files, or its detail log")
+    report.add_argument(
+        "-o", "--output",
+        help="the HTML file (default: LOGDIR/report.html); the PNG figures and the per-sample "
+        "CSV/JSON exports are written next to it",
+    )
+    report.set_defaults(func=_cmd_report)
+    compare = sub.add_parser("compare", help="compare the metrics of two runs side by side")
+    compare.add_argument("dir_a", help="the first run's log folder (or detail log)")
+    compare.add_argument("dir_b", help="the second run's log folder (or detail log)")
+    compare.add_argument("--html", help="also write an HTML page with the table and overlaid latency CDFs")
+    compare.set_defaults(func=_cmd_compare)
     args = parser.parse_args(argv)
     if args.cmakedir:
         print(get_cmake_dir())
