@@ -39,7 +39,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             problems += 1
             continue
         for p in _core._lint_config(str(path)):
-            hint = f" (did you mean {p['suggestion']}?)" if p["suggestion"] else ""
+            shown = p["suggestion"] and p["suggestion"] not in p["message"]
+            hint = f" (did you mean {p['suggestion']}?)" if shown else ""
             print(f"{p['file']}:{p['line']}: {p['message']}{hint}")
             problems += 1
     if problems == 0:

@@ -86,6 +86,11 @@ void TestSession::Abort(const std::string& reason, bool is_error, bool graceful)
     if (abort_reason_.empty()) {
       abort_reason_ = reason;
       abort_is_error_ = is_error;
+      abort_graceful_ = graceful;
+    } else if (abort_graceful_ && !graceful) {
+      // A second Ctrl-C during the drain: the reason tells both.
+      abort_reason_ += " Then: " + reason;
+      abort_graceful_ = false;
     }
   }
   int64_t none = 0;
@@ -538,17 +543,32 @@ TestSession::SeriesOutput TestSession::RunSeries(const schedule::LoadableSet& se
   env_.active->Publish(&recorder);
   pump_->SetRecorder(&recorder);
 
+  live::IssueCounter counter(sut_);
   issue::IssueShared shared;
   shared.abort = &abort_;
   issue::IssueParams params;
   params.settings = &effective;
   params.series_mode = mode;
-  params.sut = sut_;
+  params.sut = &counter;
   params.recorder = &recorder;
   params.log = [this](const Diagnostic& d, int64_t time_ns) { detail_->Log(d, time_ns); };
 
   const auto start_for_power = std::chrono::system_clock::now();
   shared.start_ns = NowNs();
+  live::SeriesInfo info;
+  info.scenario = effective.scenario;
+  info.accuracy = mode == TestMode::AccuracyOnly;
+  info.start_ns = shared.start_ns;
+  info.min_duration_ms = effective.min_duration_ms;
+  info.max_duration_ms = effective.max_duration_ms;
+  info.min_query_count = effective.min_query_count;
+  info.samples_per_query = plan.samples_per_query;
+  info.generated_queries = plan.query_count();
+  info.target_latency_ns = effective.target_latency_ns;
+  info.target_latency_percentile = effective.target_latency_percentile;
+  info.target_qps = effective.target_qps;
+  live::SeriesScope live_scope(env_.live, &recorder, &counter, info, env_.no_progress_timeout,
+                               [this](const std::string& message) { Abort(message, true); });
   std::exception_ptr failure;
   try {
     if (effective.scenario == TestScenario::Server && thread_count > 0) {
@@ -669,6 +689,7 @@ void TestSession::WriteTrace(const record::SeriesRecorder& rec, uint64_t) {
   const schedule::SeriesPlan& plan = rec.plan();
   const uint64_t spq = plan.samples_per_query;
   const bool server = effective_.scenario == TestScenario::Server;
+  const bool tokens = original_.use_token_latencies && original_.scenario != TestScenario::Offline;
   for (uint64_t local = 0; local < plan.sample_count(); ++local) {
     if (!rec.SampleCompleted(local)) continue;
     const uint64_t q = local / spq;
@@ -683,6 +704,18 @@ void TestSession::WriteTrace(const record::SeriesRecorder& rec, uint64_t) {
     if (server) {
       trace_->LatencyCounter(logging::TraceSampleKind::kSample, s.completed_ns, s.issue_delay_ns,
                              s.completed_ns - rec.issued_ns(q));
+    }
+    if (tokens && rec.has_first_token(local)) {
+      // As the official: a Token span from the schedule to the first token (non-Server) or a
+      // Token_Latency counter (Server).
+      logging::TraceSample t = s;
+      t.completed_ns = rec.scheduled_ns(q) + rec.ttft(local);
+      if (server) {
+        trace_->LatencyCounter(logging::TraceSampleKind::kToken, t.completed_ns,
+                               t.issue_delay_ns, t.completed_ns - rec.issued_ns(q));
+      } else {
+        trace_->AsyncSample(logging::TraceSampleKind::kToken, t);
+      }
     }
   }
 }
