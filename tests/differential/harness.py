@@ -32,15 +32,24 @@ LOG_KINDS = (("summary", ".txt"), ("detail", ".txt"), ("accuracy", ".json"), ("t
 # Deterministic payloads: everything LoadGen copies into the accuracy log is a function of the
 # sample index, so the accuracy logs of two runs can be compared exactly.
 
+def token_ids(index):
+    """The "tokens_int32" payload: token_count(index) int32 token ids, the first one first."""
+    return [index * 100 + j for j in range(token_count(index))]
+
+
 def response_bytes(index, kind):
     if kind == "empty":
         return b""
+    if kind == "tokens_int32":
+        return array.array("i", token_ids(index)).tobytes()
     # 4..12 bytes: little-endian index, then a tail whose length varies with the index.
     tail = bytes(((index * 37 + j * 11) & 0xFF) for j in range(4 * (index % 3)))
     return (index * 2654435761 % (1 << 32)).to_bytes(4, "little") + tail
 
 
-def first_token_bytes(index):
+def first_token_bytes(index, kind):
+    if kind == "tokens_int32":
+        return array.array("i", token_ids(index)[:1]).tobytes()
     return ((index ^ 0x5A5A) & 0xFFFF).to_bytes(2, "little")
 
 
@@ -104,7 +113,7 @@ class Completer:
         if self.first_token and not again:
             firsts = []
             for sid, index in samples:
-                buf = array.array("B", first_token_bytes(index))
+                buf = array.array("B", first_token_bytes(index, self.payload))
                 keep.append(buf)
                 firsts.append(lg.QuerySampleResponse(sid, buf.buffer_info()[0], len(buf)))
             lg.FirstTokenComplete(firsts)
@@ -276,6 +285,10 @@ def build_log_settings(case):
             setattr(log_settings.log_output, name, spec[name])
     if "enable_trace" in spec:
         log_settings.enable_trace = spec["enable_trace"]
+    if "log_mode" in spec:
+        log_settings.log_mode = enum_value(lg.LoggingMode, spec["log_mode"])
+    if "log_mode_async_poll_interval_ms" in spec:
+        log_settings.log_mode_async_poll_interval_ms = spec["log_mode_async_poll_interval_ms"]
     return log_settings
 
 
@@ -377,21 +390,34 @@ def run(case, outdir):
         sut = lg.ConstructSUT(issue_query, sut_impl.flush)
     qsl = lg.ConstructQSL(total, performance, load, unload)
 
-    settings = build_settings(case)
-    log_settings = build_log_settings(case)
     extra = [case["audit_config_filename"]] if "audit_config_filename" in case else []
 
-    exception = None
-    started = time.monotonic()
-    with StdoutCapture() as captured:
+    def start_test():
+        """One StartTest with settings built anew (so FromConfig runs again); its exception."""
+        settings = build_settings(case)
+        log_settings = build_log_settings(case)
         try:
             if log_settings is None:
                 lg.StartTest(sut, qsl, settings, *extra)
             else:
                 lg.StartTestWithLogSettings(sut, qsl, settings, log_settings, *extra)
         except BaseException as e:  # noqa: BLE001 - recorded and compared, never hidden
-            exception = {"type": type(e).__name__, "message": str(e),
-                         "traceback": traceback.format_exc()}
+            return {"type": type(e).__name__, "message": str(e),
+                    "traceback": traceback.format_exc()}
+        return None
+
+    # `repeat`: StartTest calls in this process; the logs of all but the last are read before
+    # the next test overwrites them.
+    earlier_tests = []
+    started = time.monotonic()
+    with StdoutCapture() as captured:
+        for _ in range(int(case.get("repeat", 1)) - 1):
+            earlier_exception = start_test()
+            earlier_paths = log_file_paths(case)
+            earlier_tests.append({"exception": earlier_exception,
+                                  **{kind: read_text(earlier_paths[kind]) for kind in
+                                     ("summary", "detail", "accuracy")}})
+        exception = start_test()
     elapsed = time.monotonic() - started
     sut_impl.stop()
 
@@ -424,6 +450,7 @@ def run(case, outdir):
         "trace_size": (os.path.getsize(paths["trace"])
                        if paths["trace"] and os.path.exists(paths["trace"]) else None),
         "files": list_files(".", skip={"case.json", "record.json"}),
+        "earlier_tests": earlier_tests,
     }
     with open(os.path.join(outdir, "record.json"), "w") as f:
         json.dump(record, f, indent=1)

@@ -345,6 +345,18 @@ def compare_records(official: Dict[str, Any], ours: Dict[str, Any],
     compare_detail(diff, official["detail"], ours["detail"], policy)
     compare_summary(diff, official, ours, policy)
     compare_accuracy(diff, official, ours, policy)
+    # Tests run before the last one in the same process (case `repeat`).
+    earlier_o, earlier_u = official.get("earlier_tests", []), ours.get("earlier_tests", [])
+    if diff.equal(len(earlier_o), len(earlier_u), "number of earlier StartTest calls"):
+        for k, (test_o, test_u) in enumerate(zip(earlier_o, earlier_u)):
+            sub = Diff()
+            sub.equal(test_o["exception"] and test_o["exception"]["type"],
+                      test_u["exception"] and test_u["exception"]["type"],
+                      "exception raised by StartTest")
+            compare_detail(sub, test_o["detail"], test_u["detail"], policy)
+            compare_summary(sub, test_o, test_u, policy)
+            compare_accuracy(sub, test_o, test_u, policy)
+            diff.problems += [f"StartTest call {k + 1}: {p}" for p in sub.problems]
     diff.equal(_stdout_shape(official["stdout"], policy["es"]),
                _stdout_shape(ours["stdout"], policy["es"]), "stdout (timings masked)")
     return diff.problems
