@@ -1,9 +1,17 @@
 // What the typed `loadgen` API needs beyond the official surface: a run that returns its
-// outcome, the sample plan without a run, and the strict config checker.
+// outcome (with a SUT adapter that hands batches over as lists or as zero-copy numpy views),
+// the sample plan without a run, the strict config checker and config provenance, and live
+// snapshots of the running series.
+#include <pybind11/numpy.h>
 #include <pybind11/stl.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstddef>
 
 #include "bindings.h"
 #include "common/errors.h"
+#include "live/live_board.h"
 #include "schedule/plan.h"
 #include "session/process.h"
 #include "settings/config_file.h"
@@ -11,6 +19,68 @@
 
 namespace loadgen::python {
 namespace {
+
+using mlperf::QuerySample;
+
+// The numpy view reads QuerySample as two uint64 columns.
+static_assert(sizeof(QuerySample) == 2 * sizeof(uint64_t) && offsetof(QuerySample, index) == 8 &&
+                  sizeof(mlperf::QuerySampleIndex) == sizeof(uint64_t) &&
+                  sizeof(mlperf::ResponseId) == sizeof(uint64_t),
+              "QuerySample must be two 64-bit fields");
+
+// The typed API's SUT: `issue` gets either (ids, indices) as lists or one read-only (n, 2)
+// uint64 numpy array viewing the engine's batch (valid during the call only).
+class TypedSut : public mlperf::SystemUnderTest {
+ public:
+  TypedSut(py::object issue, py::object flush, bool numpy_batch, std::string name)
+      : issue_(std::move(issue)),
+        flush_(std::move(flush)),
+        numpy_batch_(numpy_batch),
+        name_(std::move(name)) {}
+  TypedSut(const TypedSut&) = delete;
+  TypedSut& operator=(const TypedSut&) = delete;
+  ~TypedSut() override {
+    py::gil_scoped_acquire gil;
+    issue_ = py::object();
+    flush_ = py::object();
+  }
+
+  const std::string& Name() override { return name_; }
+
+  void IssueQuery(const std::vector<QuerySample>& samples) override {
+    py::gil_scoped_acquire gil;
+    if (numpy_batch_) {
+      // No copy: the base capsule owns nothing, so numpy points into the engine's vector.
+      py::capsule owner(samples.data(), [](void*) {});
+      py::array view(py::dtype::of<uint64_t>(),
+                     {static_cast<py::ssize_t>(samples.size()), py::ssize_t{2}},
+                     {static_cast<py::ssize_t>(sizeof(QuerySample)),
+                      static_cast<py::ssize_t>(sizeof(uint64_t))},
+                     samples.data(), owner);
+      py::detail::array_proxy(view.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+      issue_(view);
+      return;
+    }
+    py::list ids(samples.size());
+    py::list indices(samples.size());
+    for (size_t i = 0; i < samples.size(); ++i) {
+      ids[i] = py::int_(samples[i].id);
+      indices[i] = py::int_(samples[i].index);
+    }
+    issue_(ids, indices);
+  }
+
+  void FlushQueries() override {
+    py::gil_scoped_acquire gil;
+    flush_();
+  }
+
+ private:
+  py::object issue_;
+  py::object flush_;
+  const bool numpy_batch_;
+  const std::string name_;
+};
 
 py::dict StatsDict(const results::LatencyStats& s) {
   py::dict d;
@@ -71,16 +141,27 @@ py::dict SummaryDict(const results::PerformanceSummary& s) {
   return d;
 }
 
-py::dict RunTest(uintptr_t sut_handle, uintptr_t qsl_handle,
+py::dict RunTest(py::object issue, py::object flush, uintptr_t qsl_handle,
                  const mlperf::TestSettings& settings, const mlperf::LogSettings& log_settings,
-                 const std::string& audit_config_filename) {
-  std::shared_ptr<mlperf::SystemUnderTest> sut = FindSut(sut_handle);
+                 const std::string& audit_config_filename, const std::string& batch,
+                 double no_progress_timeout_s, const std::string& sut_name) {
+  if (batch != "list" && batch != "numpy") {
+    throw py::value_error("batch must be 'list' or 'numpy', got '" + batch + "'");
+  }
+  if (!(no_progress_timeout_s >= 0) || std::isinf(no_progress_timeout_s)) {
+    throw py::value_error("no_progress_timeout_s must be a finite number >= 0");
+  }
+  if (batch == "numpy") py::module_::import("numpy");  // fails here, not in the first query
+  auto sut = std::make_shared<TypedSut>(std::move(issue), std::move(flush), batch == "numpy",
+                                        sut_name);
   std::shared_ptr<mlperf::QuerySampleLibrary> qsl = FindQsl(qsl_handle);
+  const auto timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::duration<double>(no_progress_timeout_s));
   session::TestOutcome outcome;
   {
     py::gil_scoped_release release;
     outcome = session::RunProcessTest(sut.get(), qsl.get(), settings, log_settings,
-                                      audit_config_filename);
+                                      audit_config_filename, timeout);
   }
   py::dict d;
   d["summary_path"] = outcome.log_paths.summary;
@@ -97,6 +178,74 @@ py::dict RunTest(uintptr_t sut_handle, uintptr_t qsl_handle,
     d["performance"] = py::none();
   }
   return d;
+}
+
+const char* ScenarioText(mlperf::TestScenario s) {
+  switch (s) {
+    case mlperf::TestScenario::SingleStream: return "SingleStream";
+    case mlperf::TestScenario::MultiStream: return "MultiStream";
+    case mlperf::TestScenario::Server: return "Server";
+    case mlperf::TestScenario::Offline: return "Offline";
+  }
+  return "";
+}
+
+// The official percentile rule on the (sorted) latency sample: element floor(p * n).
+int64_t SamplePercentile(const std::vector<int64_t>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const auto i = static_cast<size_t>(p * static_cast<double>(sorted.size()));
+  return sorted[std::min(i, sorted.size() - 1)];
+}
+
+py::object LiveSnapshot() {
+  live::Snapshot s;
+  {
+    py::gil_scoped_release nogil;
+    s = session::GetProcessLiveBoard().Take();
+  }
+  if (s.series == 0) return py::none();
+  const live::SeriesInfo& i = s.info;
+  py::dict d;
+  d["running"] = s.running;
+  d["series"] = s.series;
+  d["scenario"] = ScenarioText(i.scenario);
+  d["accuracy"] = i.accuracy;
+  d["elapsed_s"] = static_cast<double>(s.elapsed_ns) / 1e9;
+  d["min_duration_s"] = static_cast<double>(i.min_duration_ms) / 1e3;
+  d["max_duration_s"] = static_cast<double>(i.max_duration_ms) / 1e3;
+  d["min_query_count"] = i.min_query_count;
+  d["samples_per_query"] = i.samples_per_query;
+  d["generated_queries"] = i.generated_queries;
+  d["target_latency_ns"] = i.target_latency_ns;
+  d["target_latency_percentile"] = i.target_latency_percentile;
+  d["target_qps"] = i.target_qps;
+  d["samples_issued"] = s.samples_issued;
+  d["queries_issued"] = s.queries_issued;
+  d["samples_completed"] = s.samples_completed;
+  d["queries_completed"] = s.queries_completed;
+  d["latencies_seen"] = s.latencies_seen;
+  d["latency_p50_ns"] = SamplePercentile(s.latency_sample, 0.5);
+  d["latency_p90_ns"] = SamplePercentile(s.latency_sample, 0.9);
+  d["latency_p99_ns"] = SamplePercentile(s.latency_sample, 0.99);
+  d["latency_at_target_ns"] = SamplePercentile(s.latency_sample, i.target_latency_percentile);
+  d["early_stopping_queries"] = s.early_stopping_queries;
+  return d;
+}
+
+py::list Explain(const mlperf::TestSettings& settings, const std::string& path,
+                 const std::string& model, const std::string& scenario, int conf_type) {
+  py::list out;
+  for (const settings::AppliedKey& k :
+       settings::ExplainConfig(settings, path, model, scenario, conf_type)) {
+    py::dict d;
+    d["field"] = k.field;
+    d["key"] = k.key;
+    d["file"] = k.file;
+    d["line"] = k.line;
+    d["value"] = k.value;
+    out.append(d);
+  }
+  return out;
 }
 
 py::dict Plan(const mlperf::TestSettings& requested, uint64_t total, uint64_t performance) {
@@ -220,12 +369,25 @@ void RegisterTyped(py::module_& m) {
       [](const std::string& reason) { return session::AbortRunningTest(reason); },
       py::arg("reason"), py::call_guard<py::gil_scoped_release>(),
       "Stop the running test; returns False if none is running.");
-  static py::exception<SettingsError> settings_error(m, "SettingsError", PyExc_ValueError);
-  static py::exception<TestAborted> test_aborted(m, "TestAborted", PyExc_RuntimeError);
-  static py::exception<LogError> log_error(m, "LogError", PyExc_OSError);
-  m.def("_run_test", &RunTest, py::arg("sut"), py::arg("qsl"), py::arg("settings"),
-        py::arg("log_settings"), py::arg("audit_config_filename"),
-        "Run a test like StartTestWithLogSettings and return its outcome as a dict.");
+  // Engine errors reach Python as these types (subclasses of what a user would catch anyway),
+  // from StartTest as from the typed API.
+  py::register_exception<SettingsError>(m, "SettingsError", PyExc_ValueError);
+  py::register_exception<TestAborted>(m, "TestAborted", PyExc_RuntimeError);
+  py::register_exception<LogError>(m, "LogError", PyExc_OSError);
+  m.def("_run_test", &RunTest, py::arg("issue"), py::arg("flush"), py::arg("qsl"),
+        py::arg("settings"), py::arg("log_settings"), py::arg("audit_config_filename"),
+        py::arg("batch") = "list", py::arg("no_progress_timeout_s") = 0.0,
+        py::arg("sut_name") = "loadgen.run",
+        "Run a test like StartTestWithLogSettings and return its outcome as a dict. "
+        "issue(ids, indices) gets lists, or with batch='numpy' issue(samples) gets a read-only "
+        "(n, 2) uint64 view of the batch.");
+  m.def("_live_snapshot", &LiveSnapshot,
+        "A reading of the running series (counters and sampled latencies), or of how the last "
+        "one ended (running=False); None before the first series.");
+  m.def("_explain_config", &Explain, py::arg("settings"), py::arg("path"), py::arg("model"),
+        py::arg("scenario"), py::arg("conf_type"),
+        "The keys FromConfig would apply (field, key, file, line, value), without applying "
+        "them.");
   m.def("_plan", &Plan, py::arg("settings"), py::arg("total_sample_count"),
         py::arg("performance_sample_count"),
         "The loadable sets and queries a test with these settings would issue.");
@@ -233,8 +395,9 @@ void RegisterTyped(py::module_& m) {
       "_interrupt",
       [](bool hard) {
         return session::AbortRunningTest(
-            hard ? "Interrupted (Ctrl-C twice): stopped at once." 
-                 : "Interrupted (Ctrl-C): issuing stopped; outstanding samples were drained.",
+            hard ? "Ctrl-C again: stopped at once."
+                 : "Interrupted (Ctrl-C): issuing stopped; outstanding samples had up to 10 s to "
+                   "complete.",
             false, !hard);
       },
       py::arg("hard"), py::call_guard<py::gil_scoped_release>(),

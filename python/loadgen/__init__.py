@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-from importlib import metadata as _metadata
 from pathlib import Path as _Path
 
 try:
@@ -23,8 +22,10 @@ _PACKAGE_DIR = _Path(__file__).resolve().parent
 _core._set_mlperf_conf_path(str(_PACKAGE_DIR / "mlperf.conf"))
 
 try:
-    __version__ = _metadata.version("loadgen")
-except _metadata.PackageNotFoundError:  # pragma: no cover - running from a build tree
+    # Written into the wheel by scikit-build-core (pyproject.toml); reading package metadata
+    # instead would cost ~100 ms of import time.
+    from ._version import __version__
+except ImportError:  # pragma: no cover - a source tree without a build
     __version__ = "0+unknown"
 
 
@@ -35,11 +36,24 @@ def get_cmake_dir() -> str:
 
 from .errors import ConfigError, ResponseIdError, SettingsError, SutCallbackError, TestAborted
 from .results import LatencyStats, RunResult
+from .progress import follow_tests_from_environment as _follow_tests_from_environment
 from .runner import abort, complete, first_token, plan, run
 from .settings import LogOptions, Mode, Scenario, Settings
-from .sut import InMemoryQsl, QuerySampleLibrary, SampleBatch, SystemUnderTest
+from .sut import (
+    AsyncSystemUnderTest,
+    InMemoryQsl,
+    NumpyBatch,
+    NumpySystemUnderTest,
+    QuerySampleLibrary,
+    SampleBatch,
+    SystemUnderTest,
+)
+
+# LOADGEN_PROGRESS=1: a live display for every test, mlperf_loadgen.StartTest included.
+_follow_tests_from_environment()
 
 __all__ = [
+    "AsyncSystemUnderTest",
     "ConfigError",
     "InMemoryQsl",
     "LatencyStats",

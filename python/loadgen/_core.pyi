@@ -3,7 +3,7 @@
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, ClassVar, SupportsIndex, SupportsInt, overload, type_check_only
 
-from typing_extensions import Buffer
+from typing_extensions import Buffer, disjoint_base
 
 _Int = SupportsInt | SupportsIndex
 _Str = str | bytes | bytearray
@@ -140,7 +140,9 @@ def _set_mlperf_conf_path(path: _Str) -> None: ...
 
 # Samples.
 
-class QuerySample(metaclass=_Pybind11Type):
+# Native types (not pybind11 classes): see bindings/sample_types.h.
+@disjoint_base
+class QuerySample:
     id: int
     index: int
     @overload
@@ -150,7 +152,8 @@ class QuerySample(metaclass=_Pybind11Type):
     def __getstate__(self) -> tuple[int, int]: ...
     def __setstate__(self, state: tuple[int, int], /) -> None: ...
 
-class QuerySampleResponse(metaclass=_Pybind11Type):
+@disjoint_base
+class QuerySampleResponse:
     id: int
     data: int
     size: int
@@ -325,12 +328,20 @@ class TestAborted(RuntimeError): ...
 class LogError(OSError): ...
 
 def _run_test(
-    sut: _Int,
+    issue: Callable[..., object],
+    flush: Callable[[], object],
     qsl: _Int,
     settings: TestSettings,
     log_settings: LogSettings,
     audit_config_filename: _Str,
+    batch: str = "list",
+    no_progress_timeout_s: float = 0.0,
+    sut_name: str = "loadgen.run",
 ) -> dict[str, Any]: ...
+def _live_snapshot() -> dict[str, Any] | None: ...
+def _explain_config(
+    settings: TestSettings, path: _Str, model: _Str, scenario: _Str, conf_type: _Int
+) -> list[dict[str, Any]]: ...
 def _plan(
     settings: TestSettings, total_sample_count: _Int, performance_sample_count: _Int
 ) -> dict[str, Any]: ...

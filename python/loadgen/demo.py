@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 from .results import RunResult
 from .runner import complete, run
 from .settings import Mode, Scenario, Settings
-from .sut import InMemoryQsl, SampleBatch
+from .sut import InMemoryQsl, SampleBatch, SystemUnderTest
 
 __all__ = ["NullSut", "SleepSut", "MatmulSut", "demo_settings", "run_demo", "SUTS"]
 
@@ -110,7 +110,7 @@ class MatmulSut(_WorkerSut):
         self._np.maximum(x @ self._weights, 0.0)
 
 
-SUTS: dict[str, Callable[[], object]] = {"null": NullSut, "sleep": SleepSut, "matmul": MatmulSut}
+SUTS: dict[str, Callable[[], SystemUnderTest]] = {"null": NullSut, "sleep": SleepSut, "matmul": MatmulSut}
 
 
 def demo_settings(scenario: Scenario, duration_ms: int) -> Settings:
@@ -141,7 +141,7 @@ def run_demo(
     for scenario in scenarios:
         sut = SUTS[sut_name]()
         try:
-            result = run(sut, qsl, demo_settings(scenario, duration_ms), log_dir=root / scenario.value)  # type: ignore[arg-type]
+            result = run(sut, qsl, demo_settings(scenario, duration_ms), log_dir=root / scenario.value)
         finally:
             close = getattr(sut, "close", None)
             if close:

@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import inspect
+import math
 import os
 import signal
 import socket
 import threading
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Coroutine, Iterator, Literal, Sequence, Union, overload
 
 from . import _core
 from .errors import ResponseIdError
+from .progress import display_for_run
 from .results import RunResult, build_result
 from .settings import LogOptions, PathLike, Settings
-from .sut import QuerySampleLibrary, SystemUnderTest
+from .sut import (
+    AsyncSystemUnderTest,
+    NumpyBatch,
+    NumpySystemUnderTest,
+    QuerySampleLibrary,
+    SystemUnderTest,
+)
 
 __all__ = ["abort", "complete", "first_token", "plan", "run"]
+
+BatchKind = Literal["list", "numpy"]
+AnySut = Union[SystemUnderTest, NumpySystemUnderTest, AsyncSystemUnderTest]
 
 
 class _ListBatch:
@@ -29,48 +43,188 @@ class _ListBatch:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def __repr__(self) -> str:
+        return f"SampleBatch({len(self)} samples)"
+
+
+@overload
+def run(
+    sut: SystemUnderTest | AsyncSystemUnderTest,
+    qsl: QuerySampleLibrary,
+    settings: Settings,
+    *,
+    log_dir: PathLike = ...,
+    log: LogOptions | None = ...,
+    audit_config: PathLike | None = ...,
+    batch: Literal["list"] = ...,
+    no_progress_timeout_s: float | None = ...,
+    progress: bool | None = ...,
+) -> RunResult: ...
+
+
+@overload
+def run(
+    sut: NumpySystemUnderTest | AsyncSystemUnderTest,
+    qsl: QuerySampleLibrary,
+    settings: Settings,
+    *,
+    log_dir: PathLike = ...,
+    log: LogOptions | None = ...,
+    audit_config: PathLike | None = ...,
+    batch: Literal["numpy"],
+    no_progress_timeout_s: float | None = ...,
+    progress: bool | None = ...,
+) -> RunResult: ...
+
 
 def run(
-    sut: SystemUnderTest,
+    sut: AnySut,
     qsl: QuerySampleLibrary,
     settings: Settings,
     *,
     log_dir: PathLike = ".",
     log: LogOptions | None = None,
     audit_config: PathLike | None = None,
+    batch: BatchKind = "list",
+    no_progress_timeout_s: float | None = None,
+    progress: bool | None = None,
 ) -> RunResult:
     """Runs one test and returns its result; the official log files are written to ``log_dir``.
 
-    An exception raised by a callback stops the test; the logs recorded so far are written and
-    the exception propagates. The first Ctrl-C stops issuing and lets outstanding samples finish
+    An exception raised by a callback (``issue``, ``flush``, the QSL's ``load``/``unload``, or an
+    ``async def issue`` coroutine) stops the test; the logs recorded so far are written and the
+    exception propagates. The first Ctrl-C stops issuing and lets outstanding samples finish
     (the result is marked interrupted); a second one stops at once.
+
+    ``batch="numpy"``: ``issue`` gets a :class:`NumpyBatch` of zero-copy numpy views (needs numpy).
+    ``no_progress_timeout_s``: if no sample completes for this long while samples are
+    outstanding, the test stops and :class:`TestAborted` names the outstanding samples.
+    ``progress``: a live display on stderr (needs the ``progress`` extra, i.e. rich); by default
+    on when stderr is a terminal.
     ``audit_config``: a compliance audit.config to apply (none by default, unlike the official
     StartTest, which reads ./audit.config).
     """
     settings.validate()
+    if batch not in ("list", "numpy"):
+        raise ValueError(f"batch must be 'list' or 'numpy', got {batch!r}")
+    if no_progress_timeout_s is not None and (
+        isinstance(no_progress_timeout_s, bool)
+        or not isinstance(no_progress_timeout_s, (int, float))
+        or not math.isfinite(no_progress_timeout_s)
+        or no_progress_timeout_s <= 0
+    ):
+        raise ValueError(
+            f"no_progress_timeout_s must be a positive number of seconds, got {no_progress_timeout_s!r}"
+        )
+    if batch == "numpy":
+        try:
+            import numpy  # noqa: F401
+        except ImportError as e:
+            raise ImportError(
+                "run(..., batch='numpy') needs numpy: pip install 'loadgen[numpy]'"
+            ) from e
     log_options = log or LogOptions(outdir=log_dir)
     Path(log_options.outdir).mkdir(parents=True, exist_ok=True)
 
-    def issue(ids: list[int], indices: list[int]) -> None:
-        sut.issue(_ListBatch(ids, indices))
-
-    sut_handle = _core.ConstructFastSUT(issue, sut.flush)
+    failures: list[BaseException] = []
+    loop = (
+        _EventLoopThread(failures)
+        if inspect.iscoroutinefunction(sut.issue) or inspect.iscoroutinefunction(sut.flush)
+        else None
+    )
+    issue = _issue_adapter(sut, batch, loop)
+    flush = _flush_adapter(sut, loop)
     qsl_handle = _core.ConstructQSL(
         qsl.total_sample_count, qsl.performance_sample_count, qsl.load, qsl.unload
     )
     try:
-        with _interrupts_abort_the_test():
+        with _interrupts_abort_the_test(), display_for_run(progress):
             outcome = _core._run_test(
-                sut_handle,
+                issue,
+                flush,
                 qsl_handle,
                 settings.to_core(),
                 log_options.to_core(),
                 "" if audit_config is None else os.fspath(audit_config),
+                batch,
+                no_progress_timeout_s or 0.0,
+                getattr(sut, "name", type(sut).__name__),
             )
+    except BaseException:
+        if failures:
+            raise failures[0] from None
+        raise
     finally:
-        _core.DestroyFastSUT(sut_handle)
         _core.DestroyQSL(qsl_handle)
+        if loop is not None:
+            loop.close()
+    if failures:
+        raise failures[0]
     return build_result(settings.scenario, settings.mode, outcome, settings.use_token_latencies)
+
+
+def _issue_adapter(sut: AnySut, batch: BatchKind, loop: _EventLoopThread | None) -> Callable[..., None]:
+    target: Callable[[Any], Any] = sut.issue
+    if loop is not None and inspect.iscoroutinefunction(target):
+        # The coroutine outlives the call, so it gets copies rather than views of the batch.
+        if batch == "numpy":
+            return lambda samples: loop.submit(target(NumpyBatch(samples.copy())))
+        return lambda ids, indices: loop.submit(target(_ListBatch(ids, indices)))
+    if batch == "numpy":
+        return lambda samples: target(NumpyBatch(samples))
+    return lambda ids, indices: target(_ListBatch(ids, indices))
+
+
+def _flush_adapter(sut: AnySut, loop: _EventLoopThread | None) -> Callable[[], None]:
+    target: Callable[[], Any] = sut.flush
+    if loop is not None and inspect.iscoroutinefunction(target):
+        return lambda: loop.submit(target())
+
+    def flush() -> None:
+        target()
+
+    return flush
+
+
+class _EventLoopThread:
+    """An asyncio loop on a daemon thread for the length of one run. A coroutine that raises
+    stops the test; run() re-raises the first such exception."""
+
+    def __init__(self, failures: list[BaseException]) -> None:
+        self._failures = failures
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._serve, name="loadgen-asyncio", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_forever()
+        # Cancel what is still pending (samples abandoned by an aborted run).
+        pending = asyncio.all_tasks(self._loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+        self._loop.close()
+
+    def submit(self, coro: Coroutine[Any, Any, Any]) -> None:
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        future.add_done_callback(self._check)
+
+    def _check(self, future: Future[Any]) -> None:
+        if future.cancelled():
+            return
+        error = future.exception()
+        if error is None:
+            return
+        if not self._failures:
+            self._failures.append(error)
+        _core._abort(f"an async issue/flush coroutine raised {type(error).__name__}: {error}")
+
+    def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
 
 
 def complete(ids: Sequence[int] | Any, n_tokens: Sequence[int] | Any | None = None) -> None:
@@ -95,7 +249,7 @@ def first_token(ids: Sequence[int] | Any) -> None:
     _check(status, "first_token")
 
 
-def _check(status: Any, what: str) -> None:
+def _check(status: _core.CompletionStatus, what: str) -> None:
     unknown, stale, duplicate = status.unknown, status.stale, status.duplicate
     if unknown or stale or duplicate:
         raise ResponseIdError(
@@ -105,7 +259,8 @@ def _check(status: Any, what: str) -> None:
 
 
 def abort() -> bool:
-    """Stops the running test from any thread. Returns False if no test is running."""
+    """Stops the running test from any thread (run() returns a result marked interrupted).
+    Returns False if no test is running."""
     return _core._abort("loadgen.abort() was called.")
 
 

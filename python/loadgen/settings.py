@@ -98,7 +98,7 @@ class Settings:
     server_tpot_latency_ns: int = 100_000_000
     infer_token_latencies: bool = False
     token_latency_scaling_factor: int = 0
-    #: For values read from config files: field name -> "file:line".
+    #: For values read from config files: field name -> "file:line" of the line that set it.
     provenance: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -207,36 +207,35 @@ class Settings:
                     file=p["file"], line=p["line"], key=p["key"], suggestion=p["suggestion"],
                 )
         ts = (base or cls(scenario=scenario)).to_core()
-        before = cls.from_core(ts)
+        provenance = dict(base.provenance) if base else {}
         if include_mlperf_conf:
             # conf_type 0 applies the built-in rules file, including the keys reserved to it
             # (seeds), without touching the process-wide user.conf counter.
             mlperf_conf = str(Path(__file__).resolve().parent / "mlperf.conf")
+            applied = _core._explain_config(ts, mlperf_conf, model, scenario.value, 0)
             rc = ts.FromConfig(mlperf_conf, model, scenario.value, 0)
             if rc != 0:  # pragma: no cover - the shipped file is checked by the tests
                 raise ConfigError("the built-in mlperf.conf could not be read", file=mlperf_conf, line=0, key="")
-            with_rules = cls.from_core(ts)
-            provenance = _diff_provenance(before, with_rules, f"{mlperf_conf} (built-in rules)")
-            before = with_rules
-        else:
-            provenance = {}
+            provenance.update(_provenance(applied))
+        applied = _core._explain_config(ts, str(path), model, scenario.value, 2)
         rc = ts.FromConfig(str(path), model, scenario.value, 2)
         if rc != 0:
             raise ConfigError(f"{path}: the official parser rejected this file (code {rc})",
                               file=str(path), line=0, key="")
+        provenance.update(_provenance(applied))
         ts.scenario = scenario.to_core()
         result = cls.from_core(ts)
-        provenance.update(_diff_provenance(before, result, str(path)))
         result.provenance = provenance
         return result
 
 
-def _diff_provenance(before: Settings, after: Settings, source: str) -> dict[str, str]:
-    changed: dict[str, str] = {}
-    for f in fields(Settings):
-        if f.name != "provenance" and getattr(before, f.name) != getattr(after, f.name):
-            changed[f.name] = source
-    return changed
+# TestSettings members whose Settings field names carry the unit.
+_FIELDS_OF_MEMBERS = {"server_ttft_latency": "server_ttft_latency_ns", "server_tpot_latency": "server_tpot_latency_ns"}
+
+
+def _provenance(applied: list[dict[str, Any]]) -> dict[str, str]:
+    """Field name -> "file:line" for the keys a config file applied (the last one wins)."""
+    return {_FIELDS_OF_MEMBERS.get(a["field"], a["field"]): f"{a['file']}:{a['line']}" for a in applied}
 
 
 @dataclass(frozen=True)

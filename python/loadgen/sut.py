@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Awaitable, Protocol, Sequence, runtime_checkable
 
-__all__ = ["QuerySampleLibrary", "SystemUnderTest", "SampleBatch", "InMemoryQsl"]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+__all__ = [
+    "AsyncSystemUnderTest",
+    "InMemoryQsl",
+    "NumpyBatch",
+    "NumpySystemUnderTest",
+    "QuerySampleLibrary",
+    "SampleBatch",
+    "SystemUnderTest",
+]
 
 
 class SampleBatch(Protocol):
@@ -30,6 +42,55 @@ class SystemUnderTest(Protocol):
     def issue(self, batch: SampleBatch) -> None: ...
 
     def flush(self) -> None: ...
+
+
+class NumpyBatch:
+    """The samples of one IssueQuery call as numpy arrays (``run(..., batch="numpy")``).
+
+    ``samples`` is a read-only (n, 2) uint64 array whose columns are the response ids and the
+    QSL indices; ``ids`` and ``indices`` are its columns. All three view the engine's own batch
+    without a copy and are valid only during the ``issue`` call: copy what you keep
+    (``batch.ids.copy()``). An async ``issue`` gets copies, which stay valid.
+    """
+
+    __slots__ = ("samples",)
+
+    def __init__(self, samples: npt.NDArray[np.uint64]) -> None:
+        self.samples = samples
+
+    @property
+    def ids(self) -> npt.NDArray[np.uint64]:
+        return self.samples[:, 0]
+
+    @property
+    def indices(self) -> npt.NDArray[np.uint64]:
+        return self.samples[:, 1]
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __repr__(self) -> str:
+        return f"NumpyBatch({len(self)} samples)"
+
+
+@runtime_checkable
+class NumpySystemUnderTest(Protocol):
+    """A SUT for ``run(..., batch="numpy")``: ``issue`` gets a NumpyBatch."""
+
+    def issue(self, batch: NumpyBatch) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+@runtime_checkable
+class AsyncSystemUnderTest(Protocol):
+    """A SUT whose ``issue`` is a coroutine function (``async def issue``). loadgen runs it on an
+    event loop thread of its own for the length of the run; ``flush`` may be async too. An
+    exception in a coroutine stops the run and is re-raised by ``run``."""
+
+    def issue(self, batch: Any) -> Awaitable[None]: ...
+
+    def flush(self) -> Any: ...
 
 
 @runtime_checkable

@@ -13,6 +13,7 @@ namespace {
 struct Process {
   record::ActiveSeries active;
   issue::IssueThreadPool issue_threads;
+  live::LiveBoard live;
   std::mutex running_mu;  // guards running (AbortTest vs the end of StartTest)
   TestSession* running = nullptr;
 };
@@ -41,16 +42,20 @@ class RunningGuard {
 
 record::ActiveSeries& GetProcessActiveSeries() { return GetProcess().active; }
 issue::IssueThreadPool& GetProcessIssueThreads() { return GetProcess().issue_threads; }
+live::LiveBoard& GetProcessLiveBoard() { return GetProcess().live; }
 
 TestOutcome RunProcessTest(mlperf::SystemUnderTest* sut, mlperf::QuerySampleLibrary* qsl,
                            const mlperf::TestSettings& settings,
                            const mlperf::LogSettings& log_settings,
-                           const std::string& audit_config_filename) {
+                           const std::string& audit_config_filename,
+                           std::chrono::nanoseconds no_progress_timeout) {
   Process& p = GetProcess();
   Environment env;
   env.config = &settings::ConfigContext::Process();
   env.active = &p.active;
   env.issue_threads = &p.issue_threads;
+  env.live = &p.live;
+  env.no_progress_timeout = no_progress_timeout;
   TestSession session(sut, qsl, settings, log_settings, audit_config_filename, env);
   RunningGuard guard(p, &session);
   return session.Run();

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "issue/issue_threads.h"
+#include "live/live_board.h"
 #include "loadgen.h"
 #include "logging/accuracy_log.h"
 #include "logging/log_files.h"
@@ -43,6 +44,10 @@ struct Environment {
   settings::ConfigContext* config = nullptr;
   record::ActiveSeries* active = nullptr;
   issue::IssueThreadPool* issue_threads = nullptr;
+  live::LiveBoard* live = nullptr;  // progress readers and the stall watchdog (may be null)
+  /// Positive: a series whose outstanding samples see no completion for this long is aborted
+  /// with loadgen::TestAborted naming them.
+  std::chrono::nanoseconds no_progress_timeout{0};
 };
 
 class TestSession {
@@ -113,6 +118,7 @@ class TestSession {
   std::mutex abort_mu_;
   std::string abort_reason_;
   bool abort_is_error_ = false;
+  bool abort_graceful_ = false;
 };
 
 }  // namespace loadgen::session

@@ -11,9 +11,11 @@
 
 namespace loadgen::settings {
 
-/// Where the built-in mlperf.conf lives. Set by the Python package at import; otherwise
-/// $LOADGEN_MLPERF_CONF, then the installed copy if it exists, then the source tree's copy.
-/// An empty path restores that default. Thread-safe.
+/// Where the mlperf.conf FromConfig applies lives. Set by the Python package at import;
+/// otherwise $LOADGEN_MLPERF_CONF, then the file installed beside a shared build of the library,
+/// then the source tree's copy (builds from a checkout). MlperfConfPath() returns "" when none
+/// of these exists: FromConfig then uses the copy built into the library.
+/// Setting an empty path restores that default. Thread-safe.
 void SetMlperfConfPath(const std::string& path);
 std::string MlperfConfPath();
 
@@ -39,6 +41,23 @@ class ConfigContext {
 /// The official FromConfig (returns 0, -ENOENT or -EINVAL), reporting into `ctx`.
 int FromConfig(mlperf::TestSettings& settings, const std::string& path, const std::string& model,
                const std::string& scenario, int conf_type, ConfigContext& ctx);
+
+/// One key a config file applied: the TestSettings member it set and where it was written.
+struct AppliedKey {
+  std::string field;  // member name, e.g. "server_target_qps"
+  std::string key;    // the key as written, e.g. "*.Server.target_qps"
+  std::string file;
+  int line = 0;       // 1-based; the last line of that key wins, as in FromConfig
+  std::string value;  // the value text as written
+};
+
+/// The keys FromConfig(settings, path, model, scenario, conf_type) applies, in application
+/// order, without changing `settings` or any process state (no user.conf counting, no detail
+/// log messages). conf_type 0 explains the rules file (MlperfConfPath()); other values explain
+/// `path` alone. Empty if the file cannot be read or the official parser rejects it.
+std::vector<AppliedKey> ExplainConfig(const mlperf::TestSettings& settings,
+                                      const std::string& path, const std::string& model,
+                                      const std::string& scenario, int conf_type);
 
 /// One problem found by the strict checker.
 struct ConfigProblem {

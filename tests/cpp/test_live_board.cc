@@ -1,0 +1,219 @@
+// live stage: snapshots of a running series and the stall watchdog; settings::ExplainConfig.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "live/live_board.h"
+#include "record/series_recorder.h"
+#include "settings/config_file.h"
+
+namespace loadgen::live {
+namespace {
+
+using namespace std::chrono_literals;
+
+class CountingSut : public mlperf::SystemUnderTest {
+ public:
+  const std::string& Name() override { return name_; }
+  void IssueQuery(const std::vector<mlperf::QuerySample>& samples) override {
+    issued.insert(issued.end(), samples.begin(), samples.end());
+  }
+  void FlushQueries() override { ++flushes; }
+
+  std::vector<mlperf::QuerySample> issued;
+  int flushes = 0;
+
+ private:
+  std::string name_ = "counting";
+};
+
+schedule::SeriesPlan MakePlan(uint64_t queries) {
+  schedule::SeriesPlan plan;
+  for (uint64_t q = 0; q < queries; ++q) {
+    plan.sample_index.push_back(static_cast<uint32_t>(100 + q));
+    plan.scheduled_delta_ns.push_back(0);
+  }
+  plan.accuracy_log_bits.assign((queries + 63) / 64, 0);
+  return plan;
+}
+
+class LiveBoardTest : public ::testing::Test {
+ protected:
+  LiveBoardTest() : plan_(MakePlan(40)), errors_(64), recorder_(plan_, Options(), &errors_) {}
+
+  static record::RecorderOptions Options() {
+    record::RecorderOptions o;
+    o.scenario = mlperf::TestScenario::SingleStream;
+    o.series_tag = 7;
+    return o;
+  }
+
+  // Issues queries [begin, end) through the counter and completes those below `complete_end`.
+  void Issue(IssueCounter& counter, uint64_t begin, uint64_t end, uint64_t complete_end) {
+    for (uint64_t q = begin; q < end; ++q) {
+      const int64_t now = NowNs();
+      recorder_.MarkIssued(q, now - 1000, now);
+      counter.IssueQuery({{recorder_.ResponseIdOf(q), plan_.sample_index[q]}});
+      if (q < complete_end) {
+        const uint64_t id = recorder_.ResponseIdOf(q);
+        recorder_.CompleteIds(&id, 1, nullptr, NowNs());
+      }
+    }
+  }
+
+  SeriesInfo Info() const {
+    SeriesInfo info;
+    info.scenario = mlperf::TestScenario::SingleStream;
+    info.start_ns = NowNs() - 1000000;
+    info.min_query_count = 30;
+    info.target_latency_percentile = 0.9;
+    return info;
+  }
+
+  schedule::SeriesPlan plan_;
+  record::BoundedMpmcQueue<record::CompletionError> errors_;
+  record::SeriesRecorder recorder_;
+  CountingSut sut_;
+};
+
+TEST_F(LiveBoardTest, IssueCounterCountsThenForwards) {
+  IssueCounter counter(&sut_);
+  EXPECT_EQ(counter.Name(), "counting");
+  Issue(counter, 0, 3, 0);
+  counter.FlushQueries();
+  EXPECT_EQ(counter.samples_issued(), 3u);
+  EXPECT_EQ(counter.issued_end(), 3u);
+  EXPECT_EQ(sut_.issued.size(), 3u);
+  EXPECT_EQ(sut_.flushes, 1);
+}
+
+TEST_F(LiveBoardTest, SnapshotsBeforeDuringAndAfterASeries) {
+  LiveBoard board;
+  EXPECT_EQ(board.Take().series, 0u);
+  EXPECT_FALSE(board.Take().running);
+
+  IssueCounter counter(&sut_);
+  board.Begin(&recorder_, &counter, Info(), 0ns, nullptr);
+  Issue(counter, 0, 20, 18);
+  Snapshot first = board.Take();
+  EXPECT_TRUE(first.running);
+  EXPECT_EQ(first.series, 1u);
+  EXPECT_EQ(first.samples_issued, 20u);
+  EXPECT_EQ(first.queries_issued, 20u);
+  EXPECT_EQ(first.samples_completed, 18u);
+  EXPECT_EQ(first.queries_completed, 18u);
+  EXPECT_GT(first.elapsed_ns, 0);
+  EXPECT_EQ(first.latencies_seen, 0u);  // latencies are read one Take after they are seen
+  EXPECT_EQ(first.early_stopping_queries, 64u);  // "at least 64 queries" for p90
+
+  Snapshot second = board.Take();
+  EXPECT_EQ(second.latencies_seen, 18u);
+  ASSERT_EQ(second.latency_sample.size(), 18u);
+  for (int64_t latency : second.latency_sample) EXPECT_GE(latency, 1000);
+
+  board.End();
+  Snapshot after = board.Take();
+  EXPECT_FALSE(after.running);
+  EXPECT_EQ(after.series, 1u);
+  EXPECT_EQ(after.samples_completed, 18u);
+  EXPECT_EQ(after.latencies_seen, 18u);
+}
+
+TEST_F(LiveBoardTest, WatchdogNamesTheOutstandingSamples) {
+  LiveBoard board;
+  IssueCounter counter(&sut_);
+  std::string message;
+  int calls = 0;
+  board.Begin(&recorder_, &counter, Info(), 50ms, [&](const std::string& m) {
+    message = m;
+    ++calls;
+  });
+  Issue(counter, 0, 14, 2);  // 12 outstanding
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (calls == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  board.End();
+  ASSERT_EQ(calls, 1);
+  std::string expected =
+      "No sample completed for 0.05 s with 12 samples outstanding (no_progress_timeout): the "
+      "SUT stopped completing. Outstanding (response id: QSL index):";
+  for (uint64_t q = 2; q < 12; ++q) {
+    expected += (q == 2 ? " " : ", ") + std::to_string(recorder_.ResponseIdOf(q)) + ": " +
+                std::to_string(100 + q);
+  }
+  EXPECT_EQ(message, expected + " and 2 more.");
+}
+
+TEST_F(LiveBoardTest, WatchdogIgnoresIdleTimeAndProgress) {
+  LiveBoard board;
+  IssueCounter counter(&sut_);
+  int calls = 0;
+  board.Begin(&recorder_, &counter, Info(), 30ms, [&](const std::string&) { ++calls; });
+  std::this_thread::sleep_for(80ms);  // nothing outstanding: not a stall
+  for (uint64_t q = 0; q < 8; ++q) {  // outstanding, but completing every 10 ms
+    Issue(counter, q, q + 1, 0);
+    std::this_thread::sleep_for(10ms);
+    const uint64_t id = recorder_.ResponseIdOf(q);
+    recorder_.CompleteIds(&id, 1, nullptr, NowNs());
+  }
+  board.End();
+  EXPECT_EQ(calls, 0);
+}
+
+}  // namespace
+}  // namespace loadgen::live
+
+namespace loadgen::settings {
+namespace {
+
+TEST(ExplainConfigTest, NamesFieldKeyLineAndValueWithoutApplying) {
+  const std::string path = ::testing::TempDir() + "explain_user.conf";
+  {
+    std::ofstream out(path);
+    out << "# comment\n"
+           "*.Server.target_qps = 10\n"
+           "resnet50.Server.target_qps = 20\n"
+           "*.*.min_duration = 1000\n"
+           "*.*.min_duration = 2000\n"
+           "*.Server.qsl_rng_seed = 5\n";  // reserved to mlperf.conf: not applied here
+  }
+  mlperf::TestSettings settings;
+  std::vector<AppliedKey> applied = ExplainConfig(settings, path, "resnet50", "Server", 2);
+  ASSERT_EQ(applied.size(), 2u);
+  EXPECT_EQ(applied[0].field, "min_duration_ms");
+  EXPECT_EQ(applied[0].key, "*.*.min_duration");
+  EXPECT_EQ(applied[0].line, 5);
+  EXPECT_EQ(applied[0].value, "2000");
+  EXPECT_EQ(applied[0].file, path);
+  EXPECT_EQ(applied[1].field, "server_target_qps");
+  EXPECT_EQ(applied[1].key, "resnet50.Server.target_qps");
+  EXPECT_EQ(applied[1].line, 3);
+  EXPECT_EQ(settings.server_target_qps, mlperf::TestSettings().server_target_qps);
+  std::remove(path.c_str());
+}
+
+TEST(ExplainConfigTest, EveryRulesFileKeyHasAFieldName) {
+  mlperf::TestSettings settings;
+  settings.use_token_latencies = true;
+  settings.infer_token_latencies = true;
+  for (const char* scenario : {"SingleStream", "MultiStream", "Server", "Offline"}) {
+    std::vector<AppliedKey> applied = ExplainConfig(settings, "", "llama2-70b", scenario, 0);
+    ASSERT_FALSE(applied.empty()) << scenario;
+    for (const AppliedKey& k : applied) EXPECT_FALSE(k.field.empty()) << k.key;
+  }
+}
+
+TEST(ExplainConfigTest, RejectedOrMissingFileExplainsNothing) {
+  mlperf::TestSettings settings;
+  EXPECT_TRUE(ExplainConfig(settings, "/nonexistent/user.conf", "m", "Offline", 2).empty());
+}
+
+}  // namespace
+}  // namespace loadgen::settings
