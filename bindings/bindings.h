@@ -12,6 +12,7 @@
 
 #include "query_sample.h"
 #include "query_sample_library.h"
+#include "sample_types.h"
 #include "system_under_test.h"
 
 // The Vector* classes are bound as real opaque vectors. Without this, stl.h's automatic list

@@ -1,10 +1,15 @@
 // StartTest, the completion calls and loadgen's own run-time extras (surface.md §1.7-1.9).
 //
 // GIL rules: StartTest releases the GIL for the whole test (callbacks take it back, see
-// register_sut_qsl.cc); completion calls convert their arguments with the GIL held and release
-// it while the engine records; a response_cb runs with the GIL held on the completing thread.
+// register_sut_qsl.cc); completion calls convert their arguments with the GIL held and, for
+// batches of kReleaseGilFrom responses or more, release it while the engine records; a
+// response_cb runs with the GIL held on the completing thread.
 #include <pybind11/numpy.h>
 #include <pybind11/warnings.h>
+
+#ifdef __GLIBCXX__
+#include <cxxabi.h>
+#endif
 
 #include <optional>
 #include <string>
@@ -103,12 +108,12 @@ class ResponseBatch {
     PyObject** item = PySequence_Fast_ITEMS(items.ptr());
     buffer_->reserve(static_cast<size_t>(count));
     for (Py_ssize_t i = 0; i < count; ++i) {
-      py::detail::make_caster<QuerySampleResponse> caster;
-      if (!caster.load(item[i], /*convert=*/false)) {
+      const QuerySampleResponse* response = ResponseValue(item[i]);
+      if (response == nullptr) {
         throw py::type_error(std::string(function) + "(): responses[" + std::to_string(i) +
                              "] is " + TypeName(item[i]) + ", not QuerySampleResponse");
       }
-      buffer_->push_back(py::detail::cast_op<const QuerySampleResponse&>(caster));
+      buffer_->push_back(*response);
     }
   }
 
@@ -128,31 +133,44 @@ class ResponseBatch {
   bool uses_thread_buffer_;
 };
 
-// Wraps a Python response_cb for the engine. The callable stays referenced by the caller's
-// argument for the whole call, so the wrapper holds a plain pointer and copying it needs no GIL
-// (nor any allocation: the lambda fits std::function's inline storage).
-mlperf::ResponseCallback WrapResponseCallback(const ResponseCb& response_cb) {
-  if (!response_cb) return {};
-  PyObject* callable = response_cb->ptr();
+// Below this many responses a completion call records with the GIL held: releasing and
+// retaking it costs about as much as recording a few dozen responses. Larger batches let other
+// Python threads run while the engine records.
+constexpr size_t kReleaseGilFrom = 32;
+
+// Wraps a Python response_cb (null: none) for the engine. The callable stays referenced by the
+// caller's argument for the whole call, so the wrapper holds a plain pointer and copying it
+// needs no GIL (nor any allocation: the lambda fits std::function's inline storage).
+mlperf::ResponseCallback WrapResponseCallback(PyObject* callable) {
+  if (callable == nullptr) return {};
   return [callable](QuerySampleResponse* response) {
     py::gil_scoped_acquire gil;
     // Python gets a copy, not a pointer into the batch, and its changes are copied back: the
     // callback may point data/size at a host copy of device memory.
-    py::object python_response = py::cast(*response);
+    auto python_response = py::reinterpret_steal<py::object>(NewResponse(*response));
+    if (!python_response) throw py::error_already_set();
     const py::handle function(callable);
     function(python_response);
-    *response = python_response.cast<const QuerySampleResponse&>();
+    *response = *ResponseValue(python_response.ptr());
   };
 }
 
-CompletionStatus Complete(py::handle responses, const ResponseCb& response_cb, bool first_token,
+PyObject* CallableOrNull(const ResponseCb& response_cb) {
+  return response_cb ? response_cb->ptr() : nullptr;
+}
+
+CompletionStatus Complete(py::handle responses, PyObject* response_cb, bool first_token,
                           const char* function) {
   ResponseBatch batch(responses, function);
   if (batch.size() == 0) return {};
   const mlperf::ResponseCallback callback = WrapResponseCallback(response_cb);
+  auto record = [&] {
+    return first_token ? CompleteFirstTokens(batch.data(), batch.size(), callback)
+                       : CompleteSamples(batch.data(), batch.size(), callback);
+  };
+  if (batch.size() < kReleaseGilFrom) return record();
   py::gil_scoped_release nogil;
-  return first_token ? CompleteFirstTokens(batch.data(), batch.size(), callback)
-                     : CompleteSamples(batch.data(), batch.size(), callback);
+  return record();
 }
 
 // The official calls return nothing, so ignored ids would go unnoticed without a warning.
@@ -166,10 +184,90 @@ void WarnIfRejected(const CompletionStatus& status, size_t count, const char* fu
   py::warnings::warn(message.c_str(), PyExc_RuntimeWarning, /*stack_level=*/1);
 }
 
-void CompatComplete(py::handle responses, const ResponseCb& response_cb, bool first_token,
+void CompatComplete(py::handle responses, PyObject* response_cb, bool first_token,
                     const char* function) {
   const CompletionStatus status = Complete(responses, response_cb, first_token, function);
   WarnIfRejected(status, status.accepted + status.rejected(), function);
+}
+
+bool ArgumentError(const char* function, const char* problem) {
+  PyErr_Format(PyExc_TypeError,
+               "%s(): incompatible function arguments (%s). The supported arguments are "
+               "(responses: Sequence[QuerySampleResponse], response_cb: "
+               "Callable[[QuerySampleResponse], None] | None = None)",
+               function, problem);
+  return false;
+}
+
+// The arguments of the pybind11 signature (responses, response_cb=None), positional or by
+// keyword. `response_cb` is null for None.
+bool ParseCompletionArguments(const char* function, PyObject* const* args, Py_ssize_t nargs,
+                              PyObject* kwnames, PyObject** responses, PyObject** response_cb) {
+  static const char* const kNames[] = {"responses", "response_cb"};
+  PyObject* values[2] = {nullptr, nullptr};
+  if (nargs > 2) return ArgumentError(function, "too many arguments");
+  for (Py_ssize_t i = 0; i < nargs; ++i) values[i] = args[i];
+  const Py_ssize_t keywords = kwnames == nullptr ? 0 : PyTuple_GET_SIZE(kwnames);
+  for (Py_ssize_t k = 0; k < keywords; ++k) {
+    PyObject* name = PyTuple_GET_ITEM(kwnames, k);
+    int slot = -1;
+    for (int j = 0; j < 2; ++j) {
+      if (PyUnicode_CompareWithASCIIString(name, kNames[j]) == 0) slot = j;
+    }
+    if (slot < 0) return ArgumentError(function, "unexpected keyword argument");
+    if (values[slot] != nullptr) return ArgumentError(function, "argument given twice");
+    values[slot] = args[nargs + k];
+  }
+  if (values[0] == nullptr) return ArgumentError(function, "missing responses");
+  *responses = values[0];
+  *response_cb = values[1] == Py_None ? nullptr : values[1];
+  if (*response_cb != nullptr && !PyCallable_Check(*response_cb)) {
+    return ArgumentError(function, "response_cb is neither callable nor None");
+  }
+  return true;
+}
+
+// QuerySamplesComplete and FirstTokenComplete as METH_FASTCALL functions. Server and
+// SingleStream harnesses call them once per query, and pybind11's dispatcher (overload
+// resolution, argument casters) costs more than the rest of a one-response call.
+template <bool kFirstToken>
+PyObject* FastCompatComplete(PyObject* /*module*/, PyObject* const* args, Py_ssize_t nargs,
+                             PyObject* kwnames) {
+  const char* function = kFirstToken ? "FirstTokenComplete" : "QuerySamplesComplete";
+  PyObject* responses = nullptr;
+  PyObject* response_cb = nullptr;
+  if (!ParseCompletionArguments(function, args, nargs, kwnames, &responses, &response_cb)) {
+    return nullptr;
+  }
+  try {
+    CompatComplete(responses, response_cb, kFirstToken, function);
+  } catch (py::error_already_set& e) {
+    e.restore();
+    return nullptr;
+#ifdef __GLIBCXX__
+  } catch (abi::__forced_unwind&) {  // thread cancellation must propagate
+    throw;
+#endif
+  } catch (...) {
+    py::detail::try_translate_exceptions();
+    return nullptr;
+  }
+  Py_RETURN_NONE;
+}
+
+// Replaces the function pybind11 defined as `name` with `fast`, keeping its docstring (the
+// generated signature line and the official description).
+void ReplaceWithFastCall(py::module_& m, const char* name, PyObject* (*fast)(PyObject*,
+                         PyObject* const*, Py_ssize_t, PyObject*)) {
+  // Function objects keep pointers to their PyMethodDef and docstring: both live forever.
+  auto* doc = new std::string(py::str(m.attr(name).attr("__doc__")));
+  auto* def = new PyMethodDef{name, reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(fast)),
+                              METH_FASTCALL | METH_KEYWORDS, doc->c_str()};
+  py::object module_name = m.attr("__name__");
+  auto function =
+      py::reinterpret_steal<py::object>(PyCFunction_NewEx(def, nullptr, module_name.ptr()));
+  if (!function) throw py::error_already_set();
+  m.attr(name) = function;
 }
 
 void RunTest(uintptr_t sut_handle, uintptr_t qsl_handle, const mlperf::TestSettings& test_settings,
@@ -208,15 +306,19 @@ void RegisterOfficialFunctions(py::module_& m) {
   m.def(
       "QuerySamplesComplete",
       [](const ResponseSequence& responses, const ResponseCb& response_cb) {
-        CompatComplete(responses, response_cb, /*first_token=*/false, "QuerySamplesComplete");
+        CompatComplete(responses, CallableOrNull(response_cb), /*first_token=*/false,
+                       "QuerySamplesComplete");
       },
       py::arg("responses"), py::arg("response_cb") = py::none(), kQuerySamplesCompleteDoc);
   m.def(
       "FirstTokenComplete",
       [](const ResponseSequence& responses, const ResponseCb& response_cb) {
-        CompatComplete(responses, response_cb, /*first_token=*/true, "FirstTokenComplete");
+        CompatComplete(responses, CallableOrNull(response_cb), /*first_token=*/true,
+                       "FirstTokenComplete");
       },
       py::arg("responses"), py::arg("response_cb") = py::none(), kFirstTokenCompleteDoc);
+  ReplaceWithFastCall(m, "QuerySamplesComplete", &FastCompatComplete<false>);
+  ReplaceWithFastCall(m, "FirstTokenComplete", &FastCompatComplete<true>);
 }
 
 void RegisterExtras(py::module_& m) {
@@ -262,7 +364,8 @@ void RegisterExtras(py::module_& m) {
   m.def(
       "complete_samples",
       [](const ResponseSequence& responses, const ResponseCb& response_cb) {
-        return Complete(responses, response_cb, /*first_token=*/false, "complete_samples");
+        return Complete(responses, CallableOrNull(response_cb), /*first_token=*/false,
+                        "complete_samples");
       },
       py::arg("responses"), py::arg("response_cb") = py::none(),
       "QuerySamplesComplete that returns a CompletionStatus instead of warning about ids it "
@@ -270,7 +373,8 @@ void RegisterExtras(py::module_& m) {
   m.def(
       "complete_first_tokens",
       [](const ResponseSequence& responses, const ResponseCb& response_cb) {
-        return Complete(responses, response_cb, /*first_token=*/true, "complete_first_tokens");
+        return Complete(responses, CallableOrNull(response_cb), /*first_token=*/true,
+                        "complete_first_tokens");
       },
       py::arg("responses"), py::arg("response_cb") = py::none(),
       "FirstTokenComplete that returns a CompletionStatus instead of warning about ids it "

@@ -1,5 +1,5 @@
-// QuerySample, QuerySampleResponse and their vectors; the Python SUT, FastSUT, QDL and QSL
-// adapters and the Construct*/Destroy* functions (surface.md §1.5-1.8).
+// The Vector* classes (the sample types themselves are in sample_types.cc); the Python SUT,
+// FastSUT, QDL and QSL adapters and the Construct*/Destroy* functions (surface.md §1.5-1.8).
 //
 // Handles are Python ints, as in the official module, but they are keys into a registry of
 // shared_ptr-owned adapters rather than raw pointers: an unknown, destroyed or wrong-kind handle
@@ -21,7 +21,6 @@ namespace {
 using mlperf::QuerySample;
 using mlperf::QuerySampleIndex;
 using mlperf::QuerySampleResponse;
-using mlperf::ResponseId;
 
 // Parameter types: a callable or None (None is accepted, as officially, and fails when called).
 using IssueCallback = std::optional<py::typing::Callable<void(py::typing::List<QuerySample>)>>;
@@ -59,23 +58,33 @@ class PyCallback {
   const char* what_;
 };
 
-// Requires the GIL.
+// Requires the GIL. Built with the C API: these lists carry one object per issued sample.
 py::list SampleList(const std::vector<QuerySample>& samples) {
-  py::list list(samples.size());
+  auto list = py::reinterpret_steal<py::list>(PyList_New(static_cast<Py_ssize_t>(samples.size())));
+  if (!list) throw py::error_already_set();
   for (size_t i = 0; i < samples.size(); ++i) {
-    list[i] = py::cast(samples[i]);
+    PyObject* sample = NewQuerySample(samples[i]);
+    if (sample == nullptr) throw py::error_already_set();
+    PyList_SET_ITEM(list.ptr(), static_cast<Py_ssize_t>(i), sample);
   }
   return list;
 }
 
-// Requires the GIL.
-template <typename Int>
-py::list IntList(const std::vector<Int>& values) {
-  py::list list(values.size());
+// Requires the GIL. `get` maps an element to the uint64 to store.
+template <typename Values, typename Get>
+py::list IntList(const Values& values, Get&& get) {
+  auto list = py::reinterpret_steal<py::list>(PyList_New(static_cast<Py_ssize_t>(values.size())));
+  if (!list) throw py::error_already_set();
   for (size_t i = 0; i < values.size(); ++i) {
-    list[i] = py::int_(values[i]);
+    PyObject* value = PyLong_FromUnsignedLongLong(get(values[i]));
+    if (value == nullptr) throw py::error_already_set();
+    PyList_SET_ITEM(list.ptr(), static_cast<Py_ssize_t>(i), value);
   }
   return list;
+}
+
+py::list IndexList(const std::vector<QuerySampleIndex>& indices) {
+  return IntList(indices, [](QuerySampleIndex index) { return index; });
 }
 
 // Every callback runs on the calling engine thread with the GIL acquired for its duration.
@@ -113,12 +122,8 @@ class PyFastSut : public mlperf::SystemUnderTest {
 
   void IssueQuery(const std::vector<QuerySample>& samples) override {
     py::gil_scoped_acquire gil;
-    py::list ids(samples.size());
-    py::list indices(samples.size());
-    for (size_t i = 0; i < samples.size(); ++i) {
-      ids[i] = py::int_(samples[i].id);
-      indices[i] = py::int_(samples[i].index);
-    }
+    py::list ids = IntList(samples, [](const QuerySample& s) { return s.id; });
+    py::list indices = IntList(samples, [](const QuerySample& s) { return s.index; });
     issue_(ids, indices);
   }
 
@@ -186,12 +191,12 @@ class PyQsl : public mlperf::QuerySampleLibrary {
 
   void LoadSamplesToRam(const std::vector<QuerySampleIndex>& samples) override {
     py::gil_scoped_acquire gil;
-    load_(IntList(samples));
+    load_(IndexList(samples));
   }
 
   void UnloadSamplesFromRam(const std::vector<QuerySampleIndex>& samples) override {
     py::gil_scoped_acquire gil;
-    unload_(IntList(samples));
+    unload_(IndexList(samples));
   }
 
  private:
@@ -297,48 +302,11 @@ void DestroySutHandle(uintptr_t handle) {
 }
 
 void RegisterSamples(py::module_& m) {
-  py::class_<QuerySample>(m, "QuerySample")
-      .def(py::init<>())
-      .def(py::init<ResponseId, QuerySampleIndex>())
-      .def_readwrite("id", &QuerySample::id)
-      .def_readwrite("index", &QuerySample::index)
-      .def(py::pickle(
-          [](const QuerySample& s) { return py::make_tuple(s.id, s.index); },
-          [](const py::tuple& state) {
-            if (state.size() != 2) {
-              throw std::runtime_error(
-                  "Invalid state for QuerySample: expected the tuple (id, index)");
-            }
-            return QuerySample{state[0].cast<ResponseId>(), state[1].cast<QuerySampleIndex>()};
-          }));
-
-  // The state includes n_tokens; states of 3 items (as the official module writes them) load
-  // with n_tokens 0.
-  py::class_<QuerySampleResponse>(m, "QuerySampleResponse")
-      .def(py::init<>())
-      .def(py::init<ResponseId, uintptr_t, size_t>())
-      .def(py::init<ResponseId, uintptr_t, size_t, int64_t>())
-      .def_readwrite("id", &QuerySampleResponse::id)
-      .def_readwrite("data", &QuerySampleResponse::data)
-      .def_readwrite("size", &QuerySampleResponse::size)
-      .def_readwrite("n_tokens", &QuerySampleResponse::n_tokens)
-      .def(py::pickle(
-          [](const QuerySampleResponse& r) {
-            return py::make_tuple(r.id, r.data, r.size, r.n_tokens);
-          },
-          [](const py::tuple& state) {
-            if (state.size() != 3 && state.size() != 4) {
-              throw std::runtime_error(
-                  "Invalid state for QuerySampleResponse: expected the tuple "
-                  "(id, data, size[, n_tokens])");
-            }
-            return QuerySampleResponse(state[0].cast<ResponseId>(), state[1].cast<uintptr_t>(),
-                                       state[2].cast<size_t>(),
-                                       state.size() == 4 ? state[3].cast<int64_t>() : 0);
-          }));
-
-  py::bind_vector<std::vector<QuerySample>>(m, "VectorQuerySample");
-  py::bind_vector<std::vector<QuerySampleResponse>>(m, "VectorQuerySampleResponse");
+  RegisterSampleTypes(m);
+  // Registered globally, as before the sample types stopped being pybind11 classes.
+  py::bind_vector<std::vector<QuerySample>>(m, "VectorQuerySample", py::module_local(false));
+  py::bind_vector<std::vector<QuerySampleResponse>>(m, "VectorQuerySampleResponse",
+                                                    py::module_local(false));
 }
 
 void RegisterConstructors(py::module_& m) {

@@ -65,6 +65,8 @@ void SeriesRecorder::MarkIssued(uint64_t q, int64_t scheduled_ns, int64_t issued
   scheduled_ns_[q] = scheduled_ns;
   issued_ns_[q] = issued_ns;
   if (spq_ > 1) remaining_[q].store(static_cast<uint32_t>(spq_), std::memory_order_relaxed);
+  // Before the states: a completer that sees a sample issued sees it counted.
+  issued_samples_.fetch_add(spq_, std::memory_order_release);
   const uint64_t begin = q * spq_;
   for (uint64_t i = begin; i < begin + spq_; ++i) {
     state_[i].store(kIssued, std::memory_order_release);
@@ -164,8 +166,11 @@ void SeriesRecorder::PublishAccuracy(uint64_t local, const uint8_t* data, size_t
 void SeriesRecorder::FinishCall(size_t accepted, int64_t now_ns) noexcept {
   if (accepted == 0) return;
   AtomicMax(max_completion_ns_, now_ns);
-  completed_samples_.fetch_add(accepted, std::memory_order_acq_rel);
-  progress_.NotifyAll();
+  const uint64_t completed =
+      completed_samples_.fetch_add(accepted, std::memory_order_acq_rel) + accepted;
+  // Waking a waiter on every call would cost a futex syscall per call (and a context switch
+  // per call for an Offline drain) for nothing: nobody waits for partial progress.
+  if (completed >= issued_samples_.load(std::memory_order_acquire)) progress_.NotifyAll();
 }
 
 CompletionStatus SeriesRecorder::Complete(mlperf::QuerySampleResponse* responses, size_t count,

@@ -1,6 +1,7 @@
 // record stage: everything one series records about its samples, in arrays sized when the
 // series starts. Completion is wait-free: per response one atomic fetch_or on the sample's
-// state, plain stores of its timestamps, and per call one atomic add and one notification.
+// state, plain stores of its timestamps, and per call one atomic add (and a notification when
+// no issued sample is left outstanding).
 #ifndef LOADGEN_RECORD_SERIES_RECORDER_H_
 #define LOADGEN_RECORD_SERIES_RECORDER_H_
 
@@ -85,6 +86,9 @@ class SeriesRecorder {
   // --- Progress ---
   uint64_t completed_samples() const { return completed_samples_.load(std::memory_order_acquire); }
   uint64_t completed_queries() const { return completed_queries_.load(std::memory_order_acquire); }
+  /// Notified when a completion call leaves no issued sample outstanding: the only condition
+  /// the engine waits for (the closed loop's previous query, the end-of-series drain). Waiters
+  /// with other stop conditions must poll them (WaitUntil's timeout).
   WaitWord& progress() { return progress_; }
 
   // --- Reading results (after the series drained, or for a partial flush) ---
@@ -161,6 +165,7 @@ class SeriesRecorder {
   uint64_t accuracy_drained_ = 0;  // reader only
   ByteArena arena_;
 
+  alignas(64) std::atomic<uint64_t> issued_samples_{0};
   alignas(64) std::atomic<uint64_t> completed_samples_{0};
   alignas(64) std::atomic<uint64_t> completed_queries_{0};
   std::atomic<int64_t> max_completion_ns_{0};
