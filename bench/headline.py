@@ -86,11 +86,11 @@ def marginal(res: Result) -> Optional[float]:
 
 FIGURES: dict[str, list[Figure]] = {
     "offline": [
-        ("Offline 1M samples, ConstructSUT, lists of 1024", "samples/s", True, offline("std", 1024)),
-        ("Offline 1M samples, ConstructSUT, lists of 64", "samples/s", True, offline("std", 64)),
-        ("Offline 1M samples, ConstructSUT, one response per call", "samples/s", True,
+        ("Offline, ConstructSUT, lists of 1024", "samples/s", True, offline("std", 1024)),
+        ("Offline, ConstructSUT, lists of 64", "samples/s", True, offline("std", 64)),
+        ("Offline, ConstructSUT, one response per call", "samples/s", True,
          offline("std", 1)),
-        ("Offline 1M samples, ConstructFastSUT, lists of 1024", "samples/s", True,
+        ("Offline, ConstructFastSUT, lists of 1024", "samples/s", True,
          offline("fast", 1024)),
         ("Offline, ConstructSUT, lists of 1024: CPU per sample", "µs", False,
          offline("std", 1024, "cpu_us_per_sample")),

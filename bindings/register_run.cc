@@ -17,6 +17,7 @@
 #include "bindings.h"
 #include "loadgen.h"
 #include "loadgen/session.h"
+#include "session/process.h"
 
 namespace loadgen::python {
 
@@ -90,7 +91,11 @@ class ResponseBatch {
 
  private:
   void Fill(py::handle responses, const char* function) {
-    if (py::isinstance<std::vector<QuerySampleResponse>>(responses)) {
+    // Lists and tuples first: pybind11's isinstance looks the vector type up by its C++ name,
+    // which costs more than converting a one-response list.
+    PyObject* object = responses.ptr();
+    if (!PyList_CheckExact(object) && !PyTuple_CheckExact(object) &&
+        py::isinstance<std::vector<QuerySampleResponse>>(responses)) {
       const auto& vector = responses.cast<const std::vector<QuerySampleResponse>&>();
       buffer_->assign(vector.begin(), vector.end());
       return;
@@ -168,7 +173,12 @@ CompletionStatus Complete(py::handle responses, PyObject* response_cb, bool firs
     return first_token ? CompleteFirstTokens(batch.data(), batch.size(), callback)
                        : CompleteSamples(batch.data(), batch.size(), callback);
   };
-  if (batch.size() < kReleaseGilFrom) return record();
+  // Also released when an engine thread waits for completions (a SingleStream or MultiStream
+  // closed loop, the end-of-series drain): the completion may wake it, and its next IssueQuery
+  // needs the GIL at once; holding it would cost that thread a second wake-up.
+  if (batch.size() < kReleaseGilFrom && !session::GetProcessActiveSeries().ProgressAwaited()) {
+    return record();
+  }
   py::gil_scoped_release nogil;
   return record();
 }

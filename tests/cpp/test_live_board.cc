@@ -1,6 +1,8 @@
 // live stage: snapshots of a running series and the stall watchdog; settings::ExplainConfig.
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -128,19 +130,20 @@ TEST_F(LiveBoardTest, SnapshotsBeforeDuringAndAfterASeries) {
 TEST_F(LiveBoardTest, WatchdogNamesTheOutstandingSamples) {
   LiveBoard board;
   IssueCounter counter(&sut_);
-  std::string message;
-  int calls = 0;
+  std::string message;  // written before `calls` is released, read after it is acquired
+  std::atomic<int> calls{0};
   board.Begin(&recorder_, &counter, Info(), 50ms, [&](const std::string& m) {
     message = m;
-    ++calls;
+    calls.fetch_add(1, std::memory_order_release);
   });
   Issue(counter, 0, 14, 2);  // 12 outstanding
   const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (calls == 0 && std::chrono::steady_clock::now() < deadline) {
+  while (calls.load(std::memory_order_acquire) == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(5ms);
   }
   board.End();
-  ASSERT_EQ(calls, 1);
+  ASSERT_EQ(calls.load(), 1);
   std::string expected =
       "No sample completed for 0.05 s with 12 samples outstanding (no_progress_timeout): the "
       "SUT stopped completing. Outstanding (response id: QSL index):";

@@ -80,4 +80,10 @@ CompletionStatus ActiveSeries::FirstTokenIds(const uint64_t* ids, size_t count) 
   return rec->FirstTokenIds(ids, count, now);
 }
 
+bool ActiveSeries::ProgressAwaited() {
+  Guard guard(inflight_);
+  SeriesRecorder* rec = current_.load(std::memory_order_seq_cst);
+  return rec != nullptr && rec->progress_awaited();
+}
+
 }  // namespace loadgen::record

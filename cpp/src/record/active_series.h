@@ -31,6 +31,12 @@ class ActiveSeries {
                                const mlperf::ResponseCallback& callback);
   CompletionStatus FirstTokenIds(const uint64_t* ids, size_t count);
 
+  /// Whether an engine thread waits for the current series' progress (the closed loop's previous
+  /// query, the end-of-series drain): a completion may be what it waits for. A hint for callers
+  /// deciding whether to let other threads run meanwhile (the Python bindings' GIL).
+  /// Thread-safety: any thread. Blocking: never.
+  bool ProgressAwaited();
+
  private:
   class Guard;
   template <typename GetId>

@@ -90,6 +90,8 @@ class SeriesRecorder {
   /// the engine waits for (the closed loop's previous query, the end-of-series drain). Waiters
   /// with other stop conditions must poll them (WaitUntil's timeout).
   WaitWord& progress() { return progress_; }
+  /// Whether a thread waits on progress() now (see WaitWord::HasWaiters).
+  bool progress_awaited() const { return progress_.HasWaiters(); }
 
   // --- Reading results (after the series drained, or for a partial flush) ---
   bool SampleCompleted(uint64_t local) const {

@@ -40,6 +40,18 @@ class WaitWord {
   /// most waits in a closed loop are short.
   template <typename Done>
   void WaitUntil(Done&& done, std::chrono::nanoseconds poll = std::chrono::milliseconds(50)) {
+    if (done()) return;
+    waiters_.fetch_add(1, std::memory_order_seq_cst);
+    Wait(done, poll);
+    waiters_.fetch_sub(1, std::memory_order_release);
+  }
+
+  /// Whether a thread is inside WaitUntil (spinning or asleep). A hint: it may change at once.
+  bool HasWaiters() const noexcept { return waiters_.load(std::memory_order_acquire) != 0; }
+
+ private:
+  template <typename Done>
+  void Wait(Done& done, std::chrono::nanoseconds poll) {
     for (int spin = 0; spin < 2000; ++spin) {
       if (done()) return;
     }
@@ -52,7 +64,6 @@ class WaitWord {
     }
   }
 
- private:
   void SleepWhileEquals(uint32_t seen, std::chrono::nanoseconds poll) {
 #if defined(__linux__)
     struct timespec ts;
@@ -68,6 +79,7 @@ class WaitWord {
 
   std::atomic<uint32_t> word_{0};
   std::atomic<uint32_t> sleepers_{0};
+  std::atomic<uint32_t> waiters_{0};
 #if !defined(__linux__)
   std::mutex mu_;
   std::condition_variable cv_;

@@ -861,32 +861,30 @@ std::string& ExplicitPath() {
   return path;
 }
 
-bool IsFile(const std::filesystem::path& path) {
-  std::error_code error;
-  return std::filesystem::is_regular_file(path, error);
-}
-
-// The rules file installed beside a shared build of the library: dladdr names the file this
-// code was loaded from, CMake configures the relative path from the library directory.
-// Tries the path as loaded, then with symbolic links resolved. Empty if there is none.
-std::string RulesBesideLibrary() {
+// Where an installed rules file may be, in order of preference.
+std::vector<std::filesystem::path> RulesFileCandidates() {
+  std::vector<std::filesystem::path> candidates;
 #if defined(LOADGEN_MLPERF_CONF_FROM_LIBRARY) && !defined(_WIN32)
+  // A shared library: at the path CMake configured relative to the library's folder. dladdr
+  // names the file this code was loaded from; tried as loaded, then with links resolved.
   Dl_info info;
-  if (dladdr(reinterpret_cast<void*>(&RulesBesideLibrary), &info) == 0 ||
-      info.dli_fname == nullptr || *info.dli_fname == '\0') {
-    return "";
-  }
-  std::error_code error;
-  const std::filesystem::path loaded(info.dli_fname);
-  for (const std::filesystem::path& library :
-       {loaded, std::filesystem::canonical(loaded, error)}) {
-    if (library.empty()) continue;
-    std::filesystem::path rules =
-        (library.parent_path() / LOADGEN_MLPERF_CONF_FROM_LIBRARY).lexically_normal();
-    if (IsFile(rules)) return rules.string();
+  if (dladdr(reinterpret_cast<void*>(&RulesFileCandidates), &info) != 0 &&
+      info.dli_fname != nullptr && *info.dli_fname != '\0') {
+    std::error_code error;
+    const std::filesystem::path loaded(info.dli_fname);
+    for (const std::filesystem::path& library :
+         {loaded, std::filesystem::canonical(loaded, error)}) {
+      if (library.empty()) continue;
+      candidates.push_back(
+          (library.parent_path() / LOADGEN_MLPERF_CONF_FROM_LIBRARY).lexically_normal());
+    }
   }
 #endif
-  return "";
+#ifdef LOADGEN_MLPERF_CONF_SOURCE_PATH
+  // A build from a checkout: the checkout's file.
+  candidates.emplace_back(LOADGEN_MLPERF_CONF_SOURCE_PATH);
+#endif
+  return candidates;
 }
 
 // Reads a config file into key -> value, reporting what the official parser reports.
@@ -948,12 +946,11 @@ std::string MlperfConfPath() {
   }
   const char* from_env = std::getenv("LOADGEN_MLPERF_CONF");
   if (from_env != nullptr && *from_env != '\0') return from_env;
-  std::string beside_library = RulesBesideLibrary();
-  if (!beside_library.empty()) return beside_library;
-#ifdef LOADGEN_MLPERF_CONF_SOURCE_PATH
-  if (IsFile(LOADGEN_MLPERF_CONF_SOURCE_PATH)) return LOADGEN_MLPERF_CONF_SOURCE_PATH;
-#endif
-  return "";
+  for (const std::filesystem::path& candidate : RulesFileCandidates()) {
+    std::error_code error;
+    if (std::filesystem::is_regular_file(candidate, error)) return candidate.string();
+  }
+  return "";  // FromConfig uses the copy built into the library
 }
 
 int ConfigContext::NextUserConfCall() {
