@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "record/active_series.h"
 #include "record/bounded_queue.h"
 #include "record/series_recorder.h"
 
@@ -126,6 +127,31 @@ TEST_F(RecorderProgressTest, ClosedLoopWaiterWakesWhenItsQueryIsDone) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
   completer.join();
   EXPECT_EQ(recorder_.completed_queries(), 1u);
+}
+
+// The Python bindings release the GIL for a completion that may end an engine thread's wait.
+TEST_F(RecorderProgressTest, ActiveSeriesReportsWhetherACompletionIsAwaited) {
+  ActiveSeries active;
+  EXPECT_FALSE(active.CompletionAwaited(3));  // no series
+  active.Publish(&recorder_);
+  recorder_.MarkIssued(0, NowNs(), NowNs());
+  EXPECT_FALSE(active.CompletionAwaited(3));  // nobody waits
+  std::thread waiter(
+      [&] { recorder_.progress().WaitUntil([&] { return recorder_.QueryDone(0); }, 30s); });
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!active.CompletionAwaited(3) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_TRUE(active.CompletionAwaited(3));
+  EXPECT_FALSE(active.CompletionAwaited(2));  // cannot complete all 3 outstanding samples
+  Complete(0);
+  EXPECT_TRUE(active.CompletionAwaited(2));
+  Complete(1);
+  Complete(2);
+  waiter.join();
+  EXPECT_FALSE(active.CompletionAwaited(1));
+  active.Retire();
+  EXPECT_FALSE(active.CompletionAwaited(1));
 }
 
 }  // namespace

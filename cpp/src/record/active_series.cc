@@ -80,10 +80,11 @@ CompletionStatus ActiveSeries::FirstTokenIds(const uint64_t* ids, size_t count) 
   return rec->FirstTokenIds(ids, count, now);
 }
 
-bool ActiveSeries::ProgressAwaited() {
+bool ActiveSeries::CompletionAwaited(size_t count) {
   Guard guard(inflight_);
   SeriesRecorder* rec = current_.load(std::memory_order_seq_cst);
-  return rec != nullptr && rec->progress_awaited();
+  return rec != nullptr && rec->progress_awaited() &&
+         rec->completed_samples() + count >= rec->issued_samples();
 }
 
 }  // namespace loadgen::record

@@ -31,11 +31,11 @@ class ActiveSeries {
                                const mlperf::ResponseCallback& callback);
   CompletionStatus FirstTokenIds(const uint64_t* ids, size_t count);
 
-  /// Whether an engine thread waits for the current series' progress (the closed loop's previous
-  /// query, the end-of-series drain): a completion may be what it waits for. A hint for callers
-  /// deciding whether to let other threads run meanwhile (the Python bindings' GIL).
-  /// Thread-safety: any thread. Blocking: never.
-  bool ProgressAwaited();
+  /// Whether completing `count` more samples may end an engine thread's wait (the closed loop's
+  /// previous query, the end-of-series drain): a thread waits, and at most `count` samples are
+  /// outstanding. A hint for callers deciding whether to let other threads run while they record
+  /// (the Python bindings' GIL). Thread-safety: any thread. Blocking: never.
+  bool CompletionAwaited(size_t count);
 
  private:
   class Guard;

@@ -92,6 +92,7 @@ class SeriesRecorder {
   WaitWord& progress() { return progress_; }
   /// Whether a thread waits on progress() now (see WaitWord::HasWaiters).
   bool progress_awaited() const { return progress_.HasWaiters(); }
+  uint64_t issued_samples() const { return issued_samples_.load(std::memory_order_acquire); }
 
   // --- Reading results (after the series drained, or for a partial flush) ---
   bool SampleCompleted(uint64_t local) const {

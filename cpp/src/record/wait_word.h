@@ -36,8 +36,10 @@ class WaitWord {
   }
 
   /// Blocks until `done()` is true, re-checking it after every notification and at least every
-  /// `poll` (so external stop conditions folded into `done` are seen). Spins briefly first:
-  /// most waits in a closed loop are short.
+  /// `poll` (so external stop conditions folded into `done` are seen). It sleeps at once rather
+  /// than spinning first: a SUT that completes inline is done before the wait starts, and one
+  /// that completes on another thread needs a core to do it (on a 2-core machine, a 2000-check
+  /// spin doubled the SingleStream latency of a Python worker-thread SUT).
   template <typename Done>
   void WaitUntil(Done&& done, std::chrono::nanoseconds poll = std::chrono::milliseconds(50)) {
     if (done()) return;
@@ -46,15 +48,12 @@ class WaitWord {
     waiters_.fetch_sub(1, std::memory_order_release);
   }
 
-  /// Whether a thread is inside WaitUntil (spinning or asleep). A hint: it may change at once.
+  /// Whether a thread is inside WaitUntil. A hint: it may change at once.
   bool HasWaiters() const noexcept { return waiters_.load(std::memory_order_acquire) != 0; }
 
  private:
   template <typename Done>
   void Wait(Done& done, std::chrono::nanoseconds poll) {
-    for (int spin = 0; spin < 2000; ++spin) {
-      if (done()) return;
-    }
     while (true) {
       uint32_t seen = word_.load(std::memory_order_seq_cst);
       if (done()) return;
