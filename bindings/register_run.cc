@@ -293,8 +293,22 @@ void RunTest(uintptr_t sut_handle, uintptr_t qsl_handle, const mlperf::TestSetti
   // Copies, because other Python threads may change the settings objects during the test.
   const mlperf::TestSettings settings = test_settings;
   const mlperf::LogSettings logs = log_settings;
-  py::gil_scoped_release nogil;
-  mlperf::StartTest(sut.get(), qsl.get(), settings, logs, audit_config_filename);
+  // Ctrl-C stops the test with the logs written (the official hangs until the SUT calls back);
+  // KeyboardInterrupt is raised once StartTest has returned.
+  py::object sigint = py::module_::import("loadgen._interrupt").attr("compat_sigint_watch")();
+  sigint.attr("__enter__")();
+  try {
+    py::gil_scoped_release nogil;
+    mlperf::StartTest(sut.get(), qsl.get(), settings, logs, audit_config_filename);
+  } catch (...) {
+    sigint.attr("__exit__")(py::none(), py::none(), py::none());
+    throw;
+  }
+  sigint.attr("__exit__")(py::none(), py::none(), py::none());
+  if (sigint.attr("interrupted").cast<bool>()) {
+    PyErr_SetNone(PyExc_KeyboardInterrupt);
+    throw py::error_already_set();
+  }
 }
 
 size_t CheckIds(const IdArray& ids) {

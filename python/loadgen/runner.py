@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import math
 import os
-import signal
-import socket
 import threading
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Callable, Coroutine, Iterator, Literal, Sequence, Union, overload
+from typing import Any, Callable, Coroutine, Literal, Sequence, Union, overload
 
 from . import _core
+from ._interrupt import sigint_stops_the_test
 from .errors import ResponseIdError
 from .progress import display_for_run
 from .results import RunResult, build_result
@@ -138,7 +136,7 @@ def run(
         qsl.total_sample_count, qsl.performance_sample_count, qsl.load, qsl.unload
     )
     try:
-        with _interrupts_abort_the_test(), display_for_run(progress):
+        with sigint_stops_the_test(), display_for_run(progress):
             outcome = _core._run_test(
                 issue,
                 flush,
@@ -284,53 +282,3 @@ def _as_array(data: bytes, typecode: str, dtype: str) -> Any:
         values.frombytes(data)
         return values
     return np.frombuffer(data, dtype=dtype)
-
-
-@contextlib.contextmanager
-def _interrupts_abort_the_test() -> Iterator[None]:
-    """While the engine runs with the GIL released, Python's own SIGINT handling would only
-    fire inside a callback. Instead the signal's wakeup fd wakes a watcher thread, which stops
-    the test: gracefully the first time, at once the second time."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    reader, writer = socket.socketpair()
-    reader.setblocking(True)
-    writer.setblocking(False)
-    presses = 0
-    done = threading.Event()
-
-    def on_sigint(signum: int, frame: Any) -> None:
-        # Runs on the main thread only when it executes Python code (a callback): the watcher
-        # has already acted on this press.
-        pass
-
-    def watch() -> None:
-        nonlocal presses
-        while not done.is_set():
-            try:
-                data = reader.recv(64)
-            except OSError:
-                return
-            if not data or done.is_set():
-                return
-            for byte in data:
-                if byte == signal.SIGINT:
-                    presses += 1
-                    _core._interrupt(presses > 1)
-
-    old_handler = signal.signal(signal.SIGINT, on_sigint)
-    old_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
-    watcher = threading.Thread(target=watch, name="loadgen-sigint", daemon=True)
-    watcher.start()
-    try:
-        yield
-    finally:
-        done.set()
-        signal.set_wakeup_fd(old_fd)
-        signal.signal(signal.SIGINT, old_handler)
-        with contextlib.suppress(OSError):
-            writer.send(b"\0")
-        watcher.join(timeout=1)
-        reader.close()
-        writer.close()

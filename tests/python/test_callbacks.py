@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import _thread
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -499,6 +503,45 @@ def test_keyboard_interrupt_during_a_test_stops_it(tmp_path: Path) -> None:
             tmp_path)
     timers[0].join()
     assert_logs_complete(tmp_path)
+
+
+IDLE_SUT_CHILD = """
+import sys
+import mlperf_loadgen as lg
+settings = lg.TestSettings()
+settings.scenario = lg.TestScenario.Offline
+settings.min_duration_ms = 0
+settings.min_query_count = 1
+log_settings = lg.LogSettings()
+log_settings.log_output.outdir = sys.argv[1]
+sut = lg.ConstructSUT(lambda samples: print("issued", flush=True), lambda: None)  # never completes
+qsl = lg.ConstructQSL(64, 64, lambda indices: None, lambda indices: None)
+try:
+    lg.StartTestWithLogSettings(sut, qsl, settings, log_settings)
+except KeyboardInterrupt:
+    print("KeyboardInterrupt", flush=True)
+"""
+
+
+def test_sigint_ends_a_compat_test_whose_sut_is_idle(tmp_path: Path) -> None:
+    # The official module hangs here: Python handles SIGINT only when a callback runs.
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    child = subprocess.Popen(
+        [sys.executable, "-c", IDLE_SUT_CHILD, str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "issued"
+    child.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    child.send_signal(signal.SIGINT)  # the second press does not wait for the drain
+    out, err = child.communicate(timeout=20)
+    assert child.returncode == 0, err
+    assert out.strip() == "KeyboardInterrupt"
+    assert_logs_complete(tmp_path)
+    detail = (tmp_path / "mlperf_log_detail.txt").read_text()
+    assert "Interrupted (Ctrl-C)" in detail and "Ctrl-C again: stopped at once." in detail
+    assert "Result is : INVALID" in (tmp_path / "mlperf_log_summary.txt").read_text()
 
 
 def test_registered_issue_thread_issues_server_queries(tmp_path: Path) -> None:
