@@ -40,6 +40,7 @@ SeriesPlan MakePlan(uint64_t queries, uint64_t samples_per_query) {
   }
   plan.scheduled_delta_ns.assign(queries, 0);
   plan.accuracy_log_bits.assign((plan.sample_index.size() + 63) / 64, 0);
+  plan.Seal();
   return plan;
 }
 

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstddef>
+#include <string>
+#include <vector>
 
 #include "bindings.h"
 #include "common/errors.h"
@@ -229,6 +231,19 @@ py::object LiveSnapshot() {
   d["latency_p99_ns"] = SamplePercentile(s.latency_sample, 0.99);
   d["latency_at_target_ns"] = SamplePercentile(s.latency_sample, i.target_latency_percentile);
   d["early_stopping_queries"] = s.early_stopping_queries;
+  // Token runs (use_token_latencies): TTFT and TPOT of the same sampled completions.
+  d["use_token_latencies"] = i.use_tokens;
+  d["tokens_seen"] = s.tokens_seen;
+  d["server_ttft_latency_ns"] = i.use_tokens ? i.target_ttft_ns : 0;
+  d["server_tpot_latency_ns"] = i.use_tokens ? i.target_tpot_ns : 0;
+  auto percentiles = [&](const std::string& name, const std::vector<int64_t>& sorted) {
+    d[py::str(name + "_p50_ns")] = SamplePercentile(sorted, 0.5);
+    d[py::str(name + "_p90_ns")] = SamplePercentile(sorted, 0.9);
+    d[py::str(name + "_p99_ns")] = SamplePercentile(sorted, 0.99);
+    d[py::str(name + "_at_target_ns")] = SamplePercentile(sorted, i.target_latency_percentile);
+  };
+  percentiles("ttft", s.ttft_sample);
+  percentiles("tpot", s.tpot_sample);
   return d;
 }
 
@@ -382,8 +397,9 @@ void RegisterTyped(py::module_& m) {
         "issue(ids, indices) gets lists, or with batch='numpy' issue(samples) gets a read-only "
         "(n, 2) uint64 view of the batch.");
   m.def("_live_snapshot", &LiveSnapshot,
-        "A reading of the running series (counters and sampled latencies), or of how the last "
-        "one ended (running=False); None before the first series.");
+        "A reading of the running series (counters and sampled latencies, plus TTFT and TPOT "
+        "in token runs), or of how the last one ended (running=False); None before the first "
+        "series.");
   m.def("_explain_config", &Explain, py::arg("settings"), py::arg("path"), py::arg("model"),
         py::arg("scenario"), py::arg("conf_type"),
         "The keys FromConfig would apply (field, key, file, line, value), without applying "

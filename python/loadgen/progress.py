@@ -1,8 +1,8 @@
 """Live progress on stderr while a test runs, drawn with rich from sampled engine snapshots.
 
 The engine is never asked to do extra work per sample: a Python thread reads
-``loadgen._core._live_snapshot()`` (atomic counters and a sample of completed latencies, read
-from the recorder's own arrays) every ``interval_s``. Needs the ``progress`` extra
+``loadgen._core._live_snapshot()`` (atomic counters and a sample of completed latencies, and of
+TTFT/TPOT in token runs, read from the recorder's own arrays) every ``interval_s``. Needs the ``progress`` extra
 (``pip install 'loadgen[progress]'``); without rich there is no display.
 
 ``loadgen.run`` shows it when stderr is a terminal (or ``progress=True``); harnesses using the
@@ -57,16 +57,20 @@ def forecast(snap: Snapshot) -> tuple[str, str]:
         return "accuracy", "accuracy series: each sample is issued once, no performance targets"
     risks: list[str] = []
     pending: list[str] = []
-    if (
-        snap["scenario"] == "Server"
-        and snap["latencies_seen"] > 0
-        and snap["latency_at_target_ns"] > snap["target_latency_ns"]
-    ):
-        risks.append(
-            f"p{snap['target_latency_percentile'] * 100:g} latency "
-            f"{format_ns(snap['latency_at_target_ns'])} is over the "
-            f"{format_ns(snap['target_latency_ns'])} target"
+    if snap["scenario"] == "Server":
+        # With tokens the official checks TTFT and TPOT instead of the end-to-end latency.
+        bounds = (
+            [("TTFT", "ttft_at_target_ns", "server_ttft_latency_ns", "tokens_seen"),
+             ("TPOT", "tpot_at_target_ns", "server_tpot_latency_ns", "tokens_seen")]
+            if _token_run(snap)
+            else [("latency", "latency_at_target_ns", "target_latency_ns", "latencies_seen")]
         )
+        for name, value, bound, seen in bounds:
+            if snap[seen] > 0 and snap[value] > snap[bound]:
+                risks.append(
+                    f"p{snap['target_latency_percentile'] * 100:g} {name} "
+                    f"{format_ns(snap[value])} is over the {format_ns(snap[bound])} target"
+                )
     remaining_s = snap["min_duration_s"] - snap["elapsed_s"]
     if remaining_s >= 0.05:
         pending.append(f"min duration in {remaining_s:.1f} s")
@@ -227,23 +231,34 @@ class ProgressDisplay:
             else ""
         )
         grid.add_row("samples/s" if offline else "QPS", f"{rate}{average:,.1f} avg{target_qps}")
-        if snap["latencies_seen"]:
+        server = snap["scenario"] == "Server" and not snap["accuracy"]
+        tokens = _token_run(snap)
+
+        def percentiles(prefix: str, seen: str, bound: str | None) -> str:
             pct = snap["target_latency_percentile"] * 100
-            target = (
-                f" · target p{pct:g} {format_ns(snap['target_latency_ns'])}"
-                if snap["scenario"] == "Server" and not snap["accuracy"]
-                else ""
+            target = f" · target p{pct:g} {format_ns(snap[bound])}" if server and bound else ""
+            return (
+                f"p50 {format_ns(snap[prefix + '_p50_ns'])} · p99 {format_ns(snap[prefix + '_p99_ns'])}"
+                f"{target} (approximate: {snap[seen]:,} sampled)"
             )
-            grid.add_row(
-                "latency",
-                f"p50 {format_ns(snap['latency_p50_ns'])} · p99 {format_ns(snap['latency_p99_ns'])}"
-                f"{target} (approximate: {snap['latencies_seen']:,} sampled)",
-            )
+
+        if snap["latencies_seen"]:
+            # A token run's Server target is TTFT/TPOT; its target_latency is not checked.
+            grid.add_row("latency", percentiles("latency", "latencies_seen", None if tokens else "target_latency_ns"))
+        if tokens and snap["tokens_seen"]:
+            if not offline:  # Offline records no first-token time
+                grid.add_row("TTFT", percentiles("ttft", "tokens_seen", "server_ttft_latency_ns"))
+            grid.add_row("TPOT", percentiles("tpot", "tokens_seen", "server_tpot_latency_ns"))
         state, details = forecast(snap)
         forecast_text = Text(state, style=_FORECAST_STYLE[state])
         forecast_text.append(f" · {details}", style="")
         grid.add_row("forecast", forecast_text)
         return grid
+
+
+def _token_run(snap: Snapshot) -> bool:
+    # .get: snapshots from before token figures were added have no such key.
+    return bool(snap.get("use_token_latencies", False))
 
 
 def _done(snap: Snapshot) -> int:

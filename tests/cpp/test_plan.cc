@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <random>
 #include <set>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -432,6 +434,113 @@ TEST(PlanTest, TenMillionOfflineSamplesTakeFourBytesEach) {
   EXPECT_EQ(plan.sample_index.capacity(), 10000000u);
   EXPECT_EQ(plan.accuracy_log_bits.size(), (10000000u + 63) / 64);
   EXPECT_EQ(plan.sample_index[9999999], set.samples[9999999 % 1024]);
+}
+
+}  // namespace
+}  // namespace loadgen::schedule
+
+namespace loadgen::schedule {
+namespace {
+
+// Everything a plan carries that a run or the logs can see.
+void ExpectSamePlan(const SeriesPlan& a, const SeriesPlan& b) {
+  EXPECT_EQ(a.sample_index.ToVector(), b.sample_index.ToVector());
+  EXPECT_EQ(a.scheduled_delta_ns.ToVector(), b.scheduled_delta_ns.ToVector());
+  EXPECT_EQ(a.accuracy_log_bits.ToVector(), b.accuracy_log_bits.ToVector());
+  EXPECT_EQ(a.generated_duration_ns, b.generated_duration_ns);
+  EXPECT_EQ(a.samples_per_query, b.samples_per_query);
+  EXPECT_EQ(a.first_query_seq, b.first_query_seq);
+  EXPECT_EQ(a.first_sample_seq, b.first_sample_seq);
+}
+
+EffectiveSettings ServerSettings(double qps, uint64_t min_duration_ms, uint64_t min_queries) {
+  EffectiveSettings s = WithOfficialSeeds(Effective(TestScenario::Server, 64, 256, min_queries));
+  s.target_qps = qps;
+  s.min_duration_ms = min_duration_ms;
+  s.target_duration_ms = min_duration_ms;
+  return s;
+}
+
+// Generating in steps (as a streamed series does) gives the plan of one call, and leaves the
+// sequence ids and accuracy-log RNG of the next series where they would be.
+TEST(QueryGeneratorTest, StepsOfAnySizeGiveTheSamePlan) {
+  std::vector<EffectiveSettings> cases = {
+      ServerSettings(5000, 1000, 100),
+      MultiStream(40, 256, 70, 8),
+      WithOfficialSeeds(Effective(TestScenario::SingleStream, 64, 256, 300)),
+      Offline(64, 256, 1000),
+  };
+  EffectiveSettings logged = ServerSettings(2000, 500, 10);
+  logged.accuracy_log_probability = 0.3;
+  logged.accuracy_log_rng_seed = 77;
+  cases.push_back(logged);
+  EffectiveSettings equal_issue = WithOfficialSeeds(Effective(TestScenario::SingleStream, 64, 256, 100));
+  equal_issue.sample_concatenate_permutation = true;
+  cases.push_back(equal_issue);
+  for (const EffectiveSettings& s : cases) {
+    for (uint64_t step : {uint64_t{1}, uint64_t{7}, uint64_t{64}, uint64_t{1000}}) {
+      SCOPED_TRACE(::testing::Message() << "scenario " << static_cast<int>(s.scenario)
+                                        << " step " << step);
+      const LoadableSet set = GenerateLoadableSets(s, s.performance_sample_count, 256).front();
+      SequenceState whole_sequence;
+      whole_sequence.next_query_seq = 5;
+      const SeriesPlan whole = GenerateQueries(s, set, TestMode::PerformanceOnly, whole_sequence);
+      SequenceState stepped_sequence;
+      stepped_sequence.next_query_seq = 5;
+      QueryGenerator generator(s, set, TestMode::PerformanceOnly, stepped_sequence);
+      uint64_t calls = 0;
+      while (!generator.Generate(step)) {
+        ++calls;
+        EXPECT_EQ(generator.published_queries(), calls * step);
+      }
+      ExpectSamePlan(generator.plan(), whole);
+      EXPECT_EQ(stepped_sequence.next_query_seq, whole_sequence.next_query_seq);
+      EXPECT_EQ(stepped_sequence.next_sample_seq, whole_sequence.next_sample_seq);
+      EXPECT_EQ(stepped_sequence.accuracy_rng(), whole_sequence.accuracy_rng());
+    }
+  }
+}
+
+TEST(QueryGeneratorTest, OnlyLongServerPerformanceSeriesWithoutAccuracyLoggingStream) {
+  const EffectiveSettings long_server = ServerSettings(100000, 600000, 100);  // 60M queries
+  const LoadableSet set = GenerateLoadableSets(long_server, 64, 256).front();
+  SequenceState sequence;
+  EXPECT_TRUE(QueryGenerator(long_server, set, TestMode::PerformanceOnly, sequence).ShouldStream());
+  EXPECT_FALSE(QueryGenerator(long_server, set, TestMode::AccuracyOnly, sequence).ShouldStream());
+  EXPECT_FALSE(QueryGenerator(ServerSettings(1000, 60000, 100), set, TestMode::PerformanceOnly,
+                              sequence).ShouldStream());  // 60k queries: generated up front
+  EffectiveSettings sampled = long_server;
+  sampled.accuracy_log_probability = 0.01;  // TEST01: the accuracy log needs the whole plan
+  EXPECT_FALSE(QueryGenerator(sampled, set, TestMode::PerformanceOnly, sequence).ShouldStream());
+}
+
+// A streamed plan's storage never moves, and its first step is readable while more is
+// generated: the issuer reads published queries while the generating thread appends.
+TEST(QueryGeneratorTest, StreamedPlanKeepsItsStorageAndBoundsTheCapacity) {
+  const EffectiveSettings s = ServerSettings(100000, 20000, 100);  // ~2M queries
+  const LoadableSet set = GenerateLoadableSets(s, 64, 256).front();
+  SequenceState sequence;
+  QueryGenerator generator(s, set, TestMode::PerformanceOnly, sequence);
+  ASSERT_TRUE(generator.ShouldStream());
+  generator.PrepareForStreaming();
+  const SeriesPlan& plan = generator.plan();
+  EXPECT_GE(plan.query_capacity, 2000000u);
+  EXPECT_LE(plan.query_capacity, 2030000u);  // mean + 12 sd + 1024
+  generator.Generate(1000);
+  const uint32_t* samples = plan.sample_index.data();
+  const int64_t* deltas = plan.scheduled_delta_ns.data();
+  std::atomic<bool> stop{false};
+  EXPECT_EQ(generator.WaitFor(999, [&] { return stop.load(); }), 1000u);
+  std::thread producer([&] { generator.Finish(); });
+  EXPECT_GT(generator.WaitFor(500000, [&] { return stop.load(); }), 500000u);
+  producer.join();
+  EXPECT_TRUE(generator.complete());
+  EXPECT_EQ(plan.sample_index.data(), samples);
+  EXPECT_EQ(plan.scheduled_delta_ns.data(), deltas);
+  EXPECT_LE(plan.query_count(), plan.query_capacity);
+  EXPECT_EQ(generator.WaitFor(plan.query_count(), [] { return false; }), plan.query_count());
+  SequenceState eager_sequence;
+  ExpectSamePlan(plan, GenerateQueries(s, set, TestMode::PerformanceOnly, eager_sequence));
 }
 
 }  // namespace

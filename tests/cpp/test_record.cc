@@ -72,6 +72,7 @@ schedule::SeriesPlan MakePlan(uint64_t queries, uint64_t samples_per_query) {
   }
   plan.scheduled_delta_ns.assign(queries, 0);
   plan.accuracy_log_bits.assign((queries * samples_per_query + 63) / 64, 0);
+  plan.Seal();
   return plan;
 }
 

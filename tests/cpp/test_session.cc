@@ -1,6 +1,7 @@
 // End-to-end tests of one TestSession with in-process SUTs (no Python).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -12,7 +13,9 @@
 
 #include "common/errors.h"
 #include "loadgen/session.h"
+#include "schedule/plan.h"
 #include "session/test_session.h"
+#include "settings/effective_settings.h"
 
 namespace loadgen::session {
 namespace {
@@ -122,6 +125,48 @@ TEST_F(SessionTest, SingleStreamMatchesAppendixBSmallCase) {
   const std::string summary = Read("mlperf_log_summary.txt");
   EXPECT_NE(summary.find("Scenario : SingleStream"), std::string::npos);
   EXPECT_NE(summary.find("No errors encountered during test."), std::string::npos);
+}
+
+// A Server series long enough to be generated while it is issued (QueryGenerator::
+// kStreamFromQueries) issues exactly the plan generated up front, and logs its generated_*
+// keys with the final values.
+TEST_F(SessionTest, StreamedServerSeriesIssuesTheSamePlanAsOneGeneratedUpFront) {
+  TestQsl qsl(256, 64);
+  InlineSut sut(&env_.active);
+  mlperf::TestSettings s;
+  s.scenario = mlperf::TestScenario::Server;
+  s.server_target_qps = 1.5e6;
+  s.min_duration_ms = 1000;
+  s.min_query_count = 100;
+  s.server_target_latency_ns = 1000000000;  // a slow machine must not matter
+  s.qsl_rng_seed = 11;
+  s.sample_index_rng_seed = 12;
+  s.schedule_rng_seed = 13;
+
+  Diagnostics diagnostics;
+  const settings::EffectiveSettings e = settings::Normalize(s, 64, 256, &diagnostics);
+  schedule::SequenceState sequence;
+  const schedule::LoadableSet set = schedule::GenerateLoadableSets(e, 64, 256).front();
+  const schedule::SeriesPlan expected =
+      schedule::GenerateQueries(e, set, mlperf::TestMode::PerformanceOnly, sequence);
+  ASSERT_GT(expected.query_count(), schedule::QueryGenerator::kStreamFromQueries);
+
+  TestSession session(&sut, &qsl, s, log_settings_, "", env_.Get());
+  TestOutcome out = session.Run();
+  ASSERT_TRUE(out.performance.has_value());
+  EXPECT_EQ(out.errors, 0u);
+  ASSERT_EQ(sut.issued.size(), expected.sample_count());
+  EXPECT_TRUE(std::equal(sut.issued.begin(), sut.issued.end(), expected.sample_index.begin()));
+  const std::string detail = Read("mlperf_log_detail.txt");
+  EXPECT_NE(detail.find("\"key\": \"generated_query_count\", \"value\": " +
+                        std::to_string(expected.query_count()) + ","),
+            std::string::npos);
+  EXPECT_NE(detail.find("\"key\": \"generated_query_duration\", \"value\": " +
+                        std::to_string(expected.generated_duration_ns) + ","),
+            std::string::npos);
+  EXPECT_NE(detail.find("\"key\": \"result_query_count\", \"value\": " +
+                        std::to_string(expected.query_count()) + ","),
+            std::string::npos);
 }
 
 TEST_F(SessionTest, DuplicateCompletionsAreRejectedAndLogged) {

@@ -63,7 +63,8 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
   const bool accuracy = params.series_mode == TestMode::AccuracyOnly;
   const bool coalesce = scenario == TestScenario::Server && s.server_coalesce_queries;
   const uint64_t spq = plan.samples_per_query;
-  const uint64_t query_count = plan.query_count();
+  // A streamed plan's size changes under the generating thread: read only once complete.
+  const uint64_t query_count = params.generator ? 0 : plan.query_count();
   const uint64_t min_queries = ThreadShare(s.min_query_count, thread_idx, stride);
   const uint64_t max_queries = ThreadShare(s.max_query_count, thread_idx, stride);
   const int64_t target_duration_ns = static_cast<int64_t>(s.target_duration_ms) * 1000000;
@@ -85,7 +86,16 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
     if (params.log) params.log(Message(sev, key, std::move(text)), NowNs());
   };
 
-  for (uint64_t idx = thread_idx; idx < query_count; idx += stride) {
+  const schedule::QueryGenerator* generator = params.generator;
+  uint64_t available = generator ? generator->published_queries() : query_count;
+  for (uint64_t idx = thread_idx;; idx += stride) {
+    if (idx >= available) {
+      if (generator == nullptr) break;
+      // A streamed plan: the generating thread is normally far ahead of the schedule.
+      available = generator->WaitFor(
+          idx, [&] { return shared.abort->load(std::memory_order_relaxed); });
+      if (idx >= available && !shared.abort->load(std::memory_order_relaxed)) break;
+    }
     if (shared.abort->load(std::memory_order_relaxed)) {
       aborted = true;
       break;
@@ -128,7 +138,7 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
     }
     // Server coalescing: overdue queries ride along, each keeping its own scheduled time.
     if (coalesce) {
-      while (idx + stride < query_count &&
+      while (idx + stride < available &&
              now >= start + plan.scheduled_delta_ns[idx + stride]) {
         idx += stride;
         ++per_iter;

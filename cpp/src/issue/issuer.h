@@ -36,6 +36,8 @@ struct IssueParams {
   mlperf::TestMode series_mode = mlperf::TestMode::PerformanceOnly;
   mlperf::SystemUnderTest* sut = nullptr;
   record::SeriesRecorder* recorder = nullptr;
+  /// Set when the plan is streamed: queries are issued as they are generated.
+  const schedule::QueryGenerator* generator = nullptr;
   /// Receives the loop's detail-log messages ("Ending naturally...", early-end errors).
   std::function<void(const Diagnostic&, int64_t time_ns)> log;
 };

@@ -39,6 +39,8 @@ void LiveBoard::Begin(const record::SeriesRecorder* recorder, const IssueCounter
     waiting_.clear();
     ready_.clear();
     reservoir_.clear();
+    ttft_reservoir_.clear();
+    tpot_reservoir_.clear();
     seen_ = 0;
   }
   if (no_progress_timeout.count() > 0 && on_stall) {
@@ -119,7 +121,7 @@ std::string LiveBoard::StallMessage(const record::SeriesRecorder& recorder, uint
                         " outstanding (no_progress_timeout): the SUT stopped completing. "
                         "Outstanding (response id: QSL index):";
   const schedule::SeriesPlan& plan = recorder.plan();
-  const uint64_t end = std::min<uint64_t>(issued_end, plan.sample_count());
+  const uint64_t end = std::min<uint64_t>(issued_end, plan.sample_capacity);
   size_t named = 0;
   for (uint64_t local = 0; local < end && named < kNamedSamples; ++local) {
     if (recorder.SampleCompleted(local)) continue;
@@ -131,18 +133,34 @@ std::string LiveBoard::StallMessage(const record::SeriesRecorder& recorder, uint
   return message + ".";
 }
 
-void LiveBoard::Keep(int64_t latency) {
+void LiveBoard::Keep(uint64_t local, int64_t latency) {
   ++seen_;
-  if (reservoir_.size() < kReservoirSize) {
+  size_t slot = reservoir_.size();
+  if (slot < kReservoirSize) {
     reservoir_.push_back(latency);
-    return;
+  } else {
+    // Algorithm R with xorshift64: every latency drawn so far is kept with equal probability.
+    rng_ ^= rng_ << 13;
+    rng_ ^= rng_ >> 7;
+    rng_ ^= rng_ << 17;
+    const uint64_t draw = rng_ % seen_;
+    if (draw >= kReservoirSize) return;
+    slot = static_cast<size_t>(draw);
+    reservoir_[slot] = latency;
   }
-  // Algorithm R with xorshift64: every latency drawn so far is kept with equal probability.
-  rng_ ^= rng_ << 13;
-  rng_ ^= rng_ >> 7;
-  rng_ ^= rng_ << 17;
-  const uint64_t slot = rng_ % seen_;
-  if (slot < kReservoirSize) reservoir_[slot] = latency;
+  if (!info_.use_tokens) return;
+  // Same slot as the latency, so the token figures are a sample of the same completions. The
+  // recorder stored them before (TTFT) or with (TPOT) the latency: as safe to read here.
+  const record::SeriesRecorder& rec = *recorder_;
+  const int64_t ttft = rec.ttft(local);
+  const int64_t tpot = rec.tpot(local);
+  if (slot == ttft_reservoir_.size()) {
+    ttft_reservoir_.push_back(ttft);
+    tpot_reservoir_.push_back(tpot);
+  } else {
+    ttft_reservoir_[slot] = ttft;
+    tpot_reservoir_[slot] = tpot;
+  }
 }
 
 void LiveBoard::Sample(int64_t now_ns) {
@@ -152,7 +170,7 @@ void LiveBoard::Sample(int64_t now_ns) {
   const int64_t max_latency = now_ns - info_.start_ns;
   for (uint64_t local : ready_) {
     const int64_t latency = rec.latency(local);
-    if (latency >= 0 && latency <= max_latency) Keep(latency);
+    if (latency >= 0 && latency <= max_latency) Keep(local, latency);
   }
   ready_.clear();
   size_t still = 0;
@@ -165,7 +183,7 @@ void LiveBoard::Sample(int64_t now_ns) {
   }
   waiting_.resize(still);
 
-  const uint64_t end = std::min<uint64_t>(counter_->issued_end(), rec.plan().sample_count());
+  const uint64_t end = std::min<uint64_t>(counter_->issued_end(), rec.plan().sample_capacity);
   if (end <= cursor_) return;
   while ((end - cursor_) / stride_ > kScanBudget) stride_ *= 2;
   uint64_t local = cursor_;
@@ -195,24 +213,39 @@ Snapshot LiveBoard::Take() {
   s.latency_sample = reservoir_;
   std::sort(s.latency_sample.begin(), s.latency_sample.end());
   s.latencies_seen = seen_;
+  if (info_.use_tokens) {
+    if (info_.scenario != mlperf::TestScenario::Offline) {
+      s.ttft_sample = ttft_reservoir_;
+      std::sort(s.ttft_sample.begin(), s.ttft_sample.end());
+    }
+    s.tpot_sample = tpot_reservoir_;
+    std::sort(s.tpot_sample.begin(), s.tpot_sample.end());
+    s.tokens_seen = seen_;
+  }
 
   if (!info_.accuracy && info_.scenario != mlperf::TestScenario::Offline) {
-    results::MinPassingFinder finder;
     const double p = info_.target_latency_percentile;
     if (info_.scenario == mlperf::TestScenario::Server) {
-      // Estimate the over-latency count from the sample's share above the bound.
-      int64_t t = 0;
-      if (!s.latency_sample.empty()) {
-        const auto over = s.latency_sample.end() -
-                          std::upper_bound(s.latency_sample.begin(), s.latency_sample.end(),
-                                           info_.target_latency_ns);
-        t = static_cast<int64_t>(std::llround(static_cast<double>(over) /
-                                              static_cast<double>(s.latency_sample.size()) *
-                                              static_cast<double>(s.queries_completed)));
-      }
-      s.early_stopping_queries = static_cast<uint64_t>(finder.Find(t, p) + t);
+      // Estimate the over-bound count from the sample's share above the bound.
+      auto needed = [&](const std::vector<int64_t>& sorted, int64_t bound) {
+        int64_t t = 0;
+        if (!sorted.empty()) {
+          const auto over = sorted.end() - std::upper_bound(sorted.begin(), sorted.end(), bound);
+          t = static_cast<int64_t>(std::llround(static_cast<double>(over) /
+                                                static_cast<double>(sorted.size()) *
+                                                static_cast<double>(s.queries_completed)));
+        }
+        results::MinPassingFinder finder;  // a fresh cache per estimate, as the official's
+        return static_cast<uint64_t>(finder.Find(t, p) + t);
+      };
+      // With tokens the official stops early on TPOT and TTFT, not on the latency.
+      s.early_stopping_queries =
+          info_.use_tokens ? std::max(needed(s.tpot_sample, info_.target_tpot_ns),
+                                      needed(s.ttft_sample, info_.target_ttft_ns))
+                           : needed(s.latency_sample, info_.target_latency_ns);
     } else {
       // The estimate needs one query over the percentile plus the passing ones around it.
+      results::MinPassingFinder finder;
       s.early_stopping_queries = static_cast<uint64_t>(finder.Find(1, p) + 1);
     }
   }

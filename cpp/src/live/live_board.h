@@ -55,6 +55,11 @@ struct SeriesInfo {
   int64_t target_latency_ns = 0;
   double target_latency_percentile = 0.9;
   double target_qps = 0;
+  /// The recorder keeps TTFT, TPOT and token counts (use_token_latencies); TTFT only outside
+  /// Offline, as the official records it.
+  bool use_tokens = false;
+  int64_t target_ttft_ns = 0;  // server_ttft_latency / server_tpot_latency: Server's targets
+  int64_t target_tpot_ns = 0;
 };
 
 /// One reading of the board: the running series, or (running = false) how the last one ended.
@@ -70,6 +75,11 @@ struct Snapshot {
   /// A uniform-ish sample of completed latencies (ns), ascending, and how many were drawn.
   std::vector<int64_t> latency_sample;
   uint64_t latencies_seen = 0;
+  /// Token runs: TTFT and TPOT (ns) of the same sampled completions, each ascending (TTFT is
+  /// empty in Offline), and how many were drawn.
+  std::vector<int64_t> ttft_sample;
+  std::vector<int64_t> tpot_sample;
+  uint64_t tokens_seen = 0;
   /// Queries early stopping would need for the current over-latency estimate (0: no early
   /// stopping in this scenario or series).
   uint64_t early_stopping_queries = 0;
@@ -94,7 +104,8 @@ class LiveBoard {
   /// Withdraws the series (stops the watchdog); after it returns no reader touches the recorder.
   void End();
 
-  /// Thread-safe. Cost: a few hundred atomic loads and a sort of at most kReservoirSize values.
+  /// Thread-safe. Cost: a few hundred atomic loads and a sort of at most kReservoirSize values
+  /// (three in token runs).
   /// Between series it returns the last series' final counters (running = false).
   Snapshot Take();
 
@@ -113,7 +124,7 @@ class LiveBoard {
              std::chrono::nanoseconds timeout, StallHandler on_stall);
   void Sample(int64_t now_ns);
   Snapshot Counters(int64_t now_ns) const;  // requires mu_ and a published series
-  void Keep(int64_t latency);
+  void Keep(uint64_t local, int64_t latency);
 
   std::mutex mu_;  // guards everything below; never taken on the completion path
   const record::SeriesRecorder* recorder_ = nullptr;
@@ -128,6 +139,8 @@ class LiveBoard {
   std::vector<uint64_t> waiting_;  // sampled, not completed yet
   std::vector<uint64_t> ready_;    // seen completed; latency read on the next Take
   std::vector<int64_t> reservoir_;
+  std::vector<int64_t> ttft_reservoir_;  // token runs: slot i is the sample of reservoir_[i]
+  std::vector<int64_t> tpot_reservoir_;
   uint64_t seen_ = 0;
   uint64_t rng_ = 0x9E3779B97F4A7C15ull;
 

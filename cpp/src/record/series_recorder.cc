@@ -7,19 +7,6 @@
 namespace loadgen::record {
 namespace {
 
-uint64_t PopCount(const std::vector<uint64_t>& bits, uint64_t n) {
-  uint64_t total = 0;
-  for (uint64_t w = 0; w < bits.size(); ++w) {
-    uint64_t word = bits[w];
-    if ((w + 1) * 64 > n) {
-      uint64_t valid = n - w * 64;
-      if (valid < 64) word &= (uint64_t{1} << valid) - 1;
-    }
-    total += static_cast<uint64_t>(__builtin_popcountll(word));
-  }
-  return total;
-}
-
 void AtomicMax(std::atomic<int64_t>& target, int64_t value) {
   int64_t cur = target.load(std::memory_order_relaxed);
   while (cur < value &&
@@ -36,33 +23,38 @@ SeriesRecorder::SeriesRecorder(const schedule::SeriesPlan& plan, const RecorderO
       options_(options),
       errors_(errors),
       spq_(plan.samples_per_query),
-      sample_count_(plan.sample_count()) {
+      sample_count_(plan.sample_capacity),
+      scheduled_from_plan_(options.scenario == mlperf::TestScenario::Server) {
+  // Sized by the plan's capacity: a streamed plan grows while the series runs. Zeroed memory
+  // comes from calloc, which maps large blocks on demand, so untouched entries cost nothing.
   const uint64_t n = sample_count_;
-  const uint64_t nq = plan.query_count();
-  // Value-initialised state (0 = not issued); the timestamp arrays are written before read.
-  state_.reset(new std::atomic<uint8_t>[n]());
-  latency_.reset(new int64_t[n]);
-  scheduled_ns_.reset(new int64_t[nq]);
-  issued_ns_.reset(new int64_t[nq]);
+  const uint64_t nq = plan.query_capacity;
+  state_ = AllocateZeroed<std::atomic<uint8_t>>(n);  // 0 = not issued
+  latency_ = AllocateZeroed<int64_t>(n);
+  issued_ns_ = AllocateZeroed<int64_t>(nq);
   if (spq_ > 1) {
-    remaining_.reset(new std::atomic<uint32_t>[nq]);
-    done_ns_.reset(new int64_t[nq]);
+    remaining_ = AllocateZeroed<std::atomic<uint32_t>>(nq);
+    done_ns_ = AllocateZeroed<int64_t>(nq);
   }
   if (options_.use_tokens) {
-    ttft_.reset(new int64_t[n]());
-    tpot_.reset(new int64_t[n]());
-    n_tokens_.reset(new int64_t[n]());
+    ttft_ = AllocateZeroed<int64_t>(n);
+    tpot_ = AllocateZeroed<int64_t>(n);
+    n_tokens_ = AllocateZeroed<int64_t>(n);
     if (options_.needs_first_token) {
-      token_data_.reset(new std::atomic<const uint8_t*>[n]());
-      token_size_.reset(new size_t[n]());
+      token_data_ = AllocateZeroed<std::atomic<const uint8_t*>>(n);
+      token_size_ = AllocateZeroed<size_t>(n);
     }
   }
-  accuracy_capacity_ = PopCount(plan.accuracy_log_bits, n);
+  accuracy_capacity_ = plan.accuracy_log_capacity;
   if (accuracy_capacity_ > 0) accuracy_.reset(new AccuracyRecord[accuracy_capacity_]);
 }
 
 void SeriesRecorder::MarkIssued(uint64_t q, int64_t scheduled_ns, int64_t issued_ns) noexcept {
-  scheduled_ns_[q] = scheduled_ns;
+  // Server: scheduled_ns is the series start plus the plan's delta (SetSeriesStart), so one
+  // store per query is all a long run keeps.
+  if (options_.scenario == mlperf::TestScenario::Offline) {
+    offline_scheduled_ns_ = scheduled_ns;
+  }
   issued_ns_[q] = issued_ns;
   if (spq_ > 1) remaining_[q].store(static_cast<uint32_t>(spq_), std::memory_order_relaxed);
   // Before the states: a completer that sees a sample issued sees it counted.
@@ -83,7 +75,7 @@ bool SeriesRecorder::QueryDone(uint64_t q) const noexcept {
 
 int64_t SeriesRecorder::query_done_ns(uint64_t q) const {
   if (spq_ > 1) return done_ns_[q];
-  return scheduled_ns_[q] + latency_[q];
+  return scheduled_ns(q) + latency_[q];
 }
 
 void SeriesRecorder::ReportError(CompletionError::Kind kind, uint64_t a, int64_t now_ns) noexcept {
@@ -117,7 +109,7 @@ bool SeriesRecorder::Resolve(uint64_t id, uint64_t* local, CompletionStatus* sta
 
 void SeriesRecorder::RecordCompletion(uint64_t local, int64_t n_tokens, int64_t now_ns) noexcept {
   const uint64_t q = local / spq_;
-  const int64_t latency = now_ns - scheduled_ns_[q];
+  const int64_t latency = now_ns - scheduled_ns(q);
   latency_[local] = latency;
   if (options_.use_tokens) {
     const uint64_t seq = plan_.first_sample_seq + local;
@@ -235,7 +227,7 @@ CompletionStatus SeriesRecorder::CompleteIds(const uint64_t* ids, size_t count,
 
 void SeriesRecorder::RecordFirstToken(uint64_t local, int64_t now_ns) noexcept {
   const uint64_t q = local / spq_;
-  if (ttft_) ttft_[local] = now_ns - scheduled_ns_[q];
+  if (ttft_) ttft_[local] = now_ns - scheduled_ns(q);
 }
 
 CompletionStatus SeriesRecorder::FirstTokens(mlperf::QuerySampleResponse* responses, size_t count,

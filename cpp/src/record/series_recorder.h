@@ -7,6 +7,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <type_traits>
 #include <exception>
 #include <memory>
 #include <vector>
@@ -56,6 +59,23 @@ struct AccuracyRecord {
   size_t size = 0;
 };
 
+/// Frees what AllocateZeroed returned.
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+template <typename T>
+using ZeroedArray = std::unique_ptr<T[], FreeDeleter>;
+
+/// n zero-filled values of a trivially constructible type (atomics included), allocated
+/// without touching the memory.
+template <typename T>
+ZeroedArray<T> AllocateZeroed(size_t n) {
+  static_assert(std::is_trivially_destructible_v<T>);
+  void* p = std::calloc(n == 0 ? 1 : n, sizeof(T));
+  if (p == nullptr) throw std::bad_alloc();
+  return ZeroedArray<T>(static_cast<T*>(p));
+}
+
 class SeriesRecorder {
  public:
   SeriesRecorder(const schedule::SeriesPlan& plan, const RecorderOptions& options,
@@ -69,8 +89,11 @@ class SeriesRecorder {
 
   // --- Issuing side (the issuing thread of query q) ---
   /// Marks query q's samples as issued with its scheduled and issue times. Must be called
-  /// before the query's ids reach the SUT. Allocates: no.
+  /// before the query's ids reach the SUT. In Server, `scheduled_ns` must be the series start
+  /// plus the plan's delta for q (only the start, from SetSeriesStart, is kept). Allocates: no.
   void MarkIssued(uint64_t q, int64_t scheduled_ns, int64_t issued_ns) noexcept;
+  /// The Server schedule's origin (the plan's deltas count from it). Call before issuing.
+  void SetSeriesStart(int64_t start_ns) noexcept { series_start_ns_ = start_ns; }
   /// Coalesced Server queries: the scheduled time stays the query's own.
   bool QueryDone(uint64_t q) const noexcept;
 
@@ -99,7 +122,13 @@ class SeriesRecorder {
     return state_[local].load(std::memory_order_acquire) & kCompleted;
   }
   int64_t latency(uint64_t local) const { return latency_[local]; }
-  int64_t scheduled_ns(uint64_t q) const { return scheduled_ns_[q]; }
+  /// When query q was due: in Server the series start plus the plan's delta, in Offline the
+  /// series start, otherwise its issue time (the closed loop issues when it is due).
+  int64_t scheduled_ns(uint64_t q) const {
+    if (scheduled_from_plan_) return series_start_ns_ + plan_.scheduled_delta_ns[q];
+    if (options_.scenario == mlperf::TestScenario::Offline) return offline_scheduled_ns_;
+    return issued_ns_[q];
+  }
   int64_t issued_ns(uint64_t q) const { return issued_ns_[q]; }
   /// When the last sample of query q completed.
   int64_t query_done_ns(uint64_t q) const;
@@ -149,18 +178,21 @@ class SeriesRecorder {
   BoundedMpmcQueue<CompletionError>* errors_;
   uint64_t spq_;
   uint64_t sample_count_;
+  bool scheduled_from_plan_;
+  // Written before the first issue (a completer sees them through the issued state).
+  int64_t series_start_ns_ = 0;
+  int64_t offline_scheduled_ns_ = 0;
 
-  std::unique_ptr<std::atomic<uint8_t>[]> state_;
-  std::unique_ptr<int64_t[]> latency_;
-  std::unique_ptr<int64_t[]> scheduled_ns_;
-  std::unique_ptr<int64_t[]> issued_ns_;
-  std::unique_ptr<std::atomic<uint32_t>[]> remaining_;  // spq > 1 only
-  std::unique_ptr<int64_t[]> done_ns_;                  // spq > 1 only
-  std::unique_ptr<int64_t[]> ttft_;                     // token runs only
-  std::unique_ptr<int64_t[]> tpot_;
-  std::unique_ptr<int64_t[]> n_tokens_;
-  std::unique_ptr<std::atomic<const uint8_t*>[]> token_data_;  // token runs, non-Offline
-  std::unique_ptr<size_t[]> token_size_;
+  ZeroedArray<std::atomic<uint8_t>> state_;
+  ZeroedArray<int64_t> latency_;
+  ZeroedArray<int64_t> issued_ns_;
+  ZeroedArray<std::atomic<uint32_t>> remaining_;  // spq > 1 only
+  ZeroedArray<int64_t> done_ns_;                  // spq > 1 only
+  ZeroedArray<int64_t> ttft_;                     // token runs only
+  ZeroedArray<int64_t> tpot_;
+  ZeroedArray<int64_t> n_tokens_;
+  ZeroedArray<std::atomic<const uint8_t*>> token_data_;  // token runs, non-Offline
+  ZeroedArray<size_t> token_size_;
 
   std::unique_ptr<AccuracyRecord[]> accuracy_;
   uint64_t accuracy_capacity_ = 0;

@@ -128,189 +128,289 @@ double AccuracyLogProbability(const EffectiveSettings& effective) {
          static_cast<double>(AccuracyLogCount(effective));
 }
 
-SeriesPlan GenerateQueries(const EffectiveSettings& effective, const LoadableSet& set,
-                           TestMode series_mode, SequenceState& sequence) {
+// The state of the generation loop between steps.
+struct QueryGenerator::Loop {
+  const EffectiveSettings& effective;
+  TestScenario scenario;
+  bool accuracy, offline, server, multi_stream, concatenate;
+  uint64_t set_size, dist_end, spq, min_queries, same;
+  int64_t horizon_ns, fixed_gap_ns;
+  double qps;
+  Source source;
+  std::vector<uint32_t> loaded;
+  Mt19937 sample_rng, schedule_rng;
+  ShuffledPositions main_positions, unique_positions;
+  std::vector<uint32_t> equal_issue;  // ceil(M / |L|) successive shuffles of the positions
+  size_t equal_issue_next = 0;
+  int64_t timestamp = 0, previous = 0;
+  uint64_t generated = 0;
+  // Accuracy-log sampling (§8), applied to each step's new samples.
+  Mt19937 offset_rng;
+  double offset = 0, probability = 0;
+  uint64_t bits_done = 0;
+
+  explicit Loop(const EffectiveSettings& e)
+      : effective(e), sample_rng(e.sample_index_rng_seed), schedule_rng(e.schedule_rng_seed),
+        offset_rng(e.accuracy_log_rng_seed) {}
+
+  bool more() const { return previous < horizon_ns || generated < min_queries; }
+};
+
+QueryGenerator::QueryGenerator(const EffectiveSettings& effective, const LoadableSet& set,
+                               TestMode series_mode, SequenceState& sequence)
+    : sequence_(sequence), loop_(std::make_unique<Loop>(effective)) {
   CheckSet(set);
-  const TestScenario scenario = effective.scenario;
-  const bool accuracy = series_mode == TestMode::AccuracyOnly;
-  const bool offline = scenario == TestScenario::Offline;
-  const bool server = scenario == TestScenario::Server;
-  const bool multi_stream = scenario == TestScenario::MultiStream;
-  const bool concatenate = effective.sample_concatenate_permutation;
-  const uint64_t set_size = set.samples.size();  // includes the MultiStream padding
-  const uint64_t dist_end = set.dist_end;
-  const std::vector<uint32_t> loaded(set.samples.begin(), set.samples.end());
+  Loop& l = *loop_;
+  l.scenario = effective.scenario;
+  l.accuracy = series_mode == TestMode::AccuracyOnly;
+  l.offline = l.scenario == TestScenario::Offline;
+  l.server = l.scenario == TestScenario::Server;
+  l.multi_stream = l.scenario == TestScenario::MultiStream;
+  l.concatenate = effective.sample_concatenate_permutation;
+  l.set_size = set.samples.size();  // includes the MultiStream padding
+  l.dist_end = set.dist_end;
+  l.loaded.assign(set.samples.begin(), set.samples.end());
+  const bool accuracy = l.accuracy, offline = l.offline, server = l.server;
+  const bool multi_stream = l.multi_stream, concatenate = l.concatenate;
+  const uint64_t set_size = l.set_size, dist_end = l.dist_end;
 
   // §7.1: local parameters.
-  uint64_t spq = (accuracy && offline) ? dist_end : effective.samples_per_query;
-  if (spq == 0) throw SettingsError("samples per query is 0: raise min_query_count");
-  int64_t horizon_ns = static_cast<int64_t>(effective.target_duration_ms) * (server ? 1 : 2) *
-                       1000000;
-  uint64_t min_queries = effective.min_query_count;
+  l.spq = (accuracy && offline) ? dist_end : effective.samples_per_query;
+  if (l.spq == 0) throw SettingsError("samples per query is 0: raise min_query_count");
+  l.horizon_ns = static_cast<int64_t>(effective.target_duration_ms) * (server ? 1 : 2) * 1000000;
+  l.min_queries = effective.min_query_count;
   if (accuracy || effective.performance_issue_unique) {
-    horizon_ns = 0;
-    min_queries = set_size / spq;
+    l.horizon_ns = 0;
+    l.min_queries = set_size / l.spq;
   }
 
-  const uint64_t same = effective.performance_issue_same_index;
-  Source source = Source::kMain;
+  l.same = effective.performance_issue_same_index;
+  l.source = Source::kMain;
   if (effective.performance_issue_unique) {
-    source = Source::kUnique;
+    l.source = Source::kUnique;
   } else if (effective.performance_issue_same) {
-    source = Source::kSame;
+    l.source = Source::kSame;
   } else if (concatenate && !multi_stream) {
-    source = Source::kEqualIssue;
+    l.source = Source::kEqualIssue;
   }
-  if (offline && effective.performance_issue_same) source = Source::kSame;
-  if (source == Source::kSame && same + (multi_stream ? spq : 1) > set_size) {
-    throw SettingsError("performance_issue_same_index " + std::to_string(same) +
+  if (offline && effective.performance_issue_same) l.source = Source::kSame;
+  if (l.source == Source::kSame && l.same + (multi_stream ? l.spq : 1) > set_size) {
+    throw SettingsError("performance_issue_same_index " + std::to_string(l.same) +
                         " is outside the loaded set of " + std::to_string(dist_end) + " samples");
   }
 
   // §7.2: the sample RNG runs its construction-time shuffles (accuracy list, unique list,
   // equal-issue permutations) before any query is built. A shuffle whose result is unused and
   // after which sample_rng is never read again cannot change the plan, so it is skipped.
-  Mt19937 sample_rng(effective.sample_index_rng_seed);
-  Mt19937 schedule_rng(effective.schedule_rng_seed);
-  const uint64_t stride = multi_stream ? spq : 1;
-  const bool rng_in_loop =
-      offline ? (concatenate && source != Source::kSame) : (source == Source::kMain && !accuracy);
-  const bool need_equal_issue = (!offline && source == Source::kEqualIssue) || rng_in_loop;
-  const bool need_unique = (!offline && source == Source::kUnique) || need_equal_issue;
-  const bool need_main = accuracy && ((!offline && source == Source::kMain) || need_unique);
+  const uint64_t stride = multi_stream ? l.spq : 1;
+  const bool rng_in_loop = offline ? (concatenate && l.source != Source::kSame)
+                                   : (l.source == Source::kMain && !accuracy);
+  const bool need_equal_issue = (!offline && l.source == Source::kEqualIssue) || rng_in_loop;
+  const bool need_unique = (!offline && l.source == Source::kUnique) || need_equal_issue;
+  const bool need_main = accuracy && ((!offline && l.source == Source::kMain) || need_unique);
 
-  ShuffledPositions main_positions;
-  if (need_main) main_positions = ShuffledPositions(dist_end, stride, sample_rng);
-  ShuffledPositions unique_positions;
-  if (need_unique) unique_positions = ShuffledPositions(dist_end, stride, sample_rng);
-  std::vector<uint32_t> equal_issue;  // ceil(M / |L|) successive shuffles of the positions
+  if (need_main) l.main_positions = ShuffledPositions(dist_end, stride, l.sample_rng);
+  if (need_unique) l.unique_positions = ShuffledPositions(dist_end, stride, l.sample_rng);
   if (need_equal_issue) {
-    const bool keep = !offline && source == Source::kEqualIssue;
+    const bool keep = !offline && l.source == Source::kEqualIssue;
     std::vector<uint32_t> permutation(set_size);
     std::iota(permutation.begin(), permutation.end(), uint32_t{0});
-    for (uint64_t j = 0; j < min_queries; j += set_size) {
-      Shuffle(permutation, sample_rng);
-      if (keep) equal_issue.insert(equal_issue.end(), permutation.begin(), permutation.end());
+    for (uint64_t j = 0; j < l.min_queries; j += set_size) {
+      Shuffle(permutation, l.sample_rng);
+      if (keep) l.equal_issue.insert(l.equal_issue.end(), permutation.begin(), permutation.end());
     }
-    if (keep && equal_issue.empty()) {
+    if (keep && l.equal_issue.empty()) {
       throw SettingsError("sample_concatenate_permutation needs min_query_count > 0");
     }
   }
 
   // §7.3: equal-issue padding to whole copies of the loaded set.
   if (concatenate && !accuracy) {
-    uint64_t& padded = offline ? spq : min_queries;
+    uint64_t& padded = offline ? l.spq : l.min_queries;
     if (padded % set_size != 0) padded += set_size - padded % set_size;
   }
 
   // Schedule: exponential gaps for Server, a fixed period otherwise.
-  const double qps = effective.target_qps;
-  if (server && !(qps > 0 && std::isfinite(qps))) {
+  l.qps = effective.target_qps;
+  if (server && !(l.qps > 0 && std::isfinite(l.qps))) {
     throw SettingsError("server_target_qps must be a positive, finite number");
   }
-  const int64_t fixed_gap_ns = server ? 0 : SecondsToNs(1.0 / qps);
-  if (horizon_ns > 0) {
-    const double horizon_s = static_cast<double>(horizon_ns) / 1e9;
-    const double estimate = server ? horizon_s * qps
-                                   : static_cast<double>(horizon_ns) / fixed_gap_ns;
-    if (!(fixed_gap_ns > 0 || server) || !(estimate <= kMaxGeneratedQueries)) {
+  l.fixed_gap_ns = server ? 0 : SecondsToNs(1.0 / l.qps);
+  if (l.horizon_ns > 0) {
+    const double horizon_s = static_cast<double>(l.horizon_ns) / 1e9;
+    const double estimate = server ? horizon_s * l.qps
+                                   : static_cast<double>(l.horizon_ns) / l.fixed_gap_ns;
+    if (!(l.fixed_gap_ns > 0 || server) || !(estimate <= kMaxGeneratedQueries)) {
       throw SettingsError("the expected latency or target QPS would generate more than 2^32 "
                           "queries for the minimum duration; check the settings");
     }
   }
 
-  SeriesPlan plan;
-  plan.mode = series_mode;
-  plan.first_query_seq = sequence.next_query_seq;
-  plan.first_sample_seq = sequence.next_sample_seq;
-  plan.samples_per_query = spq;
-  if (horizon_ns == 0 && min_queries == 0) {
+  plan_.mode = series_mode;
+  plan_.first_query_seq = sequence.next_query_seq;
+  plan_.first_sample_seq = sequence.next_sample_seq;
+  plan_.samples_per_query = l.spq;
+  if (l.horizon_ns == 0 && l.min_queries == 0) {
     throw SettingsError("no queries would be generated: raise min_query_count or min_duration_ms"
                         " (or, with performance_issue_unique, load at least one query's samples)");
   }
-  // Reserve the expected size up front; growth would double the memory of large plans.
-  uint64_t expected_queries = min_queries;
-  if (horizon_ns > 0) {
-    const double by_horizon = server ? static_cast<double>(horizon_ns) / 1e9 * qps * 1.01 + 64
-                                     : static_cast<double>(horizon_ns / fixed_gap_ns) + 2;
-    expected_queries = std::max(expected_queries, static_cast<uint64_t>(by_horizon));
+  // Reserve the expected size up front; growth would double the memory of large plans (and
+  // untouched capacity costs only address space).
+  const uint64_t expected = expected_queries();
+  plan_.scheduled_delta_ns.reserve(expected);
+  plan_.sample_index.reserve(expected * l.spq);
+
+  l.offset = Canonical(l.offset_rng);
+  l.probability = AccuracyLogProbability(effective);
+}
+
+QueryGenerator::~QueryGenerator() = default;
+
+uint64_t QueryGenerator::expected_queries() const {
+  const Loop& l = *loop_;
+  if (!l.more()) return l.generated;
+  uint64_t expected = std::max(l.min_queries, l.generated);
+  if (l.horizon_ns > 0) {
+    const double by_horizon = l.server
+                                  ? static_cast<double>(l.horizon_ns) / 1e9 * l.qps * 1.01 + 64
+                                  : static_cast<double>(l.horizon_ns / l.fixed_gap_ns) + 2;
+    expected = std::max(expected, static_cast<uint64_t>(by_horizon));
   }
-  plan.scheduled_delta_ns.reserve(expected_queries);
-  plan.sample_index.reserve(expected_queries * spq);
+  return expected;
+}
+
+bool QueryGenerator::ShouldStream(uint64_t threshold) const {
+  const Loop& l = *loop_;
+  return l.server && !l.accuracy && l.probability <= 0.0 && !l.concatenate &&
+         expected_queries() > threshold;
+}
+
+void QueryGenerator::PrepareForStreaming() {
+  const Loop& l = *loop_;
+  // The Poisson count up to the horizon exceeds its mean by 12 standard deviations with a
+  // probability far below 1e-30; the loop checks the bound anyway.
+  const double mean = static_cast<double>(l.horizon_ns) / 1e9 * l.qps;
+  const uint64_t bound =
+      std::max<uint64_t>(l.min_queries, static_cast<uint64_t>(mean + 12 * std::sqrt(mean)) + 1024);
+  plan_.scheduled_delta_ns.reserve(bound);
+  plan_.sample_index.reserve(bound * l.spq);
+  plan_.accuracy_log_bits.reserve((bound * l.spq + 63) / 64 + 1);
+  plan_.scheduled_delta_ns.freeze();
+  plan_.sample_index.freeze();
+  plan_.accuracy_log_bits.freeze();
+  plan_.query_capacity = bound;
+  plan_.sample_capacity = bound * l.spq;
+  // Probability 0 sets a bit only if a draw lands exactly on 1 - offset: room for a few.
+  plan_.accuracy_log_capacity = 64;
+}
+
+void QueryGenerator::Publish(bool done) {
+  published_.store(plan_.query_count(), std::memory_order_release);
+  if (done) published_complete_.store(true, std::memory_order_release);
+}
+
+bool QueryGenerator::Generate(uint64_t max_queries) {
+  Loop& l = *loop_;
+  if (published_complete_.load(std::memory_order_relaxed)) return true;
+  const bool streaming = plan_.query_capacity > 0;
+  const uint64_t spq = l.spq, set_size = l.set_size, dist_end = l.dist_end;
+  const std::vector<uint32_t>& loaded = l.loaded;
+  PlanArray<uint32_t>& out = plan_.sample_index;
 
   // §7.4: the generation loop.
-  size_t equal_issue_next = 0;
-  int64_t timestamp = 0;
-  int64_t previous = 0;
-  uint64_t generated = 0;
-  while (previous < horizon_ns || generated < min_queries) {
-    std::vector<uint32_t>& out = plan.sample_index;
-    if (offline) {
-      if (source == Source::kSame) {
-        out.insert(out.end(), spq, loaded[same]);
+  for (uint64_t step = 0; step < max_queries && l.more(); ++step) {
+    if (streaming && l.generated >= plan_.query_capacity) {
+      throw SettingsError("internal: the streamed plan outgrew its bound of " +
+                          std::to_string(plan_.query_capacity) + " queries");
+    }
+    if (l.offline) {
+      if (l.source == Source::kSame) {
+        out.append(spq, loaded[l.same]);
       } else {
         for (uint64_t block = 0; block < spq / set_size; ++block) {
           const size_t start = out.size();
-          out.insert(out.end(), loaded.begin(), loaded.end());
-          if (concatenate) Shuffle(out.data() + start, set_size, sample_rng);
+          out.append(loaded.data(), loaded.data() + set_size);
+          if (l.concatenate) Shuffle(out.data() + start, set_size, l.sample_rng);
         }
-        out.insert(out.end(), loaded.begin(), loaded.begin() + spq % set_size);
+        out.append(loaded.data(), loaded.data() + spq % set_size);
       }
-    } else if (multi_stream) {
+    } else if (l.multi_stream) {
       uint64_t start;
-      switch (source) {
-        case Source::kUnique: start = unique_positions.Next("performance_issue_unique"); break;
-        case Source::kSame: start = same; break;
+      switch (l.source) {
+        case Source::kUnique: start = l.unique_positions.Next("performance_issue_unique"); break;
+        case Source::kSame: start = l.same; break;
         default:
-          start = accuracy ? main_positions.Next("the accuracy run")
-                           : UniformInt(sample_rng, 0, dist_end - 1);
+          start = l.accuracy ? l.main_positions.Next("the accuracy run")
+                             : UniformInt(l.sample_rng, 0, dist_end - 1);
       }
-      out.insert(out.end(), loaded.begin() + start, loaded.begin() + start + spq);
+      out.append(loaded.data() + start, loaded.data() + start + spq);
     } else {
       for (uint64_t i = 0; i < spq; ++i) {
         uint64_t position;
-        switch (source) {
-          case Source::kUnique: position = unique_positions.Next("performance_issue_unique"); break;
-          case Source::kSame: position = same; break;
+        switch (l.source) {
+          case Source::kUnique:
+            position = l.unique_positions.Next("performance_issue_unique");
+            break;
+          case Source::kSame: position = l.same; break;
           case Source::kEqualIssue:
-            position = equal_issue[equal_issue_next];
-            equal_issue_next = (equal_issue_next + 1) % equal_issue.size();
+            position = l.equal_issue[l.equal_issue_next];
+            l.equal_issue_next = (l.equal_issue_next + 1) % l.equal_issue.size();
             break;
           default:
-            position = accuracy ? main_positions.Next("the accuracy run")
-                                : UniformInt(sample_rng, 0, dist_end - 1);
+            position = l.accuracy ? l.main_positions.Next("the accuracy run")
+                                  : UniformInt(l.sample_rng, 0, dist_end - 1);
         }
         out.push_back(loaded[position]);
       }
     }
-    plan.scheduled_delta_ns.push_back(timestamp);
-    ++generated;
-    previous = timestamp;
-    const int64_t gap = server ? SecondsToNs(Exponential(schedule_rng, qps)) : fixed_gap_ns;
-    timestamp = WrappingAdd(timestamp, gap);
+    plan_.scheduled_delta_ns.push_back(l.timestamp);
+    ++l.generated;
+    l.previous = l.timestamp;
+    const int64_t gap = l.server ? SecondsToNs(Exponential(l.schedule_rng, l.qps)) : l.fixed_gap_ns;
+    l.timestamp = WrappingAdd(l.timestamp, gap);
     // Equal issue: while the horizon is not reached, extend the minimum by whole sets.
-    if (concatenate && generated >= min_queries && previous < horizon_ns && !offline) {
-      min_queries += set_size;
+    if (l.concatenate && l.generated >= l.min_queries && l.previous < l.horizon_ns && !l.offline) {
+      l.min_queries += set_size;
     }
   }
-  plan.generated_duration_ns = timestamp;
 
-  // §7.6 and §8: every generated sample takes a sequence id and two draws of the accuracy RNG.
-  const uint64_t samples = plan.sample_index.size();
-  sequence.next_query_seq += generated;
-  sequence.next_sample_seq += samples;
-  Mt19937 offset_rng(effective.accuracy_log_rng_seed);
-  const double offset = Canonical(offset_rng);
-  const double probability = AccuracyLogProbability(effective);
-  plan.accuracy_log_bits.assign((samples + 63) / 64, 0);
-  for (uint64_t i = 0; i < samples; ++i) {
+  // §7.6 and §8: every generated sample takes two draws of the accuracy RNG, in order.
+  const uint64_t samples = out.size();
+  plan_.accuracy_log_bits.resize((samples + 63) / 64);
+  for (uint64_t i = l.bits_done; i < samples; ++i) {
     // Branch-free: the wrap and the comparison are coin flips for the branch predictor.
-    const double value = Canonical(sequence.accuracy_rng) + offset;
+    const double value = Canonical(sequence_.accuracy_rng) + l.offset;
     const double wrapped = value - static_cast<double>(value >= 1.0);
-    const uint64_t logged = accuracy | (wrapped <= probability);
-    plan.accuracy_log_bits[i >> 6] |= logged << (i & 63);
+    const uint64_t logged = l.accuracy | (wrapped <= l.probability);
+    plan_.accuracy_log_bits[i >> 6] |= logged << (i & 63);
   }
-  return plan;
+  l.bits_done = samples;
+
+  const bool done = !l.more();
+  if (done) {
+    plan_.generated_duration_ns = l.timestamp;
+    sequence_.next_query_seq += l.generated;
+    sequence_.next_sample_seq += samples;
+    if (!streaming) plan_.Seal();
+  }
+  Publish(done);
+  return done;
+}
+
+void SeriesPlan::Seal() {
+  query_capacity = query_count();
+  sample_capacity = sample_count();
+  accuracy_log_capacity = 0;
+  for (uint64_t word : accuracy_log_bits) {
+    accuracy_log_capacity += static_cast<uint64_t>(__builtin_popcountll(word));
+  }
+}
+
+SeriesPlan GenerateQueries(const EffectiveSettings& effective, const LoadableSet& set,
+                           TestMode series_mode, SequenceState& sequence) {
+  QueryGenerator generator(effective, set, series_mode, sequence);
+  generator.Finish();
+  return std::move(generator.plan());
 }
 
 }  // namespace loadgen::schedule

@@ -15,6 +15,7 @@
 #include "logging/format.h"
 #include "logging/version_info.h"
 #include "session/log_pump.h"
+#include "session/plan_streamer.h"
 
 namespace loadgen::session {
 
@@ -502,8 +503,18 @@ void TestSession::RunFindPeak() {
 TestSession::SeriesOutput TestSession::RunSeries(const schedule::LoadableSet& set, TestMode mode,
                                                  const settings::EffectiveSettings& effective) {
   SeriesOutput out;
-  schedule::SeriesPlan plan = schedule::GenerateQueries(effective, set, mode, sequence_);
-  {
+  // Long Server series are generated while they are issued (PlanStreamer); the rest, as by
+  // the official, before the first issue.
+  schedule::QueryGenerator generator(effective, set, mode, sequence_);
+  const bool streamed = generator.ShouldStream();
+  if (streamed) {
+    generator.PrepareForStreaming();
+  } else {
+    generator.Finish();
+  }
+  const uint64_t expected_queries = generator.expected_queries();
+  schedule::SeriesPlan& plan = generator.plan();
+  auto log_generated = [&] {
     const int64_t ts = NowNs();
     detail_->Log("generated_query_count", JsonValue::Uint(plan.query_count()), Severity::kInfo,
                  "loadgen.cc", 0, ts);
@@ -511,7 +522,8 @@ TestSession::SeriesOutput TestSession::RunSeries(const schedule::LoadableSet& se
                  Severity::kInfo, "loadgen.cc", 0, ts);
     detail_->Log("generated_query_duration", JsonValue::Int(plan.generated_duration_ns),
                  Severity::kInfo, "loadgen.cc", 0, ts);
-  }
+  };
+  if (!streamed) log_generated();
 
   record::RecorderOptions options;
   options.scenario = effective.scenario;
@@ -540,6 +552,13 @@ TestSession::SeriesOutput TestSession::RunSeries(const schedule::LoadableSet& se
     }
   }
 
+  std::unique_ptr<PlanStreamer> streamer;
+  if (streamed) {
+    const uint64_t spq = plan.samples_per_query;
+    streamer = std::make_unique<PlanStreamer>(
+        generator, [&recorder, spq] { return recorder.issued_samples() / spq; },
+        [this](const std::string& message) { Abort(message, true); });
+  }
   env_.active->Publish(&recorder);
   pump_->SetRecorder(&recorder);
 
@@ -551,10 +570,12 @@ TestSession::SeriesOutput TestSession::RunSeries(const schedule::LoadableSet& se
   params.series_mode = mode;
   params.sut = &counter;
   params.recorder = &recorder;
+  params.generator = streamed ? &generator : nullptr;
   params.log = [this](const Diagnostic& d, int64_t time_ns) { detail_->Log(d, time_ns); };
 
   const auto start_for_power = std::chrono::system_clock::now();
   shared.start_ns = NowNs();
+  recorder.SetSeriesStart(shared.start_ns);
   live::SeriesInfo info;
   info.scenario = effective.scenario;
   info.accuracy = mode == TestMode::AccuracyOnly;
@@ -563,10 +584,13 @@ TestSession::SeriesOutput TestSession::RunSeries(const schedule::LoadableSet& se
   info.max_duration_ms = effective.max_duration_ms;
   info.min_query_count = effective.min_query_count;
   info.samples_per_query = plan.samples_per_query;
-  info.generated_queries = plan.query_count();
+  info.generated_queries = expected_queries;
   info.target_latency_ns = effective.target_latency_ns;
   info.target_latency_percentile = effective.target_latency_percentile;
   info.target_qps = effective.target_qps;
+  info.use_tokens = options.use_tokens;
+  info.target_ttft_ns = effective.server_ttft_latency;
+  info.target_tpot_ns = effective.server_tpot_latency;
   live::SeriesScope live_scope(env_.live, &recorder, &counter, info, env_.no_progress_timeout,
                                [this](const std::string& message) { Abort(message, true); });
   std::exception_ptr failure;
@@ -605,6 +629,20 @@ TestSession::SeriesOutput TestSession::RunSeries(const schedule::LoadableSet& se
   env_.active->Retire();
   pump_->SetRecorder(nullptr);
   out.aborted = abort_.load();
+  if (streamer) {
+    // The plan's remaining queries still count (sequence ids, generated_* keys), unless the
+    // test was aborted.
+    if (out.aborted) {
+      streamer->Stop();
+    } else {
+      try {
+        streamer->Complete();
+      } catch (...) {
+        if (!failure) failure = std::current_exception();
+      }
+    }
+    if (generator.complete()) log_generated();
+  }
 
   detail_->Log("logger_swap_request_slots_retry_count", JsonValue::Int(0), Severity::kInfo,
                "logging.cc");
@@ -635,6 +673,16 @@ TestSession::SeriesOutput TestSession::RunSeries(const schedule::LoadableSet& se
   const uint64_t spq = plan.samples_per_query;
   const uint64_t nq = plan.query_count();
   const bool tokens = options.use_tokens;
+  // Exact sizes: growth by doubling would be the peak memory of a long run.
+  const uint64_t completed = recorder.completed_samples();
+  r.sample_latencies.reserve(completed);
+  if (tokens) {
+    if (options.needs_first_token) {
+      r.ttft_latencies.reserve(completed);
+      r.tpot_latencies.reserve(completed);
+    }
+    r.tokens_per_sample.reserve(completed);
+  }
   uint64_t issued_queries = 0;
   uint64_t final_query = 0;
   int64_t max_latency = 0;

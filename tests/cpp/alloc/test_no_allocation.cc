@@ -46,6 +46,7 @@ schedule::SeriesPlan MakePlan(uint64_t queries, uint64_t spq, bool log_accuracy)
   for (uint64_t i = 0; i < plan.sample_index.size(); ++i) plan.sample_index[i] = i % 97;
   plan.scheduled_delta_ns.assign(queries, 0);
   plan.accuracy_log_bits.assign((queries * spq + 63) / 64, log_accuracy ? ~uint64_t{0} : 0);
+  plan.Seal();
   return plan;
 }
 

@@ -1,0 +1,49 @@
+#include "session/plan_streamer.h"
+
+#include <chrono>
+#include <utility>
+
+namespace loadgen::session {
+
+PlanStreamer::PlanStreamer(schedule::QueryGenerator& generator,
+                           std::function<uint64_t()> issued_queries,
+                           std::function<void(const std::string&)> on_failure)
+    : generator_(generator),
+      issued_queries_(std::move(issued_queries)),
+      on_failure_(std::move(on_failure)) {
+  generator_.Generate(kStep);
+  if (!generator_.complete()) thread_ = std::thread([this] { Run(); });
+}
+
+PlanStreamer::~PlanStreamer() { Stop(); }
+
+void PlanStreamer::Run() {
+  try {
+    while (!stop_.load(std::memory_order_relaxed)) {
+      const bool throttled = !unthrottled_.load(std::memory_order_relaxed) &&
+                             generator_.published_queries() > issued_queries_() + kLead;
+      if (throttled) {
+        // The lead is a second or more of queries: polling costs nothing measurable.
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        continue;
+      }
+      if (generator_.Generate(kStep)) return;
+    }
+  } catch (const std::exception& e) {
+    failure_ = std::current_exception();
+    on_failure_(std::string("generating the queries failed: ") + e.what());
+  }
+}
+
+void PlanStreamer::Complete() {
+  unthrottled_.store(true);
+  if (thread_.joinable()) thread_.join();
+  if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
+}
+
+void PlanStreamer::Stop() {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace loadgen::session
