@@ -54,7 +54,7 @@ suites=(
   "instr_offline|instructions --scenario Offline --sizes 50000,100000 --batch 1024 --sut std"
   "instr_offline_fast|instructions --scenario Offline --sizes 50000,100000 --batch 1024 --sut fast"
   "fixed_cost|offline_throughput --samples 1 --batches 1 --sut std --reps 10"
-  "server|server_max_qps --targets 10000,50000,100000,130000,200000,300000,400000,520000,700000 --duration-ms 2000 --reps $SERVER_REPS --bisect 4"
+  "server|server_max_qps --targets 10000,50000,100000,130000,200000,300000,400000,520000,700000,1000000 --duration-ms 2000 --reps $SERVER_REPS --bisect 4"
   "instr_server|instructions --scenario Server --sizes 20000,40000 --sut std"
   "singlestream|singlestream_overhead --queries $SS --reps $REPS"
   "instr_singlestream|instructions --scenario SingleStream --sizes 20000,40000 --sut std"

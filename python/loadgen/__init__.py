@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path as _Path
+import os as _os
+from typing import TYPE_CHECKING, Any
 
 try:
     from . import _core
@@ -16,10 +17,10 @@ except ImportError as _error:  # pragma: no cover - depends on how the package w
         "a source checkout); a bare source tree on PYTHONPATH has no compiled extension."
     ) from _error
 
-_PACKAGE_DIR = _Path(__file__).resolve().parent
+_PACKAGE_DIR = _os.path.dirname(_os.path.abspath(__file__))
 
 # The rules file FromConfig applies ships inside the package.
-_core._set_mlperf_conf_path(str(_PACKAGE_DIR / "mlperf.conf"))
+_core._set_mlperf_conf_path(_os.path.join(_PACKAGE_DIR, "mlperf.conf"))
 
 try:
     # Written into the wheel by scikit-build-core (pyproject.toml); reading package metadata
@@ -31,26 +32,69 @@ except ImportError:  # pragma: no cover - a source tree without a build
 
 def get_cmake_dir() -> str:
     """The folder holding loadgenConfig.cmake, for ``-Dloadgen_DIR=...`` in native builds."""
-    return str(_PACKAGE_DIR / "share" / "cmake" / "loadgen")
+    return _os.path.join(_PACKAGE_DIR, "share", "cmake", "loadgen")
 
 
 from .errors import ConfigError, ResponseIdError, SettingsError, SutCallbackError, TestAborted
-from .results import LatencyStats, RunResult
-from .progress import follow_tests_from_environment as _follow_tests_from_environment
-from .runner import abort, complete, first_token, plan, run
-from .settings import LogOptions, Mode, Scenario, Settings
-from .sut import (
-    AsyncSystemUnderTest,
-    InMemoryQsl,
-    NumpyBatch,
-    NumpySystemUnderTest,
-    QuerySampleLibrary,
-    SampleBatch,
-    SystemUnderTest,
-)
+
+# The typed API is imported on first use: `import mlperf_loadgen` (which imports this package)
+# must cost what the official module's import costs, not asyncio's and dataclasses'.
+_LAZY_NAMES = {
+    "LatencyStats": "results",
+    "RunResult": "results",
+    "abort": "runner",
+    "complete": "runner",
+    "first_token": "runner",
+    "plan": "runner",
+    "run": "runner",
+    "LogOptions": "settings",
+    "Mode": "settings",
+    "Scenario": "settings",
+    "Settings": "settings",
+    "AsyncSystemUnderTest": "sut",
+    "InMemoryQsl": "sut",
+    "NumpyBatch": "sut",
+    "NumpySystemUnderTest": "sut",
+    "QuerySampleLibrary": "sut",
+    "SampleBatch": "sut",
+    "SystemUnderTest": "sut",
+}
+
+if TYPE_CHECKING:
+    from .results import LatencyStats, RunResult
+    from .runner import abort, complete, first_token, plan, run
+    from .settings import LogOptions, Mode, Scenario, Settings
+    from .sut import (
+        AsyncSystemUnderTest,
+        InMemoryQsl,
+        NumpyBatch,
+        NumpySystemUnderTest,
+        QuerySampleLibrary,
+        SampleBatch,
+        SystemUnderTest,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'loadgen' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY_NAMES))
+
 
 # LOADGEN_PROGRESS=1: a live display for every test, mlperf_loadgen.StartTest included.
-_follow_tests_from_environment()
+if _os.environ.get("LOADGEN_PROGRESS") == "1":
+    from .progress import follow_tests_from_environment as _follow_tests_from_environment
+
+    _follow_tests_from_environment()
 
 __all__ = [
     "AsyncSystemUnderTest",

@@ -5,74 +5,91 @@ a callback, so a SUT that is idle (or stuck) never sees it. Instead the signal's
 wakes a watcher thread, which stops the test: gracefully on the first press (issuing stops,
 outstanding samples get a bounded time to complete, the logs are written), at once on the
 second.
+
+Imported by the first StartTest of a process, so it uses only cheap modules (a pipe rather
+than socket, whose import costs a few milliseconds).
 """
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import socket
+import os
 import threading
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from . import _core
+
+if TYPE_CHECKING:
+    import signal
+else:  # the C module: `signal` itself costs ~1 ms of import (its enums)
+    import _signal as signal
 
 __all__ = ["SigintWatch", "compat_sigint_watch", "sigint_stops_the_test"]
 
 
 class SigintWatch:
-    """How many times Ctrl-C was pressed while the watch was active."""
-
-    __slots__ = ("presses",)
+    """Stops the running test on Ctrl-C while active (a context manager). `presses` counts
+    the presses seen. Does nothing outside the main thread, where handlers cannot be set."""
 
     def __init__(self) -> None:
         self.presses = 0
+        self._active = False
+        self._done = threading.Event()
+        self._reader = self._writer = -1
+        self._old_handler: Any = None
+        self._old_fd = -1
+        self._watcher: threading.Thread | None = None
 
+    def __enter__(self) -> SigintWatch:
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        self._reader, self._writer = os.pipe()
+        os.set_blocking(self._writer, False)  # set_wakeup_fd requires it
+        self._old_handler = signal.signal(signal.SIGINT, _ignore_in_python)
+        self._old_fd = signal.set_wakeup_fd(self._writer, warn_on_full_buffer=False)
+        self._watcher = threading.Thread(target=self._watch, name="loadgen-sigint", daemon=True)
+        self._watcher.start()
+        self._active = True
+        return self
 
-@contextlib.contextmanager
-def sigint_stops_the_test() -> Iterator[SigintWatch]:
-    watch = SigintWatch()
-    if threading.current_thread() is not threading.main_thread():
-        yield watch  # signal handlers can only be installed by the main thread
-        return
-    reader, writer = socket.socketpair()
-    reader.setblocking(True)
-    writer.setblocking(False)
-    done = threading.Event()
+    def __exit__(self, *exc_info: object) -> None:
+        if not self._active:
+            return
+        self._active = False
+        self._done.set()
+        signal.set_wakeup_fd(self._old_fd)
+        signal.signal(signal.SIGINT, self._old_handler)
+        try:
+            os.write(self._writer, b"\0")  # wakes the watcher
+        except OSError:
+            pass
+        if self._watcher is not None:
+            self._watcher.join(timeout=1)
+        os.close(self._reader)
+        os.close(self._writer)
 
-    def on_sigint(signum: int, frame: Any) -> None:
-        # Runs on the main thread only when it executes Python code (a callback): the watcher
-        # has already acted on this press.
-        pass
-
-    def watcher_loop() -> None:
-        while not done.is_set():
+    def _watch(self) -> None:
+        while not self._done.is_set():
             try:
-                data = reader.recv(64)
+                data = os.read(self._reader, 64)
             except OSError:
                 return
-            if not data or done.is_set():
+            if not data or self._done.is_set():
                 return
             for byte in data:
                 if byte == signal.SIGINT:
-                    watch.presses += 1
-                    _core._interrupt(watch.presses > 1)
+                    self.presses += 1
+                    _core._interrupt(self.presses > 1)
 
-    old_handler = signal.signal(signal.SIGINT, on_sigint)
-    old_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
-    watcher = threading.Thread(target=watcher_loop, name="loadgen-sigint", daemon=True)
-    watcher.start()
-    try:
-        yield watch
-    finally:
-        done.set()
-        signal.set_wakeup_fd(old_fd)
-        signal.signal(signal.SIGINT, old_handler)
-        with contextlib.suppress(OSError):
-            writer.send(b"\0")
-        watcher.join(timeout=1)
-        reader.close()
-        writer.close()
+
+def _ignore_in_python(signum: int, frame: Any) -> None:
+    # Runs on the main thread only when it executes Python code (a callback): the watcher has
+    # already acted on this press.
+    pass
+
+
+def sigint_stops_the_test() -> SigintWatch:
+    """For loadgen.run: Ctrl-C stops the test (the result is marked interrupted)."""
+    return SigintWatch()
 
 
 class compat_sigint_watch:  # noqa: N801 (used from C++ like a function)
@@ -81,7 +98,6 @@ class compat_sigint_watch:  # noqa: N801 (used from C++ like a function)
     its own keeps full control."""
 
     def __init__(self) -> None:
-        self._context: contextlib.AbstractContextManager[SigintWatch] | None = None
         self._watch: SigintWatch | None = None
 
     def __enter__(self) -> compat_sigint_watch:
@@ -89,13 +105,12 @@ class compat_sigint_watch:  # noqa: N801 (used from C++ like a function)
             threading.current_thread() is threading.main_thread()
             and signal.getsignal(signal.SIGINT) is signal.default_int_handler
         ):
-            self._context = sigint_stops_the_test()
-            self._watch = self._context.__enter__()
+            self._watch = SigintWatch().__enter__()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._context is not None:
-            self._context.__exit__(None, None, None)
+        if self._watch is not None:
+            self._watch.__exit__(None, None, None)
 
     @property
     def interrupted(self) -> bool:
