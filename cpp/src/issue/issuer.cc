@@ -5,6 +5,10 @@
 
 #include "common/clock.h"
 
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define LOADGEN_CPU_RELAX() _mm_pause()
@@ -35,6 +39,31 @@ Diagnostic Message(Severity severity, const char* key, std::string text) {
 uint64_t ThreadShare(uint64_t total, uint64_t thread_idx, uint64_t stride) {
   return total / stride + (thread_idx < total % stride ? 1 : 0);
 }
+
+// Linux delays timer wake-ups by up to the thread's timer slack (50 µs by default) to batch
+// them. The Server issuer sleeps until a query's moment, so for the series it asks for none.
+class ScopedTimerSlack {
+ public:
+  explicit ScopedTimerSlack(bool enable) {
+#if defined(__linux__)
+    if (!enable) return;
+    const int previous = ::prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+    if (previous > 0 && ::prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0) == 0) previous_ = previous;
+#else
+    (void)enable;
+#endif
+  }
+  ~ScopedTimerSlack() {
+#if defined(__linux__)
+    if (previous_ > 0) ::prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(previous_), 0, 0, 0);
+#endif
+  }
+  ScopedTimerSlack(const ScopedTimerSlack&) = delete;
+  ScopedTimerSlack& operator=(const ScopedTimerSlack&) = delete;
+
+ private:
+  int previous_ = 0;
+};
 
 }  // namespace
 
@@ -79,6 +108,7 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
   bool aborted = false;
   const int64_t start = shared.start_ns;
 
+  const ScopedTimerSlack precise_sleep(scenario == TestScenario::Server);
   std::vector<mlperf::QuerySample> batch;
   batch.reserve(scenario == TestScenario::Offline ? plan.sample_count() : spq + 16);
 
