@@ -11,6 +11,7 @@
 #include <cxxabi.h>
 #endif
 
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -45,8 +46,10 @@ namespace {
 using mlperf::QuerySampleResponse;
 
 using ResponseCb = std::optional<py::typing::Callable<void(QuerySampleResponse)>>;
-using IdArray = py::array_t<uint64_t, py::array::c_style | py::array::forcecast>;
-using TokenArray = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+// Any strides: a column of a batch array (batch.ids) is a strided view, and making it
+// contiguous would copy 8 bytes per sample (see CompleteIdArray).
+using IdArray = py::array_t<uint64_t, py::array::forcecast>;
+using TokenArray = py::array_t<int64_t, py::array::forcecast>;
 
 constexpr const char* kStartTestDoc =
     "Run tests on a SUT created by ConstructSUT() with the provided QSL. Uses default log "
@@ -319,6 +322,44 @@ size_t CheckIds(const IdArray& ids) {
   return static_cast<size_t>(ids.shape(0));
 }
 
+bool IsContiguous(const py::array& a) {
+  return a.ndim() == 1 && (a.shape(0) <= 1 || a.strides(0) == static_cast<py::ssize_t>(a.itemsize()));
+}
+
+// Records ids (and token counts) without the GIL: contiguous arrays in one call, strided views
+// through a small stack buffer, so nothing is allocated per sample.
+template <typename Record>
+CompletionStatus CompleteIdArray(const IdArray& ids, const TokenArray* tokens, size_t count,
+                                 Record&& record) {
+  if (IsContiguous(ids) && (tokens == nullptr || IsContiguous(*tokens))) {
+    const uint64_t* id_data = ids.data();
+    const int64_t* token_data = tokens ? tokens->data() : nullptr;
+    py::gil_scoped_release nogil;
+    return record(id_data, count, token_data);
+  }
+  const auto id_view = ids.unchecked<1>();
+  std::optional<py::detail::unchecked_reference<int64_t, 1>> token_view;
+  if (tokens) token_view.emplace(tokens->unchecked<1>());
+  constexpr size_t kChunk = 2048;
+  uint64_t id_chunk[kChunk];
+  int64_t token_chunk[kChunk];
+  CompletionStatus total;
+  py::gil_scoped_release nogil;
+  for (size_t begin = 0; begin < count; begin += kChunk) {
+    const size_t n = std::min(kChunk, count - begin);
+    for (size_t i = 0; i < n; ++i) {
+      id_chunk[i] = id_view(static_cast<py::ssize_t>(begin + i));
+      if (token_view) token_chunk[i] = (*token_view)(static_cast<py::ssize_t>(begin + i));
+    }
+    const CompletionStatus part = record(id_chunk, n, token_view ? token_chunk : nullptr);
+    total.accepted += part.accepted;
+    total.unknown += part.unknown;
+    total.stale += part.stale;
+    total.duplicate += part.duplicate;
+  }
+  return total;
+}
+
 void RegisterOfficialFunctions(py::module_& m) {
   m.def(
       "StartTest",
@@ -414,10 +455,10 @@ void RegisterExtras(py::module_& m) {
         if (n_tokens && (n_tokens->ndim() != 1 || static_cast<size_t>(n_tokens->size()) != count)) {
           throw py::value_error("n_tokens must be a 1-D array with one value per id");
         }
-        const uint64_t* id_data = ids.data();
-        const int64_t* token_data = n_tokens ? n_tokens->data() : nullptr;
-        py::gil_scoped_release nogil;
-        return CompleteSampleIds(id_data, count, token_data);
+        return CompleteIdArray(ids, n_tokens ? &*n_tokens : nullptr, count,
+                               [](const uint64_t* id, size_t n, const int64_t* tokens) {
+                                 return CompleteSampleIds(id, n, tokens);
+                               });
       },
       py::arg("ids"), py::arg("n_tokens") = py::none(),
       "Completes samples given only their ids (a numpy array or any buffer of uint64), without "
@@ -427,9 +468,10 @@ void RegisterExtras(py::module_& m) {
       "complete_first_token_ids",
       [](const IdArray& ids) {
         const size_t count = CheckIds(ids);
-        const uint64_t* id_data = ids.data();
-        py::gil_scoped_release nogil;
-        return CompleteFirstTokenIds(id_data, count);
+        return CompleteIdArray(ids, nullptr, count,
+                               [](const uint64_t* id, size_t n, const int64_t*) {
+                                 return CompleteFirstTokenIds(id, n);
+                               });
       },
       py::arg("ids"), "Records the first token of each sample given only their ids.");
 }

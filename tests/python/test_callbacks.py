@@ -329,6 +329,28 @@ def test_complete_sample_ids_with_numpy_and_lists(tmp_path: Path) -> None:
     assert all(s.rejected == 0 for s in statuses)
 
 
+def test_complete_sample_ids_reads_strided_views_in_place(tmp_path: Path) -> None:
+    # A column of an (n, 2) batch array is strided: completed without a contiguous copy, in
+    # chunks, with every id counted once (5000 ids: more than one chunk).
+    statuses: list[core.CompletionStatus] = []
+
+    def issue(ids: list[int], indices: list[int]) -> None:
+        batch = numpy.zeros((len(ids), 2), dtype=numpy.uint64)
+        batch[:, 0] = ids
+        batch[:, 1] = indices
+        column = batch[:, 0]
+        assert not column.flags.c_contiguous
+        tokens = numpy.full((len(ids), 2), 3, dtype=numpy.int64)[:, 1]
+        statuses.append(core.complete_sample_ids(column, tokens))
+        statuses.append(core.complete_first_token_ids(column[::-2]))  # after completion
+        statuses.append(core.complete_sample_ids(column[::-1]))  # every id again
+
+    settings = make_settings(lg.TestScenario.Offline, min_query_count=5000)
+    run(lg.ConstructFastSUT(issue, lambda: None), make_qsl(), settings, tmp_path)
+    assert statuses[0].accepted == 5000 and statuses[0].rejected == 0
+    assert statuses[2].accepted == 0 and statuses[2].duplicate == 5000
+
+
 def test_token_completions(tmp_path: Path) -> None:
     statuses: list[core.CompletionStatus] = []
 
