@@ -8,11 +8,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstddef>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bindings.h"
 #include "common/errors.h"
+#include "issue/lent_batch.h"
 #include "live/live_board.h"
 #include "schedule/plan.h"
 #include "session/process.h"
@@ -30,8 +33,24 @@ static_assert(sizeof(QuerySample) == 2 * sizeof(uint64_t) && offsetof(QuerySampl
                   sizeof(mlperf::ResponseId) == sizeof(uint64_t),
               "QuerySample must be two 64-bit fields");
 
+// A capsule owning the engine's batch (shared with the issuer) if `samples` is the batch
+// the issuing thread lent, or a copy of `samples` otherwise (a SUT wrapper that passed
+// another vector).
+std::pair<py::capsule, const QuerySample*> KeepAlive(const std::vector<QuerySample>& samples) {
+  const issue::SharedBatch* lent = issue::LentBatch();
+  issue::SharedBatch keep;
+  if (lent != nullptr && *lent != nullptr && (*lent)->data() == samples.data()) {
+    keep = *lent;
+  } else {
+    keep = std::make_shared<std::vector<QuerySample>>(samples);
+  }
+  const QuerySample* data = keep->data();
+  auto* holder = new issue::SharedBatch(std::move(keep));
+  return {py::capsule(holder, [](void* p) { delete static_cast<issue::SharedBatch*>(p); }), data};
+}
+
 // The typed API's SUT: `issue` gets either (ids, indices) as lists or one read-only (n, 2)
-// uint64 numpy array viewing the engine's batch (valid during the call only).
+// uint64 numpy array viewing the engine's batch (kept alive while Python holds a view).
 class TypedSut : public mlperf::SystemUnderTest {
  public:
   TypedSut(py::object issue, py::object flush, bool numpy_batch, std::string name)
@@ -52,13 +71,14 @@ class TypedSut : public mlperf::SystemUnderTest {
   void IssueQuery(const std::vector<QuerySample>& samples) override {
     py::gil_scoped_acquire gil;
     if (numpy_batch_) {
-      // No copy: the base capsule owns nothing, so numpy points into the engine's vector.
-      py::capsule owner(samples.data(), [](void*) {});
+      // No copy: numpy points into the engine's vector, which the base capsule keeps alive for
+      // as long as any view of it exists (a SUT may hand the view to worker threads).
+      auto [owner, data] = KeepAlive(samples);
       py::array view(py::dtype::of<uint64_t>(),
                      {static_cast<py::ssize_t>(samples.size()), py::ssize_t{2}},
                      {static_cast<py::ssize_t>(sizeof(QuerySample)),
                       static_cast<py::ssize_t>(sizeof(uint64_t))},
-                     samples.data(), owner);
+                     data, owner);
       py::detail::array_proxy(view.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
       issue_(view);
       return;

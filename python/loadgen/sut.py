@@ -49,8 +49,8 @@ class NumpyBatch:
 
     ``samples`` is a read-only (n, 2) uint64 array whose columns are the response ids and the
     QSL indices; ``ids`` and ``indices`` are its columns. All three view the engine's own batch
-    without a copy and are valid only during the ``issue`` call: copy what you keep
-    (``batch.ids.copy()``). An async ``issue`` gets copies, which stay valid.
+    without a copy, and the batch stays alive for as long as any view of it does, so ``issue``
+    may hand them to worker threads. An async ``issue`` gets copies.
     """
 
     __slots__ = ("samples",)

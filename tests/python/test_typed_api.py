@@ -634,6 +634,32 @@ def test_numpy_batch_is_a_zero_copy_read_only_view(tmp_path: Path) -> None:
     assert call["indices"] == planned["series"][0]["sample_index"][:n].tolist()
 
 
+@pytest.mark.parametrize("scenario", [loadgen.Scenario.OFFLINE, loadgen.Scenario.SINGLE_STREAM])
+def test_numpy_batches_kept_beyond_the_call_stay_valid(scenario: loadgen.Scenario, tmp_path: Path) -> None:
+    # A SUT may hand the view to a worker thread (which completes after issue returned) and
+    # keep it after the test: the engine's batch lives as long as the view, and a batch kept
+    # across queries is not overwritten by the next one.
+    kept: list[tuple[loadgen.NumpyBatch, list[int]]] = []
+    workers: list[threading.Thread] = []
+
+    class Sut:
+        def issue(self, batch: loadgen.NumpyBatch) -> None:
+            kept.append((batch, batch.ids.tolist()))
+            worker = threading.Thread(target=lambda: (time.sleep(0.001), loadgen.complete(batch.ids)))
+            workers.append(worker)
+            worker.start()
+
+        def flush(self) -> None:
+            pass
+
+    result = loadgen.run(Sut(), QSL, quick(scenario), log_dir=tmp_path, batch="numpy")
+    for worker in workers:
+        worker.join()
+    assert result.samples_completed == sum(len(ids) for _, ids in kept) > 0
+    for batch, ids_at_issue in kept:
+        assert batch.ids.tolist() == ids_at_issue
+
+
 def test_numpy_batch_without_numpy_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "numpy", None)
     with pytest.raises(ImportError, match=r"^run\(\.\.\., batch='numpy'\) needs numpy: pip install 'loadgen\[numpy\]'$"):

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "issue/lent_batch.h"
 
 #if defined(__linux__)
 #include <sys/prctl.h>
@@ -109,8 +110,11 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
   const int64_t start = shared.start_ns;
 
   const ScopedTimerSlack precise_sleep(scenario == TestScenario::Server);
-  std::vector<mlperf::QuerySample> batch;
-  batch.reserve(scenario == TestScenario::Offline ? plan.sample_count() : spq + 16);
+  // Shared so an adapter may keep a batch beyond its call (lent_batch.h); then the next query
+  // gets a new vector.
+  const size_t batch_capacity = scenario == TestScenario::Offline ? plan.sample_count() : spq + 16;
+  SharedBatch batch_owner = std::make_shared<std::vector<mlperf::QuerySample>>();
+  batch_owner->reserve(batch_capacity);
 
   auto log = [&](Severity sev, const char* key, std::string text) {
     if (params.log) params.log(Message(sev, key, std::move(text)), NowNs());
@@ -159,6 +163,11 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
       scheduled = now;
     }
 
+    if (batch_owner.use_count() > 1) {  // the SUT kept the previous batch
+      batch_owner = std::make_shared<std::vector<mlperf::QuerySample>>();
+      batch_owner->reserve(batch_capacity);
+    }
+    std::vector<mlperf::QuerySample>& batch = *batch_owner;
     batch.clear();
     uint64_t per_iter = 1;
     rec.MarkIssued(idx, scheduled, now);
@@ -178,7 +187,10 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
     }
     last_query = idx;
     any = true;
-    params.sut->IssueQuery(batch);
+    {
+      const ScopedLentBatch lent(&batch_owner);
+      params.sut->IssueQuery(batch);
+    }
     samples += batch.size();
     issued += per_iter;
 
