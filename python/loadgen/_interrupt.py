@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 else:  # the C module: `signal` itself costs ~1 ms of import (its enums)
     import _signal as signal
 
-__all__ = ["SigintWatch", "compat_sigint_watch", "sigint_stops_the_test"]
+__all__ = ["SigintWatch", "compat_sigint_watch"]
 
 
 class SigintWatch:
@@ -85,11 +85,6 @@ def _ignore_in_python(signum: int, frame: Any) -> None:
     # Runs on the main thread only when it executes Python code (a callback): the watcher has
     # already acted on this press.
     pass
-
-
-def sigint_stops_the_test() -> SigintWatch:
-    """For loadgen.run: Ctrl-C stops the test (the result is marked interrupted)."""
-    return SigintWatch()
 
 
 class compat_sigint_watch:  # noqa: N801 (used from C++ like a function)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Coroutine, Literal, Sequence, Union, overload
 
 from . import _core
-from ._interrupt import sigint_stops_the_test
+from ._interrupt import SigintWatch
 from .errors import ResponseIdError
 from .progress import display_for_run
 from .results import RunResult, build_result
@@ -136,7 +136,7 @@ def run(
         qsl.total_sample_count, qsl.performance_sample_count, qsl.load, qsl.unload
     )
     try:
-        with sigint_stops_the_test(), display_for_run(progress):
+        with SigintWatch(), display_for_run(progress):
             outcome = _core._run_test(
                 issue,
                 flush,

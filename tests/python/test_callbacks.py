@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,24 +33,7 @@ LOG_FILES = [
     "mlperf_log_accuracy.json",
     "mlperf_log_trace.json",
 ]
-WATCHDOG_S = 30.0
-
-
-@pytest.fixture(autouse=True)
-def watchdog() -> Iterator[None]:
-    """Aborts a test run that hangs, so a broken engine fails the test instead of the suite."""
-    fired = threading.Event()
-
-    def abort() -> None:
-        fired.set()
-        core.AbortTest()
-
-    timer = threading.Timer(WATCHDOG_S, abort)
-    timer.daemon = True
-    timer.start()
-    yield
-    timer.cancel()
-    assert not fired.is_set(), f"the test run hung and was aborted after {WATCHDOG_S} s"
+pytestmark = pytest.mark.usefixtures("hang_watchdog")
 
 
 def make_settings(

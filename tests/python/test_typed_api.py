@@ -16,7 +16,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,24 +29,7 @@ from loadgen.demo import MatmulSut, NullSut, SleepSut
 
 ROOT = Path(__file__).resolve().parents[2]
 MLPERF_CONF = Path(loadgen.__file__).resolve().parent / "mlperf.conf"
-WATCHDOG_S = 30.0
-
-
-@pytest.fixture(autouse=True)
-def watchdog() -> Iterator[None]:
-    """Aborts a run that hangs, so a broken engine fails one test instead of the suite."""
-    fired = threading.Event()
-
-    def stop() -> None:
-        fired.set()
-        loadgen.abort()
-
-    timer = threading.Timer(WATCHDOG_S, stop)
-    timer.daemon = True
-    timer.start()
-    yield
-    timer.cancel()
-    assert not fired.is_set(), f"the run hung and was aborted after {WATCHDOG_S} s"
+pytestmark = pytest.mark.usefixtures("hang_watchdog")
 
 
 QSL = loadgen.InMemoryQsl(1024, 256)

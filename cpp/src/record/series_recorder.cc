@@ -23,8 +23,7 @@ SeriesRecorder::SeriesRecorder(const schedule::SeriesPlan& plan, const RecorderO
       options_(options),
       errors_(errors),
       spq_(plan.samples_per_query),
-      sample_count_(plan.sample_capacity),
-      scheduled_from_plan_(options.scenario == mlperf::TestScenario::Server) {
+      sample_count_(plan.sample_capacity) {
   // Sized by the plan's capacity: a streamed plan grows while the series runs. Zeroed memory
   // comes from calloc, which maps large blocks on demand, so untouched entries cost nothing.
   const uint64_t n = sample_count_;

@@ -125,7 +125,9 @@ class SeriesRecorder {
   /// When query q was due: in Server the series start plus the plan's delta, in Offline the
   /// series start, otherwise its issue time (the closed loop issues when it is due).
   int64_t scheduled_ns(uint64_t q) const {
-    if (scheduled_from_plan_) return series_start_ns_ + plan_.scheduled_delta_ns[q];
+    if (options_.scenario == mlperf::TestScenario::Server) {
+      return series_start_ns_ + plan_.scheduled_delta_ns[q];
+    }
     if (options_.scenario == mlperf::TestScenario::Offline) return offline_scheduled_ns_;
     return issued_ns_[q];
   }
@@ -178,7 +180,6 @@ class SeriesRecorder {
   BoundedMpmcQueue<CompletionError>* errors_;
   uint64_t spq_;
   uint64_t sample_count_;
-  bool scheduled_from_plan_;
   // Written before the first issue (a completer sees them through the issued state).
   int64_t series_start_ns_ = 0;
   int64_t offline_scheduled_ns_ = 0;

@@ -295,6 +295,7 @@ void QueryGenerator::PrepareForStreaming() {
   plan_.scheduled_delta_ns.reserve(bound);
   plan_.sample_index.reserve(bound * l.spq);
   plan_.accuracy_log_bits.reserve((bound * l.spq + 63) / 64 + 1);
+  streaming_ = true;
   plan_.scheduled_delta_ns.freeze();
   plan_.sample_index.freeze();
   plan_.accuracy_log_bits.freeze();
@@ -312,14 +313,13 @@ void QueryGenerator::Publish(bool done) {
 bool QueryGenerator::Generate(uint64_t max_queries) {
   Loop& l = *loop_;
   if (published_complete_.load(std::memory_order_relaxed)) return true;
-  const bool streaming = plan_.query_capacity > 0;
   const uint64_t spq = l.spq, set_size = l.set_size, dist_end = l.dist_end;
   const std::vector<uint32_t>& loaded = l.loaded;
   PlanArray<uint32_t>& out = plan_.sample_index;
 
   // §7.4: the generation loop.
   for (uint64_t step = 0; step < max_queries && l.more(); ++step) {
-    if (streaming && l.generated >= plan_.query_capacity) {
+    if (streaming_ && l.generated >= plan_.query_capacity) {
       throw SettingsError("internal: the streamed plan outgrew its bound of " +
                           std::to_string(plan_.query_capacity) + " queries");
     }
@@ -391,7 +391,7 @@ bool QueryGenerator::Generate(uint64_t max_queries) {
     plan_.generated_duration_ns = l.timestamp;
     sequence_.next_query_seq += l.generated;
     sequence_.next_sample_seq += samples;
-    if (!streaming) plan_.Seal();
+    if (!streaming_) plan_.Seal();
   }
   Publish(done);
   return done;

@@ -120,6 +120,7 @@ class QueryGenerator {
   SeriesPlan plan_;
   SequenceState& sequence_;
   std::unique_ptr<Loop> loop_;
+  bool streaming_ = false;  // PrepareForStreaming was called
   std::atomic<uint64_t> published_{0};
   std::atomic<bool> published_complete_{false};
 };
