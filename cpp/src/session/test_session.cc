@@ -10,6 +10,7 @@
 #include <random>
 
 #include "common/clock.h"
+#include "common/enum_names.h"
 #include "common/errors.h"
 #include "issue/issuer.h"
 #include "logging/format.h"
@@ -24,26 +25,6 @@ using mlperf::TestMode;
 using mlperf::TestScenario;
 
 namespace {
-
-const char* ScenarioName(TestScenario s) {
-  switch (s) {
-    case TestScenario::SingleStream: return "SingleStream";
-    case TestScenario::MultiStream: return "MultiStream";
-    case TestScenario::Server: return "Server";
-    case TestScenario::Offline: return "Offline";
-  }
-  return "Unknown";
-}
-
-const char* ModeName(TestMode m) {
-  switch (m) {
-    case TestMode::SubmissionRun: return "SubmissionRun";
-    case TestMode::AccuracyOnly: return "AccuracyOnly";
-    case TestMode::PerformanceOnly: return "PerformanceOnly";
-    case TestMode::FindPeakPerformance: return "FindPeakPerformance";
-  }
-  return "Unknown";
-}
 
 int64_t UnixNs(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
