@@ -267,8 +267,9 @@ def test_token_run_figure_uses_the_detail_percentiles_without_token_events(token
 
 
 def test_token_events_give_per_sample_ttft_and_tpot(token_run: Run, tmp_path: Path) -> None:
-    """A trace with "Token" async events (surface.md §5.5; the first token of each sample) gives
-    per-sample TTFT, and with the accuracy log's token counts, TPOT = (latency - TTFT) // (n - 1)."""
+    """A trace with "Token" async events (the first token of each sample;
+    docs/official-behaviour.md#logging-trace) gives per-sample TTFT, and with the accuracy log's
+    token counts, TPOT = (latency - TTFT) // (n - 1)."""
     _, log_dir = token_run
     for f in log_dir.iterdir():
         shutil.copy(f, tmp_path)
