@@ -1,4 +1,5 @@
-// results stage input: what one performance series measured (engine.md §9.4 step 6).
+// results stage input: what one performance series measured (filled by the session from the
+// recorder; the official keeps the same vectors in loadgen/results.h, PerformanceResult).
 #ifndef LOADGEN_RESULTS_PERFORMANCE_RESULT_H_
 #define LOADGEN_RESULTS_PERFORMANCE_RESULT_H_
 
