@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, NamedTuple, Sequence
 
+from .results import LatencyStats  # one class for run results and parsed logs
+
 if TYPE_CHECKING:  # matplotlib (and its numpy) is an optional extra, imported for figures only
     import numpy as np
     import numpy.typing as npt
@@ -99,16 +101,6 @@ class Sample(NamedTuple):
         if self.ttft_ns is None or self.n_tokens is None or self.n_tokens < 2:
             return None
         return (self.latency_ns - self.ttft_ns) // (self.n_tokens - 1)
-
-
-@dataclass(frozen=True)
-class LatencyStats:
-    """Min, max, mean and the percentiles of one latency family, as the detail log gives them."""
-
-    min_ns: int
-    max_ns: int
-    mean_ns: int
-    percentiles_ns: dict[float, int]
 
 
 # name -> (min key, max key, mean key, percentile key pattern) in the results block.
