@@ -177,7 +177,7 @@ PlannedTest Plan(const mlperf::TestSettings& requested, uint64_t total, uint64_t
   PlannedTest out;
   out.effective = settings::Normalize(requested, performance, total, &diagnostics);
   settings::ValidateForRun(out.effective, requested, performance, total);
-  out.series = schedule::PlanTest(out.effective, total);
+  out.series = schedule::GenerateTestPlan(out.effective, total);
   for (const Diagnostic& diag : diagnostics) out.diagnostics.push_back(diag.message);
   return out;
 }

@@ -164,7 +164,7 @@ struct PlannedSeries {
 
 /// The series a test with these settings issues, in order (SeriesModes): every accuracy set,
 /// then the first performance set. Same samples, times and sequence ids as a run.
-std::vector<PlannedSeries> PlanTest(const settings::EffectiveSettings& effective,
+std::vector<PlannedSeries> GenerateTestPlan(const settings::EffectiveSettings& effective,
                                     uint64_t qsl_total);
 
 }  // namespace loadgen::schedule
