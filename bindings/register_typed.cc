@@ -352,7 +352,9 @@ void RegisterResultTypes(py::module_& m) {
                              [](const Snapshot& s) { return ScenarioText(s.info.scenario); })
       .def_property_readonly("accuracy", info(&live::SeriesInfo::accuracy))
       .def_property_readonly("elapsed_s",
-                             [](const Snapshot& s) { return static_cast<double>(s.elapsed_ns) / 1e9; })
+                             [](const Snapshot& s) {
+                               return static_cast<double>(s.elapsed_ns) / 1e9;
+                             })
       .def_property_readonly("min_duration_s",
                              [](const Snapshot& s) {
                                return static_cast<double>(s.info.min_duration_ms) / 1e3;
@@ -428,8 +430,9 @@ void RegisterResultTypes(py::module_& m) {
       .def_property_readonly(
           "effective_performance_sample_count",
           [](const PlannedTest& p) { return p.effective.performance_sample_count; })
-      .def_property_readonly("effective_accuracy_sample_count",
-                             [](const PlannedTest& p) { return p.effective.accuracy_sample_count; });
+      .def_property_readonly(
+          "effective_accuracy_sample_count",
+          [](const PlannedTest& p) { return p.effective.accuracy_sample_count; });
 }
 
 }  // namespace

@@ -423,7 +423,8 @@ std::vector<TestMode> SeriesModes(TestMode test_mode) {
   return {};
 }
 
-std::vector<PlannedSeries> GenerateTestPlan(const EffectiveSettings& effective, uint64_t qsl_total) {
+std::vector<PlannedSeries> GenerateTestPlan(const EffectiveSettings& effective,
+                                            uint64_t qsl_total) {
   SequenceState sequence;
   std::vector<PlannedSeries> out;
   auto add = [&](LoadableSet set, TestMode mode) {
