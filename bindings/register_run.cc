@@ -1,4 +1,5 @@
-// StartTest, the completion calls and loadgen's own run-time extras (surface.md §1.7-1.9).
+// StartTest, the completion calls and loadgen's own run-time extras (the official module is
+// loadgen/bindings/python_api.cc; tests/data/official_surface.json records its surface).
 //
 // GIL rules: StartTest releases the GIL for the whole test (callbacks take it back, see
 // register_sut_qsl.cc); completion calls convert their arguments with the GIL held and release

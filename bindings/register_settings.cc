@@ -1,5 +1,6 @@
 // TestSettings, LogSettings, LogOutputSettings and the enums, with the official attribute names,
-// defaults and conversion rules (surface.md §1.2-1.4).
+// defaults and conversion rules (official loadgen/bindings/python_api.cc and
+// test_settings.h; tests/data/official_surface.json records the surface).
 #include <string>
 
 #include "bindings.h"

@@ -1,5 +1,6 @@
 // The Vector* classes (the sample types themselves are in sample_types.cc); the Python SUT,
-// FastSUT, QDL and QSL adapters and the Construct*/Destroy* functions (surface.md §1.5-1.8).
+// FastSUT, QDL and QSL adapters and the Construct*/Destroy* functions (official
+// loadgen/bindings/python_api.cc; tests/data/official_surface.json records the surface).
 //
 // Handles are Python ints, as in the official module, but they are keys into a registry of
 // shared_ptr-owned adapters rather than raw pointers: an unknown, destroyed or wrong-kind handle

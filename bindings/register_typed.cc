@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstddef>
+#include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -18,6 +20,7 @@
 #include "common/errors.h"
 #include "issue/lent_batch.h"
 #include "live/live_board.h"
+#include "results/performance_summary.h"
 #include "schedule/plan.h"
 #include "session/process.h"
 #include "settings/config_file.h"
@@ -105,69 +108,11 @@ class TypedSut : public mlperf::SystemUnderTest {
   const std::string name_;
 };
 
-py::dict StatsDict(const results::LatencyStats& s) {
-  py::dict d;
-  d["min"] = s.min;
-  d["max"] = s.max;
-  d["mean"] = s.mean;
-  d["at_target"] = s.at_target;
-  py::dict p;
-  for (size_t i = 0; i < results::kReportedPercentiles.size(); ++i) {
-    p[py::float_(results::kReportedPercentiles[i])] = s.at_percentile[i];
-  }
-  d["percentiles"] = p;
-  return d;
-}
-
-py::dict SummaryDict(const results::PerformanceSummary& s) {
-  py::dict d;
-  d["sample_count"] = s.sample_count;
-  d["queries_issued"] = s.queries_issued;
-  d["max_latency_s"] = s.max_latency_s;
-  d["final_query_scheduled_time_s"] = s.final_query_scheduled_time_s;
-  d["final_query_issued_time_s"] = s.final_query_issued_time_s;
-  d["final_query_all_samples_done_time_s"] = s.final_query_all_samples_done_time_s;
-  d["sample_latency"] = StatsDict(s.sample_latency);
-  d["query_latency"] = StatsDict(s.query_latency);
-  d["first_token_latency"] = StatsDict(s.first_token_latency);
-  d["time_per_output_token"] = StatsDict(s.time_per_output_token);
-  d["overlatency_query_count"] = s.overlatency_query_count;
-  d["token_count"] = s.token_count;
-  d["qps_with_loadgen_overhead"] = s.qps_with_loadgen_overhead;
-  d["qps_without_loadgen_overhead"] = s.qps_without_loadgen_overhead;
-  d["scheduled_samples_per_sec"] = s.scheduled_samples_per_sec;
-  d["completed_samples_per_sec"] = s.completed_samples_per_sec;
-  d["samples_per_second"] = s.samples_per_second;
-  d["token_throughput_with_loadgen_overhead"] = s.token_throughput_with_loadgen_overhead;
-  d["token_throughput_without_loadgen_overhead"] = s.token_throughput_without_loadgen_overhead;
-  d["completed_tokens_per_second"] = s.completed_tokens_per_second;
-  d["tokens_per_second"] = s.tokens_per_second;
-  d["inferred_tokens_per_second"] = s.inferred_tokens_per_second;
-  d["early_stopping_latency_ss"] = s.early_stopping_latency_ss;
-  d["early_stopping_latency_ms"] = s.early_stopping_latency_ms;
-  d["early_stopping_text"] = s.early_stopping_text;
-  d["early_stopping_ttft_text"] = s.early_stopping_ttft_text;
-  d["early_stopping_tpot_text"] = s.early_stopping_tpot_text;
-  d["min_duration_met"] = s.min_duration_met;
-  d["min_queries_met"] = s.min_queries_met;
-  d["perf_constraints_met"] = s.perf_constraints_met;
-  d["early_stopping_met"] = s.early_stopping_met;
-  d["perf_constraints_recommendation"] = s.perf_constraints_recommendation;
-  d["min_duration_recommendation"] = s.min_duration_recommendation;
-  d["valid"] = s.valid();
-  d["target_latency_percentile"] = s.settings.target_latency_percentile;
-  d["target_qps"] = s.settings.target_qps;
-  d["target_latency_ns"] = s.settings.target_latency_ns;
-  d["samples_per_query"] = s.settings.samples_per_query;
-  d["min_query_count"] = s.settings.min_query_count;
-  d["min_duration_ms"] = s.settings.min_duration_ms;
-  return d;
-}
-
-py::dict RunTest(py::object issue, py::object flush, uintptr_t qsl_handle,
-                 const mlperf::TestSettings& settings, const mlperf::LogSettings& log_settings,
-                 const std::string& audit_config_filename, const std::string& batch,
-                 double no_progress_timeout_s, const std::string& sut_name) {
+session::TestOutcome RunTest(py::object issue, py::object flush, uintptr_t qsl_handle,
+                             const mlperf::TestSettings& settings,
+                             const mlperf::LogSettings& log_settings,
+                             const std::string& audit_config_filename, const std::string& batch,
+                             double no_progress_timeout_s, const std::string& sut_name) {
   if (batch != "list" && batch != "numpy") {
     throw py::value_error("batch must be 'list' or 'numpy', got '" + batch + "'");
   }
@@ -180,82 +125,19 @@ py::dict RunTest(py::object issue, py::object flush, uintptr_t qsl_handle,
   std::shared_ptr<mlperf::QuerySampleLibrary> qsl = FindQsl(qsl_handle);
   const auto timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(
       std::chrono::duration<double>(no_progress_timeout_s));
-  session::TestOutcome outcome;
-  {
-    py::gil_scoped_release release;
-    outcome = session::RunProcessTest(sut.get(), qsl.get(), settings, log_settings,
-                                      audit_config_filename, timeout);
-  }
-  py::dict d;
-  d["summary_path"] = outcome.log_paths.summary;
-  d["detail_path"] = outcome.log_paths.detail;
-  d["accuracy_path"] = outcome.log_paths.accuracy;
-  d["trace_path"] = outcome.log_paths.trace;
-  d["errors"] = outcome.errors;
-  d["warnings"] = outcome.warnings;
-  d["aborted"] = outcome.aborted;
-  d["abort_reason"] = outcome.abort_reason;
-  if (outcome.performance) {
-    d["performance"] = SummaryDict(*outcome.performance);
-  } else {
-    d["performance"] = py::none();
-  }
-  return d;
+  py::gil_scoped_release release;
+  return session::RunProcessTest(sut.get(), qsl.get(), settings, log_settings,
+                                 audit_config_filename, timeout);
 }
 
-// The official percentile rule on the (sorted) latency sample: element floor(p * n).
-int64_t SamplePercentile(const std::vector<int64_t>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  const auto i = static_cast<size_t>(p * static_cast<double>(sorted.size()));
-  return sorted[std::min(i, sorted.size() - 1)];
-}
-
-py::object LiveSnapshot() {
+std::optional<live::Snapshot> LiveSnapshot() {
   live::Snapshot s;
   {
     py::gil_scoped_release nogil;
     s = session::GetProcessLiveBoard().Take();
   }
-  if (s.series == 0) return py::none();
-  const live::SeriesInfo& i = s.info;
-  py::dict d;
-  d["running"] = s.running;
-  d["series"] = s.series;
-  d["scenario"] = ScenarioName(i.scenario);
-  d["accuracy"] = i.accuracy;
-  d["elapsed_s"] = static_cast<double>(s.elapsed_ns) / 1e9;
-  d["min_duration_s"] = static_cast<double>(i.min_duration_ms) / 1e3;
-  d["max_duration_s"] = static_cast<double>(i.max_duration_ms) / 1e3;
-  d["min_query_count"] = i.min_query_count;
-  d["samples_per_query"] = i.samples_per_query;
-  d["generated_queries"] = i.generated_queries;
-  d["target_latency_ns"] = i.target_latency_ns;
-  d["target_latency_percentile"] = i.target_latency_percentile;
-  d["target_qps"] = i.target_qps;
-  d["samples_issued"] = s.samples_issued;
-  d["queries_issued"] = s.queries_issued;
-  d["samples_completed"] = s.samples_completed;
-  d["queries_completed"] = s.queries_completed;
-  d["latencies_seen"] = s.latencies_seen;
-  d["latency_p50_ns"] = SamplePercentile(s.latency_sample, 0.5);
-  d["latency_p90_ns"] = SamplePercentile(s.latency_sample, 0.9);
-  d["latency_p99_ns"] = SamplePercentile(s.latency_sample, 0.99);
-  d["latency_at_target_ns"] = SamplePercentile(s.latency_sample, i.target_latency_percentile);
-  d["early_stopping_queries"] = s.early_stopping_queries;
-  // Token runs (use_token_latencies): TTFT and TPOT of the same sampled completions.
-  d["use_token_latencies"] = i.use_tokens;
-  d["tokens_seen"] = s.tokens_seen;
-  d["server_ttft_latency_ns"] = i.use_tokens ? i.target_ttft_ns : 0;
-  d["server_tpot_latency_ns"] = i.use_tokens ? i.target_tpot_ns : 0;
-  auto percentiles = [&](const std::string& name, const std::vector<int64_t>& sorted) {
-    d[py::str(name + "_p50_ns")] = SamplePercentile(sorted, 0.5);
-    d[py::str(name + "_p90_ns")] = SamplePercentile(sorted, 0.9);
-    d[py::str(name + "_p99_ns")] = SamplePercentile(sorted, 0.99);
-    d[py::str(name + "_at_target_ns")] = SamplePercentile(sorted, i.target_latency_percentile);
-  };
-  percentiles("ttft", s.ttft_sample);
-  percentiles("tpot", s.tpot_sample);
-  return d;
+  if (s.series == 0) return std::nullopt;
+  return s;
 }
 
 py::list Explain(const mlperf::TestSettings& settings, const std::string& path,
@@ -274,57 +156,26 @@ py::list Explain(const mlperf::TestSettings& settings, const std::string& path,
   return out;
 }
 
-py::dict Plan(const mlperf::TestSettings& requested, uint64_t total, uint64_t performance) {
+// What _plan returns: the series a test would issue and how its settings were normalized.
+struct PlannedTest {
+  std::vector<schedule::PlannedSeries> series;
+  std::vector<std::string> diagnostics;
+  settings::EffectiveSettings effective;
+};
+
+PlannedTest Plan(const mlperf::TestSettings& requested, uint64_t total, uint64_t performance) {
   Diagnostics diagnostics;
-  settings::EffectiveSettings e =
-      settings::Normalize(requested, performance, total, &diagnostics);
-  settings::ValidateForRun(e, requested, performance, total);
-  schedule::SequenceState sequence;
-  py::list series;
-  py::dict d;
-  auto add_series = [&](const schedule::LoadableSet& set, mlperf::TestMode mode) {
-    schedule::SeriesPlan plan = schedule::GenerateQueries(e, set, mode, sequence);
-    py::dict s;
-    s["mode"] = ModeName(mode);
-    s["loaded"] = set.samples;
-    s["samples_per_query"] = plan.samples_per_query;
-    s["first_sample_seq"] = plan.first_sample_seq;
-    s["first_query_seq"] = plan.first_query_seq;
-    s["sample_index"] = py::bytes(reinterpret_cast<const char*>(plan.sample_index.data()),
-                                  plan.sample_index.size() * sizeof(uint32_t));
-    s["scheduled_delta_ns"] =
-        py::bytes(reinterpret_cast<const char*>(plan.scheduled_delta_ns.data()),
-                  plan.scheduled_delta_ns.size() * sizeof(int64_t));
-    py::list logged;
-    for (uint64_t i = 0; i < plan.sample_count(); ++i) {
-      if (mode != mlperf::TestMode::AccuracyOnly && plan.LogsAccuracy(i)) logged.append(i);
-    }
-    s["accuracy_logged"] = logged;
-    s["generated_duration_ns"] = plan.generated_duration_ns;
-    series.append(s);
-  };
-  const bool accuracy = e.mode == mlperf::TestMode::AccuracyOnly ||
-                        e.mode == mlperf::TestMode::SubmissionRun;
-  const bool performance_run = e.mode != mlperf::TestMode::AccuracyOnly;
-  if (accuracy) {
-    for (const auto& set : schedule::GenerateLoadableSets(e, e.accuracy_sample_count, total)) {
-      add_series(set, mlperf::TestMode::AccuracyOnly);
-    }
-  }
-  if (performance_run) {
-    auto sets = schedule::GenerateLoadableSets(e, e.performance_sample_count, total);
-    add_series(sets.front(), mlperf::TestMode::PerformanceOnly);
-  }
-  py::list messages;
-  for (const Diagnostic& diag : diagnostics) messages.append(diag.message);
-  d["series"] = series;
-  d["diagnostics"] = messages;
-  d["effective_samples_per_query"] = e.samples_per_query;
-  d["effective_min_query_count"] = e.min_query_count;
-  d["effective_target_qps"] = e.target_qps;
-  d["effective_performance_sample_count"] = e.performance_sample_count;
-  d["effective_accuracy_sample_count"] = e.accuracy_sample_count;
-  return d;
+  PlannedTest out;
+  out.effective = settings::Normalize(requested, performance, total, &diagnostics);
+  settings::ValidateForRun(out.effective, requested, performance, total);
+  out.series = schedule::GenerateTestPlan(out.effective, total);
+  for (const Diagnostic& diag : diagnostics) out.diagnostics.push_back(diag.message);
+  return out;
+}
+
+template <typename T>
+py::bytes ArrayBytes(const T* data, size_t size) {
+  return py::bytes(reinterpret_cast<const char*>(data), size * sizeof(T));
 }
 
 py::list Lint(const std::string& path) {
@@ -376,9 +227,205 @@ CompletionStatus CompleteIdList(py::handle ids, py::handle n_tokens) {
   return CompleteSampleIds(id_vec.data(), id_vec.size(), token_data);
 }
 
+// The result types the typed API reads: read-only views of the engine's own structs.
+void RegisterResultTypes(py::module_& m) {
+  using results::LatencyStats;
+  using results::PerformanceSummary;
+  py::class_<LatencyStats>(m, "LatencyStats", "Order statistics of one latency vector (ns).")
+      .def_readonly("min", &LatencyStats::min)
+      .def_readonly("max", &LatencyStats::max)
+      .def_readonly("mean", &LatencyStats::mean)
+      .def_readonly("at_target", &LatencyStats::at_target, "At the target percentile.")
+      .def_property_readonly(
+          "percentiles",
+          [](const LatencyStats& s) {
+            std::map<double, int64_t> out;
+            for (size_t i = 0; i < results::kReportedPercentiles.size(); ++i) {
+              out[results::kReportedPercentiles[i]] = s.at_percentile[i];
+            }
+            return out;
+          },
+          "The reported percentiles (0.5 ... 0.999) -> value.");
+
+  py::class_<PerformanceSummary>(m, "PerformanceSummary",
+                                 "The metrics and checks of one performance series.")
+      .def_readonly("sample_count", &PerformanceSummary::sample_count)
+      .def_readonly("queries_issued", &PerformanceSummary::queries_issued)
+      .def_readonly("max_latency_s", &PerformanceSummary::max_latency_s)
+      .def_readonly("final_query_scheduled_time_s",
+                    &PerformanceSummary::final_query_scheduled_time_s)
+      .def_readonly("final_query_issued_time_s", &PerformanceSummary::final_query_issued_time_s)
+      .def_readonly("final_query_all_samples_done_time_s",
+                    &PerformanceSummary::final_query_all_samples_done_time_s)
+      .def_readonly("sample_latency", &PerformanceSummary::sample_latency)
+      .def_readonly("query_latency", &PerformanceSummary::query_latency)
+      .def_readonly("first_token_latency", &PerformanceSummary::first_token_latency)
+      .def_readonly("time_per_output_token", &PerformanceSummary::time_per_output_token)
+      .def_readonly("overlatency_query_count", &PerformanceSummary::overlatency_query_count)
+      .def_readonly("token_count", &PerformanceSummary::token_count)
+      .def_readonly("qps_with_loadgen_overhead", &PerformanceSummary::qps_with_loadgen_overhead)
+      .def_readonly("qps_without_loadgen_overhead",
+                    &PerformanceSummary::qps_without_loadgen_overhead)
+      .def_readonly("scheduled_samples_per_sec", &PerformanceSummary::scheduled_samples_per_sec)
+      .def_readonly("completed_samples_per_sec", &PerformanceSummary::completed_samples_per_sec)
+      .def_readonly("samples_per_second", &PerformanceSummary::samples_per_second)
+      .def_readonly("token_throughput_with_loadgen_overhead",
+                    &PerformanceSummary::token_throughput_with_loadgen_overhead)
+      .def_readonly("token_throughput_without_loadgen_overhead",
+                    &PerformanceSummary::token_throughput_without_loadgen_overhead)
+      .def_readonly("completed_tokens_per_second",
+                    &PerformanceSummary::completed_tokens_per_second)
+      .def_readonly("tokens_per_second", &PerformanceSummary::tokens_per_second)
+      .def_readonly("inferred_tokens_per_second", &PerformanceSummary::inferred_tokens_per_second)
+      .def_readonly("early_stopping_latency_ss", &PerformanceSummary::early_stopping_latency_ss)
+      .def_readonly("early_stopping_latency_ms", &PerformanceSummary::early_stopping_latency_ms)
+      .def_readonly("early_stopping_text", &PerformanceSummary::early_stopping_text)
+      .def_readonly("early_stopping_ttft_text", &PerformanceSummary::early_stopping_ttft_text)
+      .def_readonly("early_stopping_tpot_text", &PerformanceSummary::early_stopping_tpot_text)
+      .def_readonly("min_duration_met", &PerformanceSummary::min_duration_met)
+      .def_readonly("min_queries_met", &PerformanceSummary::min_queries_met)
+      .def_readonly("perf_constraints_met", &PerformanceSummary::perf_constraints_met)
+      .def_readonly("early_stopping_met", &PerformanceSummary::early_stopping_met)
+      .def_readonly("perf_constraints_recommendation",
+                    &PerformanceSummary::perf_constraints_recommendation)
+      .def_readonly("min_duration_recommendation",
+                    &PerformanceSummary::min_duration_recommendation)
+      .def_readonly("min_queries_recommendation", &PerformanceSummary::min_queries_recommendation)
+      .def_property_readonly("valid", &PerformanceSummary::valid);
+
+  py::class_<session::TestOutcome>(m, "TestOutcome", "What _run_test returns.")
+      .def_property_readonly("summary_path",
+                             [](const session::TestOutcome& o) { return o.log_paths.summary; })
+      .def_property_readonly("detail_path",
+                             [](const session::TestOutcome& o) { return o.log_paths.detail; })
+      .def_property_readonly("accuracy_path",
+                             [](const session::TestOutcome& o) { return o.log_paths.accuracy; })
+      .def_property_readonly("trace_path",
+                             [](const session::TestOutcome& o) { return o.log_paths.trace; })
+      .def_readonly("performance", &session::TestOutcome::performance,
+                    "None without a performance series (AccuracyOnly).")
+      .def_readonly("errors", &session::TestOutcome::errors)
+      .def_readonly("warnings", &session::TestOutcome::warnings)
+      .def_readonly("aborted", &session::TestOutcome::aborted)
+      .def_readonly("abort_reason", &session::TestOutcome::abort_reason)
+      .def_readonly("rejected_responses", &session::TestOutcome::rejected_responses);
+
+  using live::Snapshot;
+  auto info = [](auto field) {
+    return [field](const Snapshot& s) { return s.info.*field; };
+  };
+  // `name`_p50_ns, _p90_ns, _p99_ns and _at_target_ns of one sampled vector.
+  auto percentiles = [](py::class_<Snapshot>& c, const std::string& name,
+                        std::vector<int64_t> Snapshot::*sample) {
+    for (const auto& [suffix, p] : {std::pair<const char*, double>{"_p50_ns", 0.5},
+                                    {"_p90_ns", 0.9},
+                                    {"_p99_ns", 0.99}}) {
+      const double q = p;
+      c.def_property_readonly((name + suffix).c_str(), [sample, q](const Snapshot& s) {
+        return live::SampledPercentile(s.*sample, q);
+      });
+    }
+    c.def_property_readonly((name + "_at_target_ns").c_str(), [sample](const Snapshot& s) {
+      return live::SampledPercentile(s.*sample, s.info.target_latency_percentile);
+    });
+  };
+  py::class_<Snapshot> snapshot(
+      m, "LiveSnapshot",
+      "A reading of the running series, or (running=False) of how the last one ended. The "
+      "percentiles are of a sample of the completed latencies.");
+  snapshot.def_readonly("running", &Snapshot::running)
+      .def_readonly("series", &Snapshot::series)
+      .def_property_readonly("scenario",
+                             [](const Snapshot& s) { return ScenarioName(s.info.scenario); })
+      .def_property_readonly("accuracy", info(&live::SeriesInfo::accuracy))
+      .def_property_readonly("elapsed_s",
+                             [](const Snapshot& s) {
+                               return static_cast<double>(s.elapsed_ns) / 1e9;
+                             })
+      .def_property_readonly("min_duration_s",
+                             [](const Snapshot& s) {
+                               return static_cast<double>(s.info.min_duration_ms) / 1e3;
+                             })
+      .def_property_readonly("max_duration_s",
+                             [](const Snapshot& s) {
+                               return static_cast<double>(s.info.max_duration_ms) / 1e3;
+                             })
+      .def_property_readonly("min_query_count", info(&live::SeriesInfo::min_query_count))
+      .def_property_readonly("samples_per_query", info(&live::SeriesInfo::samples_per_query))
+      .def_property_readonly("generated_queries", info(&live::SeriesInfo::generated_queries))
+      .def_property_readonly("target_latency_ns", info(&live::SeriesInfo::target_latency_ns))
+      .def_property_readonly("target_latency_percentile",
+                             info(&live::SeriesInfo::target_latency_percentile))
+      .def_property_readonly("target_qps", info(&live::SeriesInfo::target_qps))
+      .def_readonly("samples_issued", &Snapshot::samples_issued)
+      .def_readonly("queries_issued", &Snapshot::queries_issued)
+      .def_readonly("samples_completed", &Snapshot::samples_completed)
+      .def_readonly("queries_completed", &Snapshot::queries_completed)
+      .def_readonly("latencies_seen", &Snapshot::latencies_seen)
+      .def_readonly("early_stopping_queries", &Snapshot::early_stopping_queries,
+                    "Queries early stopping would need for the current over-latency estimate.")
+      .def_property_readonly("use_token_latencies", info(&live::SeriesInfo::use_tokens))
+      .def_readonly("tokens_seen", &Snapshot::tokens_seen)
+      .def_property_readonly("server_ttft_latency_ns",
+                             [](const Snapshot& s) {
+                               return s.info.use_tokens ? s.info.target_ttft_ns : 0;
+                             })
+      .def_property_readonly("server_tpot_latency_ns", [](const Snapshot& s) {
+        return s.info.use_tokens ? s.info.target_tpot_ns : 0;
+      });
+  percentiles(snapshot, "latency", &Snapshot::latency_sample);
+  percentiles(snapshot, "ttft", &Snapshot::ttft_sample);
+  percentiles(snapshot, "tpot", &Snapshot::tpot_sample);
+
+  using schedule::PlannedSeries;
+  py::class_<PlannedSeries>(m, "PlannedSeries", "One series of a planned test.")
+      .def_property_readonly("mode",
+                             [](const PlannedSeries& s) { return ModeName(s.plan.mode); })
+      .def_property_readonly("loaded", [](const PlannedSeries& s) { return s.set.samples; },
+                             "The QSL indices loaded for the series.")
+      .def_property_readonly("samples_per_query",
+                             [](const PlannedSeries& s) { return s.plan.samples_per_query; })
+      .def_property_readonly("first_sample_seq",
+                             [](const PlannedSeries& s) { return s.plan.first_sample_seq; })
+      .def_property_readonly("first_query_seq",
+                             [](const PlannedSeries& s) { return s.plan.first_query_seq; })
+      .def_property_readonly(
+          "sample_index",
+          [](const PlannedSeries& s) {
+            return ArrayBytes(s.plan.sample_index.data(), s.plan.sample_index.size());
+          },
+          "The issued QSL indices, query-major, as native uint32.")
+      .def_property_readonly(
+          "scheduled_delta_ns",
+          [](const PlannedSeries& s) {
+            return ArrayBytes(s.plan.scheduled_delta_ns.data(), s.plan.scheduled_delta_ns.size());
+          },
+          "Each query's scheduled time from the series start, as native int64.")
+      .def_readonly("accuracy_logged", &PlannedSeries::accuracy_logged)
+      .def_property_readonly("generated_duration_ns",
+                             [](const PlannedSeries& s) { return s.plan.generated_duration_ns; });
+
+  py::class_<PlannedTest>(m, "PlannedTest", "What _plan returns.")
+      .def_readonly("series", &PlannedTest::series)
+      .def_readonly("diagnostics", &PlannedTest::diagnostics)
+      .def_property_readonly("effective_samples_per_query",
+                             [](const PlannedTest& p) { return p.effective.samples_per_query; })
+      .def_property_readonly("effective_min_query_count",
+                             [](const PlannedTest& p) { return p.effective.min_query_count; })
+      .def_property_readonly("effective_target_qps",
+                             [](const PlannedTest& p) { return p.effective.target_qps; })
+      .def_property_readonly(
+          "effective_performance_sample_count",
+          [](const PlannedTest& p) { return p.effective.performance_sample_count; })
+      .def_property_readonly(
+          "effective_accuracy_sample_count",
+          [](const PlannedTest& p) { return p.effective.accuracy_sample_count; });
+}
+
 }  // namespace
 
 void RegisterTyped(py::module_& m) {
+  RegisterResultTypes(m);
   m.def("_complete_id_list", &CompleteIdList, py::arg("ids"), py::arg("n_tokens") = py::none(),
         "complete_sample_ids for a list or tuple of ints (no numpy needed).");
   m.def(
@@ -392,9 +439,14 @@ void RegisterTyped(py::module_& m) {
       py::arg("ids"), "complete_first_token_ids for a list or tuple of ints.");
   m.def(
       "_abort",
-      [](const std::string& reason) { return session::AbortRunningTest(reason); },
-      py::arg("reason"), py::call_guard<py::gil_scoped_release>(),
-      "Stop the running test; returns False if none is running.");
+      [](const std::string& reason, bool graceful) {
+        return session::AbortRunningTest(reason, /*is_error=*/false, graceful);
+      },
+      py::arg("reason"), py::arg("graceful") = false, py::call_guard<py::gil_scoped_release>(),
+      "Stop the running test; returns False if none is running. graceful: issuing stops, "
+      "outstanding samples get up to _DRAIN_TIMEOUT_S to complete.");
+  m.attr("_DRAIN_TIMEOUT_S") =
+      std::chrono::duration<double>(session::TestSession::kDrainTimeout).count();
   // Engine errors reach Python as these types (subclasses of what a user would catch anyway),
   // from StartTest as from the typed API.
   py::register_exception<SettingsError>(m, "SettingsError", PyExc_ValueError);
@@ -404,7 +456,7 @@ void RegisterTyped(py::module_& m) {
         py::arg("settings"), py::arg("log_settings"), py::arg("audit_config_filename"),
         py::arg("batch") = "list", py::arg("no_progress_timeout_s") = 0.0,
         py::arg("sut_name") = "loadgen.run",
-        "Run a test like StartTestWithLogSettings and return its outcome as a dict. "
+        "Run a test like StartTestWithLogSettings and return its outcome. "
         "issue(ids, indices) gets lists, or with batch='numpy' issue(samples) gets a read-only "
         "(n, 2) uint64 view of the batch.");
   m.def("_live_snapshot", &LiveSnapshot,
@@ -418,17 +470,6 @@ void RegisterTyped(py::module_& m) {
   m.def("_plan", &Plan, py::arg("settings"), py::arg("total_sample_count"),
         py::arg("performance_sample_count"),
         "The loadable sets and queries a test with these settings would issue.");
-  m.def(
-      "_interrupt",
-      [](bool hard) {
-        return session::AbortRunningTest(
-            hard ? "Ctrl-C again: stopped at once."
-                 : "Interrupted (Ctrl-C): issuing stopped; outstanding samples had up to 10 s to "
-                   "complete.",
-            false, !hard);
-      },
-      py::arg("hard"), py::call_guard<py::gil_scoped_release>(),
-      "Stop the running test because of Ctrl-C (graceful the first time).");
   m.def("_lint_config", &Lint, py::arg("path"),
         "Strictly check a config file; returns the problems found.");
 }

@@ -46,6 +46,8 @@ _LAZY_NAMES = {
     "complete": "runner",
     "first_token": "runner",
     "plan": "runner",
+    "PlannedSeries": "runner",
+    "PlannedTest": "runner",
     "run": "runner",
     "LogOptions": "settings",
     "Mode": "settings",
@@ -62,7 +64,7 @@ _LAZY_NAMES = {
 
 if TYPE_CHECKING:
     from .results import LatencyStats, RunResult
-    from .runner import abort, complete, first_token, plan, run
+    from .runner import PlannedSeries, PlannedTest, abort, complete, first_token, plan, run
     from .settings import LogOptions, Mode, Scenario, Settings
     from .sut import (
         AsyncSystemUnderTest,
@@ -103,6 +105,8 @@ __all__ = [
     "LatencyStats",
     "LogOptions",
     "Mode",
+    "PlannedSeries",
+    "PlannedTest",
     "QuerySampleLibrary",
     "ResponseIdError",
     "RunResult",

@@ -25,6 +25,13 @@ else:  # the C module: `signal` itself costs ~1 ms of import (its enums)
 
 __all__ = ["SigintWatch", "compat_sigint_watch"]
 
+# The abort reasons the logs and RunResult.interrupt_reason show.
+FIRST_PRESS_REASON = (
+    "Interrupted (Ctrl-C): issuing stopped; outstanding samples had up to "
+    f"{_core._DRAIN_TIMEOUT_S:g} s to complete."
+)
+SECOND_PRESS_REASON = "Ctrl-C again: stopped at once."
+
 
 class SigintWatch:
     """Stops the running test on Ctrl-C while active (a context manager). `presses` counts
@@ -78,7 +85,10 @@ class SigintWatch:
             for byte in data:
                 if byte == signal.SIGINT:
                     self.presses += 1
-                    _core._interrupt(self.presses > 1)
+                    if self.presses == 1:
+                        _core._abort(FIRST_PRESS_REASON, graceful=True)
+                    else:
+                        _core._abort(SECOND_PRESS_REASON)
 
 
 def _ignore_in_python(signum: int, frame: Any) -> None:

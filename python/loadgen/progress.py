@@ -17,7 +17,7 @@ import os
 import sys
 import threading
 import warnings
-from typing import TYPE_CHECKING, Any, ContextManager, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ContextManager, Iterator
 
 from . import _core
 
@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ProgressDisplay", "display_for_run", "forecast", "format_ns", "rich_available"]
 
-Snapshot = Mapping[str, Any]
+# One reading of the engine's live board (loadgen._core._live_snapshot()).
+Snapshot = _core.LiveSnapshot
 
 
 def rich_available() -> bool:
@@ -53,31 +54,32 @@ def forecast(snap: Snapshot) -> tuple[str, str]:
     """The validity forecast for a snapshot: (state, details), state being "on track",
     "pending" (a minimum is not reached yet), "at risk" (a constraint fails so far) or
     "accuracy" (an accuracy series has no performance constraints)."""
-    if snap["accuracy"]:
+    if snap.accuracy:
         return "accuracy", "accuracy series: each sample is issued once, no performance targets"
     risks: list[str] = []
     pending: list[str] = []
-    if snap["scenario"] == "Server":
+    if snap.scenario == "Server":
         # With tokens the official checks TTFT and TPOT instead of the end-to-end latency.
+        # (name, value at the target percentile, bound, completions sampled)
         bounds = (
-            [("TTFT", "ttft_at_target_ns", "server_ttft_latency_ns", "tokens_seen"),
-             ("TPOT", "tpot_at_target_ns", "server_tpot_latency_ns", "tokens_seen")]
-            if _token_run(snap)
-            else [("latency", "latency_at_target_ns", "target_latency_ns", "latencies_seen")]
+            [("TTFT", snap.ttft_at_target_ns, snap.server_ttft_latency_ns, snap.tokens_seen),
+             ("TPOT", snap.tpot_at_target_ns, snap.server_tpot_latency_ns, snap.tokens_seen)]
+            if snap.use_token_latencies
+            else [("latency", snap.latency_at_target_ns, snap.target_latency_ns, snap.latencies_seen)]
         )
         for name, value, bound, seen in bounds:
-            if snap[seen] > 0 and snap[value] > snap[bound]:
+            if seen > 0 and value > bound:
                 risks.append(
-                    f"p{snap['target_latency_percentile'] * 100:g} {name} "
-                    f"{format_ns(snap[value])} is over the {format_ns(snap[bound])} target"
+                    f"p{snap.target_latency_percentile * 100:g} {name} "
+                    f"{format_ns(value)} is over the {format_ns(bound)} target"
                 )
-    remaining_s = snap["min_duration_s"] - snap["elapsed_s"]
+    remaining_s = snap.min_duration_s - snap.elapsed_s
     if remaining_s >= 0.05:
         pending.append(f"min duration in {remaining_s:.1f} s")
-    if snap["scenario"] != "Offline" and snap["queries_issued"] < snap["min_query_count"]:
-        pending.append(f"{snap['min_query_count'] - snap['queries_issued']:,} more queries for min_query_count")
-    needed = snap["early_stopping_queries"]
-    if needed and snap["queries_completed"] < needed:
+    if snap.scenario != "Offline" and snap.queries_issued < snap.min_query_count:
+        pending.append(f"{snap.min_query_count - snap.queries_issued:,} more queries for min_query_count")
+    needed = snap.early_stopping_queries
+    if needed and snap.queries_completed < needed:
         pending.append(f"early stopping needs {needed:,} queries")
     if risks:
         return "at risk", "; ".join(risks + pending)
@@ -112,7 +114,7 @@ class ProgressDisplay:
     def start(self) -> None:
         # Only series that start from now on are shown (not how an earlier test ended).
         first = _core._live_snapshot()
-        self._seen_before = int(first["series"]) if first is not None else 0
+        self._seen_before = int(first.series) if first is not None else 0
         self._thread = threading.Thread(target=self._loop, name="loadgen-progress", daemon=True)
         self._thread.start()
 
@@ -147,20 +149,20 @@ class ProgressDisplay:
         """Shows one snapshot (None: no series has run yet)."""
         from rich.live import Live
 
-        if snap is None or snap["series"] <= self._seen_before:
+        if snap is None or snap.series <= self._seen_before:
             return
         if self._follow:
             if _typed_display_active():
                 return
-            if not snap["running"]:
+            if not snap.running:
                 # The test ended: show its final counters once, then give the terminal back.
                 if self._live is not None:
                     self._live.update(self.render(snap, None), refresh=True)
                     self._close_live()
-                self._seen_before = int(snap["series"])
+                self._seen_before = int(snap.series)
                 self._previous = None
                 return
-        current = self._current_rate(snap) if snap["running"] else None
+        current = self._current_rate(snap) if snap.running else None
         renderable = self.render(snap, current)
         if self._live is None:
             self._live = Live(
@@ -175,9 +177,9 @@ class ProgressDisplay:
 
     def _current_rate(self, snap: Snapshot) -> float | None:
         previous, self._previous = self._previous, snap
-        if previous is None or previous["series"] != snap["series"]:
+        if previous is None or previous.series != snap.series:
             return None
-        dt = snap["elapsed_s"] - previous["elapsed_s"]
+        dt = snap.elapsed_s - previous.elapsed_s
         if dt <= 0:
             return None
         return float(_done(snap) - _done(previous)) / float(dt)
@@ -195,60 +197,63 @@ class ProgressDisplay:
             row.add_row(ProgressBar(total=max(total, 1e-9), completed=min(done, total), width=30), text)
             return row
 
-        offline = snap["scenario"] == "Offline"
-        mode = "accuracy" if snap["accuracy"] else "performance"
-        status = "" if snap["running"] else " · finished"
+        offline = snap.scenario == "Offline"
+        mode = "accuracy" if snap.accuracy else "performance"
+        status = "" if snap.running else " · finished"
         grid = Table.grid(padding=(0, 1))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column()
-        grid.title = f"loadgen · {snap['scenario']} · {mode} · {snap['elapsed_s']:.1f} s{status}"
+        grid.title = f"loadgen · {snap.scenario} · {mode} · {snap.elapsed_s:.1f} s{status}"
         grid.title_justify = "left"
-        elapsed, min_s = snap["elapsed_s"], snap["min_duration_s"]
-        if not snap["accuracy"] and min_s > 0:
+        elapsed, min_s = snap.elapsed_s, snap.min_duration_s
+        if not snap.accuracy and min_s > 0:
             grid.add_row("duration", with_bar(min_s, elapsed, f"{elapsed:.1f} / {min_s:.1f} s min"))
-        if offline or snap["accuracy"]:
-            total = snap["samples_issued"] if offline else snap["generated_queries"]
+        if offline or snap.accuracy:
+            total = snap.samples_issued if offline else snap.generated_queries
             grid.add_row(
                 "samples" if offline else "queries",
                 with_bar(total, _done(snap), f"{_done(snap):,} / {total:,} completed"),
             )
         else:
-            target = snap["min_query_count"]
+            target = snap.min_query_count
             grid.add_row(
                 "queries",
                 with_bar(
                     target,
-                    snap["queries_issued"],
-                    f"{snap['queries_issued']:,} issued / {target:,} min · "
-                    f"{snap['queries_completed']:,} completed",
+                    snap.queries_issued,
+                    f"{snap.queries_issued:,} issued / {target:,} min · "
+                    f"{snap.queries_completed:,} completed",
                 ),
             )
         average = _done(snap) / elapsed if elapsed > 0 else 0.0
         rate = f"{current_rate:,.1f} now · " if current_rate is not None else ""
         target_qps = (
-            f" · target {snap['target_qps']:,.1f}"
-            if not snap["accuracy"] and snap["scenario"] in ("Server", "Offline")
+            f" · target {snap.target_qps:,.1f}"
+            if not snap.accuracy and snap.scenario in ("Server", "Offline")
             else ""
         )
         grid.add_row("samples/s" if offline else "QPS", f"{rate}{average:,.1f} avg{target_qps}")
-        server = snap["scenario"] == "Server" and not snap["accuracy"]
-        tokens = _token_run(snap)
+        server = snap.scenario == "Server" and not snap.accuracy
+        tokens = snap.use_token_latencies
 
-        def percentiles(prefix: str, seen: str, bound: str | None) -> str:
-            pct = snap["target_latency_percentile"] * 100
-            target = f" · target p{pct:g} {format_ns(snap[bound])}" if server and bound else ""
-            return (
-                f"p50 {format_ns(snap[prefix + '_p50_ns'])} · p99 {format_ns(snap[prefix + '_p99_ns'])}"
-                f"{target} (approximate: {snap[seen]:,} sampled)"
-            )
+        def percentiles(p50: int, p99: int, seen: int, bound: int | None) -> str:
+            pct = snap.target_latency_percentile * 100
+            target = f" · target p{pct:g} {format_ns(bound)}" if server and bound is not None else ""
+            return f"p50 {format_ns(p50)} · p99 {format_ns(p99)}{target} (approximate: {seen:,} sampled)"
 
-        if snap["latencies_seen"]:
+        if snap.latencies_seen:
             # A token run's Server target is TTFT/TPOT; its target_latency is not checked.
-            grid.add_row("latency", percentiles("latency", "latencies_seen", None if tokens else "target_latency_ns"))
-        if tokens and snap["tokens_seen"]:
+            bound = None if tokens else snap.target_latency_ns
+            grid.add_row("latency", percentiles(snap.latency_p50_ns, snap.latency_p99_ns, snap.latencies_seen, bound))
+        if tokens and snap.tokens_seen:
             if not offline:  # Offline records no first-token time
-                grid.add_row("TTFT", percentiles("ttft", "tokens_seen", "server_ttft_latency_ns"))
-            grid.add_row("TPOT", percentiles("tpot", "tokens_seen", "server_tpot_latency_ns"))
+                grid.add_row(
+                    "TTFT",
+                    percentiles(snap.ttft_p50_ns, snap.ttft_p99_ns, snap.tokens_seen, snap.server_ttft_latency_ns),
+                )
+            grid.add_row(
+                "TPOT", percentiles(snap.tpot_p50_ns, snap.tpot_p99_ns, snap.tokens_seen, snap.server_tpot_latency_ns)
+            )
         state, details = forecast(snap)
         forecast_text = Text(state, style=_FORECAST_STYLE[state])
         forecast_text.append(f" · {details}", style="")
@@ -256,13 +261,8 @@ class ProgressDisplay:
         return grid
 
 
-def _token_run(snap: Snapshot) -> bool:
-    # .get: snapshots from before token figures were added have no such key.
-    return bool(snap.get("use_token_latencies", False))
-
-
 def _done(snap: Snapshot) -> int:
-    return int(snap["samples_completed"] if snap["scenario"] == "Offline" else snap["queries_completed"])
+    return snap.samples_completed if snap.scenario == "Offline" else snap.queries_completed
 
 
 _typed_displays = 0

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Mapping
 
+from . import _core
 from .settings import Mode, Scenario
 
 __all__ = ["LatencyStats", "RunResult"]
@@ -13,22 +16,26 @@ __all__ = ["LatencyStats", "RunResult"]
 
 @dataclass(frozen=True)
 class LatencyStats:
-    """Latency figures in nanoseconds, with the official percentile rule (no interpolation)."""
+    """Latency figures of one latency family in nanoseconds, with the official percentile rule
+    (no interpolation). ``percentiles_ns`` maps the reported percentiles (0.5, 0.9, 0.95, 0.97,
+    0.99, 0.999) to their values. ``at_target_ns`` is the value at the scenario's target
+    percentile: always set in a :class:`RunResult`, None in statistics read back from a detail
+    log (:mod:`loadgen.report`) whose target percentile is not one of the reported ones."""
 
     min_ns: int
     max_ns: int
     mean_ns: int
-    at_target_ns: int
     percentiles_ns: Mapping[float, int]
+    at_target_ns: int | None = None
 
     @classmethod
-    def _from_core(cls, d: Mapping[str, Any]) -> LatencyStats:
+    def _from_core(cls, stats: _core.LatencyStats) -> LatencyStats:
         return cls(
-            min_ns=int(d["min"]),
-            max_ns=int(d["max"]),
-            mean_ns=int(d["mean"]),
-            at_target_ns=int(d["at_target"]),
-            percentiles_ns={float(k): int(v) for k, v in d["percentiles"].items()},
+            min_ns=stats.min,
+            max_ns=stats.max,
+            mean_ns=stats.mean,
+            percentiles_ns=dict(stats.percentiles),
+            at_target_ns=stats.at_target,
         )
 
 
@@ -52,7 +59,7 @@ class RunResult:
     early_stopping_met: bool
     early_stopping_text: str
     early_stopping_latency_ss_ns: int
-    early_stopping_latency_ms_ns: int
+    early_stopping_latency_multi_stream_ns: int
     token_count: int
     tokens_per_second: float
     errors: int
@@ -70,99 +77,116 @@ class RunResult:
         """The text of mlperf_log_summary.txt."""
         return self.summary_path.read_text()
 
+    @property
+    def early_stopping_latency_ms_ns(self) -> int:
+        """Deprecated alias of :attr:`early_stopping_latency_multi_stream_ns` ("ms" meant
+        MultiStream, not milliseconds)."""
+        warnings.warn(
+            "RunResult.early_stopping_latency_ms_ns is deprecated; use "
+            "early_stopping_latency_multi_stream_ns",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.early_stopping_latency_multi_stream_ns
 
-def _metric(scenario: Scenario, perf: Mapping[str, Any], tokens: bool) -> tuple[str, float]:
+
+def _metric(scenario: Scenario, perf: _core.PerformanceSummary, tokens: bool) -> tuple[str, float]:
     if scenario is Scenario.OFFLINE:
         if tokens:
-            return "tokens_per_second", float(perf["tokens_per_second"])
-        return "samples_per_second", float(perf["samples_per_second"])
+            return "tokens_per_second", perf.tokens_per_second
+        return "samples_per_second", perf.samples_per_second
     if scenario is Scenario.SERVER:
         if tokens:
-            return "completed_tokens_per_second", float(perf["completed_tokens_per_second"])
-        return "completed_samples_per_second", float(perf["completed_samples_per_sec"])
+            return "completed_tokens_per_second", perf.completed_tokens_per_second
+        return "completed_samples_per_second", perf.completed_samples_per_sec
     if scenario is Scenario.MULTI_STREAM:
-        return "early_stopping_latency_ms_ns", float(perf["early_stopping_latency_ms"])
-    return "early_stopping_latency_ss_ns", float(perf["early_stopping_latency_ss"])
+        return "early_stopping_latency_multi_stream_ns", float(perf.early_stopping_latency_ms)
+    return "early_stopping_latency_ss_ns", float(perf.early_stopping_latency_ss)
+
+
+def _failed_constraints(perf: _core.PerformanceSummary) -> tuple[str, ...]:
+    checks = (
+        ("min_duration", perf.min_duration_met),
+        ("min_queries", perf.min_queries_met),
+        ("latency_constraint", perf.perf_constraints_met),
+        ("early_stopping", perf.early_stopping_met),
+    )
+    return tuple(name for name, met in checks if not met)
 
 
 def build_result(
-    scenario: Scenario, mode: Mode, outcome: Mapping[str, Any], use_tokens: bool
+    scenario: Scenario, mode: Mode, outcome: _core.TestOutcome, use_tokens: bool
 ) -> RunResult:
-    """Builds the RunResult from the engine's outcome dict (loadgen._core._run_test)."""
-    perf = outcome.get("performance")
-    summary_path = Path(outcome["summary_path"])
-    common: dict[str, Any] = dict(
+    """Builds the RunResult from the engine's outcome (loadgen._core._run_test)."""
+    perf = outcome.performance
+    summary_path = Path(outcome.summary_path)
+    interrupted = outcome.aborted
+    # What a test without a performance series (AccuracyOnly) reports.
+    without_performance = RunResult(
         scenario=scenario,
         mode=mode,
-        errors=int(outcome["errors"]),
-        warnings=int(outcome["warnings"]),
-        interrupted=bool(outcome["aborted"]),
-        interrupt_reason=str(outcome["abort_reason"]),
+        valid=not interrupted and outcome.errors == 0,
+        failed_constraints=(),
+        recommendations=(),
+        metric_name="",
+        metric=0.0,
+        latency=None,
+        query_latency=None,
+        first_token_latency=None,
+        time_per_output_token=None,
+        queries_issued=0,
+        samples_completed=0,
+        early_stopping_met=True,
+        early_stopping_text="",
+        early_stopping_latency_ss_ns=0,
+        early_stopping_latency_multi_stream_ns=0,
+        token_count=0,
+        tokens_per_second=0.0,
+        errors=outcome.errors,
+        warnings=outcome.warnings,
+        interrupted=interrupted,
+        interrupt_reason=outcome.abort_reason,
         log_dir=summary_path.parent,
         summary_path=summary_path,
-        detail_path=Path(outcome["detail_path"]),
-        accuracy_path=Path(outcome["accuracy_path"]),
-        trace_path=Path(outcome["trace_path"]),
+        detail_path=Path(outcome.detail_path),
+        accuracy_path=Path(outcome.accuracy_path),
+        trace_path=Path(outcome.trace_path),
     )
     if perf is None:
-        return RunResult(
-            valid=not common["interrupted"] and common["errors"] == 0,
-            failed_constraints=(),
-            recommendations=(),
-            metric_name="",
-            metric=0.0,
-            latency=None,
-            query_latency=None,
-            first_token_latency=None,
-            time_per_output_token=None,
-            queries_issued=0,
-            samples_completed=0,
-            early_stopping_met=True,
-            early_stopping_text="",
-            early_stopping_latency_ss_ns=0,
-            early_stopping_latency_ms_ns=0,
-            token_count=0,
-            tokens_per_second=0.0,
-            **common,
+        return without_performance
+    recommendations = tuple(
+        r
+        for r in (
+            perf.perf_constraints_recommendation,
+            perf.min_duration_recommendation,
+            perf.min_queries_recommendation,
         )
-    failed = []
-    if not perf["min_duration_met"]:
-        failed.append("min_duration")
-    if not perf["min_queries_met"]:
-        failed.append("min_queries")
-    if not perf["perf_constraints_met"]:
-        failed.append("latency_constraint")
-    if not perf["early_stopping_met"]:
-        failed.append("early_stopping")
-    recommendations = [
-        r for r in (perf["perf_constraints_recommendation"], perf["min_duration_recommendation"]) if r
-    ]
-    if not perf["min_queries_met"]:
-        recommendations.append("The test exited early, before enough queries were issued.")
+        if r
+    )
     name, value = _metric(scenario, perf, use_tokens)
     token_run = use_tokens and scenario is not Scenario.OFFLINE
-    es_text = perf["early_stopping_text"]
+    es_text = perf.early_stopping_text
     if use_tokens:
-        es_text = "\n".join(t for t in (perf["early_stopping_ttft_text"], perf["early_stopping_tpot_text"]) if t)
-    return RunResult(
-        valid=bool(perf["valid"]) and not common["interrupted"],
-        failed_constraints=tuple(failed),
-        recommendations=tuple(recommendations),
+        es_text = "\n".join(t for t in (perf.early_stopping_ttft_text, perf.early_stopping_tpot_text) if t)
+    return dataclasses.replace(
+        without_performance,
+        valid=perf.valid and not interrupted,
+        failed_constraints=_failed_constraints(perf),
+        recommendations=recommendations,
         metric_name=name,
         metric=value,
-        latency=LatencyStats._from_core(perf["sample_latency"]),
-        query_latency=LatencyStats._from_core(perf["query_latency"])
+        latency=LatencyStats._from_core(perf.sample_latency),
+        query_latency=LatencyStats._from_core(perf.query_latency)
         if scenario is Scenario.MULTI_STREAM
         else None,
-        first_token_latency=LatencyStats._from_core(perf["first_token_latency"]) if token_run else None,
-        time_per_output_token=LatencyStats._from_core(perf["time_per_output_token"]) if token_run else None,
-        queries_issued=int(perf["queries_issued"]),
-        samples_completed=int(perf["sample_count"]),
-        early_stopping_met=bool(perf["early_stopping_met"]),
+        first_token_latency=LatencyStats._from_core(perf.first_token_latency) if token_run else None,
+        time_per_output_token=LatencyStats._from_core(perf.time_per_output_token) if token_run else None,
+        queries_issued=perf.queries_issued,
+        samples_completed=perf.sample_count,
+        early_stopping_met=perf.early_stopping_met,
         early_stopping_text=es_text,
-        early_stopping_latency_ss_ns=int(perf["early_stopping_latency_ss"]),
-        early_stopping_latency_ms_ns=int(perf["early_stopping_latency_ms"]),
-        token_count=int(perf["token_count"]),
-        tokens_per_second=float(perf["tokens_per_second"] or perf["completed_tokens_per_second"]),
-        **common,
+        early_stopping_latency_ss_ns=perf.early_stopping_latency_ss,
+        early_stopping_latency_multi_stream_ns=perf.early_stopping_latency_ms,
+        token_count=perf.token_count,
+        tokens_per_second=perf.tokens_per_second or perf.completed_tokens_per_second,
     )

@@ -9,7 +9,7 @@ import os
 import threading
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Callable, Coroutine, Literal, Sequence, Union, overload
+from typing import Any, Callable, Coroutine, Literal, Sequence, TypedDict, Union, overload
 
 from . import _core
 from ._interrupt import SigintWatch
@@ -25,7 +25,7 @@ from .sut import (
     SystemUnderTest,
 )
 
-__all__ = ["abort", "complete", "first_token", "plan", "run"]
+__all__ = ["PlannedSeries", "PlannedTest", "abort", "complete", "first_token", "plan", "run"]
 
 BatchKind = Literal["list", "numpy"]
 AnySut = Union[SystemUnderTest, NumpySystemUnderTest, AsyncSystemUnderTest]
@@ -262,14 +262,59 @@ def abort() -> bool:
     return _core._abort("loadgen.abort() was called.")
 
 
-def plan(settings: Settings, total_sample_count: int, performance_sample_count: int) -> dict[str, Any]:
+class PlannedSeries(TypedDict):
+    """One series of :func:`plan`: the loaded set and the queries, in issue order."""
+
+    mode: Literal["AccuracyOnly", "PerformanceOnly"]
+    loaded: list[int]  # the QSL indices loaded for the series
+    samples_per_query: int
+    first_sample_seq: int
+    first_query_seq: int
+    sample_index: Any  # uint32 QSL indices, query-major (numpy array, else array.array)
+    scheduled_delta_ns: Any  # int64 scheduled time of each query from the series start
+    accuracy_logged: list[int]  # performance series: samples whose responses are logged
+    generated_duration_ns: int
+
+
+class PlannedTest(TypedDict):
+    """What :func:`plan` returns: the series in order, and how the settings were normalized."""
+
+    series: list[PlannedSeries]
+    diagnostics: list[str]
+    effective_samples_per_query: int
+    effective_min_query_count: int
+    effective_target_qps: float
+    effective_performance_sample_count: int
+    effective_accuracy_sample_count: int
+
+
+def plan(settings: Settings, total_sample_count: int, performance_sample_count: int) -> PlannedTest:
     """The loadable sets and the queries (sample indices, scheduled times) the test would issue,
     computed without running it. Returns numpy arrays when numpy is installed."""
-    raw = _core._plan(settings.to_core(), total_sample_count, performance_sample_count)
-    for series in raw["series"]:
-        series["sample_index"] = _as_array(series["sample_index"], "I", "uint32")
-        series["scheduled_delta_ns"] = _as_array(series["scheduled_delta_ns"], "q", "int64")
-    return dict(raw)
+    core = _core._plan(settings.to_core(), total_sample_count, performance_sample_count)
+    return PlannedTest(
+        series=[_planned_series(s) for s in core.series],
+        diagnostics=list(core.diagnostics),
+        effective_samples_per_query=core.effective_samples_per_query,
+        effective_min_query_count=core.effective_min_query_count,
+        effective_target_qps=core.effective_target_qps,
+        effective_performance_sample_count=core.effective_performance_sample_count,
+        effective_accuracy_sample_count=core.effective_accuracy_sample_count,
+    )
+
+
+def _planned_series(series: _core.PlannedSeries) -> PlannedSeries:
+    return PlannedSeries(
+        mode=series.mode,
+        loaded=series.loaded,
+        samples_per_query=series.samples_per_query,
+        first_sample_seq=series.first_sample_seq,
+        first_query_seq=series.first_query_seq,
+        sample_index=_as_array(series.sample_index, "I", "uint32"),
+        scheduled_delta_ns=_as_array(series.scheduled_delta_ns, "q", "int64"),
+        accuracy_logged=series.accuracy_logged,
+        generated_duration_ns=series.generated_duration_ns,
+    )
 
 
 def _as_array(data: bytes, typecode: str, dtype: str) -> Any:

@@ -88,6 +88,16 @@ class LiveBoardTest : public ::testing::Test {
   CountingSut sut_;
 };
 
+TEST(SampledPercentileTest, TakesTheResultsStageIndex) {
+  const std::vector<int64_t> sorted = {10, 20, 30, 40, 50, 60, 70, 80, 90, 100};
+  EXPECT_EQ(SampledPercentile(sorted, 0.5), 60);   // element trunc(10 * 0.5) = 5
+  EXPECT_EQ(SampledPercentile(sorted, 0.9), 100);  // element 9
+  EXPECT_EQ(SampledPercentile(sorted, 0.99), 100);
+  EXPECT_EQ(SampledPercentile(sorted, 0.29), 30);  // 2.9 truncates to 2
+  EXPECT_EQ(SampledPercentile(sorted, 1.0), 100);  // out of range: the last element
+  EXPECT_EQ(SampledPercentile({}, 0.5), 0);
+}
+
 TEST_F(LiveBoardTest, IssueCounterCountsThenForwards) {
   IssueCounter counter(&sut_);
   EXPECT_EQ(counter.Name(), "counting");

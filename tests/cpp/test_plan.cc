@@ -221,6 +221,54 @@ TEST(PlanTest, Tv5AccuracySetsAndOrder) {
   }
 }
 
+TEST(PlanTest, SeriesModesRunAccuracyBeforePerformance) {
+  EXPECT_EQ(SeriesModes(TestMode::SubmissionRun),
+            (std::vector<TestMode>{TestMode::AccuracyOnly, TestMode::PerformanceOnly}));
+  EXPECT_EQ(SeriesModes(TestMode::AccuracyOnly), std::vector<TestMode>{TestMode::AccuracyOnly});
+  EXPECT_EQ(SeriesModes(TestMode::PerformanceOnly),
+            std::vector<TestMode>{TestMode::PerformanceOnly});
+  EXPECT_EQ(SeriesModes(TestMode::FindPeakPerformance),
+            std::vector<TestMode>{TestMode::PerformanceOnly});
+}
+
+TEST(PlanTest, TestPlanIsTheSeriesARunGenerates) {
+  // A submission run: the three accuracy sets of Tv5, then the first performance set, with one
+  // SequenceState across them (ids and the accuracy-log RNG continue), as the session runs it.
+  EffectiveSettings s = WithOfficialSeeds(Effective(TestScenario::SingleStream, 4, 10, 6));
+  s.mode = TestMode::SubmissionRun;
+  s.accuracy_log_probability = 0.5;
+  const std::vector<PlannedSeries> planned = GenerateTestPlan(s, 10);
+  ASSERT_EQ(planned.size(), 4u);
+  SequenceState sequence;
+  const std::vector<LoadableSet> accuracy_sets = GenerateLoadableSets(s, 10, 10);
+  for (size_t i = 0; i < 3; ++i) {
+    const SeriesPlan expected = GenerateQueries(s, accuracy_sets[i], TestMode::AccuracyOnly,
+                                                sequence);
+    EXPECT_EQ(planned[i].set.samples, accuracy_sets[i].samples);
+    EXPECT_EQ(planned[i].plan.mode, TestMode::AccuracyOnly);
+    EXPECT_EQ(Issued(planned[i].plan), Issued(expected));
+    EXPECT_EQ(planned[i].plan.first_sample_seq, expected.first_sample_seq);
+    EXPECT_TRUE(planned[i].accuracy_logged.empty());  // accuracy series log every response
+  }
+  const LoadableSet performance_set = GenerateLoadableSets(s, 4, 10).front();
+  const SeriesPlan expected =
+      GenerateQueries(s, performance_set, TestMode::PerformanceOnly, sequence);
+  const PlannedSeries& performance = planned[3];
+  EXPECT_EQ(performance.plan.mode, TestMode::PerformanceOnly);
+  EXPECT_EQ(performance.set.samples, performance_set.samples);
+  EXPECT_EQ(Issued(performance.plan), Issued(expected));
+  EXPECT_EQ(performance.plan.first_sample_seq, 10u);  // after the 10 accuracy samples
+  std::vector<uint64_t> logged;
+  for (uint64_t i = 0; i < expected.sample_count(); ++i) {
+    if (expected.LogsAccuracy(i)) logged.push_back(i);
+  }
+  EXPECT_EQ(performance.accuracy_logged, logged);
+
+  s.mode = TestMode::PerformanceOnly;
+  ASSERT_EQ(GenerateTestPlan(s, 10).size(), 1u);
+  EXPECT_EQ(GenerateTestPlan(s, 10)[0].plan.first_sample_seq, 0u);
+}
+
 TEST(PlanTest, AccuracySetsWithSeedsZeroMatchTheWheel) {
   // Official ss_acc_tv5 recording (seeds 0): the order within a set is a shuffle of the set.
   const EffectiveSettings s = Effective(TestScenario::SingleStream, 4, 10, 1);

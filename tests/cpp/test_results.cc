@@ -1,5 +1,5 @@
-// Metrics, validity and recommendations of the results stage (docs/official-behaviour.md#results;
-// official loadgen/results.cc).
+// Metrics, validity and recommendations of the results stage (official loadgen/results.cc,
+// PerformanceSummary; docs/official-behaviour.md#results), and the summary text written from them.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "results/performance_summary.h"
 #include "results/summary.h"
 
 namespace loadgen::results {
@@ -101,6 +102,9 @@ TEST(ResultsSingleStream, ShortRunIsInvalidWithRecommendations) {
   EXPECT_FALSE(s.min_duration_met);
   EXPECT_FALSE(s.min_queries_met);
   EXPECT_FALSE(s.early_stopping_met);
+  // Every recommendation is data of the summary (the typed API reports the same texts).
+  EXPECT_EQ(s.min_queries_recommendation,
+            "The test exited early, before enough queries were issued.");
   EXPECT_EQ(s.InvalidReason(),
             "Decrease the expected latency so the loadgen pre-generates more queries. "
             "The test exited early, before enough queries were issued.");
@@ -121,6 +125,8 @@ TEST(ResultsSingleStream, MinQueriesAlsoNeedsTheSampleCount) {
   st.min_sample_count = 11;
   const PerformanceSummary s = Summarize(st, Result(Scrambled(10), 5.0));
   EXPECT_FALSE(s.min_queries_met);
+  st.min_sample_count = 10;
+  EXPECT_EQ(Summarize(st, Result(Scrambled(10), 5.0)).min_queries_recommendation, "");
 }
 
 TEST(ResultsSingleStream, OnlyEarlyStoppingFailedGivesAnEmptyReason) {

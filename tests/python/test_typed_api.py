@@ -77,7 +77,7 @@ class RecordingSut:
 
 METRIC_KEYS = {
     loadgen.Scenario.SINGLE_STREAM: ("early_stopping_latency_ss_ns", "early_stopping_latency_ss"),
-    loadgen.Scenario.MULTI_STREAM: ("early_stopping_latency_ms_ns", "early_stopping_latency_ms"),
+    loadgen.Scenario.MULTI_STREAM: ("early_stopping_latency_multi_stream_ns", "early_stopping_latency_ms"),
     loadgen.Scenario.SERVER: ("completed_samples_per_second", "result_completed_samples_per_sec"),
     loadgen.Scenario.OFFLINE: ("samples_per_second", "result_samples_per_second"),
 }
@@ -142,6 +142,30 @@ def test_too_few_queries_for_early_stopping_is_invalid(tmp_path: Path) -> None:
     )
     assert result.early_stopping_latency_ss_ns == 0
     assert "Result is : INVALID" in result.summary
+
+
+def test_early_stopping_latency_ms_ns_is_a_deprecated_alias(tmp_path: Path) -> None:
+    result = loadgen.run(NullSut(), QSL, quick(loadgen.Scenario.MULTI_STREAM), log_dir=tmp_path)
+    detail = detail_entries(result.detail_path)
+    assert result.early_stopping_latency_multi_stream_ns == detail["early_stopping_latency_ms"] > 0
+    with pytest.warns(DeprecationWarning, match="early_stopping_latency_multi_stream_ns"):
+        alias = result.early_stopping_latency_ms_ns
+    assert alias == result.early_stopping_latency_multi_stream_ns
+    # Not a field: copies and dataclasses.asdict carry the new name only.
+    assert "early_stopping_latency_ms_ns" not in dataclasses.asdict(result)
+
+
+def test_one_latency_stats_for_results_and_parsed_logs(tmp_path: Path) -> None:
+    import loadgen.report
+
+    assert loadgen.report.LatencyStats is loadgen.LatencyStats
+    result = loadgen.run(NullSut(), QSL, quick(loadgen.Scenario.SINGLE_STREAM), log_dir=tmp_path)
+    parsed = loadgen.report.load_run(tmp_path).stats("latency")
+    assert result.latency is not None and parsed is not None
+    assert result.latency.at_target_ns is not None  # a run knows its target percentile
+    assert (parsed.min_ns, parsed.max_ns, parsed.mean_ns, dict(parsed.percentiles_ns)) == (
+        result.latency.min_ns, result.latency.max_ns, result.latency.mean_ns, dict(result.latency.percentiles_ns)
+    )
 
 
 def test_server_latency_over_target_fails_the_latency_constraint(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import textwrap
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -33,7 +34,8 @@ def server_settings(**changes: Any) -> loadgen.Settings:
     ).replace(**changes)
 
 
-def snapshot(**changes: Any) -> dict[str, Any]:
+def snapshot(**changes: Any) -> Any:
+    """A stand-in for loadgen._core.LiveSnapshot (same attributes)."""
     base: dict[str, Any] = dict(
         running=True, series=1, scenario="Server", accuracy=False, elapsed_s=2.0, min_duration_s=10.0,
         max_duration_s=0.0, min_query_count=1000, samples_per_query=1, generated_queries=20000,
@@ -45,10 +47,10 @@ def snapshot(**changes: Any) -> dict[str, Any]:
         **{f"{m}_{p}_ns": 0 for m in ("ttft", "tpot") for p in ("p50", "p90", "p99", "at_target")},
     )
     base.update(changes)
-    return base
+    return SimpleNamespace(**base)
 
 
-def token_snapshot(**changes: Any) -> dict[str, Any]:
+def token_snapshot(**changes: Any) -> Any:
     """A Server token run: target_latency is 0 (as mlperf.conf sets it), TTFT/TPOT are the targets."""
     return snapshot(**{
         **dict(
@@ -70,7 +72,7 @@ def rows(text: str) -> dict[str, str]:
     return out
 
 
-def rendered(snap: dict[str, Any]) -> str:
+def rendered(snap: Any) -> str:
     console = Console(file=io.StringIO(), width=160, color_system=None)
     console.print(progress.ProgressDisplay.render(snap, None))
     return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
@@ -166,13 +168,13 @@ def test_render_token_run_shows_ttft_and_tpot_rows() -> None:
 # --- engine snapshots ----------------------------------------------------------------------
 
 def test_live_snapshots_follow_a_run(tmp_path: Path) -> None:
-    snaps: list[dict[str, Any]] = []
+    snaps: list[_core.LiveSnapshot] = []
     done = threading.Event()
 
     def poll() -> None:
         while not done.wait(0.05):
             snap = _core._live_snapshot()
-            if snap is not None and snap["running"]:
+            if snap is not None and snap.running:
                 snaps.append(snap)
 
     before = _core._live_snapshot()
@@ -186,29 +188,29 @@ def test_live_snapshots_follow_a_run(tmp_path: Path) -> None:
         poller.join()
         sut.close()
     assert len(snaps) >= 4
-    series = snaps[0]["series"]
-    assert before is None or before["series"] < series
-    assert all(s["series"] == series for s in snaps)
+    series = snaps[0].series
+    assert before is None or before.series < series
+    assert all(s.series == series for s in snaps)
     first = snaps[0]
-    assert (first["scenario"], first["accuracy"], first["min_query_count"], first["target_qps"]) == (
+    assert (first.scenario, first.accuracy, first.min_query_count, first.target_qps) == (
         "Server", False, 100, 1000.0
     )
-    assert first["min_duration_s"] == 0.4 and first["target_latency_ns"] == 50_000_000
-    assert first["target_latency_percentile"] == 0.99
+    assert first.min_duration_s == 0.4 and first.target_latency_ns == 50_000_000
+    assert first.target_latency_percentile == 0.99
     for a, b in zip(snaps, snaps[1:]):
-        assert a["elapsed_s"] < b["elapsed_s"]
-        assert a["queries_completed"] <= b["queries_completed"] <= b["queries_issued"]
+        assert a.elapsed_s < b.elapsed_s
+        assert a.queries_completed <= b.queries_completed <= b.queries_issued
     last = snaps[-1]
-    assert last["latencies_seen"] > 0
-    assert 2_000_000 <= last["latency_p50_ns"] <= last["latency_p99_ns"] < 1_000_000_000
-    assert last["early_stopping_queries"] >= 299  # MinPassing(t, 0.99) + t, t estimated from the sample
-    assert not last["use_token_latencies"] and last["tokens_seen"] == 0
-    assert last["ttft_p50_ns"] == last["tpot_p99_ns"] == last["server_ttft_latency_ns"] == 0
+    assert last.latencies_seen > 0
+    assert 2_000_000 <= last.latency_p50_ns <= last.latency_p99_ns < 1_000_000_000
+    assert last.early_stopping_queries >= 299  # MinPassing(t, 0.99) + t, t estimated from the sample
+    assert not last.use_token_latencies and last.tokens_seen == 0
+    assert last.ttft_p50_ns == last.tpot_p99_ns == last.server_ttft_latency_ns == 0
     # Between series the board keeps how the last one ended.
     final = _core._live_snapshot()
-    assert final is not None and not final["running"] and final["series"] == series
-    assert final["samples_completed"] == result.samples_completed
-    assert final["queries_issued"] == result.queries_issued
+    assert final is not None and not final.running and final.series == series
+    assert final.samples_completed == result.samples_completed
+    assert final.queries_issued == result.queries_issued
 
 
 class TokenSut:
@@ -246,13 +248,13 @@ def token_settings(**changes: Any) -> loadgen.Settings:
 
 
 def test_live_snapshots_of_a_token_run(tmp_path: Path) -> None:
-    snaps: list[dict[str, Any]] = []
+    snaps: list[_core.LiveSnapshot] = []
     done = threading.Event()
 
     def poll() -> None:
         while not done.wait(0.05):
             snap = _core._live_snapshot()
-            if snap is not None and snap["running"]:
+            if snap is not None and snap.running:
                 snaps.append(snap)
 
     poller = threading.Thread(target=poll)
@@ -266,23 +268,23 @@ def test_live_snapshots_of_a_token_run(tmp_path: Path) -> None:
         sut.close()
     assert result.errors == 0
     last = snaps[-1]
-    assert last["use_token_latencies"]
-    assert (last["server_ttft_latency_ns"], last["server_tpot_latency_ns"]) == (40_000_000, 5_000_000)
-    assert 0 < last["tokens_seen"] == last["latencies_seen"]
-    assert 0 < last["ttft_p50_ns"] <= last["ttft_p90_ns"] <= last["ttft_p99_ns"] == last["ttft_at_target_ns"]
-    assert 200_000 <= last["tpot_p50_ns"] <= last["tpot_p90_ns"] <= last["tpot_p99_ns"] == last["tpot_at_target_ns"]
+    assert last.use_token_latencies
+    assert (last.server_ttft_latency_ns, last.server_tpot_latency_ns) == (40_000_000, 5_000_000)
+    assert 0 < last.tokens_seen == last.latencies_seen
+    assert 0 < last.ttft_p50_ns <= last.ttft_p90_ns <= last.ttft_p99_ns == last.ttft_at_target_ns
+    assert 200_000 <= last.tpot_p50_ns <= last.tpot_p90_ns <= last.tpot_p99_ns == last.tpot_at_target_ns
     # Sampled from the same completions, each with TTFT < latency and TPOT = (latency - TTFT) / 10.
     for p in ("p50", "p99"):
-        assert last[f"ttft_{p}_ns"] < last[f"latency_{p}_ns"]
-        assert last[f"tpot_{p}_ns"] <= last[f"latency_{p}_ns"] // 10
+        assert getattr(last, f"ttft_{p}_ns") < getattr(last, f"latency_{p}_ns")
+        assert getattr(last, f"tpot_{p}_ns") <= getattr(last, f"latency_{p}_ns") // 10
     # The final snapshot samples the very figures the result reports.
     final = _core._live_snapshot()
-    assert final is not None and not final["running"]
+    assert final is not None and not final.running
     ttft, tpot = result.first_token_latency, result.time_per_output_token
     assert ttft is not None and tpot is not None
-    assert final["tokens_seen"] <= result.samples_completed
-    assert ttft.min_ns <= final["ttft_p50_ns"] <= final["ttft_p99_ns"] <= ttft.max_ns
-    assert tpot.min_ns <= final["tpot_p50_ns"] <= final["tpot_p99_ns"] <= tpot.max_ns
+    assert final.tokens_seen <= result.samples_completed
+    assert ttft.min_ns <= final.ttft_p50_ns <= final.ttft_p99_ns <= ttft.max_ns
+    assert tpot.min_ns <= final.tpot_p50_ns <= final.tpot_p99_ns <= tpot.max_ns
 
 
 # --- the display in loadgen.run ------------------------------------------------------------
@@ -335,18 +337,18 @@ def test_run_with_progress_shows_ttft_and_tpot_of_a_token_run(tmp_path: Path, mo
     assert text.count("loadgen · Server · performance") >= 4
     final = rows(text[text.rindex("loadgen · Server · performance"):])
     snap = shown[-1]  # the final counters, drawn by stop()
-    assert not snap["running"] and snap["tokens_seen"] > 0
+    assert not snap.running and snap.tokens_seen > 0
     fmt = progress.format_ns
-    sampled = f"(approximate: {snap['tokens_seen']:,} sampled)"
+    sampled = f"(approximate: {snap.tokens_seen:,} sampled)"
     assert final["TTFT"] == (
-        f"p50 {fmt(snap['ttft_p50_ns'])} · p99 {fmt(snap['ttft_p99_ns'])} · target p99 40.00 ms {sampled}"
+        f"p50 {fmt(snap.ttft_p50_ns)} · p99 {fmt(snap.ttft_p99_ns)} · target p99 40.00 ms {sampled}"
     )
     assert final["TPOT"] == (
-        f"p50 {fmt(snap['tpot_p50_ns'])} · p99 {fmt(snap['tpot_p99_ns'])} · target p99 5.00 ms {sampled}"
+        f"p50 {fmt(snap.tpot_p50_ns)} · p99 {fmt(snap.tpot_p99_ns)} · target p99 5.00 ms {sampled}"
     )
     tpot = result.time_per_output_token
-    assert tpot is not None and tpot.min_ns <= snap["tpot_p50_ns"] <= tpot.max_ns
-    assert snap["tpot_p50_ns"] >= 200_000  # 2 ms over 10 tokens
+    assert tpot is not None and tpot.min_ns <= snap.tpot_p50_ns <= tpot.max_ns
+    assert snap.tpot_p50_ns >= 200_000  # 2 ms over 10 tokens
     assert final["latency"].startswith("p50 ") and "target" not in final["latency"]
 
 

@@ -7,8 +7,14 @@
 #include "common/clock.h"
 #include "record/response_id.h"
 #include "results/early_stopping.h"
+#include "results/performance_summary.h"
 
 namespace loadgen::live {
+
+int64_t SampledPercentile(const std::vector<int64_t>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  return sorted[results::PercentileIndex(sorted.size(), p)];
+}
 
 void IssueCounter::IssueQuery(const std::vector<mlperf::QuerySample>& samples) {
   if (!samples.empty()) {

@@ -85,6 +85,10 @@ struct Snapshot {
   uint64_t early_stopping_queries = 0;
 };
 
+/// The value at percentile `p` of an ascending sample (latency_sample, ttft_sample,
+/// tpot_sample), by the results stage's index rule; 0 for an empty sample.
+int64_t SampledPercentile(const std::vector<int64_t>& sorted, double p);
+
 /// The running series, for readers on other threads. Begin/End are called by the session
 /// thread around each series; Take and the watchdog only read.
 class LiveBoard {

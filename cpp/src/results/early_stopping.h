@@ -1,5 +1,6 @@
 // results stage: the official early-stopping estimate (official loadgen/early_stopping.cc and
-// results.cc PerformanceSummary::EarlyStopping; docs/official-behaviour.md#results-early-stopping).
+// results.cc, PerformanceSummary::EarlyStopping; docs/official-behaviour.md#results-early-stopping;
+// the reported text is in docs/log-format.md).
 // Every formula, grouping and search window is reproduced as the official LoadGen computes it,
 // because the submission checker reads the resulting numbers.
 #ifndef LOADGEN_RESULTS_EARLY_STOPPING_H_

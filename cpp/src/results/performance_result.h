@@ -1,5 +1,6 @@
-// results stage input: what one performance series measured (official loadgen/loadgen.cc,
-// the PerformanceResult at the end of IssueQueries; docs/official-behaviour.md#issue-series-end).
+// results stage input: what one performance series measured (filled by the session from the
+// recorder; the official keeps the same vectors in loadgen/results.h, PerformanceResult;
+// docs/official-behaviour.md#issue-series-end).
 #ifndef LOADGEN_RESULTS_PERFORMANCE_RESULT_H_
 #define LOADGEN_RESULTS_PERFORMANCE_RESULT_H_
 

@@ -1,14 +1,10 @@
 #include "results/summary.h"
 
-#include <algorithm>
-#include <cmath>
-#include <utility>
-#include <vector>
+#include <string>
 
 #include "common/clock.h"
 #include "common/enum_names.h"
 #include "logging/format.h"
-#include "results/early_stopping.h"
 
 namespace loadgen::results {
 namespace {
@@ -16,78 +12,13 @@ namespace {
 using mlperf::TestMode;
 using mlperf::TestScenario;
 
-// The record stage's marker for a slot that was never filled.
-constexpr int64_t kUnsetSlot = INT64_MIN;
-
-constexpr char kReduceQps[] = "Reduce target QPS to improve latency.";
-constexpr char kExitedEarly[] = "The test exited early, before enough queries were issued.";
-
-int64_t ElementOrLast(const std::vector<int64_t>& sorted, size_t index) {
-  if (sorted.empty()) return 0;
-  return index < sorted.size() ? sorted[index] : sorted.back();
-}
-
-// Sorts `values` and takes the official statistics with `count` as the divisor and percentile
-// base (the token vectors use the sample count even if they are shorter).
-LatencyStats ComputeStats(std::vector<int64_t>& values, uint64_t count, double target) {
-  LatencyStats s;
-  // Wrapping sum: the official int64 sum, without its overflow UB.
-  uint64_t sum = 0;
-  for (int64_t v : values) sum += static_cast<uint64_t>(v);
-  if (count > 0) s.mean = static_cast<int64_t>(sum) / static_cast<int64_t>(count);
-  // Often already in order (an Offline batch completed in one call has equal latencies):
-  // checking costs one pass, sorting n log n.
-  if (!std::is_sorted(values.begin(), values.end())) std::sort(values.begin(), values.end());
-  if (values.empty()) return s;
-  s.min = values.front();
-  s.max = values.back();
-  s.at_target = ElementOrLast(values, PercentileIndex(count, target));
-  for (size_t i = 0; i < kReportedPercentiles.size(); ++i) {
-    s.at_percentile[i] = ElementOrLast(values, PercentileIndex(count, kReportedPercentiles[i]));
-  }
-  return s;
-}
-
-// Evaluates one latency vector the scenario's way. `sorted` must be sorted for SS/MS.
-EarlyStoppingOutcome EvaluateEarlyStopping(const PerformanceSummary& s,
-                                           const std::vector<int64_t>& sorted_latencies,
-                                           const std::vector<int64_t>& sorted_query_latencies,
-                                           int64_t latency_bound) {
-  const double p = s.settings.target_latency_percentile;
-  switch (s.settings.scenario) {
-    case TestScenario::SingleStream:
-      return SingleStreamEarlyStopping(sorted_latencies, s.queries_issued, p);
-    case TestScenario::MultiStream:
-      // MultiStream always estimates from the per-query latencies, token runs included.
-      return MultiStreamEarlyStopping(sorted_query_latencies, s.queries_issued, p);
-    case TestScenario::Server:
-      return ServerEarlyStopping(sorted_latencies, latency_bound, s.queries_issued, p);
-    case TestScenario::Offline:
-      break;
-  }
-  return EarlyStoppingOutcome{};
-}
-
-// Stores the estimates an evaluation produced; a later evaluation overwrites an earlier one.
-void KeepEstimates(const EarlyStoppingOutcome& outcome, PerformanceSummary& s) {
-  if (s.settings.scenario == TestScenario::SingleStream) {
-    if (outcome.estimate) s.early_stopping_latency_ss = *outcome.estimate;
-    if (outcome.estimate_p99) s.early_stopping_latency_ms = *outcome.estimate_p99;
-  } else if (s.settings.scenario == TestScenario::MultiStream) {
-    if (outcome.estimate) s.early_stopping_latency_ms = *outcome.estimate;
-  }
-}
-
-std::string NewlinesToSpaces(std::string text) {
-  std::replace(text.begin(), text.end(), '\n', ' ');
-  return text;
-}
-
 std::string TargetLabel(double percentile) { return logging::FormatFixed(percentile * 100, 1); }
 std::string PercentileLabel(size_t i) {
   return logging::FormatFixed(kReportedPercentiles[i] * 100, 2);
 }
 std::string Fixed2(double v) { return logging::FormatFixed(v, 2); }
+constexpr char kBanner[] = "================================================";
+
 const char* YesNo(bool met) { return met ? "Yes" : "NO"; }
 
 void AppendLine(std::string& out, const std::string& line) {
@@ -114,179 +45,12 @@ void AppendLatencyBlock(std::string& out, const LatencyStats& stats) {
                    " percentile latency (ns)   : ");
 }
 
-}  // namespace
-
-size_t PercentileIndex(size_t count, double p) {
-  if (count == 0) return 0;
-  const double index = static_cast<double>(count) * p;
-  if (!(index >= 0)) return 0;  // negative or NaN
-  if (index >= static_cast<double>(count)) return count - 1;
-  return std::min(static_cast<size_t>(index), count - 1);  // count may round up in double
-}
-
-std::string PerformanceSummary::InvalidReason() const {
-  std::string reason;
-  if (!perf_constraints_met) reason += perf_constraints_recommendation + " ";
-  if (!min_duration_met) reason += min_duration_recommendation + " ";
-  if (!min_queries_met) reason += kExitedEarly;
-  return NewlinesToSpaces(std::move(reason));
-}
-
-PerformanceSummary Summarize(const settings::EffectiveSettings& settings,
-                             PerformanceResult result) {
-  PerformanceSummary s;
-  s.settings = settings;
-  const TestScenario scenario = settings.scenario;
-  const bool tokens = settings.use_token_latencies;
-  const double p = settings.target_latency_percentile;
-  const uint64_t n = result.sample_latencies.size();
-  s.sample_count = n;
-  s.queries_issued = result.queries_issued;
-  s.max_latency_s = result.max_latency_s;
-  s.final_query_scheduled_time_s = result.final_query_scheduled_time_s;
-  s.final_query_issued_time_s = result.final_query_issued_time_s;
-  s.final_query_all_samples_done_time_s = result.final_query_all_samples_done_time_s;
-
-  // ProcessLatencies / ProcessTokenLatencies. With no samples everything stays 0.
-  if (n > 0) {
-    if (scenario == TestScenario::Server) {
-      s.overlatency_query_count = static_cast<uint64_t>(std::count_if(
-          result.sample_latencies.begin(), result.sample_latencies.end(),
-          [&](int64_t latency) { return latency > settings.target_latency_ns; }));
-    }
-    s.sample_latency = ComputeStats(result.sample_latencies, n, p);
-    if (tokens) {
-      for (int64_t count : result.tokens_per_sample) {
-        if (count != kUnsetSlot) s.token_count += count;
-      }
-      // Without first tokens (always in Offline) the official stops here: TPOT stays unsorted.
-      if (!result.ttft_latencies.empty()) {
-        s.first_token_latency = ComputeStats(result.ttft_latencies, n, p);
-        s.time_per_output_token = ComputeStats(result.tpot_latencies, n, p);
-      }
-    }
-    if (scenario == TestScenario::MultiStream) {
-      s.query_latency = ComputeStats(result.query_latencies, result.queries_issued, p);
-    }
-  }
-
-  // Metrics. Integer N - 1 wraps for N = 0 as in the official; float divisions may give inf.
-  const double n_minus_1 = static_cast<double>(n - 1);
-  const double tokens_d = static_cast<double>(s.token_count);
-  const double mean_d = static_cast<double>(s.sample_latency.mean);
-  switch (scenario) {
-    case TestScenario::SingleStream:
-      s.qps_with_loadgen_overhead = n_minus_1 / s.final_query_issued_time_s;
-      s.qps_without_loadgen_overhead = 1 / (mean_d / 1e9);
-      break;
-    case TestScenario::MultiStream:
-      break;
-    case TestScenario::Server:
-      s.scheduled_samples_per_sec = n_minus_1 / s.final_query_scheduled_time_s;
-      s.completed_samples_per_sec = n_minus_1 / s.final_query_all_samples_done_time_s;
-      break;
-    case TestScenario::Offline:
-      s.samples_per_second = static_cast<double>(n) / s.max_latency_s;
-      break;
-  }
-  if (tokens) {
-    if (scenario == TestScenario::Offline) {
-      s.tokens_per_second = tokens_d / s.max_latency_s;
-    } else {
-      s.token_throughput_with_loadgen_overhead = tokens_d / s.final_query_issued_time_s;
-      s.token_throughput_per_ns = tokens_d / (mean_d * static_cast<double>(n));
-      s.token_throughput_without_loadgen_overhead =
-          tokens_d / (mean_d / 1e9 * static_cast<double>(n));
-      s.completed_tokens_per_second = tokens_d / s.final_query_all_samples_done_time_s;
-    }
-  }
-  if (settings.infer_token_latencies) {
-    const uint64_t factor = static_cast<uint64_t>(settings.token_latency_scaling_factor);
-    if (scenario == TestScenario::Server) {
-      s.inferred_tokens_per_second =
-          static_cast<double>((n - 1) * factor) / s.final_query_all_samples_done_time_s;
-    } else if (scenario == TestScenario::Offline) {
-      s.inferred_tokens_per_second = static_cast<double>(n * factor) / s.max_latency_s;
-    }
-  }
-
-  // Early stopping. Token runs: TPOT first, TTFT only if TPOT passed (the official &&).
-  if (!tokens) {
-    const EarlyStoppingOutcome es = EvaluateEarlyStopping(
-        s, result.sample_latencies, result.query_latencies, settings.target_latency_ns);
-    s.early_stopping_met = es.met;
-    s.early_stopping_text = es.text;
-    KeepEstimates(es, s);
-  } else if (scenario != TestScenario::Offline) {
-    const EarlyStoppingOutcome tpot = EvaluateEarlyStopping(
-        s, result.tpot_latencies, result.query_latencies, settings.server_tpot_latency);
-    s.early_stopping_tpot_text = tpot.text;
-    KeepEstimates(tpot, s);
-    s.early_stopping_met = tpot.met;
-    if (tpot.met) {
-      const EarlyStoppingOutcome ttft = EvaluateEarlyStopping(
-          s, result.ttft_latencies, result.query_latencies, settings.server_ttft_latency);
-      s.early_stopping_ttft_text = ttft.text;
-      KeepEstimates(ttft, s);
-      s.early_stopping_met = ttft.met;
-    }
-  }
-
-  // Validity.
-  const double min_duration_s = static_cast<double>(settings.min_duration_ms) / 1000.0;
-  switch (scenario) {
-    case TestScenario::SingleStream:
-    case TestScenario::MultiStream:
-      s.min_duration_met = s.final_query_issued_time_s >= min_duration_s;
-      s.min_duration_recommendation =
-          "Decrease the expected latency so the loadgen pre-generates more queries.";
-      break;
-    case TestScenario::Server:
-      s.min_duration_met = s.final_query_scheduled_time_s >= min_duration_s;
-      s.min_duration_recommendation =
-          "Increase the target QPS so the loadgen pre-generates more queries.";
-      break;
-    case TestScenario::Offline:
-      s.min_duration_met = s.max_latency_s >= min_duration_s;
-      s.min_duration_recommendation =
-          "Increase expected QPS so the loadgen pre-generates a larger (coalesced) query.";
-      break;
-  }
-  if (s.min_duration_met) s.min_duration_recommendation.clear();
-  s.min_queries_met = s.queries_issued >= settings.min_query_count &&
-                      s.sample_count >= settings.min_sample_count;
-  if (scenario == TestScenario::Server) {
-    std::string& rec = s.perf_constraints_recommendation;
-    if (!tokens) {
-      if (s.sample_latency.at_target > settings.target_latency_ns) rec = kReduceQps;
-    } else {
-      if (s.first_token_latency.at_target > settings.server_ttft_latency) {
-        rec = std::string("TTFT constrain not met: ") + kReduceQps;
-      }
-      if (s.time_per_output_token.at_target > settings.server_tpot_latency) {
-        rec += rec.empty() ? "" : "\n * ";
-        rec += std::string("TPOT constrain not met: ") + kReduceQps;
-      }
-    }
-    s.perf_constraints_met = rec.empty();
-  }
-  return s;
-}
-
-std::string RenderSummary(const PerformanceSummary& s, const std::string& sut_name) {
+// The headline metric, the validity checks with their recommendations, early stopping.
+void AppendResults(std::string& out, const PerformanceSummary& s) {
   const settings::EffectiveSettings& st = s.settings;
   const TestScenario scenario = st.scenario;
   const bool tokens = st.use_token_latencies;
   const std::string target = TargetLabel(st.target_latency_percentile);
-  const std::string banner = "================================================";
-  std::string out;
-
-  AppendLine(out, banner);
-  AppendLine(out, "MLPerf Results Summary");
-  AppendLine(out, banner);
-  AppendLine(out, "SUT name : " + sut_name);
-  AppendLine(out, std::string("Scenario : ") + ScenarioName(scenario));
-  AppendLine(out, std::string("Mode     : ") + ModeName(st.mode));
 
   switch (scenario) {
     case TestScenario::SingleStream:
@@ -343,7 +107,7 @@ std::string RenderSummary(const PerformanceSummary& s, const std::string& sut_na
     if (!s.perf_constraints_met) AppendLine(out, " * " + s.perf_constraints_recommendation);
     if (!s.min_duration_met) AppendLine(out, " * " + s.min_duration_recommendation);
     if (!s.min_queries_met) {
-      AppendLine(out, std::string(" * ") + kExitedEarly);
+      AppendLine(out, " * " + s.min_queries_recommendation);
       AppendLine(out, "   See the detailed log for why this may have occurred.");
     }
   }
@@ -358,11 +122,17 @@ std::string RenderSummary(const PerformanceSummary& s, const std::string& sut_na
       AppendLine(out, s.early_stopping_text);
     }
   }
+}
 
+// "Additional Stats": throughput and the latency distributions.
+void AppendAdditionalStats(std::string& out, const PerformanceSummary& s) {
+  const settings::EffectiveSettings& st = s.settings;
+  const TestScenario scenario = st.scenario;
+  const bool tokens = st.use_token_latencies;
   AppendLine(out, "");
-  AppendLine(out, banner);
+  AppendLine(out, kBanner);
   AppendLine(out, "Additional Stats");
-  AppendLine(out, banner);
+  AppendLine(out, kBanner);
   if (scenario == TestScenario::SingleStream) {
     AppendLine(out, "QPS w/ loadgen overhead         : " + Fixed2(s.qps_with_loadgen_overhead));
     AppendLine(out, "QPS w/o loadgen overhead        : " + Fixed2(s.qps_without_loadgen_overhead));
@@ -400,11 +170,16 @@ std::string RenderSummary(const PerformanceSummary& s, const std::string& sut_na
                        " percentile time to output token (ns)   : ");
     }
   }
+}
 
+// "Test Parameters Used": the effective settings.
+void AppendTestParameters(std::string& out, const PerformanceSummary& s) {
+  const settings::EffectiveSettings& st = s.settings;
+  const bool tokens = st.use_token_latencies;
   AppendLine(out, "");
-  AppendLine(out, banner);
+  AppendLine(out, kBanner);
   AppendLine(out, "Test Parameters Used");
-  AppendLine(out, banner);
+  AppendLine(out, kBanner);
   AppendLine(out, "samples_per_query : " + std::to_string(st.samples_per_query));
   AppendLine(out, "target_qps : " + logging::FormatG6(st.target_qps));
   if (tokens) {
@@ -439,6 +214,21 @@ std::string RenderSummary(const PerformanceSummary& s, const std::string& sut_na
                "Check the generated_samples_per_query line in the detailed log for the real");
     AppendLine(out, "samples_per_query value");
   }
+}
+
+}  // namespace
+
+std::string RenderSummary(const PerformanceSummary& s, const std::string& sut_name) {
+  std::string out;
+  AppendLine(out, kBanner);
+  AppendLine(out, "MLPerf Results Summary");
+  AppendLine(out, kBanner);
+  AppendLine(out, "SUT name : " + sut_name);
+  AppendLine(out, std::string("Scenario : ") + ScenarioName(s.settings.scenario));
+  AppendLine(out, std::string("Mode     : ") + ModeName(s.settings.mode));
+  AppendResults(out, s);
+  AppendAdditionalStats(out, s);
+  AppendTestParameters(out, s);
   AppendLine(out, "");
   return out;
 }

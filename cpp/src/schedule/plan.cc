@@ -418,4 +418,44 @@ SeriesPlan GenerateQueries(const EffectiveSettings& effective, const LoadableSet
   return std::move(generator.plan());
 }
 
+std::vector<TestMode> SeriesModes(TestMode test_mode) {
+  switch (test_mode) {
+    case TestMode::SubmissionRun: return {TestMode::AccuracyOnly, TestMode::PerformanceOnly};
+    case TestMode::AccuracyOnly: return {TestMode::AccuracyOnly};
+    case TestMode::PerformanceOnly:
+    case TestMode::FindPeakPerformance: return {TestMode::PerformanceOnly};
+  }
+  return {};
+}
+
+std::vector<PlannedSeries> GenerateTestPlan(const EffectiveSettings& effective,
+                                            uint64_t qsl_total) {
+  SequenceState sequence;
+  std::vector<PlannedSeries> out;
+  auto add = [&](LoadableSet set, TestMode mode) {
+    PlannedSeries series;
+    series.plan = GenerateQueries(effective, set, mode, sequence);
+    series.set = std::move(set);
+    if (mode != TestMode::AccuracyOnly) {
+      for (uint64_t i = 0; i < series.plan.sample_count(); ++i) {
+        if (series.plan.LogsAccuracy(i)) series.accuracy_logged.push_back(i);
+      }
+    }
+    out.push_back(std::move(series));
+  };
+  for (TestMode mode : SeriesModes(effective.mode)) {
+    if (mode == TestMode::AccuracyOnly) {
+      for (LoadableSet& set :
+           GenerateLoadableSets(effective, effective.accuracy_sample_count, qsl_total)) {
+        add(std::move(set), mode);
+      }
+    } else {
+      add(std::move(GenerateLoadableSets(effective, effective.performance_sample_count,
+                                         qsl_total).front()),
+          mode);
+    }
+  }
+  return out;
+}
+
 }  // namespace loadgen::schedule

@@ -151,6 +151,25 @@ double AccuracyLogProbability(const settings::EffectiveSettings& effective);
 SeriesPlan GenerateQueries(const settings::EffectiveSettings& effective, const LoadableSet& set,
                            mlperf::TestMode series_mode, SequenceState& sequence);
 
+/// The series modes a test of `test_mode` starts with, in order: SubmissionRun runs accuracy
+/// before performance (as the official RunTests does); FindPeakPerformance starts with one
+/// performance series (its later ones depend on the results).
+std::vector<mlperf::TestMode> SeriesModes(mlperf::TestMode test_mode);
+
+/// One series of a test planned without running it.
+struct PlannedSeries {
+  LoadableSet set;
+  SeriesPlan plan;
+  /// Performance series: the samples (indices into the plan) whose responses the accuracy log
+  /// keeps. Empty for accuracy series, which log every response.
+  std::vector<uint64_t> accuracy_logged;
+};
+
+/// The series a test with these settings issues, in order (SeriesModes): every accuracy set,
+/// then the first performance set. Same samples, times and sequence ids as a run.
+std::vector<PlannedSeries> GenerateTestPlan(const settings::EffectiveSettings& effective,
+                                    uint64_t qsl_total);
+
 }  // namespace loadgen::schedule
 
 #endif  // LOADGEN_SCHEDULE_PLAN_H_

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from ..results import LatencyStats  # one class for run results and parsed logs
+
 __all__ = ["PERCENTILES", "DetailEntry", "LatencyStats", "ReportError", "Sample"]
 
 # The percentiles every results block lists (docs/official-behaviour.md#results-latencies).
@@ -48,13 +50,3 @@ class Sample(NamedTuple):
         if self.ttft_ns is None or self.n_tokens is None or self.n_tokens < 2:
             return None
         return (self.latency_ns - self.ttft_ns) // (self.n_tokens - 1)
-
-
-@dataclass(frozen=True)
-class LatencyStats:
-    """Min, max, mean and the percentiles of one latency family, as the detail log gives them."""
-
-    min_ns: int
-    max_ns: int
-    mean_ns: int
-    percentiles_ns: dict[float, int]
