@@ -15,7 +15,7 @@ struct Process {
   issue::IssueThreadPool issue_threads;
   live::LiveBoard live;
   std::mutex running_mu;  // guards running (AbortTest vs the end of StartTest)
-  TestSession* running = nullptr;
+  Session* running = nullptr;
 };
 
 Process& GetProcess() {
@@ -25,7 +25,7 @@ Process& GetProcess() {
 
 class RunningGuard {
  public:
-  RunningGuard(Process& p, TestSession* s) : p_(p) {
+  RunningGuard(Process& p, Session* s) : p_(p) {
     std::lock_guard<std::mutex> lock(p_.running_mu);
     p_.running = s;
   }
@@ -56,7 +56,7 @@ TestOutcome RunProcessTest(mlperf::SystemUnderTest* sut, mlperf::QuerySampleLibr
   env.issue_threads = &p.issue_threads;
   env.live = &p.live;
   env.no_progress_timeout = no_progress_timeout;
-  TestSession session(sut, qsl, settings, log_settings, audit_config_filename, env);
+  Session session(sut, qsl, settings, log_settings, audit_config_filename, env);
   RunningGuard guard(p, &session);
   return session.Run();
 }

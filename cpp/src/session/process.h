@@ -8,7 +8,7 @@
 #include "issue/issue_threads.h"
 #include "live/live_board.h"
 #include "record/active_series.h"
-#include "session/test_session.h"
+#include "session/session.h"
 
 namespace loadgen::session {
 
