@@ -1,5 +1,5 @@
 // session: builds and owns every stage object of one StartTest and runs the mode drivers
-// (docs/architecture.md, "The stages"). Every exit path (normal end, bad settings, an
+// (docs/architecture.md). Every exit path (normal end, bad settings, an
 // exception from a SUT/QSL callback, AbortTest) writes what was recorded and closes the logs.
 //
 // Files: session.cc (the test's steps, from opening the logs to closing them),
