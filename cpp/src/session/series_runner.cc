@@ -30,7 +30,6 @@ struct Session::SeriesState {
   uint64_t expected_queries = 0;
   record::RecorderOptions options;
   record::SeriesRecorder* recorder = nullptr;
-  std::unique_ptr<PlanStreamer> streamer;
   issue::IssueShared shared;
   std::chrono::system_clock::time_point start_for_power;
 };
@@ -53,9 +52,11 @@ Session::SeriesOutput Session::RunSeries(const schedule::LoadableSet& set, TestM
   record::SeriesRecorder recorder(series.generator.plan(), series.options, errors_.get());
   series.recorder = &recorder;
   const uint64_t thread_count = WaitForIssueThreads(effective);
+  // Declared after the recorder its thread reads, so it is joined first on every path.
+  std::unique_ptr<PlanStreamer> streamer;
   if (series.streamed) {
     const uint64_t spq = series.plan().samples_per_query;
-    series.streamer = std::make_unique<PlanStreamer>(
+    streamer = std::make_unique<PlanStreamer>(
         series.generator, [&recorder, spq] { return recorder.issued_samples() / spq; },
         [this](const std::string& message) { Abort(message, true); });
   }
@@ -83,7 +84,7 @@ Session::SeriesOutput Session::RunSeries(const schedule::LoadableSet& set, TestM
 
   SeriesOutput out;
   out.aborted = abort_.load();
-  FinishStreaming(series, out.aborted, &failure);
+  if (streamer) FinishStreaming(series, *streamer, out.aborted, &failure);
   LogSeriesEnd(series);
   out.result = CollectResult(series, effective);
   out.queries_issued = series.shared.queries_issued;
@@ -201,13 +202,13 @@ void Session::Drain(SeriesState& series, const std::exception_ptr& failure) {
 
 // The plan's remaining queries still count (sequence ids, generated_* keys), unless the test
 // was aborted.
-void Session::FinishStreaming(SeriesState& series, bool aborted, std::exception_ptr* failure) {
-  if (!series.streamer) return;
+void Session::FinishStreaming(SeriesState& series, PlanStreamer& streamer, bool aborted,
+                              std::exception_ptr* failure) {
   if (aborted) {
-    series.streamer->Stop();
+    streamer.Stop();
   } else {
     try {
-      series.streamer->Complete();
+      streamer.Complete();
     } catch (...) {
       if (!*failure) *failure = std::current_exception();
     }

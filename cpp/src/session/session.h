@@ -33,6 +33,7 @@
 namespace loadgen::session {
 
 class LogPump;
+class PlanStreamer;
 
 /// What a finished test reports back (the typed API builds its result from this).
 struct TestOutcome {
@@ -123,7 +124,8 @@ class Session {
                                  const settings::EffectiveSettings& effective,
                                  uint64_t thread_count);
   void Drain(SeriesState& series, const std::exception_ptr& failure);
-  void FinishStreaming(SeriesState& series, bool aborted, std::exception_ptr* failure);
+  void FinishStreaming(SeriesState& series, PlanStreamer& streamer, bool aborted,
+                       std::exception_ptr* failure);
   void LogSeriesEnd(const SeriesState& series);
   results::PerformanceResult CollectResult(const SeriesState& series,
                                            const settings::EffectiveSettings& effective) const;
