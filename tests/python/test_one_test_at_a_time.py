@@ -107,6 +107,10 @@ def compat_settings() -> lg.TestSettings:
     return s
 
 
+def start_test(sut: int, qsl: int, outdir: Path) -> None:
+    lg.StartTestWithLogSettings(sut, qsl, compat_settings(), compat_logs(outdir), "")
+
+
 def compat_logs(outdir: Path) -> lg.LogSettings:
     outdir.mkdir(parents=True, exist_ok=True)
     logs = lg.LogSettings()
@@ -132,7 +136,7 @@ def test_compat_start_test_from_a_second_thread_is_refused(tmp_path: Path) -> No
 
     def run_first() -> None:
         try:
-            lg.StartTestWithLogSettings(sut, qsl, compat_settings(), compat_logs(tmp_path / "first"), "")
+            start_test(sut, qsl, tmp_path / "first")
         except BaseException as e:
             failures.append(e)
 
@@ -143,7 +147,7 @@ def test_compat_start_test_from_a_second_thread_is_refused(tmp_path: Path) -> No
         second_calls: list[int] = []
         sut2, qsl2 = compat_handles(lambda samples: second_calls.append(len(samples)))
         with pytest.raises(loadgen.TestAlreadyRunningError, match="already running"):
-            lg.StartTestWithLogSettings(sut2, qsl2, compat_settings(), compat_logs(tmp_path / "second"), "")
+            start_test(sut2, qsl2, tmp_path / "second")
         assert second_calls == []
         assert list((tmp_path / "second").iterdir()) == []
         lg.DestroySUT(sut2)
@@ -156,8 +160,9 @@ def test_compat_start_test_from_a_second_thread_is_refused(tmp_path: Path) -> No
     assert "Result is : VALID" in summary and "No errors encountered during test." in summary
 
     for i in range(3):
-        lg.StartTestWithLogSettings(sut, qsl, compat_settings(), compat_logs(tmp_path / f"after{i}"), "")
-        assert "Result is : VALID" in (tmp_path / f"after{i}" / "mlperf_log_summary.txt").read_text()
+        start_test(sut, qsl, tmp_path / f"after{i}")
+        summary_i = (tmp_path / f"after{i}" / "mlperf_log_summary.txt").read_text()
+        assert "Result is : VALID" in summary_i
     lg.DestroySUT(sut)
     lg.DestroyQSL(qsl)
 
@@ -169,7 +174,7 @@ def test_compat_start_test_from_inside_issue_query_is_refused(tmp_path: Path) ->
     def nested_issue(samples: Any) -> None:
         sut2, qsl2 = compat_handles(complete_all)
         try:
-            lg.StartTestWithLogSettings(sut2, qsl2, compat_settings(), compat_logs(nested_dir), "")
+            start_test(sut2, qsl2, nested_dir)
         except loadgen.TestAlreadyRunningError as e:
             refusals.append(str(e))
         finally:
@@ -178,7 +183,7 @@ def test_compat_start_test_from_inside_issue_query_is_refused(tmp_path: Path) ->
         complete_all(samples)
 
     sut, qsl = compat_handles(nested_issue)
-    lg.StartTestWithLogSettings(sut, qsl, compat_settings(), compat_logs(tmp_path / "outer"), "")
+    start_test(sut, qsl, tmp_path / "outer")
     lg.DestroySUT(sut)
     lg.DestroyQSL(qsl)
     assert len(refusals) == 64 and "already running" in refusals[0]

@@ -102,7 +102,9 @@ const Requested kRequestedTokenTargets[] = {
 
 const Effective kEffective[] = {
     Effective{"effective_scenario",
-              [](const EffectiveSettings& s) { return JsonValue::String(ScenarioName(s.scenario)); }},
+              [](const EffectiveSettings& s) {
+                return JsonValue::String(ScenarioName(s.scenario));
+              }},
     Effective{"effective_test_mode",
               [](const EffectiveSettings& s) { return JsonValue::String(ModeName(s.mode)); }},
     LOADGEN_EFFECTIVE(samples_per_query, Uint),

@@ -259,7 +259,8 @@ results::PerformanceResult Session::CollectResult(
     r.tokens_per_sample.reserve(completed);
   }
   int64_t max_latency = 0;
-  const uint64_t queries = shared.any_issued ? std::min(plan.query_count(), shared.last_query + 1) : 0;
+  const uint64_t queries =
+      shared.any_issued ? std::min(plan.query_count(), shared.last_query + 1) : 0;
   for (uint64_t q = 0; q < queries; ++q) {
     bool issued = false;
     for (uint64_t local = q * spq; local < (q + 1) * spq; ++local) {
