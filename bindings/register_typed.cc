@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bindings.h"
+#include "common/enum_names.h"
 #include "common/errors.h"
 #include "loadgen/test_already_running.h"
 #include "issue/lent_batch.h"
@@ -203,16 +204,6 @@ py::dict RunTest(py::object issue, py::object flush, uintptr_t qsl_handle,
   return d;
 }
 
-const char* ScenarioText(mlperf::TestScenario s) {
-  switch (s) {
-    case mlperf::TestScenario::SingleStream: return "SingleStream";
-    case mlperf::TestScenario::MultiStream: return "MultiStream";
-    case mlperf::TestScenario::Server: return "Server";
-    case mlperf::TestScenario::Offline: return "Offline";
-  }
-  return "";
-}
-
 // The official percentile rule on the (sorted) latency sample: element floor(p * n).
 int64_t SamplePercentile(const std::vector<int64_t>& sorted, double p) {
   if (sorted.empty()) return 0;
@@ -231,7 +222,7 @@ py::object LiveSnapshot() {
   py::dict d;
   d["running"] = s.running;
   d["series"] = s.series;
-  d["scenario"] = ScenarioText(i.scenario);
+  d["scenario"] = ScenarioName(i.scenario);
   d["accuracy"] = i.accuracy;
   d["elapsed_s"] = static_cast<double>(s.elapsed_ns) / 1e9;
   d["min_duration_s"] = static_cast<double>(i.min_duration_ms) / 1e3;
@@ -295,7 +286,7 @@ py::dict Plan(const mlperf::TestSettings& requested, uint64_t total, uint64_t pe
   auto add_series = [&](const schedule::LoadableSet& set, mlperf::TestMode mode) {
     schedule::SeriesPlan plan = schedule::GenerateQueries(e, set, mode, sequence);
     py::dict s;
-    s["mode"] = mode == mlperf::TestMode::AccuracyOnly ? "AccuracyOnly" : "PerformanceOnly";
+    s["mode"] = ModeName(mode);
     s["loaded"] = set.samples;
     s["samples_per_query"] = plan.samples_per_query;
     s["first_sample_seq"] = plan.first_sample_seq;

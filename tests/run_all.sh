@@ -7,15 +7,24 @@ ROOT=$PWD
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 PY=${PYTHON:-python3}
 
-# GoogleTest for the C++ tests (Debian's package; the only system dependency).
-if [ ! -f /usr/include/gtest/gtest.h ]; then
+# System packages (Debian's): GoogleTest for the C++ tests, and a headless browser in which
+# tests/python/test_report.py opens the report page.
+# apt_install PACKAGE: installs it (updating the package lists once if needed), or says what to do.
+apt_install() {
   if command -v apt-get >/dev/null; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-    $SUDO apt-get install -y -q libgtest-dev >/dev/null || { $SUDO apt-get update -q && $SUDO apt-get install -y -q libgtest-dev; }
+    $SUDO apt-get install -y -q --no-install-recommends "$1" >/dev/null \
+      || { $SUDO apt-get update -q && $SUDO apt-get install -y -q --no-install-recommends "$1"; }
   else
-    echo "GoogleTest not found: install libgtest-dev (or gtest) and rerun" >&2; exit 1
+    echo "$1 not found: install it (or your system's equivalent) and rerun" >&2; exit 1
   fi
-fi
+}
+[ -f /usr/include/gtest/gtest.h ] || apt_install libgtest-dev
+browser=""
+for b in chromium-headless-shell chromium chromium-browser google-chrome; do
+  command -v "$b" >/dev/null && browser="$b"
+done
+[ -n "$browser" ] || apt_install chromium-headless-shell
 
 echo "== C++ tests"
 cmake -S . -B build/cpp-tests -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOADGEN_BUILD_TESTS=ON \

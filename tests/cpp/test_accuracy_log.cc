@@ -1,5 +1,5 @@
 // mlperf_log_accuracy.json byte for byte against the official LoadGen's files
-// (tests/data/reference, surface.md §5.4).
+// (tests/data/reference; docs/official-behaviour.md#logging-accuracy-log).
 #include "logging/accuracy_log.h"
 
 #include <gtest/gtest.h>

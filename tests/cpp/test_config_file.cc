@@ -589,6 +589,22 @@ TEST(ConfigLintTest, KeyStructureAndScope) {
   EXPECT_TRUE(Contains(Find(problems, 7)->message, "unknown key 'target_duration'"));
 }
 
+// Every TestSettings member the key table names differently is recognised as an attribute name,
+// with the key to write (scenario and unit included).
+TEST(ConfigLintTest, AttributeNamesPointToTheirKey) {
+  auto problems = Lint(
+      "*.*.server_target_qps = 5\n"
+      "*.*.single_stream_expected_latency_ns = 5\n"
+      "*.*.server_target_latency_percentile = 99\n"
+      "*.*.expected_qps = 5\n");
+  ASSERT_EQ(problems.size(), 4u);
+  EXPECT_TRUE(Contains(Find(problems, 1)->message, "use 'Server.target_qps'"));
+  EXPECT_TRUE(Contains(Find(problems, 2)->message, "use 'SingleStream.target_latency (in ms)'"));
+  EXPECT_TRUE(
+      Contains(Find(problems, 3)->message, "use 'Server.target_latency_percentile (in %)'"));
+  EXPECT_TRUE(Contains(Find(problems, 4)->message, "use 'Offline.target_qps'"));
+}
+
 TEST(ConfigLintTest, EveryLineTheOfficialParserRejectsIsReported) {
   const char* rejected[] = {
       "#comment here\n", "k =5\n", "k= 5\n", "a.b.c = 5 #\n", "a.b.c = x\n", "a.b.c = 5 y\n",

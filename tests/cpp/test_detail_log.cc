@@ -1,5 +1,5 @@
 // ":::MLLOG {json}" lines byte for byte against lines of the official detail logs
-// (surface.md §5.2), and the value formats they use.
+// (docs/official-behaviour.md#logging-detail-log), and the value formats they use.
 #include "logging/detail_log.h"
 
 #include <gtest/gtest.h>
@@ -49,7 +49,7 @@ std::string OneLine(std::string_view key, const JsonValue& value, Severity sever
 }
 
 TEST(DetailLogTest, StringLineMatchesOfficial) {
-  // reference-logs/demo_single_stream/mlperf_log_detail.txt, first line.
+  // tests/data/reference/demo_single_stream/mlperf_log_detail.txt, first line.
   const std::string official =
       R"(:::MLLOG {"key": "loadgen_version", "value": "6.0.17 @ d6147c7eb7", "time_ms": 0.013966, "namespace": "mlperf::logging", "event_type": "POINT_IN_TIME", "metadata": {"is_error": false, "is_warning": false, "file": "version.cc", "line_no": 53, "pid": 7560, "tid": 7560}})";
   EXPECT_EQ(OneLine("loadgen_version", JsonValue::String("6.0.17 @ d6147c7eb7"), Severity::kInfo,
@@ -90,7 +90,8 @@ TEST(DetailLogTest, TimeMsHasSixDecimalsAndWrapsBeforeTheOrigin) {
   EXPECT_EQ(FormatTimeMs(1093578761), "1093.578761");
   EXPECT_EQ(FormatTimeMs(-1), "18446744073709.551615");
 
-  // reference-logs/probe_config_errors: a FromConfig error logged 960693 ns before the origin.
+  // An official detail log after a failed FromConfig: the error was logged 960693 ns before the
+  // origin (docs/official-behaviour.md#settings-config-file).
   const std::string official =
       R"(:::MLLOG {"key": "error_invalid_config", "value": "Invalid value passed to Mode key in config.", "time_ms": 18446744073708.590923, "namespace": "mlperf::logging", "event_type": "POINT_IN_TIME", "metadata": {"is_error": true, "is_warning": false, "file": "test_settings_internal.cc", "line_no": 709, "pid": 16073, "tid": 16073}})";
   EXPECT_EQ(OneLine("error_invalid_config",
@@ -100,7 +101,7 @@ TEST(DetailLogTest, TimeMsHasSixDecimalsAndWrapsBeforeTheOrigin) {
 }
 
 TEST(DetailLogTest, WarningLineMatchesOfficial) {
-  // reference-logs/probe_audit_test01.
+  // tests/data/reference/probe_audit_test01/mlperf_log_detail.txt.
   const std::string official =
       R"(:::MLLOG {"key": "warning_generic_message", "value": "Found Audit Config file (audit.config). Overriding TestSettings from audit.config file.", "time_ms": 0.061756, "namespace": "mlperf::logging", "event_type": "POINT_IN_TIME", "metadata": {"is_error": false, "is_warning": true, "file": "loadgen.cc", "line_no": 1235, "pid": 16376, "tid": 16376}})";
   Diagnostic d;

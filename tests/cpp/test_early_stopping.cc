@@ -1,5 +1,5 @@
-// Early stopping against the reference values of engine.md §11.4 (verified on the official
-// wheel where the spec says so).
+// Early stopping against the reference values of docs/official-behaviour.md#results-early-stopping
+// (those marked there were run on the official wheel).
 #include "results/early_stopping.h"
 
 #include <gtest/gtest.h>

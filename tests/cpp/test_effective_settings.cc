@@ -1,4 +1,5 @@
-// Effective settings (engine.md §3.2) and the run checks that replace the official crashes.
+// Effective settings (docs/official-behaviour.md#settings-effective) and the run checks that
+// replace the official crashes (#settings-checks).
 #include <cmath>
 #include <limits>
 #include <string>
@@ -164,7 +165,8 @@ TEST(EffectiveSettingsTest, SingleStreamEqualIssueRoundsUpToWholePasses) {
   req.sample_concatenate_permutation = true;
   req.min_duration_ms = 0;
   req.min_query_count = 10;
-  EXPECT_EQ(Normalized(req, 6, 30).min_query_count, 12u);  // engine.md TV7
+  // docs/official-behaviour.md#schedule-test-vectors, TV7.
+  EXPECT_EQ(Normalized(req, 6, 30).min_query_count, 12u);
 
   req.min_duration_ms = 100;  // 2 × 0.1 s × 1000 qps = 200 expected
   req.min_query_count = 20;

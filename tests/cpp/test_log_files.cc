@@ -1,4 +1,5 @@
-// Log file names, creation and failures (surface.md §5.1), and the two wall-clock formats.
+// Log file names, creation and failures (docs/official-behaviour.md#logging-files), and the two
+// wall-clock formats.
 #include "logging/log_files.h"
 
 #include <gtest/gtest.h>
@@ -60,7 +61,7 @@ TEST(LogFilesTest, DefaultNames) {
 }
 
 TEST(LogFilesTest, PrefixSuffixAndDatetime) {
-  // The names of reference-logs/probe_logsettings_prefix_suffix_datetime.
+  // The names in tests/data/reference_runs/probe_logsettings_prefix_suffix_datetime.
   mlperf::LogOutputSettings settings;
   settings.outdir = "sub";
   settings.prefix = "pre_";

@@ -1,5 +1,6 @@
-// The sample plan against the test vectors of engine.md Appendix B and against behaviour recorded
-// from the official wheel. Effective settings are built field by field (engine.md §3.2).
+// The sample plan against the test vectors of docs/official-behaviour.md#schedule-test-vectors and
+// against behaviour recorded from the official wheel. Effective settings are built field by field
+// (docs/official-behaviour.md#settings-effective).
 #include "schedule/plan.h"
 
 #include <gtest/gtest.h>
@@ -26,7 +27,7 @@ constexpr uint64_t kQslSeed = 2085463073848966840ull;
 constexpr uint64_t kSampleSeed = 2747215439041700203ull;
 constexpr uint64_t kScheduleSeed = 16159082839903944936ull;
 
-// The effective settings of §3.2 for min_duration 0 and the given minimum query count.
+// The effective settings for min_duration 0 and the given minimum query count.
 EffectiveSettings Effective(TestScenario scenario, uint64_t performance_count,
                             uint64_t accuracy_count, uint64_t min_query_count) {
   EffectiveSettings s;

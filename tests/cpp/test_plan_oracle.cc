@@ -3,7 +3,8 @@
 // durations, accuracy-log selections for each configuration). The effective settings come from
 // the recorded effective_* values, except the two doubles that the detail log rounds to 6
 // significant digits (target QPS and accuracy-log probability), which are rebuilt from the
-// requested settings exactly as engine.md §3.2 does.
+// requested settings exactly as the official TestSettingsInternal constructor does
+// (docs/official-behaviour.md#settings-effective).
 #include <gtest/gtest.h>
 
 #include <cctype>

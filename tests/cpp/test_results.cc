@@ -1,4 +1,5 @@
-// Metrics, validity and recommendations of the results stage (engine.md §11.1-§11.5).
+// Metrics, validity and recommendations of the results stage (docs/official-behaviour.md#results;
+// official loadgen/results.cc).
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -103,8 +103,8 @@ class SessionTest : public ::testing::Test {
 };
 
 TEST_F(SessionTest, SingleStreamMatchesAppendixBSmallCase) {
-  // Total 20, perf 5, seeds 0, 12 queries: the loaded set and the issued indices are those the
-  // official LoadGen 5.x produces for these settings.
+  // docs/official-behaviour.md#schedule-test-vectors, "small": total 20, perf 5, seeds 0,
+  // 12 queries.
   TestQsl qsl(20, 5);
   InlineSut sut(&env_.active);
   mlperf::TestSettings s;
@@ -263,8 +263,7 @@ TEST_F(SessionTest, AccuracyModeLogsEverySampleOnce) {
   s.schedule_rng_seed = 16159082839903944936u;
   Session session(&sut, &qsl, s, log_settings_, "", env_.Get());
   TestOutcome out = session.Run();
-  // Accuracy mode over 10 samples in sets of 4: the sets and the issue order the official
-  // LoadGen 5.x produces for these seeds.
+  // docs/official-behaviour.md#schedule-test-vectors, TV5.
   ASSERT_EQ(qsl.loads.size(), 3u);
   EXPECT_EQ(qsl.loads[0], (std::vector<size_t>{1, 5, 7, 6}));
   EXPECT_EQ(sut.issued, (std::vector<size_t>{1, 5, 7, 6, 0, 8, 3, 2, 9, 4}));

@@ -36,11 +36,12 @@ std::string ReadFile(const std::string& path) {
   return buffer.str();
 }
 
-// tests/data/reference/<name> (kept in the repository), else the team's shared copy.
+// An official log kept in tests/data/reference/<name>/ (see its README.md).
 std::string ReferenceFile(const std::string& name, const std::string& file) {
-  const std::string local = std::string(LOADGEN_TEST_DATA_DIR) + "/reference/" + name + "/" + file;
-  if (std::ifstream(local).good()) return ReadFile(local);
-  return ReadFile(std::string(LOADGEN_SHARED_DIR) + "/reference-logs/" + name + "/" + file);
+  const std::string path = std::string(LOADGEN_TEST_DATA_DIR) + "/reference/" + name + "/" + file;
+  const std::string text = ReadFile(path);
+  EXPECT_FALSE(text.empty()) << "missing reference file " << path;
+  return text;
 }
 
 struct DetailEntry {

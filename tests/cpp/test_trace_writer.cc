@@ -1,4 +1,5 @@
-// mlperf_log_trace.json: the official layout (surface.md §5.5), but strict JSON.
+// mlperf_log_trace.json: the official layout (docs/official-behaviour.md#logging-trace), but
+// strict JSON.
 #include "logging/trace_writer.h"
 
 #include <gtest/gtest.h>
@@ -232,7 +233,8 @@ Json ParseOrFail(const std::string& text) {
 }
 
 TEST(TraceWriterTest, JsonParserRejectsTheOfficialDoubleQuoting) {
-  // The official LogDetail line (surface.md §5.5) is what made the official trace invalid.
+  // The official LogDetail event (docs/official-behaviour.md#logging-trace) is what made the
+  // official trace invalid.
   Json root;
   JsonParser parser(R"({"args":{"key":""loadgen_version""}})");
   EXPECT_FALSE(parser.Parse(root));

@@ -1,4 +1,5 @@
-// The seven version entries at the top of the detail log (surface.md §9).
+// The seven version entries at the top of the detail log (docs/official-behaviour.md
+// #logging-version).
 #include "logging/version_info.h"
 
 #include <gtest/gtest.h>

@@ -320,7 +320,8 @@ def _log_settings():
     ]
 
 
-# Official compliance audit files (surface.md §3.6), as the compliance directories ship them.
+# Official compliance audit files (docs/official-behaviour.md#session-audit), as the official
+# compliance/TEST0x directories ship them.
 _AUDIT_HEADER = """# The format of this config file is 'key = value'.
 # The key has the format 'model.scenario.key'. Value is mostly int64_t.
 # Model maybe '*' as wildcard. In that case the value applies to all models.

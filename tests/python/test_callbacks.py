@@ -1,9 +1,10 @@
 """Callbacks, threads, the GIL and exceptions across mlperf_loadgen.StartTest (runs real tests).
 
-Contract (surface.md §1.8-1.9 and our improvements): every SUT/QSL/QDL callback runs on the
-thread that called StartTest, with the GIL; other Python threads run while a test runs; a Python
-exception in a callback stops the test, the logs are written, and StartTest re-raises the very
-same exception object; an exception in a response_cb reaches the QuerySamplesComplete caller.
+Contract (docs/official-behaviour.md#api-callbacks and #api-exceptions, with our improvements):
+every SUT/QSL/QDL callback runs on the thread that called StartTest, with the GIL; other Python
+threads run while a test runs; a Python exception in a callback stops the test, the logs are
+written, and StartTest re-raises the very same exception object; an exception in a response_cb
+reaches the QuerySamplesComplete caller.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 A compliance test drops the official `audit.config` into the harness's working directory, runs
 the harness, and a verifier script reads the logs. Here the harness is
 tests/differential/harness.py, run in this process (our `mlperf_loadgen`) with a fresh working
-directory for each run, the audit files are the official contents (surface.md §3.6), and the
-verifiers are re-implemented from the rules in surface.md §8.1 and §8.3:
+directory for each run, the audit files are the official contents
+(docs/official-behaviour.md#session-audit), and the verifiers are re-implemented from the rules of
+the official compliance scripts and log parser (docs/official-behaviour.md#compliance):
 
 * TEST01 verify_accuracy: every entry of the performance-mode accuracy log (sampled through the
   audit's rng seed and sampling target) must be found, by qsl_idx, in the accuracy-mode log with
@@ -381,12 +382,11 @@ def test_audit_runs_log_the_audit_warning(records: Dict[Tuple[str, str], Dict[st
                  "audit.config file.") in warnings) == audited, (scenario, kind)
 
 
-# The official reference logs (shared/ beside the work tree), on which the official verifiers
-# print TEST PASS: the re-implemented rules must accept them too.
-OFFICIAL_LOGS = Path(__file__).resolve().parents[3] / "shared" / "reference-logs"
+# Logs of the official wheel's compliance runs (tests/data/reference/README.md), on which the
+# official verifiers print TEST PASS: the re-implemented rules must accept them too.
+OFFICIAL_LOGS = Path(__file__).resolve().parents[1] / "data" / "reference"
 
 
-@pytest.mark.skipif(not OFFICIAL_LOGS.is_dir(), reason="shared/reference-logs not present")
 def test_verifiers_accept_the_official_compliance_logs() -> None:
     def read(run: str, name: str) -> str:
         return (OFFICIAL_LOGS / run / name).read_text(encoding="utf-8")

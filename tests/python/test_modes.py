@@ -1,5 +1,6 @@
-"""Every test mode and the settings hooks around it, checked against the spec (engine.md §2, §5,
-§6, §8, §12, §13; surface.md §1.4, §1.10, §3.6, §5) and against the official reference logs.
+"""Every test mode and the settings hooks around it, checked against the official behaviour
+(docs/official-behaviour.md: #session, #schedule-loadable-sets, #schedule-accuracy-sampling,
+#settings-config-file, #api-outputs, #logging) and against the official reference logs.
 
 Runs go through tests/differential/harness.py, each in a fresh working directory (audit.config
 is read from there, stdout is captured at the file-descriptor level), all of them up front. The differential suite compares the same behaviours with the official wheel run by
@@ -47,7 +48,8 @@ SS_PERF = {"min_duration_ms": 0, "min_query_count": 100}
 
 
 # ---------------------------------------------------------------------------------------------
-# The accuracy-log sampling RNG (engine.md §4.1, §4.4, §7.6, §8), written from the spec.
+# The accuracy-log sampling RNG (docs/official-behaviour.md#schedule-random,
+# #schedule-sequence-ids, #schedule-accuracy-sampling), written independently of the engine.
 
 
 class Mt19937:
@@ -325,7 +327,8 @@ def _qps(text: str) -> List[float]:
 
 
 def test_find_peak_server_search_protocol(records: Any) -> None:
-    """The boundary search then the bisection of engine.md §12, decided trial by trial.
+    """The boundary search then the bisection (docs/official-behaviour.md#session-find-peak),
+    decided trial by trial.
 
     A trial passes iff its 50 ms schedule has at most 10 queries (the 11th sample of a series
     on takes 150 ms against a 100 ms target).
@@ -384,7 +387,7 @@ def test_find_peak_outside_server_is_refused(records: Any, scenario: str) -> Non
     errors = [e.value for e in detail(record) if e.is_error]
     assert errors == ["Finding peak performance is only supported in Server scenarios."]
     assert record["calls"] == []
-    # As reference-logs/probe_err_findpeak_ss/mlperf_log_summary.txt.
+    # As tests/data/reference/probe_err_findpeak_ss/mlperf_log_summary.txt.
     assert record["summary"] == ("\nNo warnings encountered during test.\n\n"
                                  "1 ERROR encountered. See detailed log.\n")
 

@@ -1,5 +1,6 @@
 // issue stage: harness threads that call RegisterIssueQueryThread and then issue Server queries
-// for the test (engine.md §9.5), without the official's off-by-one, stale end flag and hang.
+// for the test (docs/official-behaviour.md#issue-threads), without the official's off-by-one,
+// stale end flag and hang.
 #ifndef LOADGEN_ISSUE_ISSUE_THREADS_H_
 #define LOADGEN_ISSUE_ISSUE_THREADS_H_
 

@@ -134,7 +134,7 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
       aborted = true;
       break;
     }
-    // Wait for this query's moment (engine.md §9.2).
+    // Wait for this query's moment (docs/official-behaviour.md#issue-pacing).
     int64_t scheduled;
     int64_t now;
     if (scenario == TestScenario::Server) {

@@ -1,6 +1,7 @@
 // issue stage: turns one series' plan into IssueQuery calls at the right moments
-// (engine.md §9): closed loop for SingleStream/MultiStream, the Poisson schedule for Server,
-// one query for Offline. Owns no global state; one call per series (per thread).
+// (docs/official-behaviour.md#issue): closed loop for SingleStream/MultiStream, the Poisson
+// schedule for Server, one query for Offline. Owns no global state; one call per series (per
+// thread).
 #ifndef LOADGEN_ISSUE_ISSUER_H_
 #define LOADGEN_ISSUE_ISSUER_H_
 

@@ -1,4 +1,5 @@
-// logging stage: mlperf_log_accuracy.json (surface.md §5.4, engine.md §10.5).
+// logging stage: mlperf_log_accuracy.json (docs/official-behaviour.md#logging-accuracy-log,
+// official loadgen/logging.cc AsyncLog::LogAccuracy).
 #ifndef LOADGEN_LOGGING_ACCURACY_LOG_H_
 #define LOADGEN_LOGGING_ACCURACY_LOG_H_
 

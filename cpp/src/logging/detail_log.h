@@ -1,4 +1,5 @@
-// logging stage: mlperf_log_detail.txt (":::MLLOG {json}" lines, surface.md §5.2).
+// logging stage: mlperf_log_detail.txt (":::MLLOG {json}" lines; docs/official-behaviour.md
+// #logging-detail-log, official loadgen/logging.cc AsyncLog::LogDetail).
 #ifndef LOADGEN_LOGGING_DETAIL_LOG_H_
 #define LOADGEN_LOGGING_DETAIL_LOG_H_
 

@@ -1,4 +1,5 @@
-// logging stage: number and string formats of the official logs (surface.md §5).
+// logging stage: number and string formats of the official logs
+// (docs/official-behaviour.md#logging-formats).
 #ifndef LOADGEN_LOGGING_FORMAT_H_
 #define LOADGEN_LOGGING_FORMAT_H_
 

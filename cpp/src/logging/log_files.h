@@ -1,4 +1,5 @@
-// logging stage: the four output files of a test and their names (surface.md §5.1).
+// logging stage: the four output files of a test and their names
+// (docs/official-behaviour.md#logging-files).
 #ifndef LOADGEN_LOGGING_LOG_FILES_H_
 #define LOADGEN_LOGGING_LOG_FILES_H_
 

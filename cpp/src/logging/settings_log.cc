@@ -1,31 +1,12 @@
 #include "logging/settings_log.h"
 
+#include "common/enum_names.h"
+
 namespace loadgen::logging {
 
-using mlperf::TestMode;
 using mlperf::TestScenario;
 using mlperf::TestSettings;
 using settings::EffectiveSettings;
-
-const char* ScenarioName(TestScenario scenario) {
-  switch (scenario) {
-    case TestScenario::SingleStream: return "SingleStream";
-    case TestScenario::MultiStream: return "MultiStream";
-    case TestScenario::Server: return "Server";
-    case TestScenario::Offline: return "Offline";
-  }
-  return "Unknown";
-}
-
-const char* ModeName(TestMode mode) {
-  switch (mode) {
-    case TestMode::SubmissionRun: return "SubmissionRun";
-    case TestMode::AccuracyOnly: return "AccuracyOnly";
-    case TestMode::PerformanceOnly: return "PerformanceOnly";
-    case TestMode::FindPeakPerformance: return "FindPeakPerformance";
-  }
-  return "Unknown";
-}
 
 namespace {
 

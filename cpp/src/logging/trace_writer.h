@@ -1,4 +1,4 @@
-// logging stage: mlperf_log_trace.json, a Chrome trace (surface.md §5.5).
+// logging stage: mlperf_log_trace.json, a Chrome trace (docs/official-behaviour.md#logging-trace).
 #ifndef LOADGEN_LOGGING_TRACE_WRITER_H_
 #define LOADGEN_LOGGING_TRACE_WRITER_H_
 

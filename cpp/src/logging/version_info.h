@@ -1,4 +1,5 @@
-// logging stage: the version entries at the top of every detail log (surface.md §9).
+// logging stage: the version entries at the top of every detail log
+// (docs/official-behaviour.md#logging-version, official loadgen/version.cc LogLoadgenVersion).
 #ifndef LOADGEN_LOGGING_VERSION_INFO_H_
 #define LOADGEN_LOGGING_VERSION_INFO_H_
 

@@ -1,4 +1,5 @@
-// results stage: the official early-stopping estimate (engine.md §11.4, surface.md §7).
+// results stage: the official early-stopping estimate (official loadgen/early_stopping.cc and
+// results.cc PerformanceSummary::EarlyStopping; docs/official-behaviour.md#results-early-stopping).
 // Every formula, grouping and search window is reproduced as the official LoadGen computes it,
 // because the submission checker reads the resulting numbers.
 #ifndef LOADGEN_RESULTS_EARLY_STOPPING_H_

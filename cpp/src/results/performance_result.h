@@ -1,4 +1,5 @@
-// results stage input: what one performance series measured (engine.md §9.4 step 6).
+// results stage input: what one performance series measured (official loadgen/loadgen.cc,
+// the PerformanceResult at the end of IssueQueries; docs/official-behaviour.md#issue-series-end).
 #ifndef LOADGEN_RESULTS_PERFORMANCE_RESULT_H_
 #define LOADGEN_RESULTS_PERFORMANCE_RESULT_H_
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/enum_names.h"
 #include "logging/format.h"
 #include "results/early_stopping.h"
 
@@ -20,26 +21,6 @@ constexpr int64_t kUnsetSlot = INT64_MIN;
 
 constexpr char kReduceQps[] = "Reduce target QPS to improve latency.";
 constexpr char kExitedEarly[] = "The test exited early, before enough queries were issued.";
-
-const char* ScenarioName(TestScenario scenario) {
-  switch (scenario) {
-    case TestScenario::SingleStream: return "SingleStream";
-    case TestScenario::MultiStream: return "MultiStream";
-    case TestScenario::Server: return "Server";
-    case TestScenario::Offline: return "Offline";
-  }
-  return "";
-}
-
-const char* ModeName(TestMode mode) {
-  switch (mode) {
-    case TestMode::SubmissionRun: return "SubmissionRun";
-    case TestMode::AccuracyOnly: return "AccuracyOnly";
-    case TestMode::PerformanceOnly: return "PerformanceOnly";
-    case TestMode::FindPeakPerformance: return "FindPeakPerformance";
-  }
-  return "";
-}
 
 int64_t ElementOrLast(const std::vector<int64_t>& sorted, size_t index) {
   if (sorted.empty()) return 0;

@@ -1,6 +1,8 @@
-// The official LoadGen's sample plan: loadable sets (engine.md §5), query generation (§7) and
-// accuracy-log sampling (§8). Every RNG is consumed in the official order, so the same settings
-// give the same samples, schedule and sequence ids.
+// The official LoadGen's sample plan: loadable sets (official loadgen/loadgen.cc
+// GenerateLoadableSets), query generation (GenerateQueries) and accuracy-log sampling (IssueQueries
+// and ResponseDelegateDetailed::SampleComplete); docs/official-behaviour.md#schedule. Every RNG
+// is consumed in the official order, so the same settings give the same samples, schedule and
+// sequence ids.
 #include "schedule/plan.h"
 
 #include <algorithm>
@@ -144,7 +146,8 @@ struct QueryGenerator::Loop {
   size_t equal_issue_next = 0;
   int64_t timestamp = 0, previous = 0;
   uint64_t generated = 0;
-  // Accuracy-log sampling (§8), applied to each step's new samples.
+  // Accuracy-log sampling (docs/official-behaviour.md#schedule-accuracy-sampling), applied to
+  // each step's new samples.
   Mt19937 offset_rng;
   double offset = 0, probability = 0;
   uint64_t bits_done = 0;
@@ -174,7 +177,8 @@ QueryGenerator::QueryGenerator(const EffectiveSettings& effective, const Loadabl
   const bool multi_stream = l.multi_stream, concatenate = l.concatenate;
   const uint64_t set_size = l.set_size, dist_end = l.dist_end;
 
-  // §7.1: local parameters.
+  // Horizon, minimum count and samples per query of the series
+  // (docs/official-behaviour.md#schedule-query-generation).
   l.spq = (accuracy && offline) ? dist_end : effective.samples_per_query;
   if (l.spq == 0) throw SettingsError("samples per query is 0: raise min_query_count");
   l.horizon_ns = static_cast<int64_t>(effective.target_duration_ms) * (server ? 1 : 2) * 1000000;
@@ -199,7 +203,7 @@ QueryGenerator::QueryGenerator(const EffectiveSettings& effective, const Loadabl
                         " is outside the loaded set of " + std::to_string(dist_end) + " samples");
   }
 
-  // §7.2: the sample RNG runs its construction-time shuffles (accuracy list, unique list,
+  // The sample RNG runs its construction-time shuffles (accuracy list, unique list,
   // equal-issue permutations) before any query is built. A shuffle whose result is unused and
   // after which sample_rng is never read again cannot change the plan, so it is skipped.
   const uint64_t stride = multi_stream ? l.spq : 1;
@@ -224,7 +228,7 @@ QueryGenerator::QueryGenerator(const EffectiveSettings& effective, const Loadabl
     }
   }
 
-  // §7.3: equal-issue padding to whole copies of the loaded set.
+  // Equal-issue padding to whole copies of the loaded set.
   if (concatenate && !accuracy) {
     uint64_t& padded = offline ? l.spq : l.min_queries;
     if (padded % set_size != 0) padded += set_size - padded % set_size;
@@ -317,7 +321,7 @@ bool QueryGenerator::Generate(uint64_t max_queries) {
   const std::vector<uint32_t>& loaded = l.loaded;
   PlanArray<uint32_t>& out = plan_.sample_index;
 
-  // §7.4: the generation loop.
+  // The generation loop.
   for (uint64_t step = 0; step < max_queries && l.more(); ++step) {
     if (streaming_ && l.generated >= plan_.query_capacity) {
       throw SettingsError("internal: the streamed plan outgrew its bound of " +
@@ -374,7 +378,8 @@ bool QueryGenerator::Generate(uint64_t max_queries) {
     }
   }
 
-  // §7.6 and §8: every generated sample takes two draws of the accuracy RNG, in order.
+  // Every generated sample takes two draws of the accuracy RNG, in order
+  // (docs/official-behaviour.md#schedule-sequence-ids).
   const uint64_t samples = out.size();
   plan_.accuracy_log_bits.resize((samples + 63) / 64);
   for (uint64_t i = l.bits_done; i < samples; ++i) {

@@ -1,6 +1,6 @@
 // schedule stage: pure, thread-free generation of loadable sets and of each series' queries
-// (engine.md §4-§8). Same settings and seeds -> the official LoadGen's exact samples and order,
-// on every compiler (our own RNG algorithms, schedule/random.h).
+// (docs/official-behaviour.md#schedule). Same settings and seeds -> the official LoadGen's exact
+// samples and order, on every compiler (our own RNG algorithms, schedule/random.h).
 #ifndef LOADGEN_SCHEDULE_PLAN_H_
 #define LOADGEN_SCHEDULE_PLAN_H_
 
@@ -69,7 +69,8 @@ struct SeriesPlan {
   }
 };
 
-/// The official generation loop (engine.md §7) as a resumable generator, so that a long
+/// The official generation loop (official loadgen/loadgen.cc GenerateQueries;
+/// docs/official-behaviour.md#schedule-query-generation) as a resumable generator, so that a long
 /// Server series starts issuing at once and holds only what was generated so far, not the
 /// whole run (a 600 s series at 100k QPS is 60M queries). The output is the same however it
 /// is cut into steps.
@@ -79,8 +80,9 @@ class QueryGenerator {
   /// 50 ms; below that, the whole plan is generated before the first issue, as the official).
   static constexpr uint64_t kStreamFromQueries = uint64_t{1} << 20;
 
-  /// Runs the set-up that precedes the loop (§7.1-§7.3: the sample RNG's construction-time
-  /// shuffles, padding, checks). Throws SettingsError for settings that cannot be generated.
+  /// Runs the set-up that precedes the loop (horizon and minimum count, the sample RNG's
+  /// construction-time shuffles, padding, checks). Throws SettingsError for settings that cannot
+  /// be generated.
   QueryGenerator(const settings::EffectiveSettings& effective, const LoadableSet& set,
                  mlperf::TestMode series_mode, SequenceState& sequence);
   ~QueryGenerator();
@@ -140,7 +142,8 @@ uint64_t QueryGenerator::WaitFor(uint64_t q, Stop&& stop) const {
   }
 }
 
-/// The probability used for accuracy-log sampling in performance mode (engine.md §8).
+/// The probability used for accuracy-log sampling in performance mode
+/// (docs/official-behaviour.md#schedule-accuracy-sampling).
 double AccuracyLogProbability(const settings::EffectiveSettings& effective);
 
 /// GenerateQueries for one series. `series_mode` is AccuracyOnly or PerformanceOnly.

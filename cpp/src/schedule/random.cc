@@ -1,5 +1,6 @@
 // The libstdc++ algorithms behind std::mt19937, uniform_int_distribution, generate_canonical and
-// exponential_distribution, written out so that every compiler gives GCC's numbers (engine.md §4).
+// exponential_distribution, written out so that every compiler gives GCC's numbers
+// (docs/official-behaviour.md#schedule-random).
 #include "schedule/random.h"
 
 #include <cmath>

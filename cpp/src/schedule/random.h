@@ -1,5 +1,6 @@
 // schedule stage: the random-number algorithms of libstdc++ that the official LoadGen uses,
-// written out so every compiler and standard library gives the same numbers (engine.md §4).
+// written out so every compiler and standard library gives the same numbers
+// (docs/official-behaviour.md#schedule-random).
 #ifndef LOADGEN_SCHEDULE_RANDOM_H_
 #define LOADGEN_SCHEDULE_RANDOM_H_
 

@@ -10,6 +10,7 @@
 #include <random>
 
 #include "common/clock.h"
+#include "common/enum_names.h"
 #include "common/errors.h"
 #include "logging/format.h"
 #include "logging/settings_log.h"
@@ -162,7 +163,7 @@ void Session::ApplyAuditAndTest05() {
                  "Found Audit Config file (audit.config). Overriding TestSettings from "
                  "audit.config file.");
       settings::FromConfig(requested_, audit_config_filename_, "*",
-                           logging::ScenarioName(requested_.scenario), 2, *env_.config);
+                           ScenarioName(requested_.scenario), 2, *env_.config);
       for (auto& [time_ns, d] : env_.config->TakePending()) detail_->Log(d, time_ns);
     }
   }

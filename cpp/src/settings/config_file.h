@@ -1,4 +1,9 @@
-// settings stage: the official config-file grammar (engine.md §13, surface.md §3).
+// settings stage: config files. The official FromConfig (official
+// loadgen/test_settings_internal.cc, TestSettings::FromConfig) and ExplainConfig, its dry run.
+// The pieces live beside it: config_keys (the key table), config_grammar (the line grammar),
+// config_apply (reading a file and applying its keys), config_lint (the strict checker) and
+// rules_discovery (finding mlperf.conf); this header also declares the latter two's entry points
+// so its users need one include. docs/settings.md describes the keys.
 #ifndef LOADGEN_SETTINGS_CONFIG_FILE_H_
 #define LOADGEN_SETTINGS_CONFIG_FILE_H_
 
@@ -7,17 +12,11 @@
 #include <vector>
 
 #include "common/diagnostic.h"
+#include "settings/config_lint.h"
+#include "settings/rules_discovery.h"
 #include "test_settings.h"
 
 namespace loadgen::settings {
-
-/// Where the mlperf.conf FromConfig applies lives. Set by the Python package at import;
-/// otherwise $LOADGEN_MLPERF_CONF, then the file installed beside a shared build of the library,
-/// then the source tree's copy (builds from a checkout). MlperfConfPath() returns "" when none
-/// of these exists: FromConfig then uses the copy built into the library.
-/// Setting an empty path restores that default. Thread-safe.
-void SetMlperfConfPath(const std::string& path);
-std::string MlperfConfPath();
 
 /// Process-wide state the official FromConfig keeps: the conf_type-1 call counter and the
 /// messages waiting for the next test's detail log. One instance per process in the compat API;
@@ -58,20 +57,6 @@ struct AppliedKey {
 std::vector<AppliedKey> ExplainConfig(const mlperf::TestSettings& settings,
                                       const std::string& path, const std::string& model,
                                       const std::string& scenario, int conf_type);
-
-/// One problem found by the strict checker.
-struct ConfigProblem {
-  std::string file;
-  int line = 0;           // 1-based
-  std::string key;        // the key text, may be empty
-  std::string message;    // what is wrong and what to do
-  std::string suggestion; // did-you-mean, may be empty
-};
-
-/// Strict lint of a config file: everything the official parser rejects, plus what it silently
-/// ignores (unknown keys, `key=5` without spaces, trailing comments, octal-looking integers).
-std::vector<ConfigProblem> LintConfigFile(const std::string& path);
-std::vector<ConfigProblem> LintConfigText(const std::string& text, const std::string& file_name);
 
 }  // namespace loadgen::settings
 

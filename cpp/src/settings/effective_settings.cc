@@ -1,5 +1,6 @@
-// settings stage: requested TestSettings -> effective settings (engine.md §3.2) and the checks
-// that keep loadgen from running settings the official LoadGen crashes or hangs on (§14).
+// settings stage: requested TestSettings -> effective settings (as the official
+// TestSettingsInternal constructor derives them, loadgen/test_settings_internal.cc) and the
+// checks that keep loadgen from running settings the official LoadGen crashes or hangs on.
 #include "settings/effective_settings.h"
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include <limits>
 #include <string>
 
+#include "common/enum_names.h"
 #include "common/errors.h"
 #include "logging/format.h"
 
@@ -36,7 +38,8 @@ uint64_t TruncToU64(double value) {
   return static_cast<uint64_t>(value);
 }
 
-// duration<double> seconds -> nanoseconds, truncated toward zero (engine.md §4.5).
+// duration<double> seconds -> nanoseconds, truncated toward zero, as the official query schedule
+// converts its periods (loadgen/loadgen.cc, ScheduleDistribution).
 int64_t SecondsToNs(double seconds) {
   double ns = seconds * 1e9;
   if (std::isnan(ns)) return 0;
@@ -45,26 +48,11 @@ int64_t SecondsToNs(double seconds) {
   return static_cast<int64_t>(ns);
 }
 
-const char* ScenarioName(TestScenario scenario) {
-  switch (scenario) {
-    case TestScenario::SingleStream:
-      return "SingleStream";
-    case TestScenario::MultiStream:
-      return "MultiStream";
-    case TestScenario::Server:
-      return "Server";
-    case TestScenario::Offline:
-      return "Offline";
-  }
-  return "?";
-}
-
 std::string Num(uint64_t value) { return std::to_string(value); }
 
-}  // namespace
-
-EffectiveSettings Normalize(const mlperf::TestSettings& requested, uint64_t qsl_performance_count,
-                            uint64_t qsl_total_count, Diagnostics* diagnostics) {
+// The requested fields the effective settings carry over unchanged, and the defaults the
+// scenario-specific steps start from.
+EffectiveSettings CopyRequested(const mlperf::TestSettings& requested) {
   EffectiveSettings s;
   s.scenario = requested.scenario;
   s.mode = requested.mode;
@@ -100,6 +88,12 @@ EffectiveSettings Normalize(const mlperf::TestSettings& requested, uint64_t qsl_
   s.target_duration_ms = requested.min_duration_ms;
   s.min_sample_count = 0;
 
+  return s;
+}
+
+// Target QPS, latency and percentile and the outstanding-query bound of the scenario.
+void ApplyScenarioTargets(const mlperf::TestSettings& requested, EffectiveSettings& s,
+                          Diagnostics* diagnostics) {
   switch (requested.scenario) {
     case TestScenario::SingleStream:
       s.target_qps = 1e9 / requested.single_stream_expected_latency_ns;
@@ -140,15 +134,11 @@ EffectiveSettings Normalize(const mlperf::TestSettings& requested, uint64_t qsl_
       s.max_async_queries = 1;
       break;
   }
+}
 
-  s.performance_sample_count = requested.performance_sample_count_override == 0
-                                   ? qsl_performance_count
-                                   : requested.performance_sample_count_override;
-  s.accuracy_sample_count = requested.accuracy_sample_count_override == 0
-                                ? qsl_total_count
-                                : requested.accuracy_sample_count_override;
-  s.sample_concatenate_permutation = requested.sample_concatenate_permutation;
-
+// Samples per query and the minimum query and sample counts.
+void SizeQueries(const mlperf::TestSettings& requested, uint64_t qsl_performance_count,
+                 EffectiveSettings& s) {
   if (requested.scenario == TestScenario::MultiStream) {
     s.samples_per_query = requested.multi_stream_samples_per_query;
   }
@@ -177,7 +167,10 @@ EffectiveSettings Normalize(const mlperf::TestSettings& requested, uint64_t qsl_
   }
 
   s.min_sample_count = s.min_query_count * s.samples_per_query;
+}
 
+// The official LoadGen logs these two conflicts and runs anyway.
+void ReportConflictingIssueModes(const EffectiveSettings& s, Diagnostics* diagnostics) {
   if (s.performance_issue_same &&
       s.performance_issue_same_index >= s.performance_sample_count) {
     diagnostics->push_back(SettingsDiagnostic(
@@ -193,72 +186,92 @@ EffectiveSettings Normalize(const mlperf::TestSettings& requested, uint64_t qsl_
         "time. performance_issue_unique: 1 performance_issue_same: 1",
         kLineUniqueAndSame));
   }
-  return s;
 }
 
-void ValidateForRun(const EffectiveSettings& effective, const mlperf::TestSettings& requested,
-                    uint64_t qsl_performance_count, uint64_t qsl_total_count) {
-  auto fail = [](const std::string& message) { throw SettingsError(message); };
+[[noreturn]] void Fail(const std::string& message) { throw SettingsError(message); }
+
+// What a run loads and which series it runs, as the checks below need them.
+struct RunShape {
+  bool runs_performance = false;
+  bool runs_accuracy = false;
+  uint64_t perf_set = 0;               // samples loaded for the performance series
+  uint64_t accuracy_universe = 0;      // samples the accuracy sets cover
+  uint64_t accuracy_smallest_set = 0;  // the smallest accuracy set
+  std::string scenario_name;
+};
+
+RunShape ShapeOf(const EffectiveSettings& effective, uint64_t qsl_total_count) {
+  RunShape shape;
   const TestScenario scenario = effective.scenario;
   const TestMode mode = effective.mode;
-  const std::string scenario_name = ScenarioName(scenario);
-
+  shape.scenario_name = ScenarioName(scenario);
   // FindPeakPerformance outside Server only logs an error and runs nothing.
-  const bool runs_performance =
+  shape.runs_performance =
       mode == TestMode::SubmissionRun || mode == TestMode::PerformanceOnly ||
       (mode == TestMode::FindPeakPerformance && scenario == TestScenario::Server);
-  const bool runs_accuracy = mode == TestMode::SubmissionRun || mode == TestMode::AccuracyOnly;
+  shape.runs_accuracy = mode == TestMode::SubmissionRun || mode == TestMode::AccuracyOnly;
 
-  // Sizes of the sets the run loads (engine.md §5).
-  const uint64_t perf_set = std::min(effective.performance_sample_count, qsl_total_count);
-  const uint64_t accuracy_universe = std::min(effective.accuracy_sample_count, qsl_total_count);
+  // Sizes of the sets the run loads (official loadgen/loadgen.cc, GenerateLoadableSets).
+  shape.perf_set = std::min(effective.performance_sample_count, qsl_total_count);
+  shape.accuracy_universe = std::min(effective.accuracy_sample_count, qsl_total_count);
   // Accuracy sets are chunks of performance_sample_count (one set of everything when it is 0);
   // the last chunk may be smaller.
-  uint64_t accuracy_smallest_set = accuracy_universe;
+  shape.accuracy_smallest_set = shape.accuracy_universe;
   const uint64_t chunk = effective.performance_sample_count;
-  if (chunk != 0 && chunk < accuracy_universe) {
-    accuracy_smallest_set = accuracy_universe % chunk != 0 ? accuracy_universe % chunk : chunk;
+  if (chunk != 0 && chunk < shape.accuracy_universe) {
+    const uint64_t rest = shape.accuracy_universe % chunk;
+    shape.accuracy_smallest_set = rest != 0 ? rest : chunk;
   }
+  return shape;
+}
 
+void CheckSampleCounts(const EffectiveSettings& effective, const mlperf::TestSettings& requested,
+                       const RunShape& shape, uint64_t qsl_performance_count,
+                       uint64_t qsl_total_count) {
+  const TestScenario scenario = effective.scenario;
   if (scenario == TestScenario::SingleStream && requested.sample_concatenate_permutation &&
       qsl_performance_count == 0) {
-    fail("sample_concatenate_permutation (equal issue) in SingleStream needs the QSL's "
+    Fail("sample_concatenate_permutation (equal issue) in SingleStream needs the QSL's "
          "PerformanceSampleCount() to be > 0, but it reports 0 (the official LoadGen divides "
          "by zero): make the QSL report its performance sample count");
   }
 
-  if (runs_performance) {
+  if (shape.runs_performance) {
     if (qsl_total_count == 0) {
-      fail("the QSL reports TotalSampleCount() = 0: a performance run needs at least one "
+      Fail("the QSL reports TotalSampleCount() = 0: a performance run needs at least one "
            "sample");
     }
     if (effective.performance_sample_count == 0) {
-      fail("performance_sample_count is 0 (the QSL reports PerformanceSampleCount() = 0 and "
+      Fail("performance_sample_count is 0 (the QSL reports PerformanceSampleCount() = 0 and "
            "performance_sample_count_override is 0): set performance_sample_count_override "
            "or make the QSL report how many samples fit in memory");
     }
   }
-  if (runs_accuracy && accuracy_universe == 0) {
-    fail("the QSL reports TotalSampleCount() = 0: an accuracy run needs at least one sample");
+  if (shape.runs_accuracy && shape.accuracy_universe == 0) {
+    Fail("the QSL reports TotalSampleCount() = 0: an accuracy run needs at least one sample");
   }
+}
 
-  // Rates. Negative (and NaN) Server/Offline QPS are replaced by 1 with a logged error, as in
-  // the official LoadGen; the values below are the ones it cannot run with.
+// Negative (and NaN) Server/Offline QPS are replaced by 1 with a logged error, as in the
+// official LoadGen; the values checked here are the ones it cannot run with.
+void CheckRates(const EffectiveSettings& effective, const mlperf::TestSettings& requested,
+                const RunShape& shape) {
+  const TestScenario scenario = effective.scenario;
   if (scenario == TestScenario::Server) {
     if (requested.server_target_qps == 0) {
-      fail("server_target_qps is 0: the Poisson schedule would have infinite gaps; set "
+      Fail("server_target_qps is 0: the Poisson schedule would have infinite gaps; set "
            "server_target_qps to the expected queries per second (> 0)");
     }
     if (std::isinf(requested.server_target_qps)) {
-      fail("server_target_qps is infinite: the schedule would never advance; set a finite "
+      Fail("server_target_qps is infinite: the schedule would never advance; set a finite "
            "queries-per-second value");
     }
   }
   if (scenario == TestScenario::Offline && std::isinf(requested.offline_expected_qps)) {
-    fail("offline_expected_qps is infinite: the Offline query size cannot be computed; set a "
+    Fail("offline_expected_qps is infinite: the Offline query size cannot be computed; set a "
          "finite queries-per-second value");
   }
-  if (runs_performance &&
+  if (shape.runs_performance &&
       (scenario == TestScenario::SingleStream || scenario == TestScenario::MultiStream)) {
     const bool single = scenario == TestScenario::SingleStream;
     const double latency = single ? requested.single_stream_expected_latency_ns
@@ -268,86 +281,97 @@ void ValidateForRun(const EffectiveSettings& effective, const mlperf::TestSettin
     const bool has_horizon =
         effective.target_duration_ms > 0 && !effective.performance_issue_unique;
     if (std::isnan(latency) || std::isinf(latency)) {
-      fail(name + " is " + logging::FormatG6(latency) +
+      Fail(name + " is " + logging::FormatG6(latency) +
            ": set it to the expected latency of one query in nanoseconds (> 0)");
     }
     if (has_horizon && SecondsToNs(1.0 / effective.target_qps) <= 0) {
-      fail(name + " is " + logging::FormatG6(latency) +
+      Fail(name + " is " + logging::FormatG6(latency) +
            ": with min_duration_ms > 0 queries are generated every expected latency, so a "
            "value below 1 ns never reaches the duration; set it to the expected latency of "
            "one query in nanoseconds (>= 1)");
     }
   }
+}
 
-  if (scenario == TestScenario::MultiStream) {
-    const uint64_t spq = effective.samples_per_query;
+void CheckMultiStream(const EffectiveSettings& effective, const RunShape& shape) {
+  const TestScenario scenario = effective.scenario;
+  if (scenario != TestScenario::MultiStream) return;
+  const uint64_t spq = effective.samples_per_query;
+  if (spq == 0) {
+    Fail("multi_stream_samples_per_query is 0: every MultiStream query needs at least one "
+         "sample");
+  }
+  if (shape.runs_performance && spq > shape.perf_set) {
+    Fail("multi_stream_samples_per_query (" + Num(spq) + ") is larger than the " +
+         Num(shape.perf_set) +
+         " samples loaded for the performance run: lower samples_per_query or raise "
+         "performance_sample_count_override");
+  }
+  if (shape.runs_accuracy && shape.accuracy_smallest_set + 1 < spq) {
+    Fail("an accuracy set has only " + Num(shape.accuracy_smallest_set) +
+         " samples, fewer than multi_stream_samples_per_query - 1 (" + Num(spq - 1) +
+         "), so the MultiStream padding would read past it: raise "
+         "performance_sample_count_override or adjust accuracy_sample_count_override");
+  }
+}
+
+void CheckQueriesGenerated(const EffectiveSettings& effective, const RunShape& shape,
+                           uint64_t qsl_total_count) {
+  const TestScenario scenario = effective.scenario;
+  if (!shape.runs_performance) return;
+  const bool unique = effective.performance_issue_unique;
+  const uint64_t spq = effective.samples_per_query;
+  uint64_t generated;
+  if (scenario == TestScenario::Offline) {
     if (spq == 0) {
-      fail("multi_stream_samples_per_query is 0: every MultiStream query needs at least one "
-           "sample");
+      Fail("the Offline query would have 0 samples (min_query_count is 0 and "
+           "min_duration_ms x offline_expected_qps gives 0): set min_query_count >= 1");
     }
-    if (runs_performance && spq > perf_set) {
-      fail("multi_stream_samples_per_query (" + Num(spq) + ") is larger than the " +
-           Num(perf_set) +
-           " samples loaded for the performance run: lower samples_per_query or raise "
-           "performance_sample_count_override");
-    }
-    if (runs_accuracy && accuracy_smallest_set + 1 < spq) {
-      fail("an accuracy set has only " + Num(accuracy_smallest_set) +
-           " samples, fewer than multi_stream_samples_per_query - 1 (" + Num(spq - 1) +
-           "), so the MultiStream padding would read past it: raise "
-           "performance_sample_count_override or adjust accuracy_sample_count_override");
-    }
+    generated = unique ? shape.perf_set / spq : 1;
+  } else if (unique) {
+    const uint64_t loaded =
+        shape.perf_set + (scenario == TestScenario::MultiStream ? spq - 1 : 0);
+    generated = loaded / spq;
+  } else {
+    generated = (effective.min_query_count > 0 || effective.target_duration_ms > 0) ? 1 : 0;
   }
-
-  if (runs_performance) {
-    const bool unique = effective.performance_issue_unique;
-    uint64_t generated;
-    if (scenario == TestScenario::Offline) {
-      if (effective.samples_per_query == 0) {
-        fail("the Offline query would have 0 samples (min_query_count is 0 and "
-             "min_duration_ms x offline_expected_qps gives 0): set min_query_count >= 1");
-      }
-      generated = unique ? perf_set / effective.samples_per_query : 1;
-    } else if (unique) {
-      const uint64_t loaded =
-          perf_set + (scenario == TestScenario::MultiStream ? effective.samples_per_query - 1 : 0);
-      generated = loaded / effective.samples_per_query;
-    } else {
-      generated = (effective.min_query_count > 0 || effective.target_duration_ms > 0) ? 1 : 0;
-    }
-    if (generated == 0) {
-      if (scenario == TestScenario::Offline) {
-        fail("performance_issue_unique in Offline issues performance_sample_count (" +
-             Num(effective.performance_sample_count) + ") distinct samples, but the QSL has only " +
-             Num(qsl_total_count) +
-             ": lower performance_sample_count_override to at most TotalSampleCount()");
-      }
-      fail("no queries would be generated: min_query_count and min_duration_ms are both 0 in " +
-           scenario_name + "; set min_query_count >= 1 or min_duration_ms > 0");
-    }
+  if (generated != 0) return;
+  if (scenario == TestScenario::Offline) {
+    Fail("performance_issue_unique in Offline issues performance_sample_count (" +
+         Num(effective.performance_sample_count) + ") distinct samples, but the QSL has only " +
+         Num(qsl_total_count) +
+         ": lower performance_sample_count_override to at most TotalSampleCount()");
   }
+  Fail("no queries would be generated: min_query_count and min_duration_ms are both 0 in " +
+       shape.scenario_name + "; set min_query_count >= 1 or min_duration_ms > 0");
+}
 
+void CheckSameIndex(const EffectiveSettings& effective, const RunShape& shape) {
+  const TestScenario scenario = effective.scenario;
   const bool uses_same = effective.performance_issue_same &&
                          (!effective.performance_issue_unique || scenario == TestScenario::Offline);
-  if (uses_same) {
-    const uint64_t index = effective.performance_issue_same_index;
-    if (runs_performance && index >= perf_set) {
-      fail("performance_issue_same_index (" + Num(index) + ") must be smaller than the " +
-           Num(perf_set) +
-           " loaded performance samples: lower performance_issue_same_index");
-    }
-    if (runs_accuracy && index >= accuracy_smallest_set) {
-      fail("performance_issue_same_index (" + Num(index) + ") must be smaller than every " +
-           "accuracy set (the smallest has " + Num(accuracy_smallest_set) +
-           " samples): lower performance_issue_same_index or turn performance_issue_same off "
-           "for accuracy runs");
-    }
+  if (!uses_same) return;
+  const uint64_t index = effective.performance_issue_same_index;
+  if (shape.runs_performance && index >= shape.perf_set) {
+    Fail("performance_issue_same_index (" + Num(index) + ") must be smaller than the " +
+         Num(shape.perf_set) + " loaded performance samples: lower performance_issue_same_index");
   }
+  if (shape.runs_accuracy && index >= shape.accuracy_smallest_set) {
+    Fail("performance_issue_same_index (" + Num(index) + ") must be smaller than every " +
+         "accuracy set (the smallest has " + Num(shape.accuracy_smallest_set) +
+         " samples): lower performance_issue_same_index or turn performance_issue_same off "
+         "for accuracy runs");
+  }
+}
 
-  if (runs_performance) {
+void CheckPercentileAndFindPeak(const EffectiveSettings& effective, const RunShape& shape) {
+  const TestScenario scenario = effective.scenario;
+  const TestMode mode = effective.mode;
+  if (shape.runs_performance) {
     const double p = effective.target_latency_percentile;
     if (!(p >= 0 && p < 1)) {
-      fail("the " + scenario_name + " target latency percentile is " + logging::FormatG6(p) +
+      Fail("the " + shape.scenario_name + " target latency percentile is " +
+           logging::FormatG6(p) +
            ": it must be in [0, 1) (0.99 for the 99th percentile); percentiles >= 1 index past "
            "the end of the latencies");
     }
@@ -356,16 +380,46 @@ void ValidateForRun(const EffectiveSettings& effective, const mlperf::TestSettin
   if (mode == TestMode::FindPeakPerformance && scenario == TestScenario::Server) {
     const int decimals = effective.server_find_peak_qps_decimals_of_precision;
     if (decimals < 0 || decimals > 255) {
-      fail("server_find_peak_qps_decimals_of_precision is " + std::to_string(decimals) +
+      Fail("server_find_peak_qps_decimals_of_precision is " + std::to_string(decimals) +
            ": it must be between 0 and 255 (the official LoadGen stores it in 8 bits)");
     }
     const double step = effective.server_find_peak_qps_boundary_step_size;
     if (!(step > 0) || std::isinf(step)) {
-      fail("server_find_peak_qps_boundary_step_size is " + logging::FormatG6(step) +
+      Fail("server_find_peak_qps_boundary_step_size is " + logging::FormatG6(step) +
            ": it must be a finite value > 0 (each boundary step multiplies the QPS by "
            "1 + step)");
     }
   }
+}
+
+}  // namespace
+
+EffectiveSettings Normalize(const mlperf::TestSettings& requested, uint64_t qsl_performance_count,
+                            uint64_t qsl_total_count, Diagnostics* diagnostics) {
+  EffectiveSettings s = CopyRequested(requested);
+  ApplyScenarioTargets(requested, s, diagnostics);
+  s.performance_sample_count = requested.performance_sample_count_override == 0
+                                   ? qsl_performance_count
+                                   : requested.performance_sample_count_override;
+  s.accuracy_sample_count = requested.accuracy_sample_count_override == 0
+                                ? qsl_total_count
+                                : requested.accuracy_sample_count_override;
+  s.sample_concatenate_permutation = requested.sample_concatenate_permutation;
+
+  SizeQueries(requested, qsl_performance_count, s);
+  ReportConflictingIssueModes(s, diagnostics);
+  return s;
+}
+
+void ValidateForRun(const EffectiveSettings& effective, const mlperf::TestSettings& requested,
+                    uint64_t qsl_performance_count, uint64_t qsl_total_count) {
+  const RunShape shape = ShapeOf(effective, qsl_total_count);
+  CheckSampleCounts(effective, requested, shape, qsl_performance_count, qsl_total_count);
+  CheckRates(effective, requested, shape);
+  CheckMultiStream(effective, shape);
+  CheckQueriesGenerated(effective, shape, qsl_total_count);
+  CheckSameIndex(effective, shape);
+  CheckPercentileAndFindPeak(effective, shape);
 }
 
 }  // namespace loadgen::settings

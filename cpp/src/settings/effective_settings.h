@@ -9,8 +9,8 @@
 
 namespace loadgen::settings {
 
-/// The official TestSettingsInternal, field for field (engine.md §3.2), plus the few requested
-/// fields that later stages read directly.
+/// The official TestSettingsInternal (loadgen/test_settings_internal.h), field for field, plus
+/// the few requested fields that later stages read directly.
 struct EffectiveSettings {
   mlperf::TestScenario scenario = mlperf::TestScenario::SingleStream;
   mlperf::TestMode mode = mlperf::TestMode::PerformanceOnly;
@@ -58,8 +58,8 @@ EffectiveSettings Normalize(const mlperf::TestSettings& requested, uint64_t qsl_
                             uint64_t qsl_total_count, Diagnostics* diagnostics);
 
 /// Rejects settings for which the official LoadGen crashes, divides by zero or never ends
-/// (engine.md §14: no samples, zero generated queries, negative/NaN/inf QPS, same_index out of
-/// range, ...). Throws loadgen::SettingsError with a message saying what to change.
+/// (no samples, zero generated queries, negative/NaN/inf QPS, same_index out of range, ...).
+/// Throws loadgen::SettingsError with a message saying what to change.
 void ValidateForRun(const EffectiveSettings& effective, const mlperf::TestSettings& requested,
                     uint64_t qsl_performance_count, uint64_t qsl_total_count);
 
