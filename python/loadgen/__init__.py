@@ -35,7 +35,14 @@ def get_cmake_dir() -> str:
     return _os.path.join(_PACKAGE_DIR, "share", "cmake", "loadgen")
 
 
-from .errors import ConfigError, ResponseIdError, SettingsError, SutCallbackError, TestAborted
+from .errors import (
+    ConfigError,
+    ResponseIdError,
+    SettingsError,
+    SutCallbackError,
+    TestAborted,
+    TestAlreadyRunningError,
+)
 
 # The typed API is imported on first use: `import mlperf_loadgen` (which imports this package)
 # must cost what the official module's import costs, not asyncio's and dataclasses'.
@@ -117,6 +124,7 @@ __all__ = [
     "SutCallbackError",
     "SystemUnderTest",
     "TestAborted",
+    "TestAlreadyRunningError",
     "__version__",
     "abort",
     "complete",

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from . import _core
 
-__all__ = ["ConfigError", "ResponseIdError", "SettingsError", "SutCallbackError", "TestAborted"]
+__all__ = [
+    "ConfigError",
+    "ResponseIdError",
+    "SettingsError",
+    "SutCallbackError",
+    "TestAborted",
+    "TestAlreadyRunningError",
+]
 
 #: Settings that cannot produce a meaningful run (raised before any load is issued).
 SettingsError = _core.SettingsError
 
 #: The test was stopped by ``abort(error=...)`` or a failing callback on another thread.
 TestAborted = _core.TestAborted
+
+#: A test is already running in this process: ``run`` (and the drop-in ``StartTest``) run one
+#: test at a time and refuse a second at once, before any log is opened. Tests run one after
+#: another are fine.
+TestAlreadyRunningError = _core.TestAlreadyRunningError
 
 
 class ConfigError(ValueError):

@@ -92,7 +92,8 @@ def run(
     An exception raised by a callback (``issue``, ``flush``, the QSL's ``load``/``unload``, or an
     ``async def issue`` coroutine) stops the test; the logs recorded so far are written and the
     exception propagates. The first Ctrl-C stops issuing and lets outstanding samples finish
-    (the result is marked interrupted); a second one stops at once.
+    (the result is marked interrupted); a second one stops at once. One test runs at a time per
+    process: while one runs, ``run`` raises :class:`TestAlreadyRunningError` at once.
 
     ``batch="numpy"``: ``issue`` gets a :class:`NumpyBatch` of zero-copy numpy views (needs numpy).
     ``no_progress_timeout_s``: if no sample completes for this long while samples are

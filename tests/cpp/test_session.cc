@@ -1,4 +1,4 @@
-// End-to-end tests of one TestSession with in-process SUTs (no Python).
+// End-to-end tests of one Session (session/session.h) with in-process SUTs (no Python).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,7 +14,7 @@
 #include "common/errors.h"
 #include "loadgen/session.h"
 #include "schedule/plan.h"
-#include "session/test_session.h"
+#include "session/session.h"
 #include "settings/effective_settings.h"
 
 namespace loadgen::session {
@@ -110,7 +110,7 @@ TEST_F(SessionTest, SingleStreamMatchesAppendixBSmallCase) {
   mlperf::TestSettings s;
   s.min_query_count = 12;
   s.min_duration_ms = 0;
-  TestSession session(&sut, &qsl, s, log_settings_, "", env_.Get());
+  Session session(&sut, &qsl, s, log_settings_, "", env_.Get());
   TestOutcome out = session.Run();
   ASSERT_EQ(qsl.loads.size(), 1u);
   EXPECT_EQ(qsl.loads[0], (std::vector<size_t>{2, 4, 3, 0, 1}));
@@ -152,7 +152,7 @@ TEST_F(SessionTest, StreamedServerSeriesIssuesTheSamePlanAsOneGeneratedUpFront) 
       schedule::GenerateQueries(e, set, mlperf::TestMode::PerformanceOnly, sequence);
   ASSERT_GT(expected.query_count(), schedule::QueryGenerator::kStreamFromQueries);
 
-  TestSession session(&sut, &qsl, s, log_settings_, "", env_.Get());
+  Session session(&sut, &qsl, s, log_settings_, "", env_.Get());
   TestOutcome out = session.Run();
   ASSERT_TRUE(out.performance.has_value());
   EXPECT_EQ(out.errors, 0u);
@@ -176,7 +176,7 @@ TEST_F(SessionTest, DuplicateCompletionsAreRejectedAndLogged) {
   mlperf::TestSettings s;
   s.min_query_count = 10;
   s.min_duration_ms = 0;
-  TestSession session(&sut, &qsl, s, log_settings_, "", env_.Get());
+  Session session(&sut, &qsl, s, log_settings_, "", env_.Get());
   TestOutcome out = session.Run();
   EXPECT_EQ(out.errors, 10u);
   size_t duplicates = 0;
@@ -209,7 +209,7 @@ TEST_F(SessionTest, BogusIdsAreRejectedWithoutCrashing) {
   mlperf::TestSettings s;
   s.min_query_count = 5;
   s.min_duration_ms = 0;
-  TestSession session(&sut, &qsl, s, log_settings_, "", env_.Get());
+  Session session(&sut, &qsl, s, log_settings_, "", env_.Get());
   TestOutcome out = session.Run();
   EXPECT_EQ(sut.bogus_status.rejected(), 3u);
   EXPECT_EQ(sut.bogus_status.accepted, 0u);
@@ -245,7 +245,7 @@ TEST_F(SessionTest, CompletionsFromWorkerThreadsOutOfOrder) {
   s.multi_stream_samples_per_query = 8;
   s.min_query_count = 20;
   s.min_duration_ms = 0;
-  TestSession session(&sut, &qsl, s, log_settings_, "", env_.Get());
+  Session session(&sut, &qsl, s, log_settings_, "", env_.Get());
   TestOutcome out = session.Run();
   ASSERT_TRUE(out.performance.has_value());
   EXPECT_EQ(out.performance->queries_issued, 20u);
@@ -261,7 +261,7 @@ TEST_F(SessionTest, AccuracyModeLogsEverySampleOnce) {
   s.qsl_rng_seed = 2085463073848966840u;
   s.sample_index_rng_seed = 2747215439041700203u;
   s.schedule_rng_seed = 16159082839903944936u;
-  TestSession session(&sut, &qsl, s, log_settings_, "", env_.Get());
+  Session session(&sut, &qsl, s, log_settings_, "", env_.Get());
   TestOutcome out = session.Run();
   // docs/official-behaviour.md#schedule-test-vectors, TV5.
   ASSERT_EQ(qsl.loads.size(), 3u);
@@ -291,7 +291,7 @@ TEST_F(SessionTest, ExceptionInIssueQueryStopsCleanlyAndRethrows) {
   mlperf::TestSettings s;
   s.min_query_count = 10;
   s.min_duration_ms = 0;
-  TestSession session(&sut, &qsl, s, log_settings_, "", env_.Get());
+  Session session(&sut, &qsl, s, log_settings_, "", env_.Get());
   EXPECT_THROW(
       {
         try {
@@ -319,7 +319,7 @@ TEST_F(SessionTest, AbortFromAnotherThreadReturnsPromptly) {
   mlperf::TestSettings s;
   s.min_query_count = 10;
   s.min_duration_ms = 0;
-  TestSession session(&sut, &qsl, s, log_settings_, "", env_.Get());
+  Session session(&sut, &qsl, s, log_settings_, "", env_.Get());
   std::thread aborter([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     session.Abort("stop now");
@@ -334,7 +334,7 @@ TEST_F(SessionTest, BadSettingsFailBeforeAnyLoad) {
   TestQsl qsl(10, 0);
   InlineSut sut(&env_.active);
   mlperf::TestSettings s;
-  TestSession session(&sut, &qsl, s, log_settings_, "", env_.Get());
+  Session session(&sut, &qsl, s, log_settings_, "", env_.Get());
   EXPECT_THROW(session.Run(), SettingsError);
   EXPECT_TRUE(qsl.loads.empty());
   EXPECT_TRUE(sut.issued.empty());

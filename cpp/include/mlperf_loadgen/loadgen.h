@@ -8,6 +8,7 @@
 #include <string>
 
 #include "loadgen/export.h"
+#include "loadgen/test_already_running.h"
 #include "query_sample.h"
 #include "query_sample_library.h"
 #include "system_under_test.h"
@@ -34,6 +35,8 @@ LOADGEN_EXPORT void FirstTokenComplete(QuerySampleResponse* responses, size_t re
 
 /// Runs a test and writes the logs. Blocks until the test is over. An exception thrown by a SUT
 /// or QSL callback stops the test, the logs recorded so far are written, and it is rethrown here.
+/// One test runs at a time per process: while one runs, StartTest throws
+/// loadgen::TestAlreadyRunningError at once, without opening any log.
 LOADGEN_EXPORT void StartTest(SystemUnderTest* sut, QuerySampleLibrary* qsl,
                               const TestSettings& requested_settings,
                               const LogSettings& log_settings,

@@ -26,7 +26,7 @@ LogPump::LogPump(logging::DetailLog* detail, logging::AccuracyLogWriter* accurac
 
 LogPump::~LogPump() {
   {
-    std::lock_guard<std::mutex> lock(wake_mu_);
+    common::MutexLock lock(&wake_mu_);
     stop_ = true;
   }
   wake_.notify_all();
@@ -35,38 +35,41 @@ LogPump::~LogPump() {
 }
 
 void LogPump::SetRecorder(record::SeriesRecorder* recorder) {
-  std::lock_guard<std::mutex> lock(mu_);
+  common::MutexLock lock(&mu_);
   DrainLocked();
   recorder_ = recorder;
 }
 
 void LogPump::DrainNow() {
-  std::lock_guard<std::mutex> lock(mu_);
+  common::MutexLock lock(&mu_);
   DrainLocked();
 }
 
 void LogPump::Loop() {
-  std::unique_lock<std::mutex> lock(wake_mu_);
-  while (!stop_) {
-    wake_.wait_for(lock, std::chrono::milliseconds(10));
-    lock.unlock();
+  while (true) {
+    {
+      common::MutexLock lock(&wake_mu_);
+      if (stop_) return;
+      wake_mu_.WaitFor(wake_, std::chrono::milliseconds(10));
+    }
     DrainNow();
-    lock.lock();
   }
 }
 
 void LogPump::DrainLocked() {
   record::CompletionError e;
   while (errors_->TryPop(e)) WriteError(e);
-  if (recorder_ && accuracy_) {
-    const schedule::SeriesPlan& plan = recorder_->plan();
-    recorder_->DrainAccuracy([&](const record::AccuracyRecord& r, const uint8_t* token_data,
+  // A local copy: the analysis cannot see that the lambda runs while mu_ is held.
+  record::SeriesRecorder* const recorder = recorder_;
+  if (recorder && accuracy_) {
+    const schedule::SeriesPlan& plan = recorder->plan();
+    recorder->DrainAccuracy([&](const record::AccuracyRecord& r, const uint8_t* token_data,
                                  size_t token_size) {
       const uint64_t seq = plan.first_sample_seq + r.local;
       const uint64_t idx = plan.sample_index[r.local];
       if (token_accuracy_) {
         accuracy_->AddWithTokens(seq, idx, r.data, r.size, token_data, token_size,
-                                 recorder_->n_tokens(r.local), offline_);
+                                 recorder->n_tokens(r.local), offline_);
       } else {
         accuracy_->Add(seq, idx, r.data, r.size);
       }

@@ -6,9 +6,9 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <mutex>
 #include <thread>
 
+#include "common/thread_annotations.h"
 #include "logging/accuracy_log.h"
 #include "logging/detail_log.h"
 #include "record/series_recorder.h"
@@ -23,13 +23,13 @@ class LogPump {
   ~LogPump();
 
   /// Starts draining `recorder`'s accuracy entries (null: none). Session thread only.
-  void SetRecorder(record::SeriesRecorder* recorder);
+  void SetRecorder(record::SeriesRecorder* recorder) LOADGEN_EXCLUDES(mu_);
   /// Drains everything published so far, synchronously. Session thread only.
-  void DrainNow();
+  void DrainNow() LOADGEN_EXCLUDES(mu_);
 
  private:
-  void Loop();
-  void DrainLocked();
+  void Loop() LOADGEN_EXCLUDES(wake_mu_, mu_);
+  void DrainLocked() LOADGEN_REQUIRES(mu_);
   void WriteError(const record::CompletionError& e);
 
   logging::DetailLog* detail_;
@@ -37,11 +37,11 @@ class LogPump {
   record::BoundedMpmcQueue<record::CompletionError>* errors_;
   bool token_accuracy_;
   bool offline_;
-  std::mutex mu_;  // serialises draining between the pump thread and the session thread
-  record::SeriesRecorder* recorder_ = nullptr;
-  std::mutex wake_mu_;
+  common::Mutex mu_;  // serialises draining between the pump thread and the session thread
+  record::SeriesRecorder* recorder_ LOADGEN_GUARDED_BY(mu_) = nullptr;
+  common::Mutex wake_mu_;
   std::condition_variable wake_;
-  bool stop_ = false;
+  bool stop_ LOADGEN_GUARDED_BY(wake_mu_) = false;
   std::thread thread_;
 };
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "../loadgen/export.h"
+#include "../loadgen/test_already_running.h"
 #include "../query_sample.h"
 #include "../test_settings.h"
 
@@ -36,7 +37,8 @@ LOADGEN_EXPORT void* ConstructQSL(ClientData client_data, const char* name, size
                                   UnloadSamplesFromRamCallback unload_samples_from_ram_cb);
 LOADGEN_EXPORT void DestroyQSL(void* qsl);
 
-/// Runs a test with default LogSettings.
+/// Runs a test with default LogSettings. Throws loadgen::TestAlreadyRunningError if a test is
+/// already running in this process (see mlperf::StartTest).
 LOADGEN_EXPORT void StartTest(void* sut, void* qsl, const TestSettings& settings,
                               const std::string& audit_config_filename = "audit.config");
 

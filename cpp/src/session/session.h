@@ -1,17 +1,23 @@
 // session: builds and owns every stage object of one StartTest and runs the mode drivers
-// (engine.md §2, §6). Every exit path (normal end, bad settings, an exception from a SUT/QSL
-// callback, AbortTest) writes what was recorded and closes the logs.
-#ifndef LOADGEN_SESSION_TEST_SESSION_H_
-#define LOADGEN_SESSION_TEST_SESSION_H_
+// (docs/architecture.md). Every exit path (normal end, bad settings, an
+// exception from a SUT/QSL callback, AbortTest) writes what was recorded and closes the logs.
+//
+// Files: session.cc (the test's steps, from opening the logs to closing them),
+// mode_drivers.cc (accuracy, performance and FindPeakPerformance), series_runner.cc (one
+// series: plan, recorder, issue, drain, results, trace). A Session does not refuse a second
+// concurrent test by itself: the process-wide entry points do (session/process.h, TestSlot).
+#ifndef LOADGEN_SESSION_SESSION_H_
+#define LOADGEN_SESSION_SESSION_H_
 
 #include <atomic>
 #include <chrono>
+#include <exception>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/thread_annotations.h"
 #include "issue/issue_threads.h"
 #include "live/live_board.h"
 #include "loadgen.h"
@@ -27,6 +33,7 @@
 namespace loadgen::session {
 
 class LogPump;
+class PlanStreamer;
 
 /// What a finished test reports back (the typed API builds its result from this).
 struct TestOutcome {
@@ -50,12 +57,12 @@ struct Environment {
   std::chrono::nanoseconds no_progress_timeout{0};
 };
 
-class TestSession {
+class Session {
  public:
-  TestSession(mlperf::SystemUnderTest* sut, mlperf::QuerySampleLibrary* qsl,
-              const mlperf::TestSettings& requested, const mlperf::LogSettings& log_settings,
-              std::string audit_config_filename, Environment env);
-  ~TestSession();
+  Session(mlperf::SystemUnderTest* sut, mlperf::QuerySampleLibrary* qsl,
+          const mlperf::TestSettings& requested, const mlperf::LogSettings& log_settings,
+          std::string audit_config_filename, Environment env);
+  ~Session();
 
   /// Runs the test. Throws the first exception raised by a SUT/QSL callback (after writing the
   /// logs), loadgen::SettingsError for settings that cannot run, loadgen::LogError when the
@@ -65,28 +72,65 @@ class TestSession {
   /// Stops the test from any thread; Run() returns with `aborted` set.
   /// `is_error`: Run() throws loadgen::TestAborted instead of returning. `graceful`: issuing
   /// stops but outstanding samples may still complete for up to `kDrainTimeout`.
-  void Abort(const std::string& reason, bool is_error = false, bool graceful = false);
+  void Abort(const std::string& reason, bool is_error = false, bool graceful = false)
+      LOADGEN_EXCLUDES(abort_mu_);
 
   static constexpr std::chrono::seconds kDrainTimeout{10};
 
  private:
-  struct SeriesOutput;
+  // What a series measured (for the summary) and whether the test was aborted during it.
+  struct SeriesOutput {
+    results::PerformanceResult result;
+    uint64_t queries_issued = 0;
+    bool aborted = false;
+  };
+  struct SeriesState;
+
+  // Steps of Run (session.cc).
+  void OpenLogs();
   void LogTestHeader();
   void ApplyAuditAndTest05();
+  void ResolveSettings();
+  void RunModes();
+  bool TakeAbortOutcome() LOADGEN_EXCLUDES(abort_mu_);
+  void Finish();
+
+  // Mode drivers (mode_drivers.cc).
   void RunAccuracy();
   void RunPerformance();
+  void CheckPerfClock(std::chrono::system_clock::time_point sc_start, int64_t pc_start);
+  struct PeakSearch;
   void RunFindPeak();
-  SeriesOutput RunSeries(const schedule::LoadableSet& set, mlperf::TestMode mode,
-                         const settings::EffectiveSettings& effective);
+  results::PerformanceSummary RunPeakSeries(PeakSearch& search, double qps, bool load,
+                                            SeriesOutput* out);
+  bool FindPeakBoundaries(PeakSearch& search);
+  bool FindPeakByBisection(PeakSearch& search);
   results::PerformanceSummary SummarizeAndLog(const SeriesOutput& out,
                                               const settings::EffectiveSettings& effective,
                                               bool write_reports);
   void LoadSet(const schedule::LoadableSet& set);
   void UnloadSet(const schedule::LoadableSet& set);
-  void WriteTrace(const record::SeriesRecorder& rec, uint64_t queries_issued_hint);
-  void Finish();
-  void Log(const char* key, const logging::JsonValue& value, Severity sev = Severity::kInfo,
-           const char* file = "loadgen.cc");
+
+  // One series (series_runner.cc).
+  SeriesOutput RunSeries(const schedule::LoadableSet& set, mlperf::TestMode mode,
+                         const settings::EffectiveSettings& effective);
+  void LogGenerated(const schedule::SeriesPlan& plan);
+  record::RecorderOptions NextRecorderOptions(const settings::EffectiveSettings& effective);
+  uint64_t WaitForIssueThreads(const settings::EffectiveSettings& effective);
+  live::SeriesInfo LiveInfo(const SeriesState& series, mlperf::TestMode mode,
+                            const settings::EffectiveSettings& effective) const;
+  std::exception_ptr IssueSeries(SeriesState& series, live::IssueCounter* counter,
+                                 mlperf::TestMode mode,
+                                 const settings::EffectiveSettings& effective,
+                                 uint64_t thread_count);
+  void Drain(SeriesState& series, const std::exception_ptr& failure);
+  void FinishStreaming(SeriesState& series, PlanStreamer& streamer, bool aborted,
+                       std::exception_ptr* failure);
+  void LogSeriesEnd(const SeriesState& series);
+  results::PerformanceResult CollectResult(const SeriesState& series,
+                                           const settings::EffectiveSettings& effective) const;
+  void WriteTrace(const record::SeriesRecorder& rec);
+
   void LogMessage(Severity sev, const char* key, const std::string& text,
                   const char* file = "loadgen.cc");
 
@@ -115,12 +159,12 @@ class TestSession {
   std::atomic<bool> abort_{false};       // stop issuing
   std::atomic<bool> hard_abort_{false};  // stop waiting too
   std::atomic<int64_t> abort_time_ns_{0};
-  std::mutex abort_mu_;
-  std::string abort_reason_;
-  bool abort_is_error_ = false;
-  bool abort_graceful_ = false;
+  common::Mutex abort_mu_;
+  std::string abort_reason_ LOADGEN_GUARDED_BY(abort_mu_);
+  bool abort_is_error_ LOADGEN_GUARDED_BY(abort_mu_) = false;
+  bool abort_graceful_ LOADGEN_GUARDED_BY(abort_mu_) = false;
 };
 
 }  // namespace loadgen::session
 
-#endif  // LOADGEN_SESSION_TEST_SESSION_H_
+#endif  // LOADGEN_SESSION_SESSION_H_
