@@ -447,7 +447,7 @@ void RegisterTyped(py::module_& m) {
       "Stop the running test; returns False if none is running. graceful: issuing stops, "
       "outstanding samples get up to _DRAIN_TIMEOUT_S to complete.");
   m.attr("_DRAIN_TIMEOUT_S") =
-      std::chrono::duration<double>(session::TestSession::kDrainTimeout).count();
+      std::chrono::duration<double>(session::Session::kDrainTimeout).count();
   // Engine errors reach Python as these types (subclasses of what a user would catch anyway),
   // from StartTest as from the typed API.
   py::register_exception<SettingsError>(m, "SettingsError", PyExc_ValueError);
