@@ -852,13 +852,13 @@ class Linter {
 };
 
 // The rules-file path set by SetMlperfConfPath.
-std::mutex& PathMutex() {
-  static std::mutex mu;
-  return mu;
-}
-std::string& ExplicitPath() {
-  static std::string path;
-  return path;
+struct ExplicitRulesPath {
+  common::Mutex mu;
+  std::string path LOADGEN_GUARDED_BY(mu);
+};
+ExplicitRulesPath& ExplicitPath() {
+  static ExplicitRulesPath* explicit_path = new ExplicitRulesPath();  // usable in static dtors
+  return *explicit_path;
 }
 
 // Where an installed rules file may be, in order of preference.
@@ -935,14 +935,16 @@ int ReadKeyValues(const std::string& source, int conf_type, KeyValues& kv, Confi
 // ---------------------------------------------------------------------------------------------
 
 void SetMlperfConfPath(const std::string& path) {
-  std::lock_guard<std::mutex> lock(PathMutex());
-  ExplicitPath() = path;
+  ExplicitRulesPath& rules = ExplicitPath();
+  common::MutexLock lock(&rules.mu);
+  rules.path = path;
 }
 
 std::string MlperfConfPath() {
   {
-    std::lock_guard<std::mutex> lock(PathMutex());
-    if (!ExplicitPath().empty()) return ExplicitPath();
+    ExplicitRulesPath& rules = ExplicitPath();
+    common::MutexLock lock(&rules.mu);
+    if (!rules.path.empty()) return rules.path;
   }
   const char* from_env = std::getenv("LOADGEN_MLPERF_CONF");
   if (from_env != nullptr && *from_env != '\0') return from_env;
@@ -954,18 +956,18 @@ std::string MlperfConfPath() {
 }
 
 int ConfigContext::NextUserConfCall() {
-  std::lock_guard<std::mutex> lock(mu_);
+  common::MutexLock lock(&mu_);
   return user_conf_calls_++;
 }
 
 void ConfigContext::AddPending(Diagnostic d) {
   int64_t now = NowNs();
-  std::lock_guard<std::mutex> lock(mu_);
+  common::MutexLock lock(&mu_);
   pending_.emplace_back(now, std::move(d));
 }
 
 std::vector<std::pair<int64_t, Diagnostic>> ConfigContext::TakePending() {
-  std::lock_guard<std::mutex> lock(mu_);
+  common::MutexLock lock(&mu_);
   std::vector<std::pair<int64_t, Diagnostic>> out;
   out.swap(pending_);
   return out;
