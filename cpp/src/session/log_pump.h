@@ -39,6 +39,7 @@ class LogPump {
   bool offline_;
   std::mutex mu_;  // serialises draining between the pump thread and the session thread
   record::SeriesRecorder* recorder_ = nullptr;
+  uint64_t reported_dropped_ = 0;  // errors_->dropped() when last logged
   std::mutex wake_mu_;
   std::condition_variable wake_;
   bool stop_ = false;
