@@ -1,19 +1,20 @@
 // The Vector* classes (the sample types themselves are in sample_types.cc); the Python SUT,
-// FastSUT, QDL and QSL adapters and the Construct*/Destroy* functions (official
-// loadgen/bindings/python_api.cc; tests/data/official_surface.json records the surface).
+// FastSUT, QDL and QSL adapters and the Construct*/Destroy* functions (as the official
+// loadgen/bindings/python_api.cc, ConstructSUT / ConstructFastSUT / ConstructQDL / ConstructQSL;
+// tests/data/official_surface.json records the surface).
 //
 // Handles are Python ints, as in the official module, but they are keys into a registry of
 // shared_ptr-owned adapters rather than raw pointers: an unknown, destroyed or wrong-kind handle
 // raises ValueError, and a SUT destroyed while a test runs stays alive until the test ends.
 #include <pybind11/stl_bind.h>
 
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
 
 #include "bindings.h"
+#include "common/thread_annotations.h"
 #include "query_dispatch_library.h"
 
 namespace loadgen::python {
@@ -295,7 +296,7 @@ class Registry {
   }
 
   uintptr_t Add(Entry entry) {
-    std::lock_guard<std::mutex> lock(mu_);
+    common::MutexLock lock(&mu_);
     const uintptr_t handle = next_handle_++;
     entries_.emplace(handle, std::move(entry));
     return handle;
@@ -303,13 +304,13 @@ class Registry {
 
   // `sut_family` selects the accepted kinds: SUT, FastSUT and QDL, or QSL.
   Entry Find(uintptr_t handle, bool sut_family) {
-    std::lock_guard<std::mutex> lock(mu_);
+    common::MutexLock lock(&mu_);
     return Check(handle, sut_family)->second;
   }
 
   // Unregisters the handle. The caller releases the returned entry (with the GIL held).
   Entry Remove(uintptr_t handle, bool sut_family) {
-    std::lock_guard<std::mutex> lock(mu_);
+    common::MutexLock lock(&mu_);
     auto it = Check(handle, sut_family);
     Entry entry = std::move(it->second);
     entries_.erase(it);
@@ -317,7 +318,8 @@ class Registry {
   }
 
  private:
-  std::unordered_map<uintptr_t, Entry>::iterator Check(uintptr_t handle, bool sut_family) {
+  std::unordered_map<uintptr_t, Entry>::iterator Check(uintptr_t handle, bool sut_family)
+      LOADGEN_REQUIRES(mu_) {
     auto it = entries_.find(handle);
     if (it == entries_.end()) {
       if (handle != 0 && handle < next_handle_) {
@@ -337,9 +339,9 @@ class Registry {
     return it;
   }
 
-  std::mutex mu_;
-  uintptr_t next_handle_ = 1;
-  std::unordered_map<uintptr_t, Entry> entries_;
+  common::Mutex mu_;
+  uintptr_t next_handle_ LOADGEN_GUARDED_BY(mu_) = 1;
+  std::unordered_map<uintptr_t, Entry> entries_ LOADGEN_GUARDED_BY(mu_);
 };
 
 uintptr_t AddSut(Kind kind, std::shared_ptr<mlperf::SystemUnderTest> sut) {

@@ -18,7 +18,7 @@
 #include "bindings.h"
 #include "common/enum_names.h"
 #include "common/errors.h"
-#include "loadgen/test_already_running.h"
+#include "loadgen/errors.h"
 #include "issue/lent_batch.h"
 #include "live/live_board.h"
 #include "results/performance_summary.h"
@@ -453,7 +453,7 @@ void RegisterTyped(py::module_& m) {
   py::register_exception<SettingsError>(m, "SettingsError", PyExc_ValueError);
   py::register_exception<TestAborted>(m, "TestAborted", PyExc_RuntimeError);
   py::register_exception<LogError>(m, "LogError", PyExc_OSError);
-  // A second test while one runs in the process (both APIs; loadgen/test_already_running.h).
+  // A second test while one runs in the process (both APIs; loadgen/errors.h).
   py::register_exception<TestAlreadyRunningError>(m, "TestAlreadyRunningError",
                                                   PyExc_RuntimeError);
   m.def("_run_test", &RunTest, py::arg("issue"), py::arg("flush"), py::arg("qsl"),

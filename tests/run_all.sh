@@ -7,8 +7,8 @@ ROOT=$PWD
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 PY=${PYTHON:-python3}
 
-# System packages (Debian's): GoogleTest for the C++ tests, and a headless browser in which
-# tests/python/test_report.py opens the report page.
+# System packages (Debian's): GoogleTest for the C++ tests, clang for the thread-safety check,
+# and a headless browser in which tests/python/test_report.py opens the report page.
 # apt_install PACKAGE: installs it (updating the package lists once if needed), or says what to do.
 apt_install() {
   if command -v apt-get >/dev/null; then
@@ -25,6 +25,20 @@ for b in chromium-headless-shell chromium chromium-browser google-chrome; do
   command -v "$b" >/dev/null && browser="$b"
 done
 [ -n "$browser" ] || apt_install chromium-headless-shell
+
+command -v clang++ >/dev/null || apt_install clang
+
+# Clang's thread-safety analysis (annotations: cpp/src/common/thread_annotations.h) over the
+# library and the extension: an access to mutex-guarded state without its mutex fails the
+# build. Unoptimised, no debug information, no tests: the analysis runs in the front end, and
+# the build dir is kept, so a rerun compiles only changed files.
+echo "== Clang thread-safety check"
+$PY -m pip install -q "pybind11>=3"  # the extension's build requirement (pyproject.toml)
+CXX=clang++ cmake -S . -B build/clang-thread-safety -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+  -DCMAKE_CXX_FLAGS_DEBUG=-O0 -DCMAKE_CXX_FLAGS=-Werror=thread-safety \
+  -DLOADGEN_BUILD_TESTS=OFF -DLOADGEN_INSTALL=OFF -DLOADGEN_BUILD_PYTHON=ON \
+  "-Dpybind11_DIR=$($PY -m pybind11 --cmakedir)" >/dev/null
+cmake --build build/clang-thread-safety -j "$JOBS" --target loadgen_objects _core
 
 echo "== C++ tests"
 cmake -S . -B build/cpp-tests -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOADGEN_BUILD_TESTS=ON \

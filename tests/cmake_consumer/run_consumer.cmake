@@ -10,8 +10,9 @@
 #                                           install, move, use that
 #   -DPACKAGE_DIR=<folder of loadgenConfig.cmake>  an existing package, e.g. the wheel's
 # Checks: the C example runs all four scenarios, the Server harness writes a Server summary, a
-# FromConfig call gets the mlperf.conf rules under a user.conf; for a shared library also that
-# it exports only the public API and reads the rules file installed beside it.
+# FromConfig call gets the mlperf.conf rules under a user.conf, a harness catches
+# loadgen::SettingsError by type; for a shared library also that it exports only the public API
+# and reads the rules file installed beside it.
 cmake_minimum_required(VERSION 3.18)
 
 if(NOT DEFINED WORK_DIR)
@@ -87,6 +88,13 @@ if(NOT summary MATCHES "Scenario : Server")
   message(FATAL_ERROR "server_harness wrote no Server summary")
 endif()
 
+# StartTest with an empty QSL throws loadgen::SettingsError (loadgen/errors.h), caught by type.
+execute_process(COMMAND ${run_env} ${WORK_DIR}/build/errors_check
+                WORKING_DIRECTORY ${WORK_DIR}/run OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "^SettingsError: .*TotalSampleCount")
+  message(FATAL_ERROR "errors_check did not catch loadgen::SettingsError (${rc}):\n${out}")
+endif()
+
 # FromConfig(user.conf) applies mlperf.conf first: the Offline query size and the seeds are
 # rules values, the expected QPS is the user's.
 file(WRITE ${WORK_DIR}/run/user.conf "resnet50.Offline.target_qps = 1234\n")
@@ -128,7 +136,8 @@ if(SHARED)
     message(FATAL_ERROR "${library} exports symbols outside the public API:\n${unexpected}")
   endif()
   foreach(required "mlperf::StartTest(" "mlperf::QuerySamplesComplete(" "mlperf::c::ConstructSUT("
-                   "mlperf::TestSettings::FromConfig(" "loadgen::CompleteSampleIds(")
+                   "mlperf::TestSettings::FromConfig(" "loadgen::CompleteSampleIds("
+                   "typeinfo for loadgen::SettingsError")
     string(FIND "${symbols}" "${required}" at)
     if(at EQUAL -1)
       message(FATAL_ERROR "${library} does not export ${required}")

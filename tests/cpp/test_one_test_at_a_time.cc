@@ -15,7 +15,7 @@
 
 #include "bindings/c_api.h"
 #include "loadgen.h"
-#include "loadgen/test_already_running.h"
+#include "loadgen/errors.h"
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "loadgen/export.h"
-#include "loadgen/test_already_running.h"
+#include "loadgen/errors.h"
 #include "query_sample.h"
 #include "query_sample_library.h"
 #include "system_under_test.h"
@@ -22,9 +22,13 @@ using ResponseCallback = std::function<void(QuerySampleResponse*)>;
 
 /// Records the completion of `response_count` samples, all with one timestamp taken on entry.
 /// Thread-safety: any thread, concurrently, also from inside IssueQuery.
-/// Blocking: never (wait-free recording).
-/// Allocates: no, except when copying response data for the accuracy log (from a pooled arena).
-/// Ids are validated: an unknown, stale or repeated id is counted and reported in the detail log.
+/// Blocking: never; no lock is taken (atomics only). `response_cb` runs on the caller's thread.
+/// Allocates: no, except when copying response data for the accuracy log: the copies share 1 MiB
+/// chunks (a fresh chunk when one fills, lock-free) and larger payloads get one of their own.
+/// Ids are validated: an unknown, stale or repeated id is counted and reported in the detail log
+/// (in an error storm beyond the error queue's 65536 entries, by the count of dropped events
+/// under `loadgen_error_events_dropped`). If `response_cb` throws, the whole batch is still
+/// recorded, then the exception propagates.
 LOADGEN_EXPORT void QuerySamplesComplete(QuerySampleResponse* responses, size_t response_count,
                                          const ResponseCallback& response_cb = {});
 
@@ -35,6 +39,9 @@ LOADGEN_EXPORT void FirstTokenComplete(QuerySampleResponse* responses, size_t re
 
 /// Runs a test and writes the logs. Blocks until the test is over. An exception thrown by a SUT
 /// or QSL callback stops the test, the logs recorded so far are written, and it is rethrown here.
+/// loadgen's own exceptions (loadgen/errors.h): loadgen::SettingsError for settings that cannot
+/// run, loadgen::LogError when the log files cannot be opened or written, loadgen::TestAborted
+/// after loadgen::AbortTestWithError.
 /// One test runs at a time per process: while one runs, StartTest throws
 /// loadgen::TestAlreadyRunningError at once, without opening any log.
 LOADGEN_EXPORT void StartTest(SystemUnderTest* sut, QuerySampleLibrary* qsl,
@@ -46,8 +53,8 @@ LOADGEN_EXPORT void StartTest(SystemUnderTest* sut, QuerySampleLibrary* qsl,
 /// logs are written and StartTest returns.
 LOADGEN_EXPORT void AbortTest();
 
-/// A harness thread calls this to become a Server issue thread; it blocks until the process's
-/// tests are over (see server_num_issue_query_threads).
+/// A harness thread calls this to become a Server issue thread; it blocks until the running test
+/// (or, if none is running, the next one) ends (see server_num_issue_query_threads).
 LOADGEN_EXPORT void RegisterIssueQueryThread();
 
 }  // namespace mlperf

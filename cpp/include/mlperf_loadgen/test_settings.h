@@ -77,9 +77,11 @@ struct LOADGEN_EXPORT TestSettings {
   /// Defaults to 0 (the official header leaves it uninitialised).
   uint64_t token_latency_scaling_factor = 0;
 
-  /// Applies a config file. conf_type 1 (user.conf) applies the built-in mlperf.conf first on the
-  /// first call in the process; 0 applies only the built-in mlperf.conf; any other value applies
-  /// only `path`. Returns 0, -ENOENT (file cannot be opened) or -EINVAL (syntax error; nothing
+  /// Applies a config file. conf_type 1 (user.conf) applies the rules file mlperf.conf first on
+  /// the first call in the process; 0 applies only mlperf.conf; any other value applies only
+  /// `path`. mlperf.conf is $LOADGEN_MLPERF_CONF if set, else the file installed beside a shared
+  /// library build, else (a build from a checkout) the checkout's copy, else the copy built into
+  /// the library. Returns 0, -ENOENT (file cannot be opened) or -EINVAL (syntax error; nothing
   /// from that file is applied). Problems are reported in the next test's detail log.
   int FromConfig(const std::string& path, const std::string& model, const std::string& scenario,
                  int conf_type = 1);

@@ -8,7 +8,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
+
+#include "common/thread_annotations.h"
 
 namespace loadgen::issue {
 
@@ -19,28 +20,32 @@ class IssueThreadPool {
 
   /// Called by a harness thread: serves jobs until EndThreads(). Returns at once if the pool
   /// was ended since the thread's test began.
-  void Serve(const OnRegister& on_register);
+  void Serve(const OnRegister& on_register) LOADGEN_EXCLUDES(mu_);
 
   /// Waits up to `timeout` until at least `count` threads are registered; returns how many are.
-  uint64_t WaitForThreads(uint64_t count, std::chrono::milliseconds timeout);
+  uint64_t WaitForThreads(uint64_t count, std::chrono::milliseconds timeout)
+      LOADGEN_EXCLUDES(mu_);
 
   /// Runs `job` on threads 0..count-1 (stride = count) and waits for all of them. Exceptions
   /// thrown by the job are captured and the first is rethrown here.
-  void Run(uint64_t count, const Job& job);
+  void Run(uint64_t count, const Job& job) LOADGEN_EXCLUDES(mu_);
 
   /// Releases every registered thread (end of test, AbortTest).
-  void EndThreads();
+  void EndThreads() LOADGEN_EXCLUDES(mu_);
 
  private:
-  std::mutex mu_;
+  /// Waits on cv_ with mu_ held (released while asleep).
+  void Wait() LOADGEN_REQUIRES(mu_);
+
+  common::Mutex mu_;
   std::condition_variable cv_;
-  uint64_t registered_ = 0;
-  uint64_t generation_ = 0;  // bumped by EndThreads
-  uint64_t job_id_ = 0;
-  uint64_t job_threads_ = 0;
-  uint64_t job_done_ = 0;
-  const Job* job_ = nullptr;
-  std::exception_ptr job_error_;
+  uint64_t registered_ LOADGEN_GUARDED_BY(mu_) = 0;
+  uint64_t generation_ LOADGEN_GUARDED_BY(mu_) = 0;  // bumped by EndThreads
+  uint64_t job_id_ LOADGEN_GUARDED_BY(mu_) = 0;
+  uint64_t job_threads_ LOADGEN_GUARDED_BY(mu_) = 0;
+  uint64_t job_done_ LOADGEN_GUARDED_BY(mu_) = 0;
+  const Job* job_ LOADGEN_GUARDED_BY(mu_) = nullptr;
+  std::exception_ptr job_error_ LOADGEN_GUARDED_BY(mu_);
 };
 
 }  // namespace loadgen::issue

@@ -201,7 +201,7 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
       if (s.max_async_queries != 0) {
         uint64_t total_issued = issued;
         if (multi_thread) {
-          std::lock_guard<std::mutex> lock(shared.mu);
+          common::MutexLock lock(&shared.mu);
           shared.global_issued += per_iter;
           total_issued = shared.global_issued;
         }
@@ -238,7 +238,7 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
     }
   }
 
-  std::lock_guard<std::mutex> lock(shared.mu);
+  common::MutexLock lock(&shared.mu);
   shared.ran_out |= ran_out && !aborted;
   shared.aborted |= aborted;
   shared.queries_issued += issued;

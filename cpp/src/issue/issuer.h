@@ -8,10 +8,10 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <string>
 
 #include "common/diagnostic.h"
+#include "common/thread_annotations.h"
 #include "record/series_recorder.h"
 #include "settings/effective_settings.h"
 #include "system_under_test.h"
@@ -22,14 +22,17 @@ namespace loadgen::issue {
 struct IssueShared {
   int64_t start_ns = 0;
   std::atomic<bool>* abort = nullptr;  // set by AbortTest or a failing callback
-  std::mutex mu;                       // guards the fields below
+  common::Mutex mu;
+  // The totals: each issuing thread adds its own under `mu` as it returns; the session reads
+  // them only after every issuing thread has returned (not expressible as an annotation).
   uint64_t queries_issued = 0;
   uint64_t samples_issued = 0;
   uint64_t last_query = 0;  // highest issued query index
   bool any_issued = false;
   bool ran_out = false;
   bool aborted = false;
-  uint64_t global_issued = 0;  // multi-thread Server max_async accounting
+  // Multi-thread Server max_async accounting, read while the threads issue.
+  uint64_t global_issued LOADGEN_GUARDED_BY(mu) = 0;
 };
 
 struct IssueParams {

@@ -35,7 +35,7 @@ void LiveBoard::Begin(const record::SeriesRecorder* recorder, const IssueCounter
                       StallHandler on_stall) {
   End();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    common::MutexLock lock(&mu_);
     recorder_ = recorder;
     counter_ = counter;
     info_ = info;
@@ -51,7 +51,7 @@ void LiveBoard::Begin(const record::SeriesRecorder* recorder, const IssueCounter
   }
   if (no_progress_timeout.count() > 0 && on_stall) {
     {
-      std::lock_guard<std::mutex> lock(watch_mu_);
+      common::MutexLock lock(&watch_mu_);
       watch_stop_ = false;
     }
     watchdog_ = std::thread(&LiveBoard::Watch, this, recorder, counter, no_progress_timeout,
@@ -62,13 +62,13 @@ void LiveBoard::Begin(const record::SeriesRecorder* recorder, const IssueCounter
 void LiveBoard::End() {
   if (watchdog_.joinable()) {
     {
-      std::lock_guard<std::mutex> lock(watch_mu_);
+      common::MutexLock lock(&watch_mu_);
       watch_stop_ = true;
     }
     watch_cv_.notify_all();
     watchdog_.join();
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  common::MutexLock lock(&mu_);
   if (recorder_ != nullptr) {
     // The series' last counters stay readable, so a display can show how it ended.
     final_ = Counters(NowNs());
@@ -95,8 +95,7 @@ void LiveBoard::Watch(const record::SeriesRecorder* recorder, const IssueCounter
       timeout / 8, std::chrono::milliseconds(1), std::chrono::milliseconds(100));
   uint64_t last_completed = recorder->completed_samples();
   int64_t last_change = NowNs();
-  std::unique_lock<std::mutex> lock(watch_mu_);
-  while (!watch_cv_.wait_for(lock, period, [&] { return watch_stop_; })) {
+  while (!WaitForStop(period)) {
     const uint64_t completed = recorder->completed_samples();
     const uint64_t issued = counter->samples_issued();
     const int64_t now = NowNs();
@@ -109,11 +108,20 @@ void LiveBoard::Watch(const record::SeriesRecorder* recorder, const IssueCounter
     if (now - last_change >= timeout.count()) {
       const std::string message =
           StallMessage(*recorder, counter->issued_end(), issued - completed, timeout);
-      lock.unlock();
       on_stall(message);
       return;
     }
   }
+}
+
+bool LiveBoard::WaitForStop(std::chrono::nanoseconds period) {
+  const auto wake = std::chrono::steady_clock::now() + period;
+  common::MutexLock lock(&watch_mu_);
+  std::unique_lock<std::mutex> native(watch_mu_.native_handle(), std::adopt_lock);
+  while (!watch_stop_ && watch_cv_.wait_until(native, wake) == std::cv_status::no_timeout) {
+  }
+  native.release();  // MutexLock unlocks
+  return watch_stop_;
 }
 
 std::string LiveBoard::StallMessage(const record::SeriesRecorder& recorder, uint64_t issued_end,
@@ -204,7 +212,7 @@ void LiveBoard::Sample(int64_t now_ns) {
 }
 
 Snapshot LiveBoard::Take() {
-  std::lock_guard<std::mutex> lock(mu_);
+  common::MutexLock lock(&mu_);
   Snapshot s;
   if (recorder_ != nullptr) {
     const int64_t now = NowNs();

@@ -10,11 +10,11 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/thread_annotations.h"
 #include "record/series_recorder.h"
 #include "system_under_test.h"
 #include "test_settings.h"
@@ -104,14 +104,14 @@ class LiveBoard {
   /// `on_stall` once if no sample completes for that long while samples are outstanding.
   void Begin(const record::SeriesRecorder* recorder, const IssueCounter* counter,
              const SeriesInfo& info, std::chrono::nanoseconds no_progress_timeout,
-             StallHandler on_stall);
+             StallHandler on_stall) LOADGEN_EXCLUDES(mu_, watch_mu_);
   /// Withdraws the series (stops the watchdog); after it returns no reader touches the recorder.
-  void End();
+  void End() LOADGEN_EXCLUDES(mu_, watch_mu_);
 
   /// Thread-safe. Cost: a few hundred atomic loads and a sort of at most kReservoirSize values
   /// (three in token runs).
   /// Between series it returns the last series' final counters (running = false).
-  Snapshot Take();
+  Snapshot Take() LOADGEN_EXCLUDES(mu_);
 
   static constexpr size_t kReservoirSize = 4096;
   static constexpr uint64_t kScanBudget = 512;  // new positions looked at per Take
@@ -125,33 +125,39 @@ class LiveBoard {
 
  private:
   void Watch(const record::SeriesRecorder* recorder, const IssueCounter* counter,
-             std::chrono::nanoseconds timeout, StallHandler on_stall);
-  void Sample(int64_t now_ns);
-  Snapshot Counters(int64_t now_ns) const;  // requires mu_ and a published series
-  void Keep(uint64_t local, int64_t latency);
+             std::chrono::nanoseconds timeout, StallHandler on_stall) LOADGEN_EXCLUDES(watch_mu_);
+  /// Sleeps up to `period` or until End() asks the watchdog to stop; returns whether it asked.
+  bool WaitForStop(std::chrono::nanoseconds period) LOADGEN_EXCLUDES(watch_mu_);
+  void Sample(int64_t now_ns) LOADGEN_REQUIRES(mu_);
+  Snapshot Counters(int64_t now_ns) const LOADGEN_REQUIRES(mu_);  // and a published series
+  void Keep(uint64_t local, int64_t latency) LOADGEN_REQUIRES(mu_);
 
-  std::mutex mu_;  // guards everything below; never taken on the completion path
-  const record::SeriesRecorder* recorder_ = nullptr;
-  const IssueCounter* counter_ = nullptr;
-  SeriesInfo info_;
-  uint64_t series_ = 0;
-  Snapshot final_;  // counters of the last series, taken by End()
+  // Never taken on the completion path.
+  mutable common::Mutex mu_;
+  const record::SeriesRecorder* recorder_ LOADGEN_GUARDED_BY(mu_) = nullptr;
+  const IssueCounter* counter_ LOADGEN_GUARDED_BY(mu_) = nullptr;
+  SeriesInfo info_ LOADGEN_GUARDED_BY(mu_);
+  uint64_t series_ LOADGEN_GUARDED_BY(mu_) = 0;
+  Snapshot final_ LOADGEN_GUARDED_BY(mu_);  // counters of the last series, taken by End()
 
   // Sampling state, reset per series.
-  uint64_t cursor_ = 0;          // positions below it have been considered
-  uint64_t stride_ = 1;          // grows so one Take looks at <= kScanBudget new positions
-  std::vector<uint64_t> waiting_;  // sampled, not completed yet
-  std::vector<uint64_t> ready_;    // seen completed; latency read on the next Take
-  std::vector<int64_t> reservoir_;
-  std::vector<int64_t> ttft_reservoir_;  // token runs: slot i is the sample of reservoir_[i]
-  std::vector<int64_t> tpot_reservoir_;
-  uint64_t seen_ = 0;
-  uint64_t rng_ = 0x9E3779B97F4A7C15ull;
+  uint64_t cursor_ LOADGEN_GUARDED_BY(mu_) = 0;  // positions below it have been considered
+  // Grows so one Take looks at <= kScanBudget new positions.
+  uint64_t stride_ LOADGEN_GUARDED_BY(mu_) = 1;
+  std::vector<uint64_t> waiting_ LOADGEN_GUARDED_BY(mu_);  // sampled, not completed yet
+  // Seen completed; latency read on the next Take.
+  std::vector<uint64_t> ready_ LOADGEN_GUARDED_BY(mu_);
+  std::vector<int64_t> reservoir_ LOADGEN_GUARDED_BY(mu_);
+  // Token runs: slot i is the sample of reservoir_[i].
+  std::vector<int64_t> ttft_reservoir_ LOADGEN_GUARDED_BY(mu_);
+  std::vector<int64_t> tpot_reservoir_ LOADGEN_GUARDED_BY(mu_);
+  uint64_t seen_ LOADGEN_GUARDED_BY(mu_) = 0;
+  uint64_t rng_ LOADGEN_GUARDED_BY(mu_) = 0x9E3779B97F4A7C15ull;
 
-  std::mutex watch_mu_;
+  common::Mutex watch_mu_;
   std::condition_variable watch_cv_;
-  bool watch_stop_ = false;
-  std::thread watchdog_;
+  bool watch_stop_ LOADGEN_GUARDED_BY(watch_mu_) = false;
+  std::thread watchdog_;  // session thread only (Begin/End)
 };
 
 /// Begin on construction, End on destruction; does nothing without a board.

@@ -43,7 +43,7 @@ void DetailLog::Log(const Diagnostic& d, int64_t time_ns) {
 
 void DetailLog::Log(std::string_view key, const JsonValue& value, Severity severity,
                     const char* source_file, int source_line, int64_t time_ns, int tid) {
-  std::lock_guard<std::mutex> lock(mu_);
+  common::MutexLock lock(&mu_);
   const bool is_error = severity == Severity::kError;
   const bool is_warning = severity == Severity::kWarning;
   errors_ += is_error;
@@ -80,17 +80,17 @@ void DetailLog::Log(std::string_view key, const JsonValue& value, Severity sever
 }
 
 uint64_t DetailLog::error_count() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  common::MutexLock lock(&mu_);
   return errors_;
 }
 
 uint64_t DetailLog::warning_count() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  common::MutexLock lock(&mu_);
   return warnings_;
 }
 
 void DetailLog::Flush() {
-  std::lock_guard<std::mutex> lock(mu_);
+  common::MutexLock lock(&mu_);
   if (file_) std::fflush(file_);
   if (copy_to_stdout_) std::fflush(stdout);
 }

@@ -5,13 +5,13 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/clock.h"
 #include "common/diagnostic.h"
+#include "common/thread_annotations.h"
 
 namespace loadgen::logging {
 
@@ -57,10 +57,10 @@ class DetailLog {
   bool copy_to_stdout_;
   int64_t origin_ns_;
   int pid_;
-  mutable std::mutex mu_;
-  uint64_t errors_ = 0;
-  uint64_t warnings_ = 0;
-  std::string line_;
+  mutable common::Mutex mu_;  // also serialises the writes to file_ and stdout
+  uint64_t errors_ LOADGEN_GUARDED_BY(mu_) = 0;
+  uint64_t warnings_ LOADGEN_GUARDED_BY(mu_) = 0;
+  std::string line_ LOADGEN_GUARDED_BY(mu_);
 };
 
 }  // namespace loadgen::logging

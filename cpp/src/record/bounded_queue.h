@@ -1,6 +1,6 @@
 // record stage: a bounded multi-producer queue of small POD events (Dmitry Vyukov's array
-// queue). TryPush never blocks and never allocates; a full queue returns false and the caller
-// counts the overflow.
+// queue). TryPush never blocks and never allocates; a full queue returns false and counts the
+// value as dropped (dropped()), so an error storm is reported by its size, not lost silently.
 #ifndef LOADGEN_RECORD_BOUNDED_QUEUE_H_
 #define LOADGEN_RECORD_BOUNDED_QUEUE_H_
 
@@ -30,7 +30,7 @@ class BoundedMpmcQueue {
     if (!cells_) throw std::bad_alloc();
   }
 
-  /// Thread-safe. Blocking: never. Allocates: no.
+  /// Thread-safe. Blocking: never. Allocates: no. False (and counted) when the queue is full.
   bool TryPush(const T& value) noexcept {
     size_t pos = enqueue_pos_.load(std::memory_order_relaxed);
     for (;;) {
@@ -44,12 +44,16 @@ class BoundedMpmcQueue {
           return true;
         }
       } else if (diff < 0) {
+        dropped_.fetch_add(1, std::memory_order_relaxed);
         return false;
       } else {
         pos = enqueue_pos_.load(std::memory_order_relaxed);
       }
     }
   }
+
+  /// How many values TryPush refused so far. Thread-safe.
+  uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
 
   /// Thread-safe. Blocking: never. Allocates: no.
   bool TryPop(T& out) noexcept {
@@ -94,6 +98,8 @@ class BoundedMpmcQueue {
   size_t mask_ = 0;
   alignas(64) std::atomic<size_t> enqueue_pos_{0};
   alignas(64) std::atomic<size_t> dequeue_pos_{0};
+  // Written only when the queue is full, so it shares no line with the hot positions.
+  alignas(64) std::atomic<uint64_t> dropped_{0};
 };
 
 }  // namespace loadgen::record

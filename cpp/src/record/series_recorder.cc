@@ -79,7 +79,8 @@ int64_t SeriesRecorder::query_done_ns(uint64_t q) const {
 
 void SeriesRecorder::ReportError(CompletionError::Kind kind, uint64_t a, int64_t now_ns) noexcept {
   CompletionError e{now_ns, logging::CurrentThreadId(), kind, a};
-  // A full queue means an error storm; the writer reports how many lines were dropped.
+  // A full queue means an error storm: the queue counts the drop and the log pump reports the
+  // count (loadgen_error_events_dropped in the detail log).
   errors_->TryPush(e);
 }
 

@@ -59,6 +59,14 @@ void LogPump::Loop() {
 void LogPump::DrainLocked() {
   record::CompletionError e;
   while (errors_->TryPop(e)) WriteError(e);
+  // Events a full queue refused: one line whenever the running total grows, so the last one
+  // holds the test's total.
+  const uint64_t dropped = errors_->dropped();
+  if (dropped != reported_dropped_) {
+    reported_dropped_ = dropped;
+    detail_->Log("loadgen_error_events_dropped", logging::JsonValue::Uint(dropped),
+                 Severity::kError, "loadgen.cc", 0);
+  }
   // A local copy: the analysis cannot see that the lambda runs while mu_ is held.
   record::SeriesRecorder* const recorder = recorder_;
   if (recorder && accuracy_) {

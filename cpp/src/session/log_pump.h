@@ -39,6 +39,7 @@ class LogPump {
   bool offline_;
   common::Mutex mu_;  // serialises draining between the pump thread and the session thread
   record::SeriesRecorder* recorder_ LOADGEN_GUARDED_BY(mu_) = nullptr;
+  uint64_t reported_dropped_ LOADGEN_GUARDED_BY(mu_) = 0;  // errors_->dropped() when last logged
   common::Mutex wake_mu_;
   std::condition_variable wake_;
   bool stop_ LOADGEN_GUARDED_BY(wake_mu_) = false;

@@ -3,14 +3,9 @@
 #include "session/process.h"
 
 #include "common/thread_annotations.h"
-#include "loadgen/test_already_running.h"
+#include "loadgen/errors.h"
 
 namespace loadgen {
-
-TestAlreadyRunningError::TestAlreadyRunningError(const std::string& message)
-    : std::runtime_error(message) {}
-TestAlreadyRunningError::~TestAlreadyRunningError() = default;
-
 namespace session {
 namespace {
 

@@ -15,18 +15,18 @@ constexpr int kLineMultipleConf = 562;
 }  // namespace
 
 int ConfigContext::NextUserConfCall() {
-  std::lock_guard<std::mutex> lock(mu_);
+  common::MutexLock lock(&mu_);
   return user_conf_calls_++;
 }
 
 void ConfigContext::AddPending(Diagnostic d) {
   int64_t now = NowNs();
-  std::lock_guard<std::mutex> lock(mu_);
+  common::MutexLock lock(&mu_);
   pending_.emplace_back(now, std::move(d));
 }
 
 std::vector<std::pair<int64_t, Diagnostic>> ConfigContext::TakePending() {
-  std::lock_guard<std::mutex> lock(mu_);
+  common::MutexLock lock(&mu_);
   std::vector<std::pair<int64_t, Diagnostic>> out;
   out.swap(pending_);
   return out;

@@ -7,11 +7,11 @@
 #ifndef LOADGEN_SETTINGS_CONFIG_FILE_H_
 #define LOADGEN_SETTINGS_CONFIG_FILE_H_
 
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "common/diagnostic.h"
+#include "common/thread_annotations.h"
 #include "settings/config_lint.h"
 #include "settings/rules_discovery.h"
 #include "test_settings.h"
@@ -24,17 +24,17 @@ namespace loadgen::settings {
 class ConfigContext {
  public:
   /// Thread-safe.
-  int NextUserConfCall();
-  void AddPending(Diagnostic d);
+  int NextUserConfCall() LOADGEN_EXCLUDES(mu_);
+  void AddPending(Diagnostic d) LOADGEN_EXCLUDES(mu_);
   /// Returns and clears the pending messages (with the time each was produced, ns since
   /// loadgen::NowNs epoch).
-  std::vector<std::pair<int64_t, Diagnostic>> TakePending();
+  std::vector<std::pair<int64_t, Diagnostic>> TakePending() LOADGEN_EXCLUDES(mu_);
   static ConfigContext& Process();
 
  private:
-  std::mutex mu_;
-  int user_conf_calls_ = 0;
-  std::vector<std::pair<int64_t, Diagnostic>> pending_;
+  common::Mutex mu_;
+  int user_conf_calls_ LOADGEN_GUARDED_BY(mu_) = 0;
+  std::vector<std::pair<int64_t, Diagnostic>> pending_ LOADGEN_GUARDED_BY(mu_);
 };
 
 /// The official FromConfig (returns 0, -ENOENT or -EINVAL), reporting into `ctx`.

@@ -3,9 +3,10 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <mutex>
 #include <system_error>
 #include <vector>
+
+#include "common/thread_annotations.h"
 
 #if defined(LOADGEN_MLPERF_CONF_FROM_LIBRARY) && !defined(_WIN32)
 #include <dlfcn.h>
@@ -15,13 +16,13 @@ namespace loadgen::settings {
 namespace {
 
 // The rules-file path set by SetMlperfConfPath.
-std::mutex& PathMutex() {
-  static std::mutex mu;
-  return mu;
-}
-std::string& ExplicitPath() {
-  static std::string path;
-  return path;
+struct ExplicitRulesPath {
+  common::Mutex mu;
+  std::string path LOADGEN_GUARDED_BY(mu);
+};
+ExplicitRulesPath& ExplicitPath() {
+  static ExplicitRulesPath* explicit_path = new ExplicitRulesPath();  // usable in static dtors
+  return *explicit_path;
 }
 
 // Where an installed rules file may be, in order of preference.
@@ -53,14 +54,16 @@ std::vector<std::filesystem::path> RulesFileCandidates() {
 }  // namespace
 
 void SetMlperfConfPath(const std::string& path) {
-  std::lock_guard<std::mutex> lock(PathMutex());
-  ExplicitPath() = path;
+  ExplicitRulesPath& rules = ExplicitPath();
+  common::MutexLock lock(&rules.mu);
+  rules.path = path;
 }
 
 std::string MlperfConfPath() {
   {
-    std::lock_guard<std::mutex> lock(PathMutex());
-    if (!ExplicitPath().empty()) return ExplicitPath();
+    ExplicitRulesPath& rules = ExplicitPath();
+    common::MutexLock lock(&rules.mu);
+    if (!rules.path.empty()) return rules.path;
   }
   const char* from_env = std::getenv("LOADGEN_MLPERF_CONF");
   if (from_env != nullptr && *from_env != '\0') return from_env;

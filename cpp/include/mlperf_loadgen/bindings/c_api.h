@@ -10,7 +10,7 @@
 #include <string>
 
 #include "../loadgen/export.h"
-#include "../loadgen/test_already_running.h"
+#include "../loadgen/errors.h"
 #include "../query_sample.h"
 #include "../test_settings.h"
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../loadgen.h"
+#include "errors.h"
 #include "export.h"
 
 namespace loadgen {
@@ -25,7 +26,8 @@ struct CompletionStatus {
 };
 
 /// mlperf::QuerySamplesComplete that reports rejected ids (they are also logged as errors).
-/// Thread-safety: any thread. Blocking: never. Allocates: only for accuracy-log copies (arena).
+/// Thread-safety: any thread. Blocking: never (no lock). Allocates: only for accuracy-log copies,
+/// as mlperf::QuerySamplesComplete.
 /// If `response_cb` throws, the whole batch is still recorded, then the exception propagates.
 LOADGEN_EXPORT CompletionStatus CompleteSamples(mlperf::QuerySampleResponse* responses,
                                                 size_t count,
@@ -45,8 +47,8 @@ LOADGEN_EXPORT CompletionStatus CompleteSampleIds(const uint64_t* ids, size_t co
 LOADGEN_EXPORT CompletionStatus CompleteFirstTokenIds(const uint64_t* ids, size_t count);
 
 /// Asks the running test (if any) to stop because of `message` (for example a callback that
-/// failed on another thread). StartTest then throws loadgen::TestAborted with that message after
-/// writing the logs. Thread-safe; returns false if no test is running.
+/// failed on another thread). StartTest then throws loadgen::TestAborted (loadgen/errors.h) with
+/// that message after writing the logs. Thread-safe; returns false if no test is running.
 LOADGEN_EXPORT bool AbortTestWithError(const std::string& message);
 
 }  // namespace loadgen
