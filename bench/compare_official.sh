@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Measures loadgen against the official wheel in one sitting with ../shared/bench/lgbench.py
-# (the project's shared yardstick): suite by suite, the official run and ours back to back,
+# Measures loadgen against the official wheel in one sitting with bench/yardstick/lgbench.py
+# (the project's shared yardstick, vendored): suite by suite, the official run and ours back to back,
 # alternating which goes first so that a slow drift of the machine hits both alike.
 #
 #   bench/compare_official.sh --official OFFICIAL_PYTHON --ours OUR_PYTHON [options]
@@ -19,7 +19,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-lgbench="${LGBENCH:-$here/../../shared/bench/lgbench.py}"
+lgbench="${LGBENCH:-$here/yardstick/lgbench.py}"
 report="$(dirname "$lgbench")/report.py"
 official=""
 ours="python3"
