@@ -46,5 +46,17 @@ fi
 export LOADGEN_ORACLE_PYTHON="$ROOT/$ORACLE/bin/python"
 export LOADGEN_REQUIRE_ORACLE=1
 
+# Real servers for the network tests (tests/servers/): llama.cpp's server from the xllamacpp
+# wheel (+ gguf to write the tiny model) in the test env; tritonserver from the nvidia-pytriton
+# wheel in a venv of its own, since it needs numpy<2.
+$PY -m pip install -q xllamacpp gguf
+TRITON=build/triton-venv
+if [ ! -x "$TRITON/bin/python" ] || ! "$TRITON/bin/python" -c "import pytriton" 2>/dev/null; then
+  $PY -m venv "$TRITON"
+  "$TRITON/bin/pip" install -q "nvidia-pytriton==0.7.0" "numpy<2"
+fi
+export LOADGEN_TRITON_PYTHON="$ROOT/$TRITON/bin/python"
+export LOADGEN_REQUIRE_SERVERS=1
+
 echo "== Python tests"
 $PY -m pytest -q "$@"
