@@ -223,7 +223,7 @@ def test_streamed_connections_closed_by_llama_server_cost_no_failure(
     # llama-server closes after each stream while advertising keep-alive: learned, so each
     # request gets a fresh connection and none had to be resent more than once.
     assert endpoint["closes_after_stream"] is True
-    assert endpoint["connections_opened"] == 40
+    assert 40 <= endpoint["connections_opened"] <= 41  # and one opened ahead for the next query
     assert endpoint["retries"] <= 1
     assert max(sut.records()["attempts"]) <= 2
 
