@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -328,3 +329,75 @@ def test_bad_urls_are_rejected_before_any_load() -> None:
         EndpointSut(Endpoint("http://127.0.0.1:notaport", api="openai"), dataset)
     with pytest.raises(ValueError, match="needs a model name"):
         EndpointSut(Endpoint("http://127.0.0.1:1", api="kserve"), dataset)
+
+
+class OneAnswerPerConnection:
+    """Answers the first request on each connection (keep-alive advertised), then closes the
+    connection as soon as a second request arrives, without a byte of answer, like a server that
+    closed an idle keep-alive connection just as the client reused it."""
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.connections = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _read_request(conn: socket.socket) -> bool:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return False
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                          if line.lower().startswith(b"content-length")))
+        while len(body) < length:
+            body += conn.recv(65536)
+        return True
+
+    def _one(self, conn: socket.socket) -> None:
+        with conn:
+            if not self._read_request(conn):
+                return
+            payload = json.dumps({"choices": [{"text": "ok"}], "usage": {"completion_tokens": 1}}).encode()
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                         % (len(payload), payload))
+            self._read_request(conn)  # the reused connection's request: closed unanswered
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_a_request_unanswered_on_a_reused_connection_is_resent_once(make_sut: Any, tmp_path: Path) -> None:
+    server = OneAnswerPerConnection()
+    try:
+        dataset = prompts(1)
+        sut = make_sut(Endpoint(server.url, api="openai", model="m", stream=False), dataset)
+        result = loadgen.run(sut, endpoint_qsl(dataset), settings(loadgen.Scenario.SINGLE_STREAM,
+                                                                  min_query_count=6, use_token_latencies=False),
+                             log_dir=tmp_path)
+    finally:
+        server.close()
+    assert result.samples_completed == 6
+    stats = sut.stats()
+    assert stats["failed"] == 0, stats["last_failure"]
+    records = sut.records()
+    assert records["tokens"] == [1] * 6
+    # The first query used the connection opened ahead; every later one found its reused
+    # connection closed unanswered and was resent once on a fresh one.
+    assert records["attempts"] == [1, 2, 2, 2, 2, 2]
+    assert stats["endpoints"][0]["retries"] == 5

@@ -147,6 +147,7 @@ Client::~Client() {
 
 void Client::Issue(const mlperf::QuerySample* samples, size_t count) {
   const int64_t now = NowNs();
+  outstanding_.fetch_add(count, std::memory_order_relaxed);  // before the I/O thread can complete them
   bool wake;
   {
     std::lock_guard<std::mutex> lock(issue_mu_);
@@ -154,7 +155,6 @@ void Client::Issue(const mlperf::QuerySample* samples, size_t count) {
     wake = !wake_posted_;
     wake_posted_ = true;
   }
-  outstanding_.fetch_add(count, std::memory_order_relaxed);
   // One wake-up per batch of queued samples, not one posted handler per sample.
   if (wake) asio::post(io_, [this] { Drain(); });
 }
