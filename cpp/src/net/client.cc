@@ -136,7 +136,22 @@ Client::Client(EndpointConfig config, std::vector<std::string> bodies,
   asio::post(io_, [this] {
     for (auto& e : endpoints_) KeepOneReady(*e);
   });
-  io_thread_ = std::thread([this] { io_.run(); });
+  io_thread_ = std::thread([this] { RunIo(); });
+}
+
+void Client::RunIo() {
+  const int64_t spin = config_.busy_poll_ns;
+  if (spin <= 0) {
+    io_.run();
+    return;
+  }
+  while (!io_.stopped()) {
+    int64_t until = NowNs() + spin;
+    while (NowNs() < until && !io_.stopped()) {
+      if (io_.poll() > 0) until = NowNs() + spin;
+    }
+    io_.run_one();  // nothing for a while: sleep until the next event
+  }
 }
 
 Client::~Client() {

@@ -95,6 +95,7 @@ class Client {
     int64_t issued_ns;
   };
 
+  void RunIo();  // the I/O thread's loop
   void Drain();
   void Dispatch(Query* q);
   Endpoint& Choose();
