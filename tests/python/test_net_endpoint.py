@@ -401,3 +401,24 @@ def test_a_request_unanswered_on_a_reused_connection_is_resent_once(make_sut: An
     # connection closed unanswered and was resent once on a fresh one.
     assert records["attempts"] == [1, 2, 2, 2, 2, 2]
     assert stats["endpoints"][0]["retries"] == 5
+
+
+def test_api_key_is_sent_but_never_logged(
+    fault_server: FaultServer, make_sut: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "sk-test-0123456789abcdef"
+    monkeypatch.setenv("LOADGEN_TEST_API_KEY", secret)
+    dataset = prompts(2)
+    endpoint = Endpoint(fault_server.url, api="openai", model="ok", api_key_env="LOADGEN_TEST_API_KEY")
+    sut = make_sut(endpoint, dataset)
+    result = loadgen.run(sut, endpoint_qsl(dataset), settings(loadgen.Scenario.SINGLE_STREAM, min_query_count=4),
+                         log_dir=tmp_path)
+    assert result.samples_completed == 4
+    stats = sut.stats()
+    assert stats["failed"] == 0 and stats["issued"] == stats["completed"] == 4
+    assert ("Authorization", "Bearer " + secret) in endpoint.request_headers()
+    assert secret not in repr(endpoint) + repr(sut) + sut.name
+    for log in tmp_path.iterdir():
+        assert secret not in log.read_text(errors="replace"), log.name
+    with pytest.raises(ValueError, match="LOADGEN_TEST_UNSET_KEY is not set"):
+        Endpoint(fault_server.url, api="openai", api_key_env="LOADGEN_TEST_UNSET_KEY")

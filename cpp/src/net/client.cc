@@ -128,6 +128,7 @@ Client::Client(EndpointConfig config, std::vector<std::string> bodies,
     endpoints_.push_back(std::move(endpoint));
   }
   stats_.per_endpoint.resize(endpoints_.size());
+  issued_unpublished_.resize(endpoints_.size());
   stats_.closes_after_stream.resize(endpoints_.size());
   incoming_.reserve(1024);
   draining_.reserve(1024);
@@ -189,6 +190,7 @@ void Client::Drain() {
     if (in.index + 1 >= body_offsets_.size()) {
       q->record.endpoint = 0;
       ++endpoints_[0]->outstanding;
+      ++issued_unpublished_[0];
       Fail(q, FailureReason::kBadSample, "the QSL index has no request body");
       continue;
     }
@@ -198,6 +200,12 @@ void Client::Drain() {
     Dispatch(q);
   }
   draining_.clear();
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  for (size_t i = 0; i < issued_unpublished_.size(); ++i) {
+    stats_.issued += issued_unpublished_[i];
+    stats_.per_endpoint[i].issued += issued_unpublished_[i];
+    issued_unpublished_[i] = 0;
+  }
 }
 
 Query* Client::TakeSlot() {
@@ -227,6 +235,7 @@ void Client::Dispatch(Query* q) {
   Endpoint& e = Choose();
   q->record.endpoint = static_cast<uint16_t>(e.index);
   ++e.outstanding;
+  ++issued_unpublished_[e.index];
   StartOn(e, q);
 }
 
@@ -346,10 +355,8 @@ void Client::Complete(Query* q) {
   --e.outstanding;
   {
     std::lock_guard<std::mutex> lock(stats_mu_);
-    ++stats_.issued;
     ++stats_.completed;
     EndpointCounts& counts = stats_.per_endpoint[r.endpoint];
-    ++counts.issued;
     ++counts.completed;
     if (failed) {
       ++stats_.failed;
