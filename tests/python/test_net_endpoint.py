@@ -4,10 +4,13 @@ drop-in mlperf_loadgen.StartTest, with the logs checked."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import http.server
 import json
 import socket
 import threading
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -422,3 +425,54 @@ def test_api_key_is_sent_but_never_logged(
         assert secret not in log.read_text(errors="replace"), log.name
     with pytest.raises(ValueError, match="LOADGEN_TEST_UNSET_KEY is not set"):
         Endpoint(fault_server.url, api="openai", api_key_env="LOADGEN_TEST_UNSET_KEY")
+
+
+class _JsonHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive
+    delay_s = 0.0
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        self.rfile.read(int(self.headers["Content-Length"]))
+        time.sleep(self.delay_s)
+        payload = json.dumps({"choices": [{"text": "ok"}], "usage": {"completion_tokens": 1}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def json_server(delay_s: float) -> Iterator[str]:
+    handler = type("Handler", (_JsonHandler,), {"delay_s": delay_s})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("balance", ["round-robin", "least-outstanding"])
+def test_least_outstanding_avoids_a_slow_replica(balance: str, make_sut: Any, tmp_path: Path) -> None:
+    with json_server(0.0) as fast, json_server(0.3) as slow:
+        dataset = prompts(4)
+        sut = make_sut(Endpoint([fast, slow], api="openai", model="m", stream=False, balance=balance),  # type: ignore[arg-type]
+                       dataset)
+        loadgen.run(sut, endpoint_qsl(dataset),
+                    settings(loadgen.Scenario.SERVER, server_target_qps=40, min_query_count=40,
+                             use_token_latencies=False),
+                    log_dir=tmp_path)
+    fast_count, slow_count = (e["completed"] for e in sut.stats()["endpoints"])
+    assert fast_count + slow_count == 40 and sut.stats()["failed"] == 0
+    if balance == "round-robin":
+        assert (fast_count, slow_count) == (20, 20)
+    else:
+        # The slow replica has a request outstanding for 0.3 s (~12 arrivals): it gets few.
+        assert slow_count <= 10, (fast_count, slow_count)
