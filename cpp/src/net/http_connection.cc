@@ -260,13 +260,16 @@ bool Connection::OnEvent(std::string_view data, int64_t now_ns) {
   const size_t before = parsed.output.size();
   EventKind kind;
   if (config.api == ApiKind::kTritonGenerate) {
-    kind = ParseTritonEvent(data, config.output_name, json_, &parsed);
+    kind = events_.Parse(data, StreamEventParser::Format::kTriton, config.output_name, &parsed);
   } else if (config.api == ApiKind::kOpenAiCompletions || config.api == ApiKind::kOpenAiChat) {
     if (parsed.done) {
       parsed.error = "an event after [DONE]";
       return false;
     }
-    kind = ParseOpenAiEvent(data, config.api == ApiKind::kOpenAiChat, json_, &parsed);
+    kind = events_.Parse(data,
+                         config.api == ApiKind::kOpenAiChat ? StreamEventParser::Format::kOpenAiChat
+                                                            : StreamEventParser::Format::kOpenAiCompletions,
+                         {}, &parsed);
   } else {
     parsed.error = "a KServe v2 infer response cannot be an event stream";
     return false;

@@ -18,6 +18,7 @@
 #include "net/endpoint_config.h"
 #include "net/response_parsers.h"
 #include "net/sse_framer.h"
+#include "net/stream_event_parser.h"
 
 namespace loadgen::net {
 
@@ -68,7 +69,8 @@ class Connection {
   std::array<char, 16384> piece_{};  // body bytes of one read
   std::string body_;                 // a whole non-streamed body (reused)
   SseFramer sse_;
-  JsonReader json_;
+  JsonReader json_;          // whole bodies
+  StreamEventParser events_;  // stream events
 
   Query* query_ = nullptr;
   uint64_t generation_ = 0;  // handlers of an earlier query or socket see a different value

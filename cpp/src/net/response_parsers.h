@@ -61,7 +61,9 @@ class JsonReader {
   boost::json::value value_;
 };
 
-/// One `data:` payload of an OpenAI completions or chat stream.
+/// One `data:` payload of an OpenAI completions or chat stream. (The client reads events with
+/// StreamEventParser, which gives the same results without building a document; this one is
+/// its reference in the tests.)
 EventKind ParseOpenAiEvent(std::string_view data, bool chat, JsonReader& json,
                            ParsedResponse* out);
 

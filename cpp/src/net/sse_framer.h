@@ -6,6 +6,7 @@
 #define LOADGEN_NET_SSE_FRAMER_H_
 
 #include <cstddef>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -18,9 +19,14 @@ class SseFramer {
 
   /// Feeds one piece of the body; calls on_event(std::string_view data) for each complete
   /// event; returns false (and stops) if on_event returns false or a line is too long.
-  /// Allocates only while its reused line/event buffers grow.
+  /// An event whose one data line lies within the piece is passed as a view of the piece (no
+  /// copy); otherwise it is gathered in a reused buffer (allocates only while that grows).
   template <typename OnEvent>
-  bool Feed(std::string_view bytes, OnEvent&& on_event);
+  bool Feed(std::string_view bytes, OnEvent&& on_event) {
+    const bool ok = FeedPiece(bytes, on_event);
+    KeepPendingData();
+    return ok;
+  }
 
   /// The body ended: true if nothing was left half-received (a partial line, or data lines
   /// without the blank line that ends their event).
@@ -30,40 +36,58 @@ class SseFramer {
     line_.clear();
     data_.clear();
     has_data_ = false;
+    data_in_piece_ = false;
     skip_lf_ = false;
   }
 
  private:
-  // Returns false if on_event asked to stop.
   template <typename OnEvent>
-  bool Line(std::string_view line, OnEvent& on_event);
+  bool FeedPiece(std::string_view bytes, OnEvent& on_event);
+  // Returns false if on_event asked to stop. `in_piece`: `line` points into the fed piece.
+  template <typename OnEvent>
+  bool Line(std::string_view line, bool in_piece, OnEvent& on_event);
+  // The event's data so far is a view of the piece: copy it before the piece goes away.
+  void KeepPendingData() {
+    if (data_in_piece_) {
+      data_.assign(piece_data_.data(), piece_data_.size());
+      data_in_piece_ = false;
+    }
+  }
 
   std::string line_;  // a line begun in an earlier piece
-  std::string data_;  // the current event's data
+  std::string data_;  // the current event's data (unless data_in_piece_)
+  std::string_view piece_data_;  // the current event's data, in the piece being fed
+  bool data_in_piece_ = false;
   bool has_data_ = false;
   bool skip_lf_ = false;  // the last piece ended with CR: a leading LF belongs to that line end
 };
 
 template <typename OnEvent>
-bool SseFramer::Feed(std::string_view bytes, OnEvent&& on_event) {
+bool SseFramer::FeedPiece(std::string_view bytes, OnEvent& on_event) {
   size_t pos = 0;
   if (skip_lf_ && !bytes.empty()) {
     skip_lf_ = false;
     if (bytes[0] == '\n') pos = 1;
   }
   while (pos < bytes.size()) {
-    const size_t end = bytes.find_first_of("\r\n", pos);
-    if (end == std::string_view::npos) {
-      if (line_.size() + (bytes.size() - pos) > kMaxLineBytes) return false;
-      line_.append(bytes.data() + pos, bytes.size() - pos);
+    // The line end is the first LF or CR; memchr is vectorised, a per-byte loop is not.
+    const char* rest = bytes.data() + pos;
+    const size_t rest_size = bytes.size() - pos;
+    const void* lf = std::memchr(rest, '\n', rest_size);
+    const size_t before_lf = lf ? static_cast<size_t>(static_cast<const char*>(lf) - rest) : rest_size;
+    const void* cr = std::memchr(rest, '\r', before_lf);
+    if (lf == nullptr && cr == nullptr) {
+      if (line_.size() + rest_size > kMaxLineBytes) return false;
+      line_.append(rest, rest_size);
       return true;
     }
+    const size_t end = pos + (cr ? static_cast<size_t>(static_cast<const char*>(cr) - rest) : before_lf);
     bool go_on;
     if (line_.empty()) {
-      go_on = Line(bytes.substr(pos, end - pos), on_event);
+      go_on = Line(bytes.substr(pos, end - pos), /*in_piece=*/true, on_event);
     } else {
       line_.append(bytes.data() + pos, end - pos);
-      go_on = Line(line_, on_event);
+      go_on = Line(line_, /*in_piece=*/false, on_event);
       line_.clear();
     }
     pos = end + 1;
@@ -80,12 +104,18 @@ bool SseFramer::Feed(std::string_view bytes, OnEvent&& on_event) {
 }
 
 template <typename OnEvent>
-bool SseFramer::Line(std::string_view line, OnEvent& on_event) {
+bool SseFramer::Line(std::string_view line, bool in_piece, OnEvent& on_event) {
   if (line.empty()) {
     if (!has_data_) return true;
     has_data_ = false;
-    const bool go_on = on_event(std::string_view(data_));
-    data_.clear();
+    bool go_on;
+    if (data_in_piece_) {
+      data_in_piece_ = false;
+      go_on = on_event(piece_data_);
+    } else {
+      go_on = on_event(std::string_view(data_));
+      data_.clear();
+    }
     return go_on;
   }
   if (line[0] == ':') return true;  // a comment (keep-alive pings)
@@ -97,9 +127,19 @@ bool SseFramer::Line(std::string_view line, OnEvent& on_event) {
     value = line.substr(colon + 1);
     if (!value.empty() && value[0] == ' ') value.remove_prefix(1);
   }
-  if (has_data_) data_.push_back('\n');
+  if (!has_data_) {
+    has_data_ = true;
+    if (in_piece) {
+      piece_data_ = value;
+      data_in_piece_ = true;
+    } else {
+      data_.assign(value.data(), value.size());
+    }
+    return true;
+  }
+  KeepPendingData();
+  data_.push_back('\n');
   data_.append(value.data(), value.size());
-  has_data_ = true;
   return true;
 }
 
