@@ -62,7 +62,8 @@ def test_kserve_bytes_outputs_in_the_binary_layout(
 ) -> None:
     texts = [b"hello", b"", "caf\u00e9".encode()]
     dataset = Dataset([Sample(tensors={"TEXT_IN": np.array([[t]], dtype=object)}) for t in texts])
-    sut = make_sut(Endpoint(triton_server.url, api="kserve", model="echo_bytes", stream=False), dataset)
+    sut = make_sut(Endpoint(triton_server.url, api="kserve", model="echo_bytes"), dataset)
+    assert sut.name == f"EndpointSut(kserve, {triton_server.url})"  # KServe infer never streams
     result = run(sut, dataset, tmp_path, mode=loadgen.Mode.ACCURACY)
     assert sut.stats()["failed"] == 0, sut.stats()["last_failure"]
     assert accuracy_entries(result) == {i: struct.pack("<I", len(t)) + t for i, t in enumerate(texts)}

@@ -103,8 +103,10 @@ class EndpointSut:
             raise ValueError("the dataset is empty")
         self.endpoint = endpoint
         path = request_path(endpoint.api, endpoint.model)
+        # Only the OpenAI apis have a choice: generate_stream always streams, KServe infer never.
+        stream = endpoint.stream if endpoint.api in ("openai", "openai-chat") else endpoint.api == "triton-generate"
         requests = build_bodies(
-            endpoint.api, dataset, model=endpoint.model, stream=endpoint.stream,
+            endpoint.api, dataset, model=endpoint.model, stream=stream,
             ignore_eos=endpoint.ignore_eos, binary_tensors=endpoint.binary_tensors,
         )
         native = getattr(_core, "EndpointSut", None)
@@ -114,7 +116,7 @@ class EndpointSut:
             list(endpoint.base_urls()),
             path,
             endpoint.api,
-            endpoint.stream,
+            stream,
             list(requests.bodies),
             json_lengths=list(requests.json_lengths) if any(requests.json_lengths) else [],
             headers=endpoint.request_headers(),
