@@ -253,6 +253,12 @@ void Client::StartOn(Endpoint& e, Query* q) {
     c->Start(q);
     return;
   }
+  // A connection being opened ahead is as near as a new one: wait for it rather than open
+  // a second.
+  if (e.connecting_ahead > e.waiting.size()) {
+    e.waiting.push_back(q);
+    return;
+  }
   if (!e.closed.empty()) {
     Connection* c = e.closed.back();
     e.closed.pop_back();
