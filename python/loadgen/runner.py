@@ -157,6 +157,10 @@ def run(
         raise
     finally:
         _core.DestroyQSL(qsl_handle)
+        cancel_all = getattr(sut, "cancel_all", None) if native_handle is not None else None
+        if cancel_all is not None:
+            # Requests of samples the run abandoned (interrupted, aborted) are not left running.
+            cancel_all()
         if loop is not None:
             loop.close()
     if failures:

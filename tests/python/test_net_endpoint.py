@@ -476,3 +476,19 @@ def test_least_outstanding_avoids_a_slow_replica(balance: str, make_sut: Any, tm
     else:
         # The slow replica has a request outstanding for 0.3 s (~12 arrivals): it gets few.
         assert slow_count <= 10, (fast_count, slow_count)
+
+
+def test_an_aborted_run_leaves_no_request_in_flight(make_sut: Any, tmp_path: Path) -> None:
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        dataset = prompts(1)
+        sut = make_sut(Endpoint(f"http://127.0.0.1:{silent.getsockname()[1]}", api="openai", model="ok"), dataset)
+        with pytest.raises(loadgen.TestAborted):
+            loadgen.run(sut, endpoint_qsl(dataset), settings(loadgen.Scenario.OFFLINE, min_query_count=3,
+                                                             use_token_latencies=False),
+                        log_dir=tmp_path, no_progress_timeout_s=0.5)
+        assert sut.outstanding == 0
+    stats = sut.stats()
+    assert stats["failures_by_reason"]["cancelled"] == 3
+    assert (tmp_path / "mlperf_log_summary.txt").exists()

@@ -27,6 +27,7 @@ const char* FailureReasonName(FailureReason reason) {
     case FailureReason::kTotalTimeout: return "timeout_total";
     case FailureReason::kMalformedResponse: return "malformed_response";
     case FailureReason::kBadSample: return "bad_sample";
+    case FailureReason::kCancelled: return "cancelled";
     case FailureReason::kCount: break;
   }
   return "unknown";
@@ -415,9 +416,9 @@ void Client::CancelAll() {
       while (!e->waiting.empty()) {
         Query* q = e->waiting.front();
         e->waiting.pop_front();
-        Fail(q, FailureReason::kConnectionClosed, "cancelled");
+        Fail(q, FailureReason::kCancelled, "cancelled");
       }
-      for (auto& c : e->connections) c->Abort(FailureReason::kConnectionClosed);
+      for (auto& c : e->connections) c->Abort(FailureReason::kCancelled);
     }
     done.set_value();
   });

@@ -73,7 +73,7 @@ class Client {
   void CopyRecords(std::vector<QueryRecord>* records, std::vector<int64_t>* chunk_times) const;
   void ClearRecords();
   size_t Outstanding() const { return outstanding_.load(std::memory_order_relaxed); }
-  void CancelAll();
+  void CancelAll();  // see EndpointSut::CancelAll
 
   // For Connection (I/O thread):
   const EndpointConfig& config() const { return config_; }

@@ -33,6 +33,7 @@ enum class FailureReason : uint8_t {
   kTotalTimeout,       // total_timeout_ns passed (from IssueQuery) before the response ended
   kMalformedResponse,  // bad HTTP, JSON or SSE, a stream without [DONE], or an error event
   kBadSample,          // the QSL index has no request body
+  kCancelled,          // CancelAll (the run ended with the request still in flight)
   kCount,
 };
 

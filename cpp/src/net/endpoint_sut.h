@@ -41,8 +41,8 @@ class EndpointSut final : public mlperf::SystemUnderTest {
   void ClearRecords();
   /// Requests in flight or queued.
   size_t Outstanding() const;
-  /// Fails every queued and in-flight request (reason kConnectionClosed) and closes the
-  /// connections; returns once done. For Ctrl-C: nothing is left waiting on the network.
+  /// Fails every queued and in-flight request (reason kCancelled) and closes their
+  /// connections; returns once done. After an interrupted run nothing is left on the network.
   void CancelAll();
 
  private:
