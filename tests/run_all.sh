@@ -40,9 +40,20 @@ CXX=clang++ cmake -S . -B build/clang-thread-safety -G Ninja -DCMAKE_BUILD_TYPE=
   "-Dpybind11_DIR=$($PY -m pybind11 --cmakedir)" >/dev/null
 cmake --build build/clang-thread-safety -j "$JOBS" --target loadgen_objects _core
 
+# Boost headers (Beast, Asio, JSON) for the native network client, cpp/src/net (header-only).
+if [ ! -f /usr/include/boost/json/src.hpp ] || [ ! -f /usr/include/boost/beast.hpp ]; then
+  if command -v apt-get >/dev/null; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    PKGS="libboost1.81-dev libboost-json1.81-dev"
+    $SUDO apt-get install -y -q $PKGS >/dev/null || { $SUDO apt-get update -q && $SUDO apt-get install -y -q $PKGS; }
+  else
+    echo "Boost >= 1.75 headers (Beast, JSON) not found: install them and rerun" >&2; exit 1
+  fi
+fi
+
 echo "== C++ tests"
 cmake -S . -B build/cpp-tests -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOADGEN_BUILD_TESTS=ON \
-  -DLOADGEN_BUILD_EXAMPLES=ON >/dev/null
+  -DLOADGEN_BUILD_EXAMPLES=ON -DLOADGEN_NET=ON >/dev/null
 cmake --build build/cpp-tests -j "$JOBS"
 ctest --test-dir build/cpp-tests --output-on-failure -j "$JOBS"
 
@@ -57,6 +68,18 @@ if [ ! -x "$ORACLE/bin/python" ] || ! "$ORACLE/bin/python" -c "import mlperf_loa
 fi
 export LOADGEN_ORACLE_PYTHON="$ROOT/$ORACLE/bin/python"
 export LOADGEN_REQUIRE_ORACLE=1
+
+# Real servers for the network tests (tests/servers/): llama.cpp's server from the xllamacpp
+# wheel (+ gguf to write the tiny model) in the test env; tritonserver from the nvidia-pytriton
+# wheel in a venv of its own, since it needs numpy<2.
+$PY -m pip install -q xllamacpp gguf
+TRITON=build/triton-venv
+if [ ! -x "$TRITON/bin/python" ] || ! "$TRITON/bin/python" -c "import pytriton" 2>/dev/null; then
+  $PY -m venv "$TRITON"
+  "$TRITON/bin/pip" install -q "nvidia-pytriton==0.7.0" "numpy<2"
+fi
+export LOADGEN_TRITON_PYTHON="$ROOT/$TRITON/bin/python"
+export LOADGEN_REQUIRE_SERVERS=1
 
 echo "== Python tests"
 $PY -m pytest -q "$@"

@@ -1,0 +1,1 @@
+"""Benchmark models served over the network: datasets, endpoint SUTs, probe and bench."""

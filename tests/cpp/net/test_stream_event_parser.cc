@@ -1,0 +1,121 @@
+// StreamEventParser (SAX) against the document-based ParseOpenAiEvent / ParseTritonEvent: the
+// same events must give the same results, including for malformed and truncated ones.
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "net/response_parsers.h"
+#include "net/stream_event_parser.h"
+
+namespace loadgen::net {
+namespace {
+
+using Format = StreamEventParser::Format;
+
+const std::vector<std::string>& Events() {
+  static const std::vector<std::string> events = {
+      R"({"choices":[{"text":"Hel","index":0}]})",
+      R"({"choices":[{"text":"lo","finish_reason":"length"}],"usage":{"completion_tokens":2}})",
+      R"({"id":"x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":null}}]})",
+      R"({"choices":[{"delta":{"content":"Hi \u00e9\n\"q\""}}]})",
+      R"({"choices":[{"delta":{"reasoning_content":"think"}}]})",
+      R"({"choices":[{"delta":{"reasoning_content":"a","content":"b"}}]})",
+      R"({"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":7,"total_tokens":10}})",
+      R"({"choices":[{"text":"first"},{"text":"second"}]})",
+      R"({"choices":[{"delta":{"content":"x"}},{"delta":{"content":"y"}}]})",
+      R"({"choices":[{"logprobs":{"content":[{"token":"t","text":"no"}]},"text":"yes"}]})",
+      R"({"nested":{"choices":[{"text":"no"}],"usage":{"completion_tokens":99}},"choices":[{"text":"ok"}]})",
+      R"({"usage":{"completion_tokens":4.0}})",
+      R"({"usage":null,"choices":null})",
+      R"({"choices":{"text":"not an array"}})",
+      R"({"error":{"message":"context too long","code":400}})",
+      R"({"error":"plain text error"})",
+      R"({"error":null,"choices":[{"text":"fine"}]})",
+      R"({"error":42})",
+      R"({"model_name":"stream","model_version":"1","text_output":"tok0 "})",
+      R"({"model_name":"stream","text_output":""})",
+      R"({"text_output":["not","a string"]})",
+      R"([1,2,3])",
+      R"("just a string")",
+      R"({"choices":[{"text":"a"})",
+      R"({"choices":[{"text":"a"}]} trailing)",
+      R"({})",
+      "",
+      "[DONE]",
+  };
+  return events;
+}
+
+void ExpectSame(const std::string& event, Format format, bool compare_errors) {
+  JsonReader json;
+  ParsedResponse reference;
+  EventKind reference_kind;
+  if (format == Format::kTriton) {
+    reference_kind = ParseTritonEvent(event, "text_output", json, &reference);
+  } else {
+    reference_kind = ParseOpenAiEvent(event, format == Format::kOpenAiChat, json, &reference);
+  }
+  StreamEventParser parser;
+  ParsedResponse got;
+  const EventKind kind = parser.Parse(event, format, "text_output", &got);
+  const std::string where = "event: " + event + " format " + std::to_string(static_cast<int>(format));
+  EXPECT_EQ(kind, reference_kind) << where;
+  if (kind != EventKind::kError) {
+    EXPECT_EQ(got.output, reference.output) << where;
+    EXPECT_EQ(got.usage_tokens, reference.usage_tokens) << where;
+    EXPECT_EQ(got.content_chunks, reference.content_chunks) << where;
+    EXPECT_EQ(got.done, reference.done) << where;
+  } else if (compare_errors) {
+    EXPECT_EQ(got.error, reference.error) << where;
+  }
+}
+
+TEST(StreamEventParser, AgreesWithTheDocumentParsers) {
+  for (const std::string& event : Events()) {
+    for (Format format : {Format::kOpenAiCompletions, Format::kOpenAiChat, Format::kTriton}) {
+      if (format == Format::kTriton && event == "[DONE]") continue;  // not a Triton event
+      ExpectSame(event, format, /*compare_errors=*/true);
+    }
+  }
+}
+
+TEST(StreamEventParser, AgreesOnEveryTruncationAndByteFlip) {
+  for (const std::string& event : Events()) {
+    for (size_t cut = 0; cut < event.size(); ++cut) {
+      ExpectSame(event.substr(0, cut), Format::kOpenAiChat, false);
+      ExpectSame(event.substr(0, cut), Format::kOpenAiCompletions, false);
+    }
+    for (size_t i = 0; i < event.size(); ++i) {
+      for (char c : {'"', '{', '}', '[', ']', ',', ':', 'x', '\\'}) {
+        std::string mutated = event;
+        mutated[i] = c;
+        if (mutated == "[DONE]") continue;
+        ExpectSame(mutated, Format::kOpenAiChat, false);
+        ExpectSame(mutated, Format::kOpenAiCompletions, false);
+        ExpectSame(mutated, Format::kTriton, false);
+      }
+    }
+  }
+}
+
+TEST(StreamEventParser, ReusedAcrossEventsAndAfterErrors) {
+  StreamEventParser parser;
+  ParsedResponse r;
+  EXPECT_EQ(parser.Parse(R"({"choices":[{"delta":{"content":"a"}}]})", Format::kOpenAiChat, {}, &r),
+            EventKind::kContent);
+  EXPECT_EQ(parser.Parse(R"({"choices":[{"delta":)", Format::kOpenAiChat, {}, &r), EventKind::kError);
+  r.error.clear();
+  EXPECT_EQ(parser.Parse(R"({"choices":[{"delta":{"content":"b"}}]})", Format::kOpenAiChat, {}, &r),
+            EventKind::kContent);
+  EXPECT_EQ(parser.Parse(R"({"choices":[],"usage":{"completion_tokens":2}})", Format::kOpenAiChat, {}, &r),
+            EventKind::kNoOutput);
+  EXPECT_EQ(parser.Parse("[DONE]", Format::kOpenAiChat, {}, &r), EventKind::kDone);
+  EXPECT_EQ(r.output, "ab");
+  EXPECT_EQ(r.content_chunks, 2);
+  EXPECT_EQ(r.usage_tokens, 2);
+  EXPECT_TRUE(r.done);
+}
+
+}  // namespace
+}  // namespace loadgen::net
