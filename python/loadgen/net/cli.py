@@ -60,3 +60,28 @@ def _cmd_probe(args: argparse.Namespace) -> int:
                    max_tokens=args.max_tokens)
     sys.stdout.write(report.format())
     return 0 if report.ok else 1
+
+
+def add_bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from .bench import add_bench_arguments
+
+    bench = sub.add_parser(
+        "bench",
+        help="run a LoadGen test against an endpoint: the four official logs and a report",
+        description="Run one LoadGen test against a served model. Every test setting can be given "
+        "as a flag or through --user-conf (flags win).",
+    )
+    add_endpoint_arguments(bench)
+    add_bench_arguments(bench)
+    bench.set_defaults(func=_cmd_bench)
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import run_bench
+
+    try:
+        headers = request_headers(args)
+    except EndpointError as e:
+        print(f"loadgen bench: {e}", file=sys.stderr)
+        return 2
+    return run_bench(args, headers)
