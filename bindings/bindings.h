@@ -29,10 +29,15 @@ void RegisterSettings(py::module_& m);
 void RegisterSutQsl(py::module_& m);
 void RegisterRun(py::module_& m);
 void RegisterTyped(py::module_& m);
+void RegisterNet(py::module_& m);  // register_net.cc (empty without LOADGEN_HAVE_NET)
 
 /// The SUT (from ConstructSUT, ConstructFastSUT or ConstructQDL) behind a handle.
 /// Throws py::value_error naming the problem if the handle is unknown, destroyed or a QSL.
 std::shared_ptr<mlperf::SystemUnderTest> FindSut(uintptr_t handle);
+
+/// Registers a SUT implemented in C++ (e.g. loadgen.net's EndpointSut) under a handle that
+/// StartTest, loadgen.run and DestroySUT accept.
+uintptr_t AddNativeSut(std::shared_ptr<mlperf::SystemUnderTest> sut);
 
 /// The QSL behind a handle from ConstructQSL; throws py::value_error otherwise.
 std::shared_ptr<mlperf::QuerySampleLibrary> FindQsl(uintptr_t handle);

@@ -404,6 +404,10 @@ void RegisterConstructors(py::module_& m) {
 
 }  // namespace
 
+uintptr_t AddNativeSut(std::shared_ptr<mlperf::SystemUnderTest> sut) {
+  return AddSut(Kind::kSut, std::move(sut));
+}
+
 std::shared_ptr<mlperf::SystemUnderTest> FindSut(uintptr_t handle) {
   return Registry::Get().Find(handle, /*sut_family=*/true).sut;
 }

@@ -174,8 +174,12 @@ py::dict RunTest(py::object issue, py::object flush, uintptr_t qsl_handle,
     throw py::value_error("no_progress_timeout_s must be a finite number >= 0");
   }
   if (batch == "numpy") py::module_::import("numpy");  // fails here, not in the first query
-  auto sut = std::make_shared<TypedSut>(std::move(issue), std::move(flush), batch == "numpy",
-                                        sut_name);
+  // A native SUT (loadgen.net's EndpointSut) comes as its handle: no Python call per query.
+  std::shared_ptr<mlperf::SystemUnderTest> sut =
+      py::isinstance<py::int_>(issue)
+          ? FindSut(issue.cast<uintptr_t>())
+          : std::make_shared<TypedSut>(std::move(issue), std::move(flush), batch == "numpy",
+                                       sut_name);
   std::shared_ptr<mlperf::QuerySampleLibrary> qsl = FindQsl(qsl_handle);
   const auto timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(
       std::chrono::duration<double>(no_progress_timeout_s));

@@ -17,9 +17,20 @@ if [ ! -f /usr/include/gtest/gtest.h ]; then
   fi
 fi
 
+# Boost headers (Beast, Asio, JSON) for the native network client, cpp/src/net (header-only).
+if [ ! -f /usr/include/boost/json/src.hpp ] || [ ! -f /usr/include/boost/beast.hpp ]; then
+  if command -v apt-get >/dev/null; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    PKGS="libboost1.81-dev libboost-json1.81-dev"
+    $SUDO apt-get install -y -q $PKGS >/dev/null || { $SUDO apt-get update -q && $SUDO apt-get install -y -q $PKGS; }
+  else
+    echo "Boost >= 1.75 headers (Beast, JSON) not found: install them and rerun" >&2; exit 1
+  fi
+fi
+
 echo "== C++ tests"
 cmake -S . -B build/cpp-tests -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOADGEN_BUILD_TESTS=ON \
-  -DLOADGEN_BUILD_EXAMPLES=ON >/dev/null
+  -DLOADGEN_BUILD_EXAMPLES=ON -DLOADGEN_NET=ON >/dev/null
 cmake --build build/cpp-tests -j "$JOBS"
 ctest --test-dir build/cpp-tests --output-on-failure -j "$JOBS"
 

@@ -125,13 +125,16 @@ def run(
     Path(log_options.outdir).mkdir(parents=True, exist_ok=True)
 
     failures: list[BaseException] = []
+    # A native SUT (loadgen.net.EndpointSut) is passed by handle: no Python call per query.
+    native_handle: int | None = getattr(sut, "_native_sut_handle", None)
     loop = (
         _EventLoopThread(failures)
-        if inspect.iscoroutinefunction(sut.issue) or inspect.iscoroutinefunction(sut.flush)
+        if native_handle is None
+        and (inspect.iscoroutinefunction(sut.issue) or inspect.iscoroutinefunction(sut.flush))
         else None
     )
-    issue = _issue_adapter(sut, batch, loop)
-    flush = _flush_adapter(sut, loop)
+    issue: Any = native_handle if native_handle is not None else _issue_adapter(sut, batch, loop)
+    flush: Any = None if native_handle is not None else _flush_adapter(sut, loop)
     qsl_handle = _core.ConstructQSL(
         qsl.total_sample_count, qsl.performance_sample_count, qsl.load, qsl.unload
     )

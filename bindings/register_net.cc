@@ -1,0 +1,210 @@
+// loadgen._core.EndpointSut: the native network client (cpp/src/net) as a SUT object. Queries
+// never call into Python: the object is registered under a SUT handle that the drop-in
+// StartTest and loadgen.run accept, and the client's I/O thread completes the samples.
+#include "bindings.h"
+
+#ifdef LOADGEN_HAVE_NET
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "net/endpoint_sut.h"
+
+namespace loadgen::python {
+namespace {
+
+using net::EndpointSut;
+
+net::ApiKind ParseApi(const std::string& api) {
+  if (api == "openai") return net::ApiKind::kOpenAiCompletions;
+  if (api == "openai-chat") return net::ApiKind::kOpenAiChat;
+  if (api == "kserve") return net::ApiKind::kKserveV2;
+  if (api == "triton-generate") return net::ApiKind::kTritonGenerate;
+  throw py::value_error("api must be 'openai', 'openai-chat', 'kserve' or 'triton-generate', got '" +
+                        api + "'");
+}
+
+int64_t SecondsToNs(double seconds, const char* what) {
+  if (!(seconds >= 0) || seconds > 1e9) {
+    throw py::value_error(std::string(what) + " must be a number of seconds >= 0");
+  }
+  return static_cast<int64_t>(seconds * 1e9);
+}
+
+// The Python object: the SUT plus its registry handle.
+struct NativeEndpointSut {
+  std::shared_ptr<EndpointSut> sut;
+  uintptr_t handle = 0;
+};
+
+const char* TokenSourceName(net::TokenSource s) {
+  switch (s) {
+    case net::TokenSource::kUsage: return "usage";
+    case net::TokenSource::kCountedChunks: return "chunks";
+    case net::TokenSource::kNone: break;
+  }
+  return "none";
+}
+
+py::dict StatsDict(const net::EndpointStats& s) {
+  py::dict d;
+  d["issued"] = s.issued;
+  d["completed"] = s.completed;
+  d["failed"] = s.failed;
+  d["tokens_from_usage"] = s.tokens_from_usage;
+  d["tokens_from_chunks"] = s.tokens_from_chunks;
+  py::dict reasons;
+  for (size_t r = 1; r < s.failures_by_reason.size(); ++r) {
+    reasons[net::FailureReasonName(static_cast<net::FailureReason>(r))] = s.failures_by_reason[r];
+  }
+  d["failures_by_reason"] = reasons;
+  py::list endpoints;
+  for (size_t i = 0; i < s.per_endpoint.size(); ++i) {
+    const net::EndpointCounts& c = s.per_endpoint[i];
+    py::dict e;
+    e["issued"] = c.issued;
+    e["completed"] = c.completed;
+    e["failed"] = c.failed;
+    e["connections_opened"] = c.connections_opened;
+    e["retries"] = c.retries;
+    e["closes_after_stream"] = static_cast<bool>(s.closes_after_stream[i]);
+    endpoints.append(e);
+  }
+  d["endpoints"] = endpoints;
+  d["last_failure"] = s.last_failure;
+  return d;
+}
+
+py::dict RecordsDict(const EndpointSut& sut) {
+  std::vector<net::QueryRecord> records;
+  std::vector<int64_t> chunk_times;
+  {
+    py::gil_scoped_release nogil;
+    sut.CopyRecords(&records, &chunk_times);
+  }
+  py::list sample_index, issued, written, first_byte, first_token, done, tokens, token_source,
+      failure, endpoint, status, attempts, chunks;
+  for (const net::QueryRecord& r : records) {
+    sample_index.append(r.sample_index);
+    issued.append(r.issued_ns);
+    written.append(r.written_ns);
+    first_byte.append(r.first_byte_ns);
+    first_token.append(r.first_token_ns);
+    done.append(r.done_ns);
+    tokens.append(r.tokens);
+    token_source.append(TokenSourceName(r.token_source));
+    failure.append(r.failure == net::FailureReason::kNone ? py::object(py::none())
+                                                          : py::str(net::FailureReasonName(r.failure)));
+    endpoint.append(r.endpoint);
+    status.append(r.http_status);
+    attempts.append(r.attempts);
+    py::list times;
+    for (uint32_t k = 0; k < r.chunk_count; ++k) times.append(chunk_times[r.chunk_begin + k]);
+    chunks.append(times);
+  }
+  py::dict d;
+  d["sample_index"] = sample_index;
+  d["issued_ns"] = issued;
+  d["written_ns"] = written;
+  d["first_byte_ns"] = first_byte;
+  d["first_token_ns"] = first_token;
+  d["done_ns"] = done;
+  d["tokens"] = tokens;
+  d["token_source"] = token_source;
+  d["failure"] = failure;
+  d["endpoint"] = endpoint;
+  d["http_status"] = status;
+  d["attempts"] = attempts;
+  d["chunk_times_ns"] = chunks;
+  return d;
+}
+
+}  // namespace
+
+void RegisterNet(py::module_& m) {
+  py::class_<NativeEndpointSut>(m, "EndpointSut",
+                                "A SUT that sends each sample's request body to HTTP endpoints "
+                                "from a native I/O thread (no Python call per query).")
+      .def(py::init([](const std::vector<std::string>& base_urls, const std::string& path,
+                       const std::string& api, bool stream, const std::vector<py::bytes>& bodies,
+                       const std::vector<size_t>& json_lengths,
+                       const std::vector<std::pair<std::string, std::string>>& headers,
+                       const std::string& content_type, const std::string& balance,
+                       bool first_token_skips_reasoning, bool report_first_token,
+                       const std::string& output_name, double connect_timeout_s,
+                       double first_byte_timeout_s, double total_timeout_s,
+                       size_t max_connections, bool record_chunk_times) {
+             net::EndpointConfig config;
+             config.base_urls = base_urls;
+             config.path = path;
+             config.api = ParseApi(api);
+             config.stream = stream;
+             config.headers = headers;
+             config.content_type = content_type;
+             if (balance == "round-robin") {
+               config.balance = net::BalancePolicy::kRoundRobin;
+             } else if (balance == "least-outstanding") {
+               config.balance = net::BalancePolicy::kLeastOutstanding;
+             } else {
+               throw py::value_error(
+                   "balance must be 'round-robin' or 'least-outstanding', got '" + balance + "'");
+             }
+             config.first_token_skips_reasoning = first_token_skips_reasoning;
+             config.report_first_token = report_first_token;
+             config.output_name = output_name;
+             config.connect_timeout_ns = SecondsToNs(connect_timeout_s, "connect_timeout_s");
+             config.first_byte_timeout_ns = SecondsToNs(first_byte_timeout_s, "first_byte_timeout_s");
+             config.total_timeout_ns = SecondsToNs(total_timeout_s, "total_timeout_s");
+             config.max_connections = max_connections;
+             config.record_chunk_times = record_chunk_times;
+             std::vector<std::string> body_strings;
+             body_strings.reserve(bodies.size());
+             for (const py::bytes& b : bodies) body_strings.emplace_back(b);
+             std::shared_ptr<EndpointSut> sut;
+             try {
+               py::gil_scoped_release nogil;  // resolving host names may take a while
+               sut = std::make_shared<EndpointSut>(std::move(config), std::move(body_strings),
+                                                   json_lengths);
+             } catch (const std::invalid_argument& e) {
+               throw py::value_error(e.what());
+             }
+             NativeEndpointSut object;
+             object.sut = sut;
+             object.handle = AddNativeSut(sut);
+             return object;
+           }),
+           py::arg("base_urls"), py::arg("path"), py::arg("api"), py::arg("stream"),
+           py::arg("bodies"), py::kw_only(), py::arg("json_lengths") = std::vector<size_t>(),
+           py::arg("headers") = std::vector<std::pair<std::string, std::string>>(),
+           py::arg("content_type") = "application/json", py::arg("balance") = "round-robin",
+           py::arg("first_token_skips_reasoning") = false, py::arg("report_first_token") = true,
+           py::arg("output_name") = "text_output", py::arg("connect_timeout_s") = 10.0,
+           py::arg("first_byte_timeout_s") = 0.0, py::arg("total_timeout_s") = 0.0,
+           py::arg("max_connections") = 64, py::arg("record_chunk_times") = true)
+      .def_property_readonly(
+          "handle", [](const NativeEndpointSut& s) { return s.handle; },
+          "The SUT handle StartTest and loadgen.run accept (DestroySUT releases it).")
+      .def_property_readonly("name", [](const NativeEndpointSut& s) { return s.sut->Name(); })
+      .def_property_readonly("outstanding",
+                             [](const NativeEndpointSut& s) { return s.sut->Outstanding(); })
+      .def("stats", [](const NativeEndpointSut& s) { return StatsDict(s.sut->Stats()); },
+           "Totals: issued, completed, failed, failures by reason, per-endpoint counts.")
+      .def("records", [](const NativeEndpointSut& s) { return RecordsDict(*s.sut); },
+           "Per-query records (columns of lists) in completion order.")
+      .def("clear_records", [](const NativeEndpointSut& s) { s.sut->ClearRecords(); })
+      .def("cancel_all", [](const NativeEndpointSut& s) { s.sut->CancelAll(); },
+           py::call_guard<py::gil_scoped_release>(),
+           "Fails every queued and in-flight request and closes the connections.");
+}
+
+}  // namespace loadgen::python
+
+#else  // built without the network client (LOADGEN_NET=OFF or no Boost)
+
+namespace loadgen::python {
+void RegisterNet(py::module_&) {}
+}  // namespace loadgen::python
+
+#endif

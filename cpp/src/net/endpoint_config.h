@@ -1,0 +1,112 @@
+// What an EndpointSut is told (EndpointConfig) and what it reports per query (QueryRecord) and
+// in total (EndpointStats).
+#ifndef LOADGEN_NET_ENDPOINT_CONFIG_H_
+#define LOADGEN_NET_ENDPOINT_CONFIG_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "net/response_parsers.h"
+
+namespace loadgen::net {
+
+enum class BalancePolicy : uint8_t { kRoundRobin, kLeastOutstanding };
+
+/// Why a sample failed. Every failed sample is still completed (with no output and 0 tokens).
+enum class FailureReason : uint8_t {
+  kNone,
+  kHttp4xx,            // the server answered 4xx
+  kHttp5xx,            // the server answered 5xx (or another non-2xx status)
+  kConnectFailed,      // TCP connect refused or unreachable
+  kConnectionClosed,   // closed or reset by the server before the response was complete
+  kConnectTimeout,     // connect_timeout_ns passed
+  kFirstByteTimeout,   // first_byte_timeout_ns passed before the response's first byte
+  kTotalTimeout,       // total_timeout_ns passed (from IssueQuery) before the response ended
+  kMalformedResponse,  // bad HTTP, JSON or SSE, a stream without [DONE], or an error event
+  kBadSample,          // the QSL index has no request body
+  kCount,
+};
+
+/// The name used in stats and logs ("http_4xx", "timeout_total", ...).
+const char* FailureReasonName(FailureReason reason);
+
+/// Where a query's token count came from.
+enum class TokenSource : uint8_t { kNone, kUsage, kCountedChunks };
+
+struct EndpointConfig {
+  /// Base URLs, one per replica: "http://host:port" with an optional path prefix. https is not
+  /// supported (no TLS in this client).
+  std::vector<std::string> base_urls;
+  /// Request target appended to each base URL's path, e.g. "/v1/chat/completions".
+  std::string path;
+  ApiKind api = ApiKind::kOpenAiChat;
+  /// Whether the request bodies ask for a stream (decides nothing on the wire: the response's
+  /// Content-Type does; kept for the SUT's name and for checks).
+  bool stream = true;
+  /// Triton generate_stream: the output field that carries text.
+  std::string output_name = "text_output";
+  /// The first token is the first chunk with content; reasoning_content chunks do not count
+  /// (a thinking model's "first answer token").
+  bool first_token_skips_reasoning = false;
+  /// Calls FirstTokenComplete on the first token of a streamed response.
+  bool report_first_token = true;
+  BalancePolicy balance = BalancePolicy::kRoundRobin;
+  /// Extra request headers (name, value), e.g. Authorization. Never logged.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string content_type = "application/json";
+  int64_t connect_timeout_ns = 10'000'000'000;
+  int64_t first_byte_timeout_ns = 0;  // 0: none
+  int64_t total_timeout_ns = 0;       // 0: none
+  /// Connections per base URL; requests beyond wait in that endpoint's queue.
+  size_t max_connections = 64;
+  /// Keep each query's chunk arrival times (for inter-token latencies).
+  bool record_chunk_times = true;
+};
+
+/// One query as the client saw it. Times are loadgen::NowNs() (steady clock).
+struct QueryRecord {
+  uint64_t sample_index = 0;
+  int64_t issued_ns = 0;      // IssueQuery entry (the issuer calls it at the scheduled moment)
+  int64_t written_ns = 0;     // request fully written to the socket (last attempt)
+  int64_t first_byte_ns = 0;  // response header received
+  int64_t first_token_ns = 0; // first content chunk (0 if none)
+  int64_t done_ns = 0;        // completed (successfully or not)
+  int64_t tokens = 0;
+  uint32_t chunk_begin = 0;   // into EndpointSut's chunk-time array
+  uint32_t chunk_count = 0;
+  uint16_t endpoint = 0;
+  uint16_t http_status = 0;
+  uint8_t attempts = 0;       // 2 when retried on a fresh connection
+  TokenSource token_source = TokenSource::kNone;
+  FailureReason failure = FailureReason::kNone;
+};
+
+struct EndpointCounts {
+  uint64_t issued = 0;
+  uint64_t completed = 0;  // including failed
+  uint64_t failed = 0;
+  uint64_t connections_opened = 0;
+  uint64_t retries = 0;    // requests resent after a reused connection closed unanswered
+};
+
+struct EndpointStats {
+  uint64_t issued = 0;
+  uint64_t completed = 0;
+  uint64_t failed = 0;
+  uint64_t tokens_from_usage = 0;   // queries whose count came from usage
+  uint64_t tokens_from_chunks = 0;  // queries whose count came from counting chunks
+  std::array<uint64_t, static_cast<size_t>(FailureReason::kCount)> failures_by_reason{};
+  std::vector<EndpointCounts> per_endpoint;
+  /// Whether an endpoint was seen closing connections after streamed responses (llama.cpp's
+  /// server does, while advertising keep-alive); its streamed connections are not reused.
+  std::vector<bool> closes_after_stream;
+  std::string last_failure;  // the message of the most recent failure
+};
+
+}  // namespace loadgen::net
+
+#endif  // LOADGEN_NET_ENDPOINT_CONFIG_H_

@@ -1,0 +1,367 @@
+#include "net/http_connection.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <chrono>
+#include <string_view>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+
+#include "common/clock.h"
+#include "net/client.h"
+
+namespace loadgen::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using boost::system::error_code;
+
+namespace {
+
+// Response bodies kept for an error message.
+constexpr size_t kErrorSnippetBytes = 200;
+
+bool IsEventStream(std::string_view content_type) {
+  return content_type.substr(0, 17) == "text/event-stream";
+}
+
+}  // namespace
+
+Connection::Connection(asio::io_context& io, Client& client, Endpoint& endpoint)
+    : client_(client), endpoint_(endpoint), socket_(io), timer_(io) {}
+
+void Connection::Start(Query* q) {
+  query_ = q;
+  ++generation_;
+  ++q->record.attempts;
+  timed_out_ = false;
+  first_token_seen_ = false;
+  http_status_ = 0;
+  reused_ = connected_;
+  parser_.reset();
+  if (connected_) {
+    Write();
+  } else {
+    Connect();
+  }
+}
+
+bool Connection::PeerClosed() {
+  if (!connected_) return true;
+  char byte;
+  const ssize_t n = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  // 0: orderly close; > 0: unexpected bytes (nothing may follow a complete response);
+  // EAGAIN: alive and quiet.
+  return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+}
+
+void Connection::Close() {
+  ++generation_;
+  timer_.cancel();
+  error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  connected_ = false;
+  read_buffer_.clear();
+}
+
+void Connection::Abort(FailureReason reason) {
+  if (query_ == nullptr) return;
+  FailWith(reason, "cancelled");
+}
+
+void Connection::ArmTimer(int64_t deadline_ns, FailureReason reason) {
+  if (deadline_ns <= 0) {
+    timer_.cancel();
+    return;
+  }
+  timer_reason_ = reason;
+  timer_.expires_at(Clock::time_point(std::chrono::nanoseconds(deadline_ns)));
+  const uint64_t generation = generation_;
+  timer_.async_wait([this, generation](const error_code& ec) {
+    if (ec || generation != generation_ || query_ == nullptr) return;
+    timed_out_ = true;
+    error_code ignored;
+    socket_.cancel(ignored);  // the pending read or write ends with operation_aborted
+  });
+}
+
+void Connection::Connect() {
+  const EndpointConfig& config = client_.config();
+  ArmTimer(config.connect_timeout_ns > 0 ? NowNs() + config.connect_timeout_ns : 0,
+           FailureReason::kConnectTimeout);
+  read_buffer_.clear();
+  const uint64_t generation = generation_;
+  asio::async_connect(socket_, endpoint_.addresses,
+                      [this, generation](const error_code& ec, const asio::ip::tcp::endpoint&) {
+                        if (generation != generation_) return;
+                        if (ec) {
+                          if (timed_out_) {
+                            FailWith(FailureReason::kConnectTimeout, "connect timed out");
+                          } else {
+                            FailWith(FailureReason::kConnectFailed, ec.message());
+                          }
+                          return;
+                        }
+                        connected_ = true;
+                        error_code ignored;
+                        socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+                        client_.CountConnectionOpened(endpoint_);
+                        Write();
+                      });
+}
+
+void Connection::Write() {
+  const EndpointConfig& config = client_.config();
+  Query* q = query_;
+  const int64_t issued = q->record.issued_ns;
+  int64_t deadline = 0;
+  FailureReason reason = FailureReason::kNone;
+  if (config.total_timeout_ns > 0) {
+    deadline = issued + config.total_timeout_ns;
+    reason = FailureReason::kTotalTimeout;
+  }
+  if (config.first_byte_timeout_ns > 0) {
+    const int64_t first_byte = NowNs() + config.first_byte_timeout_ns;
+    if (deadline == 0 || first_byte < deadline) {
+      deadline = first_byte;
+      reason = FailureReason::kFirstByteTimeout;
+    }
+  }
+  ArmTimer(deadline, reason);
+
+  head_.assign(endpoint_.head_prefix);
+  if (q->json_length > 0) {
+    head_.append("Inference-Header-Content-Length: ");
+    head_.append(std::to_string(q->json_length));  // short: within the string's SSO buffer
+    head_.append("\r\n");
+  }
+  head_.append("Content-Length: ");
+  char digits[24];
+  const int len = std::snprintf(digits, sizeof(digits), "%zu", q->body.size());
+  head_.append(digits, static_cast<size_t>(len));
+  head_.append("\r\n\r\n");
+  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_),
+                                                  asio::buffer(q->body.data(), q->body.size())};
+  const uint64_t generation = generation_;
+  asio::async_write(socket_, buffers, [this, generation](const error_code& ec, size_t) {
+    if (generation != generation_) return;
+    if (ec) {
+      FailFromError(ec, /*header_phase=*/true);
+      return;
+    }
+    query_->record.written_ns = NowNs();
+    ReadHeader();
+  });
+}
+
+void Connection::ReadHeader() {
+  parser_.emplace();
+  parser_->body_limit(boost::none);
+  parser_->header_limit(64 * 1024);
+  const uint64_t generation = generation_;
+  http::async_read_header(socket_, read_buffer_, *parser_,
+                          [this, generation](const error_code& ec, size_t) {
+                            if (generation != generation_) return;
+                            if (ec) {
+                              FailFromError(ec, /*header_phase=*/true);
+                              return;
+                            }
+                            Query* q = query_;
+                            q->record.first_byte_ns = NowNs();
+                            const auto& response = parser_->get();
+                            http_status_ = response.result_int();
+                            q->record.http_status = static_cast<uint16_t>(http_status_);
+                            streaming_ = http_status_ / 100 == 2 &&
+                                         IsEventStream(response[http::field::content_type]);
+                            sse_.Reset();
+                            body_.clear();
+                            const EndpointConfig& config = client_.config();
+                            ArmTimer(config.total_timeout_ns > 0
+                                         ? q->record.issued_ns + config.total_timeout_ns
+                                         : 0,
+                                     FailureReason::kTotalTimeout);
+                            ReadBody();
+                          });
+}
+
+void Connection::ReadBody() {
+  if (parser_->is_done()) {
+    Finish();
+    return;
+  }
+  auto& body = parser_->get().body();
+  body.data = piece_.data();
+  body.size = piece_.size();
+  body.more = true;
+  const uint64_t generation = generation_;
+  http::async_read_some(socket_, read_buffer_, *parser_,
+                        [this, generation](error_code ec, size_t) {
+                          if (generation != generation_) return;
+                          if (ec == http::error::need_buffer) ec = {};
+                          if (ec) {
+                            FailFromError(ec, /*header_phase=*/false);
+                            return;
+                          }
+                          const size_t n = piece_.size() - parser_->get().body().size;
+                          if (n > 0) OnBodyBytes(n, NowNs());
+                          if (generation != generation_) return;  // failed while parsing
+                          ReadBody();
+                        });
+}
+
+void Connection::OnBodyBytes(size_t n, int64_t now_ns) {
+  const std::string_view bytes(piece_.data(), n);
+  if (!streaming_) {
+    body_.append(bytes.data(), bytes.size());
+    return;
+  }
+  const bool ok = sse_.Feed(bytes, [&](std::string_view data) { return OnEvent(data, now_ns); });
+  if (!ok && query_ != nullptr) {
+    FailWith(FailureReason::kMalformedResponse,
+             query_->parsed.error.empty() ? "SSE line too long" : query_->parsed.error);
+  }
+}
+
+bool Connection::OnEvent(std::string_view data, int64_t now_ns) {
+  Query* q = query_;
+  ParsedResponse& parsed = q->parsed;
+  const EndpointConfig& config = client_.config();
+  const size_t before = parsed.output.size();
+  EventKind kind;
+  if (config.api == ApiKind::kTritonGenerate) {
+    kind = ParseTritonEvent(data, config.output_name, json_, &parsed);
+  } else if (config.api == ApiKind::kOpenAiCompletions || config.api == ApiKind::kOpenAiChat) {
+    if (parsed.done) {
+      parsed.error = "an event after [DONE]";
+      return false;
+    }
+    kind = ParseOpenAiEvent(data, config.api == ApiKind::kOpenAiChat, json_, &parsed);
+  } else {
+    parsed.error = "a KServe v2 infer response cannot be an event stream";
+    return false;
+  }
+  if (kind == EventKind::kError) return false;
+  if (kind == EventKind::kContent || kind == EventKind::kReasoning) {
+    if (config.record_chunk_times) q->chunk_ns.push_back(now_ns);
+    const bool counts_as_first =
+        kind == EventKind::kContent || !config.first_token_skips_reasoning;
+    if (counts_as_first && !first_token_seen_) {
+      first_token_seen_ = true;
+      q->record.first_token_ns = now_ns;
+      client_.FirstToken(q, std::string_view(parsed.output).substr(before));
+    }
+  }
+  return true;
+}
+
+void Connection::Finish() {
+  Query* q = query_;
+  timer_.cancel();
+  const bool keep_alive = parser_->keep_alive();
+  ParsedResponse& parsed = q->parsed;
+  const EndpointConfig& config = client_.config();
+  FailureReason failure = FailureReason::kNone;
+  std::string message;
+  if (http_status_ / 100 != 2) {
+    failure = http_status_ / 100 == 4 ? FailureReason::kHttp4xx : FailureReason::kHttp5xx;
+    message = "HTTP " + std::to_string(http_status_) + ": " + body_.substr(0, kErrorSnippetBytes);
+  } else if (streaming_) {
+    if (!sse_.AtEventBoundary()) {
+      failure = FailureReason::kMalformedResponse;
+      message = "the event stream ended inside an event";
+    } else if (config.api != ApiKind::kTritonGenerate && !parsed.done) {
+      failure = FailureReason::kMalformedResponse;
+      message = "the event stream ended without [DONE]";
+    }
+  } else {
+    bool ok;
+    switch (config.api) {
+      case ApiKind::kOpenAiCompletions:
+      case ApiKind::kOpenAiChat:
+        ok = ParseOpenAiBody(body_, config.api == ApiKind::kOpenAiChat, json_, &parsed);
+        break;
+      case ApiKind::kKserveV2: {
+        size_t json_length = body_.size();
+        const auto header = parser_->get().find("Inference-Header-Content-Length");
+        if (header != parser_->get().end()) {
+          json_length = std::strtoull(std::string(header->value()).c_str(), nullptr, 10);
+        }
+        ok = ParseKserveBody(body_, json_length, json_, &parsed);
+        break;
+      }
+      default:
+        parsed.error = "expected an event stream, got Content-Type '" +
+                       std::string(parser_->get()[http::field::content_type]) + "'";
+        ok = false;
+    }
+    if (!ok) {
+      failure = FailureReason::kMalformedResponse;
+      message = parsed.error;
+    }
+  }
+  last_was_stream_ = streaming_;
+  const bool reusable =
+      failure != FailureReason::kMalformedResponse && keep_alive &&
+      !(streaming_ && endpoint_.closes_after_stream);
+  if (failure != FailureReason::kNone) {
+    FailWith(failure, message);
+    return;
+  }
+  query_ = nullptr;
+  if (!reusable) Close();
+  client_.Done(q, endpoint_, this, reusable);
+}
+
+void Connection::FailWith(FailureReason reason, std::string_view message) {
+  Query* q = query_;
+  query_ = nullptr;
+  Close();
+  q->record.failure = reason;
+  q->parsed.error.assign(message.data(), message.size());
+  client_.Done(q, endpoint_, this, /*reusable=*/false);
+}
+
+void Connection::FailFromError(const error_code& ec, bool header_phase) {
+  if (timed_out_) {
+    FailWith(timer_reason_, timer_reason_ == FailureReason::kTotalTimeout
+                                ? "total timeout"
+                                : timer_reason_ == FailureReason::kFirstByteTimeout
+                                      ? "no response byte within the first-byte timeout"
+                                      : "connect timed out");
+    return;
+  }
+  const bool closed = ec == asio::error::eof || ec == http::error::end_of_stream ||
+                      ec == http::error::partial_message ||
+                      ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+                      ec == asio::error::connection_aborted;
+  // A reused keep-alive connection the server closed before answering a single byte (llama.cpp's
+  // server closes after each stream while advertising keep-alive): the request was not served,
+  // so it is sent again once on a fresh connection.
+  const bool unanswered = header_phase && !(parser_ && parser_->got_some()) && read_buffer_.size() == 0;
+  if (closed && unanswered && reused_ && query_->record.attempts == 1) {
+    Query* q = query_;
+    query_ = nullptr;
+    const bool after_stream = last_was_stream_;
+    Close();
+    client_.Retry(q, endpoint_, this, after_stream);
+    return;
+  }
+  if (closed) {
+    FailWith(FailureReason::kConnectionClosed, ec.message());
+  } else if (ec.category() == http::make_error_code(http::error::bad_version).category()) {
+    FailWith(FailureReason::kMalformedResponse, "bad HTTP response: " + ec.message());
+  } else {
+    FailWith(FailureReason::kConnectionClosed, ec.message());
+  }
+}
+
+}  // namespace loadgen::net

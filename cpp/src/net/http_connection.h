@@ -1,0 +1,83 @@
+// One HTTP/1.1 connection of an endpoint's pool (Boost.Beast parses the responses). It serves
+// one query at a time: connect if needed, write the request, read the response header, then
+// the body piece by piece as it arrives (SSE events are framed and parsed per piece).
+#ifndef LOADGEN_NET_HTTP_CONNECTION_H_
+#define LOADGEN_NET_HTTP_CONNECTION_H_
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+
+#include "net/endpoint_config.h"
+#include "net/response_parsers.h"
+#include "net/sse_framer.h"
+
+namespace loadgen::net {
+
+class Client;
+struct Endpoint;
+struct Query;
+
+class Connection {
+ public:
+  Connection(boost::asio::io_context& io, Client& client, Endpoint& endpoint);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  /// Serves `q` (I/O thread). Connects first if not connected.
+  void Start(Query* q);
+  /// An idle connection the server has closed (checked without blocking before reuse).
+  bool PeerClosed();
+  /// Drops the connection (pending operations end with operation_aborted and are ignored).
+  void Close();
+  bool connected() const { return connected_; }
+  bool last_was_stream() const { return last_was_stream_; }
+  /// Ends the query in flight, if any, as failed (CancelAll).
+  void Abort(FailureReason reason);
+
+ private:
+  void Connect();
+  void Write();
+  void ReadHeader();
+  void ReadBody();
+  void OnBodyBytes(size_t n, int64_t now_ns);
+  bool OnEvent(std::string_view data, int64_t now_ns);
+  void Finish();
+  void FailWith(FailureReason reason, std::string_view message);
+  void FailFromError(const boost::system::error_code& ec, bool header_phase);
+  void ArmTimer(int64_t deadline_ns, FailureReason reason);
+
+  Client& client_;
+  Endpoint& endpoint_;
+  boost::asio::ip::tcp::socket socket_;
+  boost::asio::steady_timer timer_;
+  boost::beast::flat_buffer read_buffer_;
+  std::optional<boost::beast::http::response_parser<boost::beast::http::buffer_body>> parser_;
+  std::string head_;                 // this request's header (reused)
+  std::array<char, 16384> piece_{};  // body bytes of one read
+  std::string body_;                 // a whole non-streamed body (reused)
+  SseFramer sse_;
+  JsonReader json_;
+
+  Query* query_ = nullptr;
+  uint64_t generation_ = 0;  // handlers of an earlier query or socket see a different value
+  bool connected_ = false;
+  bool reused_ = false;        // this query runs on a connection that served one before
+  bool last_was_stream_ = false;
+  bool streaming_ = false;     // the current response is text/event-stream
+  bool first_token_seen_ = false;
+  bool timed_out_ = false;
+  unsigned http_status_ = 0;
+  FailureReason timer_reason_ = FailureReason::kNone;
+};
+
+}  // namespace loadgen::net
+
+#endif  // LOADGEN_NET_HTTP_CONNECTION_H_
