@@ -116,7 +116,7 @@ def make_dataset(args: argparse.Namespace, api: str, found: Preflight) -> Datase
             input_len=parse_length(args.input_len),
             output_len=parse_length(args.output_len),
             seed=args.dataset_seed,
-            vocab_size=args.vocab_size or 32000,
+            vocab_size=args.vocab_size,
             first_token_id=args.first_token_id,
             form=form,
             tokenizer=args.tokenizer,
