@@ -14,11 +14,12 @@ import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, get_args
 
 from ..settings import Mode, Scenario, Settings
 from .datasets import Dataset, DatasetError, load_jsonl, load_tensors, parse_length, random_tensors, synthetic_llm
 from .probe import EndpointError, Preflight, preflight
+from .requests import Api
 
 __all__ = ["LLM_APIS", "add_settings_arguments", "make_dataset", "settings_from_args"]
 
@@ -184,6 +185,9 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
 def run_bench(args: argparse.Namespace, headers: Mapping[str, str]) -> int:
     urls: Sequence[str] = [args.url, *args.more_urls]
     scenario: Scenario = args.scenario
+    if args.api not in get_args(Api):
+        return _fail(f"--api {args.api} is not supported by the native client yet "
+                     f"(supported: {', '.join(get_args(Api))}); `loadgen probe` can check the endpoint")
     try:
         found = preflight(urls[0], args.api, args.model, headers=headers, timeout_s=args.timeout_s)
         for url in urls[1:]:  # every replica must serve the same model
