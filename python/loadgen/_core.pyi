@@ -328,8 +328,8 @@ class TestAborted(RuntimeError): ...
 class LogError(OSError): ...
 
 def _run_test(
-    issue: Callable[..., object],
-    flush: Callable[[], object],
+    issue: Callable[..., object] | int,  # or a native SUT's handle (loadgen.net.EndpointSut)
+    flush: Callable[[], object] | None,
     qsl: _Int,
     settings: TestSettings,
     log_settings: LogSettings,
@@ -350,3 +350,40 @@ def _lint_config(path: _Str) -> list[dict[str, Any]]: ...
 def _complete_id_list(ids: object, n_tokens: object = None) -> CompletionStatus: ...
 def _first_token_id_list(ids: object) -> CompletionStatus: ...
 def _abort(reason: str) -> bool: ...
+
+# ---------------------------------------------------------------------------------------------
+# The native network client (bindings/register_net.cc; absent when built with LOADGEN_NET=OFF).
+# loadgen.net.endpoint wraps it.
+
+class EndpointSut(metaclass=_Pybind11Type):
+    def __init__(
+        self,
+        base_urls: Sequence[str],
+        path: str,
+        api: str,
+        stream: bool,
+        bodies: Sequence[bytes],
+        *,
+        json_lengths: Sequence[_Int] = ...,
+        headers: Sequence[tuple[str, str]] = ...,
+        content_type: str = "application/json",
+        balance: str = "round-robin",
+        first_token_skips_reasoning: bool = False,
+        report_first_token: bool = True,
+        output_name: str = "text_output",
+        connect_timeout_s: float = 10.0,
+        first_byte_timeout_s: float = 0.0,
+        total_timeout_s: float = 0.0,
+        max_connections: _Int = 64,
+        record_chunk_times: bool = True,
+    ) -> None: ...
+    @property
+    def handle(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def outstanding(self) -> int: ...
+    def stats(self) -> dict[str, Any]: ...
+    def records(self) -> dict[str, list[Any]]: ...
+    def clear_records(self) -> None: ...
+    def cancel_all(self) -> None: ...

@@ -131,6 +131,11 @@ Client::Client(EndpointConfig config, std::vector<std::string> bodies,
   stats_.closes_after_stream.resize(endpoints_.size());
   incoming_.reserve(1024);
   draining_.reserve(1024);
+  // One connection per endpoint is opened before the first query, so that query does not
+  // pay for the TCP handshake either.
+  asio::post(io_, [this] {
+    for (auto& e : endpoints_) KeepOneReady(*e);
+  });
   io_thread_ = std::thread([this] { io_.run(); });
 }
 
@@ -256,7 +261,37 @@ void Client::Done(Query* q, Endpoint& e, Connection* c, bool reusable) {
     e.idle.push_back(c);
   } else {
     e.closed.push_back(c);
+    KeepOneReady(e);
   }
+}
+
+void Client::KeepOneReady(Endpoint& e) {
+  if (!e.idle.empty() || e.connecting_ahead > 0 || e.closed.empty()) return;
+  Connection* c = e.closed.back();
+  e.closed.pop_back();
+  ++e.connecting_ahead;
+  c->Preconnect();
+}
+
+void Client::Preconnected(Endpoint& e, Connection* c, bool ok) {
+  --e.connecting_ahead;
+  if (!ok) {
+    e.closed.push_back(c);
+    if (!e.waiting.empty()) {  // a query that found no free connection meanwhile
+      Query* next = e.waiting.front();
+      e.waiting.pop_front();
+      e.closed.pop_back();
+      c->Start(next);
+    }
+    return;
+  }
+  if (!e.waiting.empty()) {
+    Query* next = e.waiting.front();
+    e.waiting.pop_front();
+    c->Start(next);
+    return;
+  }
+  e.idle.push_back(c);
 }
 
 void Client::Retry(Query* q, Endpoint& e, Connection* c, bool after_stream) {

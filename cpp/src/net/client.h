@@ -56,6 +56,7 @@ struct Endpoint {
   std::vector<Connection*> idle;    // connected, keep-alive, free
   std::vector<Connection*> closed;  // free, not connected
   std::deque<Query*> waiting;       // no free connection yet
+  size_t connecting_ahead = 0;      // Preconnects under way
   size_t outstanding = 0;           // assigned here and not yet completed
   bool closes_after_stream = false; // learned: do not reuse a connection after a stream
 };
@@ -84,6 +85,8 @@ class Client {
   /// A reused connection closed before answering a byte: `q` is sent again on a fresh one.
   void Retry(Query* q, Endpoint& endpoint, Connection* connection, bool after_stream);
   void CountConnectionOpened(Endpoint& endpoint);
+  /// A Preconnect ended; `ok`: the connection is now connected and idle.
+  void Preconnected(Endpoint& endpoint, Connection* connection, bool ok);
 
  private:
   struct Incoming {
@@ -96,6 +99,9 @@ class Client {
   void Dispatch(Query* q);
   Endpoint& Choose();
   void StartOn(Endpoint& endpoint, Query* q);
+  /// Keeps one connected idle connection ready when the server closes connections after
+  /// each stream, so the next request does not wait for a TCP handshake.
+  void KeepOneReady(Endpoint& endpoint);
   Query* TakeSlot();
   void Complete(Query* q);
   void Fail(Query* q, FailureReason reason, std::string_view message);

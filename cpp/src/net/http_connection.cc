@@ -111,11 +111,33 @@ void Connection::Connect() {
                           }
                           return;
                         }
-                        connected_ = true;
-                        error_code ignored;
-                        socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
-                        client_.CountConnectionOpened(endpoint_);
+                        OnConnected();
                         Write();
+                      });
+}
+
+void Connection::OnConnected() {
+  connected_ = true;
+  last_was_stream_ = false;
+  error_code ignored;
+  socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  client_.CountConnectionOpened(endpoint_);
+}
+
+void Connection::Preconnect() {
+  ++generation_;
+  read_buffer_.clear();
+  const uint64_t generation = generation_;
+  asio::async_connect(socket_, endpoint_.addresses,
+                      [this, generation](const error_code& ec, const asio::ip::tcp::endpoint&) {
+                        if (generation != generation_) return;
+                        if (ec) {
+                          Close();
+                          client_.Preconnected(endpoint_, this, false);
+                          return;
+                        }
+                        OnConnected();
+                        client_.Preconnected(endpoint_, this, true);
                       });
 }
 

@@ -33,6 +33,9 @@ class Connection {
 
   /// Serves `q` (I/O thread). Connects first if not connected.
   void Start(Query* q);
+  /// Connects ahead of need (no query): on success the client gets it back as idle
+  /// (Client::Preconnected); on failure it stays closed, silently.
+  void Preconnect();
   /// An idle connection the server has closed (checked without blocking before reuse).
   bool PeerClosed();
   /// Drops the connection (pending operations end with operation_aborted and are ignored).
@@ -44,6 +47,7 @@ class Connection {
 
  private:
   void Connect();
+  void OnConnected();
   void Write();
   void ReadHeader();
   void ReadBody();

@@ -99,6 +99,7 @@ class EndpointSut:
         if len(dataset) == 0:
             raise ValueError("the dataset is empty")
         self.endpoint = endpoint
+        path = request_path(endpoint.api, endpoint.model)
         requests = build_bodies(
             endpoint.api, dataset, model=endpoint.model, stream=endpoint.stream,
             ignore_eos=endpoint.ignore_eos, binary_tensors=endpoint.binary_tensors,
@@ -108,7 +109,7 @@ class EndpointSut:
             raise RuntimeError("this loadgen build has no network client (built with LOADGEN_NET=OFF)")
         self._native = native(
             list(endpoint.base_urls()),
-            request_path(endpoint.api, endpoint.model),
+            path,
             endpoint.api,
             endpoint.stream,
             list(requests.bodies),
