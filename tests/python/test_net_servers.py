@@ -134,7 +134,7 @@ def test_fault_server_answers_ok_and_injected_statuses(fault_server: FaultServer
     assert status == 200 and events[-1] == "[DONE]"
     assert [json.loads(e)["choices"][0]["text"] for e in events[:3]] == ["t0 ", "t1 ", "t2 "]
     assert json.loads(events[3])["usage"]["completion_tokens"] == 3
-    for code in (400, 429, 500, 503):
+    for code in (400, 429, 500, 502, 503):
         status, body = request(fault_server.url, "POST", "/v1/completions", {"model": f"status-{code}", "prompt": "x"})
         assert status == code and json.loads(body)["error"]["code"] == code
     status, body = request(fault_server.url, "POST", "/v1/completions", {"model": "missing", "prompt": "x"})

@@ -12,7 +12,8 @@ request is chosen by the request's ``model`` field, so one server serves every c
 - ``malformed-sse``: a chunk whose data is not JSON, then [DONE] (not streamed: a body that is
   not JSON).
 
-``GET /v1/models`` lists the names in ``LISTED`` (so any other name is a missing model: 404);
+``GET /v1/models`` lists the names in ``LISTED``; any other name (but ``status-NNN``) is a missing
+model: 404.
 ``GET /health`` answers 200. Headers are parsed by the stdlib (as http.server does).
 """
 
@@ -97,14 +98,14 @@ class FaultServer:
         fault = str(request.get("model", ""))
         chat = path.endswith("chat/completions")
         tokens = int(request.get("max_tokens") or 4)
-        if fault.startswith("status-"):
-            status = int(fault.split("-", 1)[1])
-            return await _send_json(writer, status, {"error": {"message": f"injected {status}", "code": status}})
         if fault == "stall":
             writer.write(_head(200, "text/event-stream", None))
             await writer.drain()
             await asyncio.sleep(self.stall_s)
             return False
+        if fault.startswith("status-"):
+            status = int(fault.split("-", 1)[1])
+            return await _send_json(writer, status, {"error": {"message": f"injected {status}", "code": status}})
         if fault not in LISTED:
             return await _send_json(writer, 404, {"error": {"message": f"model {fault!r} not found"}})
         usage = {"prompt_tokens": 1, "completion_tokens": tokens, "total_tokens": tokens + 1}
