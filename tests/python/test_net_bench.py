@@ -217,3 +217,31 @@ def test_bench_stalled_requests_time_out(fault_server: FaultServer, tmp_path: Pa
     assert stats["failed"] == stats["issued"] >= 3
     assert stats["failures_by_reason"]["timeout_total"] == stats["failed"]
     assert rc == 1
+
+
+def test_ctrl_c_stops_a_run_on_a_stalled_server_and_writes_the_logs(fault_server: FaultServer, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    command = [sys.executable, "-m", "loadgen", "bench", fault_server.url, "--model", "stall", "--scenario", "Server",
+               "--target-qps", "20", "--min-duration-ms", "60000", "--log-dir", str(tmp_path), "--no-report",
+               "--no-progress"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "mlperf_log_detail.txt").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # requests in flight, every one stalled
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=30)  # the first press: the run ends, nothing hangs
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 1, out
+    assert "Traceback" not in out
+    for name in LOG_FILES:
+        assert (tmp_path / name).is_file(), name
+    assert "Result is : INVALID" in (tmp_path / "mlperf_log_summary.txt").read_text()

@@ -78,6 +78,8 @@ class FaultServer:
                     break
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:
+            pass  # stop(): end quietly (a cancelled handler task makes asyncio log a traceback)
         finally:
             if not writer.is_closing():
                 writer.close()
