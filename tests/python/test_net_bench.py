@@ -128,6 +128,16 @@ def test_a_bad_dataset_is_an_error_before_any_load(fault_server: FaultServer, tm
     assert f"{bad}:2: not valid JSON" in capsys.readouterr().err
 
 
+def test_client_options_the_native_client_rejects_are_errors_before_any_load(
+    fault_server: FaultServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = len(fault_server.requests)
+    assert main(["bench", fault_server.url, "--model", "ok", "--max-connections", "0", "--log-dir", str(tmp_path)]) == 2
+    assert "max_connections must be >= 1 (the test did not start)" in capsys.readouterr().err
+    assert len(fault_server.requests) == before
+    assert not (tmp_path / "mlperf_log_summary.txt").exists()
+
+
 # ------------------------------------------------------------------------ runs (native client)
 
 SHORT = ["--min-duration-ms", "300", "--min-query-count", "16", "--no-report"]

@@ -221,22 +221,26 @@ def _run(
     from ..runner import run
     from .endpoint import Endpoint, EndpointSut, endpoint_qsl  # the native client
 
-    endpoint = Endpoint(
-        list(urls),
-        api=args.api,
-        model=found.model,
-        stream=not args.no_stream,
-        balance=args.balance,
-        headers=dict(headers),
-        ignore_eos=args.ignore_eos,
-        binary_tensors=args.binary_tensors,
-        first_token=args.first_token,
-        first_byte_timeout_s=args.first_byte_timeout_s or None,
-        total_timeout_s=args.request_timeout_s or None,
-        max_connections=args.max_connections,
-    )
+    try:
+        endpoint = Endpoint(
+            list(urls),
+            api=args.api,
+            model=found.model,
+            stream=not args.no_stream,
+            balance=args.balance,
+            headers=dict(headers),
+            ignore_eos=args.ignore_eos,
+            binary_tensors=args.binary_tensors,
+            first_token=args.first_token,
+            first_byte_timeout_s=args.first_byte_timeout_s or None,
+            total_timeout_s=args.request_timeout_s or None,
+            max_connections=args.max_connections,
+        )
+        sut = EndpointSut(endpoint, dataset)
+    except (ValueError, RuntimeError) as e:  # a URL the native client rejects, or no client built
+        return _fail(f"{e} (the test did not start)")
     qsl = endpoint_qsl(dataset)
-    with EndpointSut(endpoint, dataset) as sut:
+    with sut:
         result = run(sut, qsl, settings, log_dir=log_dir, progress=args.progress)
         stats = sut.stats()
     qsl.close()
