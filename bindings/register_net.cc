@@ -135,7 +135,7 @@ void RegisterNet(py::module_& m) {
                        bool first_token_skips_reasoning, bool report_first_token,
                        const std::string& output_name, double connect_timeout_s,
                        double first_byte_timeout_s, double total_timeout_s,
-                       size_t max_connections, bool record_chunk_times) {
+                       size_t max_connections, bool record_chunk_times, double busy_poll_us) {
              net::EndpointConfig config;
              config.base_urls = base_urls;
              config.path = path;
@@ -159,6 +159,7 @@ void RegisterNet(py::module_& m) {
              config.total_timeout_ns = SecondsToNs(total_timeout_s, "total_timeout_s");
              config.max_connections = max_connections;
              config.record_chunk_times = record_chunk_times;
+             config.busy_poll_ns = SecondsToNs(busy_poll_us / 1e6, "busy_poll_us");
              std::vector<std::string> body_strings;
              body_strings.reserve(bodies.size());
              for (const py::bytes& b : bodies) body_strings.emplace_back(b);
@@ -182,7 +183,8 @@ void RegisterNet(py::module_& m) {
            py::arg("first_token_skips_reasoning") = false, py::arg("report_first_token") = true,
            py::arg("output_name") = "text_output", py::arg("connect_timeout_s") = 10.0,
            py::arg("first_byte_timeout_s") = 0.0, py::arg("total_timeout_s") = 0.0,
-           py::arg("max_connections") = 64, py::arg("record_chunk_times") = true)
+           py::arg("max_connections") = 64, py::arg("record_chunk_times") = true,
+           py::arg("busy_poll_us") = 0.0)
       .def_property_readonly(
           "handle", [](const NativeEndpointSut& s) { return s.handle; },
           "The SUT handle StartTest and loadgen.run accept (DestroySUT releases it).")

@@ -376,6 +376,7 @@ class EndpointSut(metaclass=_Pybind11Type):
         total_timeout_s: float = 0.0,
         max_connections: _Int = 64,
         record_chunk_times: bool = True,
+        busy_poll_us: float = 0.0,
     ) -> None: ...
     @property
     def handle(self) -> int: ...

@@ -4,9 +4,13 @@ drop-in mlperf_loadgen.StartTest, with the logs checked."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import http.server
 import json
 import socket
+import threading
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -328,3 +332,147 @@ def test_bad_urls_are_rejected_before_any_load() -> None:
         EndpointSut(Endpoint("http://127.0.0.1:notaport", api="openai"), dataset)
     with pytest.raises(ValueError, match="needs a model name"):
         EndpointSut(Endpoint("http://127.0.0.1:1", api="kserve"), dataset)
+
+
+class OneAnswerPerConnection:
+    """Answers the first request on each connection (keep-alive advertised), then closes the
+    connection as soon as a second request arrives, without a byte of answer, like a server that
+    closed an idle keep-alive connection just as the client reused it."""
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.connections = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _read_request(conn: socket.socket) -> bool:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return False
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                          if line.lower().startswith(b"content-length")))
+        while len(body) < length:
+            body += conn.recv(65536)
+        return True
+
+    def _one(self, conn: socket.socket) -> None:
+        with conn:
+            if not self._read_request(conn):
+                return
+            payload = json.dumps({"choices": [{"text": "ok"}], "usage": {"completion_tokens": 1}}).encode()
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                         % (len(payload), payload))
+            self._read_request(conn)  # the reused connection's request: closed unanswered
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_a_request_unanswered_on_a_reused_connection_is_resent_once(make_sut: Any, tmp_path: Path) -> None:
+    server = OneAnswerPerConnection()
+    try:
+        dataset = prompts(1)
+        sut = make_sut(Endpoint(server.url, api="openai", model="m", stream=False), dataset)
+        result = loadgen.run(sut, endpoint_qsl(dataset), settings(loadgen.Scenario.SINGLE_STREAM,
+                                                                  min_query_count=6, use_token_latencies=False),
+                             log_dir=tmp_path)
+    finally:
+        server.close()
+    assert result.samples_completed == 6
+    stats = sut.stats()
+    assert stats["failed"] == 0, stats["last_failure"]
+    records = sut.records()
+    assert records["tokens"] == [1] * 6
+    # The first query used the connection opened ahead; every later one found its reused
+    # connection closed unanswered and was resent once on a fresh one.
+    assert records["attempts"] == [1, 2, 2, 2, 2, 2]
+    assert stats["endpoints"][0]["retries"] == 5
+
+
+def test_api_key_is_sent_but_never_logged(
+    fault_server: FaultServer, make_sut: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "sk-test-0123456789abcdef"
+    monkeypatch.setenv("LOADGEN_TEST_API_KEY", secret)
+    dataset = prompts(2)
+    endpoint = Endpoint(fault_server.url, api="openai", model="ok", api_key_env="LOADGEN_TEST_API_KEY")
+    sut = make_sut(endpoint, dataset)
+    result = loadgen.run(sut, endpoint_qsl(dataset), settings(loadgen.Scenario.SINGLE_STREAM, min_query_count=4),
+                         log_dir=tmp_path)
+    assert result.samples_completed == 4
+    stats = sut.stats()
+    assert stats["failed"] == 0 and stats["issued"] == stats["completed"] == 4
+    assert ("Authorization", "Bearer " + secret) in endpoint.request_headers()
+    assert secret not in repr(endpoint) + repr(sut) + sut.name
+    for log in tmp_path.iterdir():
+        assert secret not in log.read_text(errors="replace"), log.name
+    with pytest.raises(ValueError, match="LOADGEN_TEST_UNSET_KEY is not set"):
+        Endpoint(fault_server.url, api="openai", api_key_env="LOADGEN_TEST_UNSET_KEY")
+
+
+class _JsonHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive
+    delay_s = 0.0
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        self.rfile.read(int(self.headers["Content-Length"]))
+        time.sleep(self.delay_s)
+        payload = json.dumps({"choices": [{"text": "ok"}], "usage": {"completion_tokens": 1}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def json_server(delay_s: float) -> Iterator[str]:
+    handler = type("Handler", (_JsonHandler,), {"delay_s": delay_s})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("balance", ["round-robin", "least-outstanding"])
+def test_least_outstanding_avoids_a_slow_replica(balance: str, make_sut: Any, tmp_path: Path) -> None:
+    with json_server(0.0) as fast, json_server(0.3) as slow:
+        dataset = prompts(4)
+        sut = make_sut(Endpoint([fast, slow], api="openai", model="m", stream=False, balance=balance),  # type: ignore[arg-type]
+                       dataset)
+        loadgen.run(sut, endpoint_qsl(dataset),
+                    settings(loadgen.Scenario.SERVER, server_target_qps=40, min_query_count=40,
+                             use_token_latencies=False),
+                    log_dir=tmp_path)
+    fast_count, slow_count = (e["completed"] for e in sut.stats()["endpoints"])
+    assert fast_count + slow_count == 40 and sut.stats()["failed"] == 0
+    if balance == "round-robin":
+        assert (fast_count, slow_count) == (20, 20)
+    else:
+        # The slow replica has a request outstanding for 0.3 s (~12 arrivals): it gets few.
+        assert slow_count <= 10, (fast_count, slow_count)

@@ -128,6 +128,7 @@ Client::Client(EndpointConfig config, std::vector<std::string> bodies,
     endpoints_.push_back(std::move(endpoint));
   }
   stats_.per_endpoint.resize(endpoints_.size());
+  issued_unpublished_.resize(endpoints_.size());
   stats_.closes_after_stream.resize(endpoints_.size());
   incoming_.reserve(1024);
   draining_.reserve(1024);
@@ -136,7 +137,22 @@ Client::Client(EndpointConfig config, std::vector<std::string> bodies,
   asio::post(io_, [this] {
     for (auto& e : endpoints_) KeepOneReady(*e);
   });
-  io_thread_ = std::thread([this] { io_.run(); });
+  io_thread_ = std::thread([this] { RunIo(); });
+}
+
+void Client::RunIo() {
+  const int64_t spin = config_.busy_poll_ns;
+  if (spin <= 0) {
+    io_.run();
+    return;
+  }
+  while (!io_.stopped()) {
+    int64_t until = NowNs() + spin;
+    while (NowNs() < until && !io_.stopped()) {
+      if (io_.poll() > 0) until = NowNs() + spin;
+    }
+    io_.run_one();  // nothing for a while: sleep until the next event
+  }
 }
 
 Client::~Client() {
@@ -147,6 +163,7 @@ Client::~Client() {
 
 void Client::Issue(const mlperf::QuerySample* samples, size_t count) {
   const int64_t now = NowNs();
+  outstanding_.fetch_add(count, std::memory_order_relaxed);  // before the I/O thread can complete them
   bool wake;
   {
     std::lock_guard<std::mutex> lock(issue_mu_);
@@ -154,7 +171,6 @@ void Client::Issue(const mlperf::QuerySample* samples, size_t count) {
     wake = !wake_posted_;
     wake_posted_ = true;
   }
-  outstanding_.fetch_add(count, std::memory_order_relaxed);
   // One wake-up per batch of queued samples, not one posted handler per sample.
   if (wake) asio::post(io_, [this] { Drain(); });
 }
@@ -174,6 +190,7 @@ void Client::Drain() {
     if (in.index + 1 >= body_offsets_.size()) {
       q->record.endpoint = 0;
       ++endpoints_[0]->outstanding;
+      ++issued_unpublished_[0];
       Fail(q, FailureReason::kBadSample, "the QSL index has no request body");
       continue;
     }
@@ -183,6 +200,12 @@ void Client::Drain() {
     Dispatch(q);
   }
   draining_.clear();
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  for (size_t i = 0; i < issued_unpublished_.size(); ++i) {
+    stats_.issued += issued_unpublished_[i];
+    stats_.per_endpoint[i].issued += issued_unpublished_[i];
+    issued_unpublished_[i] = 0;
+  }
 }
 
 Query* Client::TakeSlot() {
@@ -212,6 +235,7 @@ void Client::Dispatch(Query* q) {
   Endpoint& e = Choose();
   q->record.endpoint = static_cast<uint16_t>(e.index);
   ++e.outstanding;
+  ++issued_unpublished_[e.index];
   StartOn(e, q);
 }
 
@@ -331,10 +355,8 @@ void Client::Complete(Query* q) {
   --e.outstanding;
   {
     std::lock_guard<std::mutex> lock(stats_mu_);
-    ++stats_.issued;
     ++stats_.completed;
     EndpointCounts& counts = stats_.per_endpoint[r.endpoint];
-    ++counts.issued;
     ++counts.completed;
     if (failed) {
       ++stats_.failed;

@@ -95,6 +95,7 @@ class Client {
     int64_t issued_ns;
   };
 
+  void RunIo();  // the I/O thread's loop
   void Drain();
   void Dispatch(Query* q);
   Endpoint& Choose();
@@ -122,6 +123,7 @@ class Client {
   bool wake_posted_ = false;
   std::vector<Incoming> draining_;  // I/O thread only
 
+  std::vector<uint64_t> issued_unpublished_;   // per endpoint, added to stats_ once per Drain
   std::vector<std::unique_ptr<Query>> slots_;  // I/O thread only
   std::vector<Query*> free_slots_;
 

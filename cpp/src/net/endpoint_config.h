@@ -1,5 +1,5 @@
 // What an EndpointSut is told (EndpointConfig) and what it reports per query (QueryRecord) and
-// in total (EndpointStats).
+// in total (EndpointStats). No Boost here: a C++ harness includes endpoint_sut.h without it.
 #ifndef LOADGEN_NET_ENDPOINT_CONFIG_H_
 #define LOADGEN_NET_ENDPOINT_CONFIG_H_
 
@@ -10,9 +10,14 @@
 #include <utility>
 #include <vector>
 
-#include "net/response_parsers.h"
-
 namespace loadgen::net {
+
+enum class ApiKind : uint8_t {
+  kOpenAiCompletions,  // POST /v1/completions
+  kOpenAiChat,         // POST /v1/chat/completions
+  kKserveV2,           // POST /v2/models/M/infer (JSON or binary-tensor extension)
+  kTritonGenerate,     // POST /v2/models/M/generate_stream (SSE, no [DONE])
+};
 
 enum class BalancePolicy : uint8_t { kRoundRobin, kLeastOutstanding };
 
@@ -65,6 +70,9 @@ struct EndpointConfig {
   size_t max_connections = 64;
   /// Keep each query's chunk arrival times (for inter-token latencies).
   bool record_chunk_times = true;
+  /// The I/O thread polls instead of sleeping for this long after its last event, so a query
+  /// or a chunk does not wait for the thread to be woken (costs a core while busy). 0: sleep.
+  int64_t busy_poll_ns = 0;
 };
 
 /// One query as the client saw it. Times are loadgen::NowNs() (steady clock).

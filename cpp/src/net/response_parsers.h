@@ -16,13 +16,6 @@
 
 namespace loadgen::net {
 
-enum class ApiKind : uint8_t {
-  kOpenAiCompletions,  // POST /v1/completions
-  kOpenAiChat,         // POST /v1/chat/completions
-  kKserveV2,           // POST /v2/models/M/infer (JSON or binary-tensor extension)
-  kTritonGenerate,     // POST /v2/models/M/generate_stream (SSE, no [DONE])
-};
-
 /// What one response said, accumulated over its events.
 struct ParsedResponse {
   std::string output;          // content text (or tensor bytes): the accuracy-log bytes

@@ -40,6 +40,8 @@ class Endpoint:
     ``first_token="content"`` makes the first token the first non-reasoning chunk.
     Timeouts in seconds (None: none); ``total_timeout_s`` counts from the query's issue.
     ``max_connections``: per URL; further requests wait for a free connection.
+    ``busy_poll_us``: the client's I/O thread polls for this long after its last event instead
+    of sleeping, so sends and chunk stamps do not wait for a thread wake-up (costs a core).
     """
 
     urls: Union[str, Sequence[str]]
@@ -57,6 +59,7 @@ class Endpoint:
     first_byte_timeout_s: Optional[float] = None
     total_timeout_s: Optional[float] = None
     max_connections: int = 64
+    busy_poll_us: float = 0.0
 
     def __post_init__(self) -> None:
         urls = (self.urls,) if isinstance(self.urls, str) else tuple(self.urls)
@@ -123,6 +126,7 @@ class EndpointSut:
             first_byte_timeout_s=endpoint.first_byte_timeout_s or 0.0,
             total_timeout_s=endpoint.total_timeout_s or 0.0,
             max_connections=endpoint.max_connections,
+            busy_poll_us=endpoint.busy_poll_us,
         )
         self._handle: Optional[int] = self._native.handle
 
