@@ -1,4 +1,5 @@
-"""Command line: ``loadgen demo | validate | explain | report | compare`` and ``--cmakedir``."""
+"""Command line: ``loadgen demo | validate | explain | report | compare | probe | bench`` and
+``--cmakedir``."""
 
 from __future__ import annotations
 
@@ -147,6 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     compare.add_argument("dir_b", help="the second run's log folder (or detail log)")
     compare.add_argument("--html", help="also write an HTML page with the table and overlaid latency CDFs")
     compare.set_defaults(func=_cmd_compare)
+    from .net.cli import add_bench_parser, add_probe_parser
+
+    add_probe_parser(sub)
+    add_bench_parser(sub)
     args = parser.parse_args(argv)
     if args.cmakedir:
         print(get_cmake_dir())

@@ -187,11 +187,13 @@ class CharTokenizer:
     def decode(self, token_ids: list[int], skip_special_tokens: bool = False) -> str:
         return "".join("ab" if t == len(self.alphabet) else self.alphabet[t] for t in token_ids)
 
+    def __len__(self) -> int:
+        return len(self.alphabet) + 1
+
 
 def test_synthetic_text_with_a_tokenizer_has_the_exact_token_count() -> None:
     tok = CharTokenizer()
-    ds = synthetic_llm(40, input_len=Uniform(5, 30), output_len=8, vocab_size=9, tokenizer=tok,
-                       form="prompt", seed=2)
+    ds = synthetic_llm(40, input_len=Uniform(5, 30), output_len=8, tokenizer=tok, form="prompt", seed=2)
     assert all(s.prompt is not None for s in ds)
     texts = [s.prompt or "" for s in ds]
     assert any("ab" in t for t in texts)  # the merge case was exercised

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from servers.fault_server import FaultServer
+from servers.fault_server import LISTED, FaultServer
 from servers.fixtures import HERE, LlamaServer, TritonServer
 from servers.process import ServerProcess, free_port, group_alive
 
@@ -127,16 +127,18 @@ def test_triton_backend_stubs_run_in_the_servers_process_group(triton_server: Tr
 
 def test_fault_server_answers_ok_and_injected_statuses(fault_server: FaultServer) -> None:
     status, body = request(fault_server.url, "GET", "/v1/models")
-    assert status == 200 and [m["id"] for m in json.loads(body)["data"]] == ["ok"]
+    assert status == 200 and [m["id"] for m in json.loads(body)["data"]] == list(LISTED)
     status, body = request(fault_server.url, "POST", "/v1/completions",
                            {"model": "ok", "prompt": "x", "max_tokens": 3, "stream": True})
     events = sse_events(body)
     assert status == 200 and events[-1] == "[DONE]"
     assert [json.loads(e)["choices"][0]["text"] for e in events[:3]] == ["t0 ", "t1 ", "t2 "]
     assert json.loads(events[3])["usage"]["completion_tokens"] == 3
-    for code in (400, 429, 500, 503):
+    for code in (400, 429, 500, 502, 503):
         status, body = request(fault_server.url, "POST", "/v1/completions", {"model": f"status-{code}", "prompt": "x"})
         assert status == code and json.loads(body)["error"]["code"] == code
+    status, body = request(fault_server.url, "POST", "/v1/completions", {"model": "missing", "prompt": "x"})
+    assert status == 404 and "not found" in json.loads(body)["error"]["message"]
 
 
 def test_fault_server_resets_stalls_and_sends_malformed_sse(fault_server: FaultServer) -> None:

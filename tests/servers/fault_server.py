@@ -4,12 +4,16 @@ It runs an asyncio server on a loopback port in a thread of the test process. Th
 request is chosen by the request's ``model`` field, so one server serves every case:
 
 - ``ok``: a well-formed answer (streamed: one chunk per token and a usage chunk, then [DONE]);
+- ``no-usage``: the same without usage (streamed or not);
 - ``status-400`` ... ``status-503`` (any ``status-NNN``): that HTTP status with a JSON error;
-- ``reset``: a streamed response cut by a TCP reset after the first chunk;
+- ``reset``: the connection is cut by a TCP reset (streamed: after the first chunk; else after
+  the response head);
 - ``stall``: headers sent, then nothing (the client's timeout must fire);
-- ``malformed-sse``: a chunk whose data is not JSON, then [DONE].
+- ``malformed-sse``: a chunk whose data is not JSON, then [DONE] (not streamed: a body that is
+  not JSON).
 
-``GET /v1/models`` lists ``ok`` only (so any other name is "model missing" to a probe);
+``GET /v1/models`` lists the names in ``LISTED``; any other name (but ``status-NNN``) is a missing
+model: 404.
 ``GET /health`` answers 200. Headers are parsed by the stdlib (as http.server does).
 """
 
@@ -24,7 +28,7 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
-LISTED_MODEL = "ok"
+LISTED = ("ok", "no-usage", "status-400", "status-429", "status-500", "status-503", "reset", "stall", "malformed-sse")
 
 
 class FaultServer:
@@ -74,6 +78,8 @@ class FaultServer:
                     break
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:
+            pass  # stop(): end quietly (a cancelled handler task makes asyncio log a traceback)
         finally:
             if not writer.is_closing():
                 writer.close()
@@ -83,7 +89,7 @@ class FaultServer:
         if method == "GET" and path == "/health":
             return await _send_json(writer, 200, {"status": "ok"})
         if method == "GET" and path == "/v1/models":
-            return await _send_json(writer, 200, {"object": "list", "data": [{"id": LISTED_MODEL, "object": "model"}]})
+            return await _send_json(writer, 200, {"object": "list", "data": [{"id": m, "object": "model"} for m in LISTED]})
         if method != "POST" or path not in ("/v1/completions", "/v1/chat/completions"):
             return await _send_json(writer, 404, {"error": {"message": f"no route {method} {path}"}})
         try:
@@ -94,17 +100,27 @@ class FaultServer:
         fault = str(request.get("model", ""))
         chat = path.endswith("chat/completions")
         tokens = int(request.get("max_tokens") or 4)
-        if fault.startswith("status-"):
-            status = int(fault.split("-", 1)[1])
-            return await _send_json(writer, status, {"error": {"message": f"injected {status}", "code": status}})
         if fault == "stall":
             writer.write(_head(200, "text/event-stream", None))
             await writer.drain()
             await asyncio.sleep(self.stall_s)
             return False
+        if fault.startswith("status-"):
+            status = int(fault.split("-", 1)[1])
+            return await _send_json(writer, status, {"error": {"message": f"injected {status}", "code": status}})
+        if fault not in LISTED:
+            return await _send_json(writer, 404, {"error": {"message": f"model {fault!r} not found"}})
+        usage = {"prompt_tokens": 1, "completion_tokens": tokens, "total_tokens": tokens + 1}
         if not request.get("stream"):
-            if fault != LISTED_MODEL:
-                return await _send_json(writer, 404, {"error": {"message": f"model {fault!r} not found"}})
+            if fault == "reset":
+                writer.write(_head(200, "application/json", 100))
+                await writer.drain()
+                _reset(writer)
+                return False
+            if fault == "malformed-sse":
+                writer.write(_head(200, "application/json", 8) + b"not json")
+                await writer.drain()
+                return True
             text = "".join(_token(i) for i in range(tokens))
             choice = {"index": 0, "finish_reason": "length"}
             choice.update({"message": {"role": "assistant", "content": text}} if chat else {"text": text})
@@ -112,7 +128,7 @@ class FaultServer:
                 "object": "chat.completion" if chat else "text_completion",
                 "model": fault,
                 "choices": [choice],
-                "usage": {"prompt_tokens": 1, "completion_tokens": tokens, "total_tokens": tokens + 1},
+                **({} if fault == "no-usage" else {"usage": usage}),
             })
         writer.write(_head(200, "text/event-stream", None))
         if fault == "malformed-sse":
@@ -126,8 +142,8 @@ class FaultServer:
             if fault == "reset":
                 _reset(writer)
                 return False
-        usage = {"prompt_tokens": 1, "completion_tokens": tokens, "total_tokens": tokens + 1}
-        writer.write(_chunked(_sse({"choices": [], "usage": usage})))
+        if fault != "no-usage":
+            writer.write(_chunked(_sse({"choices": [], "usage": usage})))
         writer.write(_chunked(b"data: [DONE]\n\n") + b"0\r\n\r\n")
         await writer.drain()
         return True

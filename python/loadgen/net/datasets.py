@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Optional, Protocol, Tuple, Union, overload
@@ -290,7 +290,7 @@ def synthetic_llm(
     input_len: LengthDistribution | int = 128,
     output_len: LengthDistribution | int = 128,
     seed: int = 0,
-    vocab_size: int = 32000,
+    vocab_size: int | None = None,
     first_token_id: int = 0,
     form: Literal["token_ids", "prompt", "messages"] = "token_ids",
     tokenizer: str | Tokenizer | None = None,
@@ -301,18 +301,20 @@ def synthetic_llm(
 
     ``form="token_ids"`` (the default) gives prompts of random ids in
     ``first_token_id..vocab_size-1``: an exact input length with no tokenizer (the server may
-    still add a BOS token). ``"prompt"`` and ``"messages"`` give text, for servers or APIs that
+    still add a BOS token). ``vocab_size`` defaults to the tokenizer's size, else 32000. ``"prompt"`` and ``"messages"`` give text, for servers or APIs that
     take no token ids (chat): with a ``tokenizer`` (a Hugging Face name or local path, loaded
     only from local files, or an object with ``encode``/``decode``) the text is cut to the exact
     length; without one, random common words, about one token each.
     """
     if count < 1:
         raise DatasetError(f"count must be >= 1, got {count}")
+    tok = _load_tokenizer(tokenizer) if isinstance(tokenizer, str) else tokenizer
+    if vocab_size is None:
+        vocab_size = len(tok) if isinstance(tok, Sized) else 32000
     if not 0 <= first_token_id < vocab_size:
         raise DatasetError(f"token ids need 0 <= first_token_id < vocab_size, got {first_token_id}, {vocab_size}")
     inputs = Fixed(input_len) if isinstance(input_len, int) else input_len
     outputs = Fixed(output_len) if isinstance(output_len, int) else output_len
-    tok = _load_tokenizer(tokenizer) if isinstance(tokenizer, str) else tokenizer
     # Separate streams, so changing the output distribution leaves the prompts as they were.
     length_rng, content_rng, output_rng = (random.Random(f"{seed}:{part}") for part in ("in", "ids", "out"))
     samples = []
