@@ -116,6 +116,13 @@ class SeriesRecorder {
   /// Whether a thread waits on progress() now (see WaitWord::HasWaiters).
   bool progress_awaited() const { return progress_.HasWaiters(); }
   uint64_t issued_samples() const { return issued_samples_.load(std::memory_order_acquire); }
+  /// Also notify progress() once `completed` samples are complete (a load model's issuer
+  /// waiting for a free slot of its concurrency; UINT64_MAX: only when none is outstanding).
+  /// Set it before checking the count, then wait.
+  void NotifyAtCompletedSamples(uint64_t completed) noexcept {
+    notify_at_completed_.store(completed, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // before the caller reads the count
+  }
 
   // --- Reading results (after the series drained, or for a partial flush) ---
   bool SampleCompleted(uint64_t local) const {
@@ -203,6 +210,7 @@ class SeriesRecorder {
 
   alignas(64) std::atomic<uint64_t> issued_samples_{0};
   alignas(64) std::atomic<uint64_t> completed_samples_{0};
+  std::atomic<uint64_t> notify_at_completed_{UINT64_MAX};  // beside the count it is compared to
   alignas(64) std::atomic<uint64_t> completed_queries_{0};
   std::atomic<int64_t> max_completion_ns_{0};
   WaitWord progress_;
