@@ -107,10 +107,10 @@ void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::Loa
             aborted = true;
             break;
           }
-          const int64_t after = NowNs();
-          st.gate_wait_total_ns += after - now;
-          st.gate_wait_max_ns = std::max(st.gate_wait_max_ns, after - now);
-          now = after;
+          // The wait counts from the query's moment: queries behind a gated one wait too.
+          now = NowNs();
+          st.gate_wait_total_ns += now - scheduled;
+          st.gate_wait_max_ns = std::max(st.gate_wait_max_ns, now - scheduled);
         }
       }
 

@@ -18,8 +18,9 @@ struct StageIssueStats {
   uint64_t queries_issued = 0;
   int64_t first_issue_ns = 0;
   int64_t last_issue_ns = 0;
-  /// Open loop with a cap: how long queries waited for a free slot.
-  uint64_t gated_queries = 0;  // queries that found no free slot at their moment
+  /// Open loop with a cap: the queries that found no free slot when their turn came, and how
+  /// long after their scheduled moment they were issued.
+  uint64_t gated_queries = 0;
   int64_t gate_wait_total_ns = 0;
   int64_t gate_wait_max_ns = 0;
   /// A closed loop bounded by a duration that used up its planned queries first.
