@@ -7,4 +7,5 @@ PYBIND11_MODULE(_core, m) {
   loadgen::python::RegisterSutQsl(m);
   loadgen::python::RegisterRun(m);
   loadgen::python::RegisterTyped(m);
+  loadgen::python::RegisterLoadModels(m);
 }

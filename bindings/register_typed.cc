@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -167,7 +168,8 @@ py::dict SummaryDict(const results::PerformanceSummary& s) {
 py::dict RunTest(py::object issue, py::object flush, uintptr_t qsl_handle,
                  const mlperf::TestSettings& settings, const mlperf::LogSettings& log_settings,
                  const std::string& audit_config_filename, const std::string& batch,
-                 double no_progress_timeout_s, const std::string& sut_name) {
+                 double no_progress_timeout_s, const std::string& sut_name,
+                 const py::object& load_model) {
   if (batch != "list" && batch != "numpy") {
     throw py::value_error("batch must be 'list' or 'numpy', got '" + batch + "'");
   }
@@ -180,11 +182,13 @@ py::dict RunTest(py::object issue, py::object flush, uintptr_t qsl_handle,
   std::shared_ptr<mlperf::QuerySampleLibrary> qsl = FindQsl(qsl_handle);
   const auto timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(
       std::chrono::duration<double>(no_progress_timeout_s));
+  std::optional<schedule::LoadModel> load;
+  if (!load_model.is_none()) load = LoadModelFromPython(load_model);
   session::TestOutcome outcome;
   {
     py::gil_scoped_release release;
     outcome = session::RunProcessTest(sut.get(), qsl.get(), settings, log_settings,
-                                      audit_config_filename, timeout);
+                                      audit_config_filename, timeout, load ? &*load : nullptr);
   }
   py::dict d;
   d["summary_path"] = outcome.log_paths.summary;
@@ -200,6 +204,7 @@ py::dict RunTest(py::object issue, py::object flush, uintptr_t qsl_handle,
   } else {
     d["performance"] = py::none();
   }
+  d["stages"] = StageResultsToPython(outcome.stages);
   return d;
 }
 
@@ -416,7 +421,7 @@ void RegisterTyped(py::module_& m) {
   m.def("_run_test", &RunTest, py::arg("issue"), py::arg("flush"), py::arg("qsl"),
         py::arg("settings"), py::arg("log_settings"), py::arg("audit_config_filename"),
         py::arg("batch") = "list", py::arg("no_progress_timeout_s") = 0.0,
-        py::arg("sut_name") = "loadgen.run",
+        py::arg("sut_name") = "loadgen.run", py::arg("load_model") = py::none(),
         "Run a test like StartTestWithLogSettings and return its outcome as a dict. "
         "issue(ids, indices) gets lists, or with batch='numpy' issue(samples) gets a read-only "
         "(n, 2) uint64 view of the batch.");
