@@ -343,3 +343,15 @@ def test_the_demo_command_runs_a_load_model(tmp_path: Path, capsys: pytest.Captu
     assert code == 0
     assert "stage 0 warm-up (not measured)" in out and "stage 1 main" in out
     assert cli_main(["demo", "--sut", "null", "--rate", "-5"]) == 2
+
+
+def test_the_examples_of_docs_load_models_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "load-models.md").read_text()
+    code = "\n".join(re.findall(r"```python\n(.*?)```", doc, re.DOTALL))
+    monkeypatch.chdir(tmp_path)  # the examples write their logs and a trace here
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "docs/load-models.md", "exec"), namespace)  # noqa: S102 - our own docs
+    assert namespace["result"].stages and namespace["result"].errors == 0
+    namespace["sut"].close()
