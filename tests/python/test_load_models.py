@@ -223,7 +223,8 @@ def test_warm_up_is_issued_not_measured_and_marked_in_the_detail_log(tmp_path: P
     entries = []
     for line in result.detail_path.read_text().splitlines():
         assert line.startswith(":::MLLOG ")
-        entries.append(json.loads(line[len(":::MLLOG "):]))  # every line stays valid for a parser
+        # What the official parser (tools/submission/log_parser.py, MLPerfLog) does to each line.
+        entries.append(json.loads(line[len(":::MLLOG"):]))
     stages = [e["value"] for e in entries if e["key"] == "loadgen_load_stage"]
     assert [(s["name"], s["measured"], s["first_sample_seq"], s["sample_count"]) for s in stages] == [
         ("warm-up", False, 0, 30), ("main", True, 30, 50)]
