@@ -54,8 +54,9 @@ def _load_model(args: argparse.Namespace) -> LoadModel | None:
     if args.concurrency is not None:
         main = lm.Concurrency(args.concurrency, duration, queries)
     elif args.trace is not None:
+        # The demo's synthetic QSL does not hold the trace's sample ids: samples are drawn.
         main = lm.TraceReplay(args.trace, args.time_scale, "sort" if args.sort_trace else "refuse",
-                              duration, queries, args.max_concurrency)
+                              duration, queries, args.max_concurrency, use_sample_ids=False)
     elif args.burstiness is None:
         main = lm.ConstantRate(args.rate, duration, queries, args.ramp_to, args.max_concurrency)
     else:
@@ -167,7 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     load.add_argument("--burstiness", type=float, metavar="B",
                       help="with --rate: gamma arrivals, squared CV of the gaps B (1 = Poisson)")
     load.add_argument("--ramp-to", type=float, metavar="QPS", help="with --rate: ramp linearly to QPS")
-    load.add_argument("--trace", metavar="PATH", help="replay the arrival times of a CSV/JSONL trace")
+    load.add_argument("--trace", metavar="PATH",
+                      help="replay the arrival times of a CSV/JSONL trace (its sample ids, if any, are not used)")
     load.add_argument("--time-scale", type=float, default=1.0, help="with --trace: multiply its times (0.5 = twice as fast)")
     load.add_argument("--sort-trace", action="store_true", help="with --trace: sort timestamps that go backwards")
     load.add_argument("--max-concurrency", type=int, metavar="N",

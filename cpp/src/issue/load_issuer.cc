@@ -53,7 +53,7 @@ void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::Loa
   // whether a slot is free.
   auto wait_for_slot = [&](uint64_t limit, int64_t until) {
     if (issued - rec.completed_samples() < limit) return true;
-    rec.NotifyAtCompletedSamples(issued - limit + 1);
+    if (issued - rec.NotifyAtCompletedSamples(issued - limit + 1) < limit) return true;
     const auto poll = std::chrono::milliseconds(5);
     rec.progress().WaitUntil(
         [&] {

@@ -118,10 +118,12 @@ class SeriesRecorder {
   uint64_t issued_samples() const { return issued_samples_.load(std::memory_order_acquire); }
   /// Also notify progress() once `completed` samples are complete (a load model's issuer
   /// waiting for a free slot of its concurrency; UINT64_MAX: only when none is outstanding).
-  /// Set it before checking the count, then wait.
-  void NotifyAtCompletedSamples(uint64_t completed) noexcept {
+  /// Returns the completed count read after the threshold was published (both seq_cst, as
+  /// the completer's count and its read of the threshold): if it is below `completed`, a
+  /// completion that reaches it will notify.
+  uint64_t NotifyAtCompletedSamples(uint64_t completed) noexcept {
     notify_at_completed_.store(completed, std::memory_order_seq_cst);
-    std::atomic_thread_fence(std::memory_order_seq_cst);  // before the caller reads the count
+    return completed_samples_.load(std::memory_order_seq_cst);
   }
 
   // --- Reading results (after the series drained, or for a partial flush) ---
