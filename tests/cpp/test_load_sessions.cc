@@ -167,9 +167,9 @@ TEST_F(LoadSessionTest, AClosedLoopHoldsItsConcurrency) {
   ASSERT_EQ(out.stages.size(), 1u);
   EXPECT_EQ(out.stages[0].queries_issued, 120u);
   EXPECT_EQ(out.stages[0].samples_completed, 120u);
-  // Four in flight at 2 ms each: about 2000 queries per second; the latency is the SUT's
-  // 2 ms from the issue, not a growing queue.
-  EXPECT_GT(out.stages[0].issued_qps, 1000);
+  // Four in flight at 2 ms each: about 2000 queries per second (one at a time could not pass
+  // 500); the latency is the SUT's 2 ms from the issue, not a growing queue.
+  EXPECT_GT(out.stages[0].issued_qps, 600);
   EXPECT_LT(out.stages[0].latency_percentiles_ns[0].second, 20'000'000);
   ASSERT_TRUE(out.performance.has_value());
   EXPECT_EQ(out.performance->queries_issued, 120u);
@@ -234,7 +234,7 @@ TEST_F(LoadSessionTest, IssuesThePlansSamplesAtThePlansMoments) {
   std::vector<int64_t> gaps;
   for (size_t i = 1; i < sut.issue_ns.size(); ++i) gaps.push_back(sut.issue_ns[i] - sut.issue_ns[i - 1]);
   std::nth_element(gaps.begin(), gaps.begin() + gaps.size() / 2, gaps.end());
-  EXPECT_NEAR(static_cast<double>(gaps[gaps.size() / 2]), 2e6, 2e5);
+  EXPECT_NEAR(static_cast<double>(gaps[gaps.size() / 2]), 2e6, 5e5);
   EXPECT_EQ(out.errors, 0u);
 }
 

@@ -26,8 +26,9 @@ SERVER = loadgen.Settings(scenario=loadgen.Scenario.SERVER, schedule_rng_seed=7,
 
 
 class RecordingSut:
-    """Completes each sample `latency_s` after its issue on a worker thread (at once when 0),
-    and records the issued indices, the issue times and the largest number in flight."""
+    """Completes each sample `latency_s` after its issue on a worker thread (inside `issue`
+    when 0: no other Python thread then competes for the GIL and delays the issue), and records
+    the issued indices, the issue times and the largest number in flight."""
 
     def __init__(self, latency_s: float = 0.0) -> None:
         self.latency_s = latency_s
@@ -51,7 +52,14 @@ class RecordingSut:
                 self.in_flight += 1
                 self.max_in_flight = max(self.max_in_flight, self.in_flight)
                 self._queue.append((now + self.latency_s, i))
-            self._cv.notify()
+            if self.latency_s == 0:
+                ids = [i for _, i in self._queue]
+                self._queue.clear()
+                self.in_flight -= len(ids)
+            else:
+                self._cv.notify()
+                return
+        loadgen.complete(ids)
 
     def flush(self) -> None:
         pass
@@ -185,9 +193,16 @@ def test_an_open_loop_run_issues_the_plans_samples_at_the_plans_moments(tmp_path
     result, sut = run_load(load, tmp_path)
     assert sut.indices == [int(i) for i in plan["sample_index"]]
     planned = [int(x) / 1e9 for x in plan["scheduled_delta_ns"]]
-    issued = [t - sut.issue_s[0] for t in sut.issue_s]
-    errors = sorted(abs(a - b) for a, b in zip(issued, planned))
-    assert errors[len(errors) // 2] < 0.001  # the median issue is within 1 ms of its moment
+    # Issue times against the planned offsets, up to one shift (the series start is not seen
+    # by the SUT), with room for a busy 2-core machine (a descheduled issuer makes a run of
+    # queries late; the engine's own issue delays are in the Server-style latencies).
+    offsets = sorted(t - p for t, p in zip(sut.issue_s, planned))
+    shift = offsets[len(offsets) // 2]
+    spread = sorted(abs(o - shift) for o in offsets)
+    # (Issuing all at once, or at the wrong rate, would be off by ~0.1 s.)
+    assert spread[len(spread) // 2] < 0.005
+    assert spread[len(spread) * 9 // 10] < 0.025
+    assert sut.issue_s[-1] - sut.issue_s[0] == pytest.approx(planned[-1], abs=0.025)
     assert result.queries_issued == len(planned) == 100
     assert result.stages[0].issued_qps == pytest.approx(200, rel=0.05)
 
@@ -198,8 +213,8 @@ def test_a_closed_loop_holds_its_concurrency(tmp_path: Path) -> None:
     assert sut.max_in_flight == 4
     (stage,) = result.stages
     assert (stage.kind, stage.concurrency, stage.queries_issued, stage.samples_completed) == ("concurrency", 4, 200, 200)
-    # Four in flight at 2 ms: about 2000 per second (at least half of it on a busy machine).
-    assert stage.issued_qps > 1000
+    # Four in flight at 2 ms: about 2000 per second; one at a time could not pass 500.
+    assert stage.issued_qps > 600
 
 
 def test_a_capped_rate_gates_instead_of_ending_the_run(tmp_path: Path) -> None:
