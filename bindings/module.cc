@@ -8,4 +8,5 @@ PYBIND11_MODULE(_core, m) {
   loadgen::python::RegisterRun(m);
   loadgen::python::RegisterTyped(m);
   loadgen::python::RegisterNet(m);
+  loadgen::python::RegisterLoadModels(m);
 }

@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -113,7 +114,8 @@ session::TestOutcome RunTest(py::object issue, py::object flush, uintptr_t qsl_h
                              const mlperf::TestSettings& settings,
                              const mlperf::LogSettings& log_settings,
                              const std::string& audit_config_filename, const std::string& batch,
-                             double no_progress_timeout_s, const std::string& sut_name) {
+                             double no_progress_timeout_s, const std::string& sut_name,
+                             const py::object& load_model) {
   if (batch != "list" && batch != "numpy") {
     throw py::value_error("batch must be 'list' or 'numpy', got '" + batch + "'");
   }
@@ -130,9 +132,11 @@ session::TestOutcome RunTest(py::object issue, py::object flush, uintptr_t qsl_h
   std::shared_ptr<mlperf::QuerySampleLibrary> qsl = FindQsl(qsl_handle);
   const auto timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(
       std::chrono::duration<double>(no_progress_timeout_s));
+  std::optional<schedule::LoadModel> load;
+  if (!load_model.is_none()) load = LoadModelFromPython(load_model);
   py::gil_scoped_release release;
   return session::RunProcessTest(sut.get(), qsl.get(), settings, log_settings,
-                                 audit_config_filename, timeout);
+                                 audit_config_filename, timeout, load ? &*load : nullptr);
 }
 
 std::optional<live::Snapshot> LiveSnapshot() {
@@ -309,6 +313,10 @@ void RegisterResultTypes(py::module_& m) {
                              [](const session::TestOutcome& o) { return o.log_paths.trace; })
       .def_readonly("performance", &session::TestOutcome::performance,
                     "None without a performance series (AccuracyOnly).")
+      .def_property_readonly("stages",
+                             [](const session::TestOutcome& o) {
+                               return StageResultsToPython(o.stages);
+                             })
       .def_readonly("errors", &session::TestOutcome::errors)
       .def_readonly("warnings", &session::TestOutcome::warnings)
       .def_readonly("aborted", &session::TestOutcome::aborted)
@@ -463,7 +471,7 @@ void RegisterTyped(py::module_& m) {
   m.def("_run_test", &RunTest, py::arg("issue"), py::arg("flush"), py::arg("qsl"),
         py::arg("settings"), py::arg("log_settings"), py::arg("audit_config_filename"),
         py::arg("batch") = "list", py::arg("no_progress_timeout_s") = 0.0,
-        py::arg("sut_name") = "loadgen.run",
+        py::arg("sut_name") = "loadgen.run", py::arg("load_model") = py::none(),
         "Run a test like StartTestWithLogSettings and return its outcome. "
         "issue(ids, indices) gets lists, or with batch='numpy' issue(samples) gets a read-only "
         "(n, 2) uint64 view of the batch.");

@@ -49,6 +49,20 @@ from .errors import (
 _LAZY_NAMES = {
     "LatencyStats": "results",
     "RunResult": "results",
+    "StageResult": "results",
+    "Concurrency": "load_models",
+    "ConstantRate": "load_models",
+    "Cooldown": "load_models",
+    "Gamma": "load_models",
+    "LoadModel": "load_models",
+    "Poisson": "load_models",
+    "Ramp": "load_models",
+    "Stage": "load_models",
+    "Stages": "load_models",
+    "Trace": "load_models",
+    "TraceReplay": "load_models",
+    "Warmup": "load_models",
+    "load_trace": "load_models",
     "abort": "runner",
     "complete": "runner",
     "first_token": "runner",
@@ -70,7 +84,22 @@ _LAZY_NAMES = {
 }
 
 if TYPE_CHECKING:
-    from .results import LatencyStats, RunResult
+    from .load_models import (
+        Concurrency,
+        ConstantRate,
+        Cooldown,
+        Gamma,
+        LoadModel,
+        Poisson,
+        Ramp,
+        Stage,
+        Stages,
+        Trace,
+        TraceReplay,
+        Warmup,
+        load_trace,
+    )
+    from .results import LatencyStats, RunResult, StageResult
     from .runner import PlannedSeries, PlannedTest, abort, complete, first_token, plan, run
     from .settings import LogOptions, Mode, Scenario, Settings
     from .sut import (
@@ -107,29 +136,43 @@ if _os.environ.get("LOADGEN_PROGRESS") == "1":
 
 __all__ = [
     "AsyncSystemUnderTest",
+    "Concurrency",
     "ConfigError",
+    "ConstantRate",
+    "Cooldown",
+    "Gamma",
     "InMemoryQsl",
     "LatencyStats",
+    "LoadModel",
     "LogOptions",
     "Mode",
     "PlannedSeries",
     "PlannedTest",
+    "Poisson",
     "QuerySampleLibrary",
+    "Ramp",
     "ResponseIdError",
     "RunResult",
     "SampleBatch",
     "Scenario",
     "Settings",
     "SettingsError",
+    "Stage",
+    "StageResult",
+    "Stages",
     "SutCallbackError",
     "SystemUnderTest",
     "TestAborted",
     "TestAlreadyRunningError",
+    "Trace",
+    "TraceReplay",
+    "Warmup",
     "__version__",
     "abort",
     "complete",
     "first_token",
     "get_cmake_dir",
+    "load_trace",
     "plan",
     "run",
 ]

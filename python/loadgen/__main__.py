@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__, get_cmake_dir
+from .load_models import LoadModel
 from .settings import Scenario
 
 
@@ -23,10 +24,49 @@ def _scenario(name: str) -> Scenario:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
+    from .errors import SettingsError
 
     scenarios = [args.scenario] if args.scenario else list(Scenario)
-    results = run_demo(scenarios, args.sut, args.duration_ms, Path(args.log_dir) if args.log_dir else None)
+    try:
+        load = _load_model(args)
+        results = run_demo(scenarios, args.sut, args.duration_ms, Path(args.log_dir) if args.log_dir else None,
+                           load=load)
+    except SettingsError as e:
+        print(f"loadgen demo: {e}", file=sys.stderr)
+        return 2
+    if load is not None:  # the stages ran; Server's validity rules are not the question asked
+        return 0 if all(r.errors == 0 and not r.interrupted for r in results) else 1
     return 0 if all(r.valid for r in results) else 1
+
+
+def _load_model(args: argparse.Namespace) -> LoadModel | None:
+    """The load model the demo's load flags describe (None without them)."""
+    from . import load_models as lm
+
+    chosen = [f for f in ("concurrency", "rate", "trace") if getattr(args, f) is not None]
+    if len(chosen) > 1:
+        raise argparse.ArgumentTypeError("give one of --concurrency, --rate, --trace")
+    if not chosen:
+        return None
+    duration, queries = args.load_duration_s, args.load_queries
+    if args.trace is None and duration is None and queries is None:
+        duration = args.duration_ms / 1000
+    main: lm.SingleLoad
+    if args.concurrency is not None:
+        main = lm.Concurrency(args.concurrency, duration, queries)
+    elif args.trace is not None:
+        # The demo's synthetic QSL does not hold the trace's sample ids: samples are drawn.
+        main = lm.TraceReplay(args.trace, args.time_scale, "sort" if args.sort_trace else "refuse",
+                              duration, queries, args.max_concurrency, use_sample_ids=False)
+    elif args.burstiness is None:
+        main = lm.ConstantRate(args.rate, duration, queries, args.ramp_to, args.max_concurrency)
+    else:
+        main = lm.Gamma(args.rate, args.burstiness, duration, queries, args.ramp_to, args.max_concurrency)
+    if not args.warmup_s:
+        return main
+    warm: lm.SingleLoad = (lm.Concurrency(args.concurrency, args.warmup_s) if args.concurrency is not None
+                           else lm.ConstantRate(args.rate or 1.0, args.warmup_s))
+    return lm.Stages([lm.Warmup(warm), lm.Stage(main, "main")])
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -122,6 +162,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                       help="built-in SUT: null (completes at once), sleep (fixed latency), matmul (numpy)")
     demo.add_argument("--duration-ms", type=int, default=1000, help="minimum duration of each run")
     demo.add_argument("--log-dir", help="where to write the logs (default: a temporary folder)")
+    load = demo.add_argument_group(
+        "load model", "issue a load model instead of the scenarios (one Server run; docs/load-models.md)")
+    load.add_argument("--concurrency", type=int, metavar="N", help="closed loop: N queries in flight")
+    load.add_argument("--rate", type=float, metavar="QPS", help="open loop: evenly spaced arrivals at QPS")
+    load.add_argument("--burstiness", type=float, metavar="B",
+                      help="with --rate: gamma arrivals, squared CV of the gaps B (1 = Poisson)")
+    load.add_argument("--ramp-to", type=float, metavar="QPS", help="with --rate: ramp linearly to QPS")
+    load.add_argument("--trace", metavar="PATH",
+                      help="replay the arrival times of a CSV/JSONL trace (its sample ids, if any, are not used)")
+    load.add_argument("--time-scale", type=float, default=1.0, help="with --trace: multiply its times (0.5 = twice as fast)")
+    load.add_argument("--sort-trace", action="store_true", help="with --trace: sort timestamps that go backwards")
+    load.add_argument("--max-concurrency", type=int, metavar="N",
+                      help="with --rate/--trace: at most N in flight; later queries wait for a slot")
+    load.add_argument("--load-duration-s", type=float, metavar="S", help="the load's duration (default: --duration-ms)")
+    load.add_argument("--load-queries", type=int, metavar="N", help="the load's query count")
+    load.add_argument("--warmup-s", type=float, metavar="S", help="a warm-up stage first, left out of the metrics")
     demo.set_defaults(func=_cmd_demo)
     validate = sub.add_parser("validate", help="check config files strictly, with file:line messages")
     validate.add_argument("conf", nargs="+", help="user.conf / audit.config files")

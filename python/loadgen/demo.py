@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
+from .load_models import LoadModel
 from .results import RunResult
 from .runner import complete, run
 from .settings import Mode, Scenario, Settings
@@ -131,22 +132,31 @@ def run_demo(
     duration_ms: int = 1000,
     log_dir: Path | None = None,
     echo: Callable[[str], None] = print,
+    load: LoadModel | None = None,
 ) -> list[RunResult]:
-    """Runs each scenario against a built-in SUT and prints its summary."""
+    """Runs each scenario against a built-in SUT and prints its summary. With ``load``, one
+    Server run issuing that load model instead, with its per-stage results."""
     if sut_name not in SUTS:
         raise ValueError(f"unknown SUT {sut_name!r}; choose one of {', '.join(SUTS)}")
     root = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="loadgen-demo-"))
     qsl = InMemoryQsl(1024, 256)
     results = []
+    if load is not None:
+        scenarios = [Scenario.SERVER]
     for scenario in scenarios:
         sut = SUTS[sut_name]()
         try:
-            result = run(sut, qsl, demo_settings(scenario, duration_ms), log_dir=root / scenario.value)
+            result = run(sut, qsl, demo_settings(scenario, duration_ms), log_dir=root / scenario.value, load=load)
         finally:
             close = getattr(sut, "close", None)
             if close:
                 close()
         echo(f"=== {scenario.value} against the {sut_name} SUT (logs in {result.log_dir})")
         echo(result.summary)
+        for i, st in enumerate(result.stages):
+            p99 = st.latency_percentiles_ns.get(0.99, 0) / 1e6
+            gate = f", {st.gated_queries} gated (max wait {st.gate_wait_max_ns / 1e6:.3f} ms)" if st.gated_queries else ""
+            echo(f"stage {i} {st.name or st.kind}{'' if st.measured else ' (not measured)'}: "
+                 f"{st.queries_issued} queries, {st.issued_qps:.1f} issued/s, p99 {p99:.3f} ms{gate}")
         results.append(result)
     return results

@@ -11,7 +11,7 @@ from typing import Mapping
 from . import _core
 from .settings import Mode, Scenario
 
-__all__ = ["LatencyStats", "RunResult"]
+__all__ = ["LatencyStats", "RunResult", "StageResult"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,41 @@ class LatencyStats:
             percentiles_ns=dict(stats.percentiles),
             at_target_ns=stats.at_target,
         )
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """One stage of a load model's run (``RunResult.stages``). Latencies count from each
+    query's scheduled moment (open loop) or its issue (closed loop); percentiles use the
+    official rule (no interpolation). ``gated_queries``: open-loop queries that found the
+    ``max_concurrency`` cap reached; ``gate_wait_*``: how long after their scheduled moment
+    they were issued."""
+
+    name: str
+    kind: str
+    measured: bool
+    concurrency: int
+    planned_queries: int
+    queries_issued: int
+    samples_completed: int
+    start_s: float
+    duration_s: float
+    issued_qps: float
+    completed_qps: float
+    latency_min_ns: int
+    latency_mean_ns: int
+    latency_max_ns: int
+    latency_percentiles_ns: Mapping[float, int]
+    gated_queries: int
+    gate_wait_mean_ns: int
+    gate_wait_max_ns: int
+    ran_out: bool
+
+    @classmethod
+    def _from_core(cls, d: Mapping[str, Any]) -> StageResult:
+        values = dict(d)
+        values["latency_percentiles_ns"] = {float(k): int(v) for k, v in d["latency_percentiles_ns"].items()}
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -71,6 +106,8 @@ class RunResult:
     detail_path: Path
     accuracy_path: Path
     trace_path: Path
+    #: A load model's run (``run(..., load=...)``): one result per stage; empty otherwise.
+    stages: tuple[StageResult, ...] = ()
 
     @property
     def summary(self) -> str:
@@ -151,6 +188,7 @@ def build_result(
         detail_path=Path(outcome.detail_path),
         accuracy_path=Path(outcome.accuracy_path),
         trace_path=Path(outcome.trace_path),
+        stages=tuple(StageResult._from_core(s) for s in outcome.stages),
     )
     if perf is None:
         return without_performance

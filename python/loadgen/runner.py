@@ -13,10 +13,11 @@ from typing import Any, Callable, Coroutine, Literal, Sequence, TypedDict, Union
 
 from . import _core
 from ._interrupt import SigintWatch
-from .errors import ResponseIdError
+from .errors import ResponseIdError, SettingsError
+from .load_models import LoadModel, stage_dicts
 from .progress import display_for_run
 from .results import RunResult, build_result
-from .settings import LogOptions, PathLike, Settings
+from .settings import LogOptions, Mode, PathLike, Scenario, Settings
 from .sut import (
     AsyncSystemUnderTest,
     NumpyBatch,
@@ -57,6 +58,7 @@ def run(
     batch: Literal["list"] = ...,
     no_progress_timeout_s: float | None = ...,
     progress: bool | None = ...,
+    load: LoadModel | None = ...,
 ) -> RunResult: ...
 
 
@@ -72,6 +74,7 @@ def run(
     batch: Literal["numpy"],
     no_progress_timeout_s: float | None = ...,
     progress: bool | None = ...,
+    load: LoadModel | None = ...,
 ) -> RunResult: ...
 
 
@@ -86,6 +89,7 @@ def run(
     batch: BatchKind = "list",
     no_progress_timeout_s: float | None = None,
     progress: bool | None = None,
+    load: LoadModel | None = None,
 ) -> RunResult:
     """Runs one test and returns its result; the official log files are written to ``log_dir``.
 
@@ -102,8 +106,14 @@ def run(
     on when stderr is a terminal.
     ``audit_config``: a compliance audit.config to apply (none by default, unlike the official
     StartTest, which reads ./audit.config).
+    ``load``: a load model (:class:`Concurrency`, :class:`ConstantRate`, :class:`Gamma`,
+    :class:`TraceReplay`, :class:`Stages`; docs/load-models.md) issued in place of the Server
+    schedule; ``settings.scenario`` must be ``Scenario.SERVER`` (its metrics are reported, over
+    the measured stages) and ``result.stages`` has each stage's results. A stage list that
+    cannot run raises :class:`SettingsError` before any load.
     """
     settings.validate()
+    stages = _load_stages(settings, load)
     if batch not in ("list", "numpy"):
         raise ValueError(f"batch must be 'list' or 'numpy', got {batch!r}")
     if no_progress_timeout_s is not None and (
@@ -151,6 +161,7 @@ def run(
                 batch,
                 no_progress_timeout_s or 0.0,
                 getattr(sut, "name", type(sut).__name__),
+                stages,
             )
     except BaseException:
         if failures:
@@ -270,6 +281,22 @@ def abort() -> bool:
     return _core._abort("loadgen.abort() was called.")
 
 
+def _load_stages(settings: Settings, load: LoadModel | None) -> list[dict[str, Any]] | None:
+    """The engine's stage list for `load`, checked before any load is issued."""
+    if load is None:
+        return None
+    stages = stage_dicts(load)
+    if settings.scenario is not Scenario.SERVER:
+        raise SettingsError(
+            "a load model runs in the Server scenario's place (and reports its metrics): "
+            "use Settings(scenario=Scenario.SERVER, ...)"
+        )
+    if settings.mode is Mode.FIND_PEAK:
+        raise SettingsError("FindPeakPerformance searches the Server rate itself; it takes no load model")
+    _core._validate_load_model(stages)
+    return stages
+
+
 class PlannedSeries(TypedDict):
     """One series of :func:`plan`: the loaded set and the queries, in issue order."""
 
@@ -296,9 +323,39 @@ class PlannedTest(TypedDict):
     effective_accuracy_sample_count: int
 
 
-def plan(settings: Settings, total_sample_count: int, performance_sample_count: int) -> PlannedTest:
+@overload
+def plan(
+    settings: Settings, total_sample_count: int, performance_sample_count: int, *, load: None = ...
+) -> PlannedTest: ...
+
+
+@overload
+def plan(
+    settings: Settings, total_sample_count: int, performance_sample_count: int, *, load: LoadModel
+) -> dict[str, Any]: ...
+
+
+def plan(
+    settings: Settings,
+    total_sample_count: int,
+    performance_sample_count: int,
+    *,
+    load: LoadModel | None = None,
+) -> PlannedTest | dict[str, Any]:
     """The loadable sets and the queries (sample indices, scheduled times) the test would issue,
-    computed without running it. Returns numpy arrays when numpy is installed."""
+    computed without running it. Returns numpy arrays when numpy is installed.
+
+    With ``load``: the performance series of that load model: ``loaded``, ``sample_index``,
+    ``scheduled_delta_ns`` (a closed loop's queries at their stage's start; they are issued
+    as slots free up) and ``stages`` (each stage's query range and planned window)."""
+    stages = _load_stages(settings, load)
+    if stages is not None:
+        raw_load = dict(
+            _core._load_plan(settings.to_core(), stages, total_sample_count, performance_sample_count)
+        )
+        raw_load["sample_index"] = _as_array(raw_load["sample_index"], "I", "uint32")
+        raw_load["scheduled_delta_ns"] = _as_array(raw_load["scheduled_delta_ns"], "q", "int64")
+        return raw_load
     core = _core._plan(settings.to_core(), total_sample_count, performance_sample_count)
     return PlannedTest(
         series=[_planned_series(s) for s in core.series],

@@ -5,10 +5,7 @@
 
 #include "common/clock.h"
 #include "issue/lent_batch.h"
-
-#if defined(__linux__)
-#include <sys/prctl.h>
-#endif
+#include "issue/timer_slack.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -40,31 +37,6 @@ Diagnostic Message(Severity severity, const char* key, std::string text) {
 uint64_t ThreadShare(uint64_t total, uint64_t thread_idx, uint64_t stride) {
   return total / stride + (thread_idx < total % stride ? 1 : 0);
 }
-
-// Linux delays timer wake-ups by up to the thread's timer slack (50 µs by default) to batch
-// them. The Server issuer sleeps until a query's moment, so for the series it asks for none.
-class ScopedTimerSlack {
- public:
-  explicit ScopedTimerSlack(bool enable) {
-#if defined(__linux__)
-    if (!enable) return;
-    const int previous = ::prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
-    if (previous > 0 && ::prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0) == 0) previous_ = previous;
-#else
-    (void)enable;
-#endif
-  }
-  ~ScopedTimerSlack() {
-#if defined(__linux__)
-    if (previous_ > 0) ::prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(previous_), 0, 0, 0);
-#endif
-  }
-  ScopedTimerSlack(const ScopedTimerSlack&) = delete;
-  ScopedTimerSlack& operator=(const ScopedTimerSlack&) = delete;
-
- private:
-  int previous_ = 0;
-};
 
 }  // namespace
 

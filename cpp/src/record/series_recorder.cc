@@ -158,11 +158,17 @@ void SeriesRecorder::PublishAccuracy(uint64_t local, const uint8_t* data, size_t
 void SeriesRecorder::FinishCall(size_t accepted, int64_t now_ns) noexcept {
   if (accepted == 0) return;
   AtomicMax(max_completion_ns_, now_ns);
+  // seq_cst, as notify_at_completed_'s store and the waiter's read of the count: either the
+  // waiter sees this count or this call sees its threshold.
   const uint64_t completed =
-      completed_samples_.fetch_add(accepted, std::memory_order_acq_rel) + accepted;
+      completed_samples_.fetch_add(accepted, std::memory_order_seq_cst) + accepted;
   // Waking a waiter on every call would cost a futex syscall per call (and a context switch
-  // per call for an Offline drain) for nothing: nobody waits for partial progress.
-  if (completed >= issued_samples_.load(std::memory_order_acquire)) progress_.NotifyAll();
+  // per call for an Offline drain) for nothing: only a load model's concurrency gate waits
+  // for partial progress, and it says from which count.
+  if (completed >= issued_samples_.load(std::memory_order_acquire) ||
+      completed >= notify_at_completed_.load(std::memory_order_seq_cst)) {
+    progress_.NotifyAll();
+  }
 }
 
 CompletionStatus SeriesRecorder::Complete(mlperf::QuerySampleResponse* responses, size_t count,

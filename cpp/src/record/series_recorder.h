@@ -116,6 +116,15 @@ class SeriesRecorder {
   /// Whether a thread waits on progress() now (see WaitWord::HasWaiters).
   bool progress_awaited() const { return progress_.HasWaiters(); }
   uint64_t issued_samples() const { return issued_samples_.load(std::memory_order_acquire); }
+  /// Also notify progress() once `completed` samples are complete (a load model's issuer
+  /// waiting for a free slot of its concurrency; UINT64_MAX: only when none is outstanding).
+  /// Returns the completed count read after the threshold was published (both seq_cst, as
+  /// the completer's count and its read of the threshold): if it is below `completed`, a
+  /// completion that reaches it will notify.
+  uint64_t NotifyAtCompletedSamples(uint64_t completed) noexcept {
+    notify_at_completed_.store(completed, std::memory_order_seq_cst);
+    return completed_samples_.load(std::memory_order_seq_cst);
+  }
 
   // --- Reading results (after the series drained, or for a partial flush) ---
   bool SampleCompleted(uint64_t local) const {
@@ -203,6 +212,7 @@ class SeriesRecorder {
 
   alignas(64) std::atomic<uint64_t> issued_samples_{0};
   alignas(64) std::atomic<uint64_t> completed_samples_{0};
+  std::atomic<uint64_t> notify_at_completed_{UINT64_MAX};  // beside the count it is compared to
   alignas(64) std::atomic<uint64_t> completed_queries_{0};
   std::atomic<int64_t> max_completion_ns_{0};
   WaitWord progress_;

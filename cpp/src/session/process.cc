@@ -51,7 +51,8 @@ TestOutcome RunProcessTest(mlperf::SystemUnderTest* sut, mlperf::QuerySampleLibr
                            const mlperf::TestSettings& settings,
                            const mlperf::LogSettings& log_settings,
                            const std::string& audit_config_filename,
-                           std::chrono::nanoseconds no_progress_timeout) {
+                           std::chrono::nanoseconds no_progress_timeout,
+                           const schedule::LoadModel* load_model) {
   Process& p = GetProcess();
   Environment env;
   env.config = &settings::ConfigContext::Process();
@@ -59,6 +60,7 @@ TestOutcome RunProcessTest(mlperf::SystemUnderTest* sut, mlperf::QuerySampleLibr
   env.issue_threads = &p.issue_threads;
   env.live = &p.live;
   env.no_progress_timeout = no_progress_timeout;
+  env.load_model = load_model;
   // Building a Session touches nothing shared; Run opens the logs, after the slot is taken.
   Session session(sut, qsl, settings, log_settings, audit_config_filename, env);
   TestSlot slot(&session);

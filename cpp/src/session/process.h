@@ -41,7 +41,8 @@ TestOutcome RunProcessTest(mlperf::SystemUnderTest* sut, mlperf::QuerySampleLibr
                            const mlperf::TestSettings& settings,
                            const mlperf::LogSettings& log_settings,
                            const std::string& audit_config_filename,
-                           std::chrono::nanoseconds no_progress_timeout = {});
+                           std::chrono::nanoseconds no_progress_timeout = {},
+                           const schedule::LoadModel* load_model = nullptr);
 
 /// Aborts the running test, if any; returns whether one was running.
 bool AbortRunningTest(const std::string& reason, bool is_error = false, bool graceful = false);

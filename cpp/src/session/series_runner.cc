@@ -4,11 +4,15 @@
 #include <chrono>
 #include <exception>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "common/clock.h"
 #include "issue/issuer.h"
+#include "issue/load_issuer.h"
 #include "logging/format.h"
 #include "session/log_pump.h"
+#include "session/load_stages.h"
 #include "session/plan_streamer.h"
 #include "session/session.h"
 
@@ -18,14 +22,14 @@ using logging::JsonValue;
 using mlperf::TestMode;
 using mlperf::TestScenario;
 
-// What the steps of one series share.
+// What the steps of one series share. Its queries come from the scenario's generator, or,
+// for a performance series of a load model, from the load plan.
 struct Session::SeriesState {
-  SeriesState(const settings::EffectiveSettings& effective, const schedule::LoadableSet& set,
-              TestMode mode, schedule::SequenceState& sequence)
-      : generator(effective, set, mode, sequence) {}
-  const schedule::SeriesPlan& plan() const { return generator.plan(); }
+  const schedule::SeriesPlan& plan() const { return load ? load->plan : generator->plan(); }
 
-  schedule::QueryGenerator generator;
+  std::optional<schedule::QueryGenerator> generator;
+  std::optional<schedule::LoadPlan> load;
+  std::vector<issue::StageIssueStats> stage_stats;  // load plans: per stage
   bool streamed = false;
   uint64_t expected_queries = 0;
   record::RecorderOptions options;
@@ -36,20 +40,29 @@ struct Session::SeriesState {
 
 Session::SeriesOutput Session::RunSeries(const schedule::LoadableSet& set, TestMode mode,
                                          const settings::EffectiveSettings& effective) {
-  SeriesState series(effective, set, mode, sequence_);
-  // Long Server series are generated while they are issued (PlanStreamer); the rest, as by
-  // the official, before the first issue.
-  series.streamed = series.generator.ShouldStream();
-  if (series.streamed) {
-    series.generator.PrepareForStreaming();
+  SeriesState series;
+  if (env_.load_model != nullptr && mode == TestMode::PerformanceOnly) {
+    series.load = schedule::GenerateLoadPlan(*env_.load_model, effective, set, sequence_);
+    series.stage_stats.resize(series.load->stages.size());
+    series.expected_queries = series.plan().query_count();
+    LogGenerated(series.plan());
+    LogLoadStages(*detail_, *series.load);
   } else {
-    series.generator.Finish();
+    series.generator.emplace(effective, set, mode, sequence_);
+    // Long Server series are generated while they are issued (PlanStreamer); the rest, as by
+    // the official, before the first issue.
+    series.streamed = series.generator->ShouldStream();
+    if (series.streamed) {
+      series.generator->PrepareForStreaming();
+    } else {
+      series.generator->Finish();
+    }
+    series.expected_queries = series.generator->expected_queries();
+    if (!series.streamed) LogGenerated(series.plan());
   }
-  series.expected_queries = series.generator.expected_queries();
-  if (!series.streamed) LogGenerated(series.plan());
 
   series.options = NextRecorderOptions(effective);
-  record::SeriesRecorder recorder(series.generator.plan(), series.options, errors_.get());
+  record::SeriesRecorder recorder(series.plan(), series.options, errors_.get());
   series.recorder = &recorder;
   const uint64_t thread_count = WaitForIssueThreads(effective);
   // Declared after the recorder its thread reads, so it is joined first on every path.
@@ -57,7 +70,7 @@ Session::SeriesOutput Session::RunSeries(const schedule::LoadableSet& set, TestM
   if (series.streamed) {
     const uint64_t spq = series.plan().samples_per_query;
     streamer = std::make_unique<PlanStreamer>(
-        series.generator, [&recorder, spq] { return recorder.issued_samples() / spq; },
+        *series.generator, [&recorder, spq] { return recorder.issued_samples() / spq; },
         [this](const std::string& message) { Abort(message, true); });
   }
   env_.active->Publish(&recorder);
@@ -87,6 +100,10 @@ Session::SeriesOutput Session::RunSeries(const schedule::LoadableSet& set, TestM
   if (streamer) FinishStreaming(series, *streamer, out.aborted, &failure);
   LogSeriesEnd(series);
   out.result = CollectResult(series, effective);
+  if (series.load) {
+    outcome_.stages = SummarizeLoadStages(recorder, *series.load, series.stage_stats);
+    LogLoadStageResults(*detail_, outcome_.stages);
+  }
   out.queries_issued = series.shared.queries_issued;
   WriteTrace(recorder);
   if (failure) std::rethrow_exception(failure);
@@ -165,12 +182,14 @@ std::exception_ptr Session::IssueSeries(SeriesState& series, live::IssueCounter*
   params.series_mode = mode;
   params.sut = counter;
   params.recorder = series.recorder;
-  params.generator = series.streamed ? &series.generator : nullptr;
+  params.generator = series.streamed ? &*series.generator : nullptr;
   params.log = [this](const Diagnostic& d, int64_t time_ns) { detail_->Log(d, time_ns); };
 
   std::exception_ptr failure;
   try {
-    if (effective.scenario == TestScenario::Server && thread_count > 0) {
+    if (series.load) {
+      issue::IssueLoadPlan(params, shared, *series.load, series.stage_stats);
+    } else if (effective.scenario == TestScenario::Server && thread_count > 0) {
       issue::IssueThreadPool::Job job = [&](uint64_t idx, uint64_t stride) {
         issue::IssueQueries(params, shared, idx, stride);
       };
@@ -213,7 +232,7 @@ void Session::FinishStreaming(SeriesState& series, PlanStreamer& streamer, bool 
       if (!*failure) *failure = std::current_exception();
     }
   }
-  if (series.generator.complete()) LogGenerated(series.plan());
+  if (series.generator->complete()) LogGenerated(series.plan());
 }
 
 // The official logger's own counters (always 0 here: completions are not logged through a
@@ -262,6 +281,7 @@ results::PerformanceResult Session::CollectResult(
   const uint64_t queries =
       shared.any_issued ? std::min(plan.query_count(), shared.last_query + 1) : 0;
   for (uint64_t q = 0; q < queries; ++q) {
+    if (series.load && !IsMeasured(*series.load, q)) continue;  // warm-up, cool-down
     bool issued = false;
     for (uint64_t local = q * spq; local < (q + 1) * spq; ++local) {
       if (!recorder.SampleCompleted(local)) continue;
@@ -283,7 +303,10 @@ results::PerformanceResult Session::CollectResult(
   }
   r.queries_issued = shared.queries_issued;
   r.max_latency_s = static_cast<double>(max_latency) / 1e9;
-  if (shared.any_issued) {
+  if (series.load) {
+    // The measured stages only, timed from the first measured query's scheduled moment.
+    SetMeasuredWindow(*series.load, series.stage_stats, recorder, &r);
+  } else if (shared.any_issued) {
     const uint64_t final_query = shared.last_query;
     r.final_query_scheduled_time_s =
         static_cast<double>(plan.scheduled_delta_ns[final_query]) / 1e9;

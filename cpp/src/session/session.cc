@@ -188,6 +188,29 @@ void Session::ResolveSettings() {
   logging::LogSettings(*detail_, requested_, effective_, NowNs());
   settings::ValidateForRun(effective_, requested_, qsl_->PerformanceSampleCount(),
                            qsl_->TotalSampleCount());
+  if (env_.load_model) ApplyLoadModel();
+}
+
+// A load model replaces the Server scenario's schedule and stop rules: its stages say how
+// long the series runs, so the Server minimums do not apply, and it issues from this thread.
+void Session::ApplyLoadModel() {
+  if (effective_.scenario != TestScenario::Server) {
+    throw SettingsError("a load model runs as the Server scenario (whose metrics it reports); "
+                        "set the scenario to Server");
+  }
+  if (effective_.mode == TestMode::FindPeakPerformance) {
+    throw SettingsError("FindPeakPerformance searches the Server rate itself; it does not take "
+                        "a load model");
+  }
+  schedule::ValidateLoadModel(*env_.load_model);
+  effective_.min_duration_ms = 0;
+  effective_.min_query_count = 0;
+  effective_.server_num_issue_query_threads = 0;
+  effective_.server_coalesce_queries = false;
+  LogMessage(Severity::kInfo, "generic_message",
+             "Performance series issue a load model of " +
+                 std::to_string(env_.load_model->stages.size()) +
+                 " stage(s) (loadgen_load_stage entries) instead of the Server schedule");
 }
 
 void Session::RunModes() {

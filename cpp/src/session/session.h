@@ -26,7 +26,9 @@
 #include "logging/trace_writer.h"
 #include "record/active_series.h"
 #include "results/summary.h"
+#include "schedule/load_models/load_model.h"
 #include "schedule/plan.h"
+#include "session/load_stages.h"
 #include "settings/config_file.h"
 #include "settings/effective_settings.h"
 
@@ -44,6 +46,8 @@ struct TestOutcome {
   bool aborted = false;
   std::string abort_reason;
   uint64_t rejected_responses = 0;
+  /// A load model's performance series: one entry per stage.
+  std::vector<StageResult> stages;
 };
 
 /// Process-wide services the official free functions need; tests build their own.
@@ -55,6 +59,9 @@ struct Environment {
   /// Positive: a series whose outstanding samples see no completion for this long is aborted
   /// with loadgen::TestAborted naming them.
   std::chrono::nanoseconds no_progress_timeout{0};
+  /// Set: performance series issue this load model (docs/load-models.md) instead of the
+  /// scenario's schedule; the scenario must be Server, whose metrics they report.
+  const schedule::LoadModel* load_model = nullptr;
 };
 
 class Session {
@@ -91,6 +98,7 @@ class Session {
   void LogTestHeader();
   void ApplyAuditAndTest05();
   void ResolveSettings();
+  void ApplyLoadModel();
   void RunModes();
   bool TakeAbortOutcome() LOADGEN_EXCLUDES(abort_mu_);
   void Finish();

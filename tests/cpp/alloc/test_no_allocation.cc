@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "issue/issuer.h"
+#include "issue/load_issuer.h"
 #include "record/active_series.h"
 #include "record/series_recorder.h"
 #include "schedule/plan.h"
@@ -154,6 +155,61 @@ TEST(NoAllocation, IssueLoopAllocatesNothingPerQuery) {
   // Per series: the shared batch vector (make_shared, then its reserve) and the "Ending
   // naturally" message; nothing per query while the SUT keeps no batch.
   EXPECT_LE(allocations, 3u);
+}
+
+// A load plan's issue loop: an open-loop stage (all due at once) then a closed loop of 4 in
+// flight, the SUT completing inline: nothing is allocated per query either.
+TEST(NoAllocation, LoadPlanIssueLoopAllocatesNothingPerQuery) {
+  schedule::LoadModel model;
+  schedule::StageSpec open;
+  open.kind = schedule::ArrivalKind::kConstantRate;
+  open.rate_qps = 1e12;
+  open.queries = 3000;
+  open.concurrency = 8;  // the gate is checked on every query
+  schedule::StageSpec closed;
+  closed.kind = schedule::ArrivalKind::kConcurrency;
+  closed.concurrency = 4;
+  closed.queries = 2000;
+  model.stages = {open, closed};
+  settings::EffectiveSettings s;
+  s.scenario = mlperf::TestScenario::Server;
+  schedule::LoadableSet set;
+  set.samples = {0, 1, 2, 3};
+  set.dist_end = 4;
+  schedule::SequenceState sequence;
+  schedule::LoadPlan load = schedule::GenerateLoadPlan(model, s, set, sequence);
+  record::BoundedMpmcQueue<record::CompletionError> errors(1024);
+  record::RecorderOptions options;
+  options.scenario = mlperf::TestScenario::Server;
+  record::SeriesRecorder recorder(load.plan, options, &errors);
+  struct InlineSut : mlperf::SystemUnderTest {
+    record::SeriesRecorder* rec;
+    std::string name = "inline";
+    const std::string& Name() override { return name; }
+    void IssueQuery(const std::vector<mlperf::QuerySample>& samples) override {
+      uint64_t id = samples[0].id;
+      rec->CompleteIds(&id, 1, nullptr, 1);
+    }
+    void FlushQueries() override {}
+  } sut;
+  sut.rec = &recorder;
+  std::atomic<bool> abort{false};
+  issue::IssueShared shared;
+  shared.abort = &abort;
+  issue::IssueParams params;
+  params.settings = &s;
+  params.sut = &sut;
+  params.recorder = &recorder;
+  std::vector<issue::StageIssueStats> stats(load.stages.size());
+  size_t allocations;
+  {
+    CountAllocations counter;
+    issue::IssueLoadPlan(params, shared, load, stats);
+    allocations = counter.count();
+  }
+  EXPECT_EQ(shared.queries_issued, 5000u);
+  // Per series: the shared batch vector (make_shared, then its reserve).
+  EXPECT_LE(allocations, 2u);
 }
 
 }  // namespace

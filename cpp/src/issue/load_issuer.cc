@@ -1,0 +1,173 @@
+#include "issue/load_issuer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "issue/lent_batch.h"
+#include "issue/timer_slack.h"
+
+namespace loadgen::issue {
+namespace {
+
+Diagnostic Message(Severity severity, const char* key, std::string text) {
+  Diagnostic d;
+  d.severity = severity;
+  d.key = key;
+  d.message = std::move(text);
+  d.file = "load_issuer.cc";
+  return d;
+}
+
+constexpr int64_t kNoEnd = std::numeric_limits<int64_t>::max();
+
+}  // namespace
+
+void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::LoadPlan& load,
+                   std::vector<StageIssueStats>& stats) {
+  const settings::EffectiveSettings& s = *params.settings;
+  record::SeriesRecorder& rec = *params.recorder;
+  schedule::SeriesPlan& plan = load.plan;
+  const std::atomic<bool>& abort = *shared.abort;
+  const int64_t start = shared.start_ns;
+  const int64_t max_duration_ns = static_cast<int64_t>(s.max_duration_ms) * 1000000;
+  const ScopedTimerSlack precise_sleep(true);
+  SharedBatch batch_owner = std::make_shared<std::vector<mlperf::QuerySample>>();
+  batch_owner->reserve(16);
+  auto log = [&](Severity sev, const char* key, std::string text) {
+    if (params.log) params.log(Message(sev, key, std::move(text)), NowNs());
+  };
+
+  uint64_t issued = 0;  // queries (one sample each)
+  uint64_t last_query = 0;
+  bool any = false;
+  bool aborted = false;
+  bool stopped = false;
+  // How much later than planned the current stage started: non-zero only after a closed loop
+  // bounded by a count, whose length is not known in advance.
+  int64_t shift = 0;
+  // Waits until fewer than `limit` queries are in flight (or `until`, or an abort). Returns
+  // whether a slot is free.
+  auto wait_for_slot = [&](uint64_t limit, int64_t until) {
+    if (issued - rec.completed_samples() < limit) return true;
+    if (issued - rec.NotifyAtCompletedSamples(issued - limit + 1) < limit) return true;
+    const auto poll = std::chrono::milliseconds(5);
+    rec.progress().WaitUntil(
+        [&] {
+          return issued - rec.completed_samples() < limit ||
+                 abort.load(std::memory_order_relaxed) || (until != kNoEnd && NowNs() >= until);
+        },
+        poll);
+    return issued - rec.completed_samples() < limit;
+  };
+
+  for (size_t si = 0; si < load.stages.size() && !stopped; ++si) {
+    const schedule::StagePlan& stage = load.stages[si];
+    StageIssueStats& st = stats[si];
+    if (si > 0 && load.stages[si - 1].closed_loop() && !load.stages[si - 1].ends_by_time) {
+      shift = std::max(shift, NowNs() - start - stage.start_ns);
+    }
+    const bool closed = stage.closed_loop();
+    const int64_t stage_end = stage.ends_by_time ? start + shift + stage.end_ns : kNoEnd;
+    uint64_t idx = stage.first_query;
+    for (; idx < stage.end_query; ++idx) {
+      if (abort.load(std::memory_order_relaxed)) {
+        aborted = true;
+        break;
+      }
+      int64_t scheduled;
+      int64_t now;
+      if (closed) {
+        if (!wait_for_slot(stage.concurrency, stage_end)) {
+          if (abort.load(std::memory_order_relaxed)) aborted = true;
+          break;  // the stage's time is up
+        }
+        now = NowNs();
+        if (now >= stage_end) break;
+        scheduled = now;
+        plan.scheduled_delta_ns[idx] = now - start;  // read by the recorder at completion
+      } else {
+        if (shift != 0) plan.scheduled_delta_ns[idx] += shift;
+        scheduled = start + plan.scheduled_delta_ns[idx];
+        now = NowNs();
+        if (now < scheduled) now = SleepUntil(scheduled, &abort);
+        if (abort.load(std::memory_order_relaxed)) {
+          aborted = true;
+          break;
+        }
+        if (stage.concurrency != 0 && issued - rec.completed_samples() >= stage.concurrency) {
+          // The cap gates: the query waits for a free slot; its latency still counts from its
+          // scheduled moment.
+          ++st.gated_queries;
+          wait_for_slot(stage.concurrency, kNoEnd);
+          if (abort.load(std::memory_order_relaxed)) {
+            aborted = true;
+            break;
+          }
+          // The wait counts from the query's moment: queries behind a gated one wait too.
+          now = NowNs();
+          st.gate_wait_total_ns += now - scheduled;
+          st.gate_wait_max_ns = std::max(st.gate_wait_max_ns, now - scheduled);
+        }
+      }
+
+      if (batch_owner.use_count() > 1) {  // the SUT kept the previous batch (lent_batch.h)
+        batch_owner = std::make_shared<std::vector<mlperf::QuerySample>>();
+        batch_owner->reserve(16);
+      }
+      std::vector<mlperf::QuerySample>& batch = *batch_owner;
+      batch.clear();
+      rec.MarkIssued(idx, scheduled, now);
+      batch.push_back({rec.ResponseIdOf(idx), plan.sample_index[idx]});
+      last_query = idx;
+      any = true;
+      if (st.queries_issued == 0) st.first_issue_ns = now;
+      st.last_issue_ns = now;
+      ++st.queries_issued;
+      {
+        const ScopedLentBatch lent(&batch_owner);
+        params.sut->IssueQuery(batch);
+      }
+      ++issued;
+
+      const int64_t duration = now - start;
+      if (s.max_query_count != 0 && issued >= s.max_query_count) {
+        log(Severity::kError, "error_runtime",
+            "Ending early: Max query count reached. query_count " + std::to_string(issued));
+        stopped = true;
+        break;
+      }
+      if (s.max_duration_ms != 0 && duration > max_duration_ns) {
+        log(Severity::kError, "error_runtime",
+            "Ending early: Max test duration reached. duration_ns " + std::to_string(duration));
+        stopped = true;
+        break;
+      }
+    }
+    if (aborted) break;
+    if (closed && stage.ends_by_time && idx == stage.end_query && !stopped) {
+      st.ran_out = true;
+      log(Severity::kWarning, "warning_generic_message",
+          "Load stage " + std::to_string(si) + " ('" + stage.name + "') issued all of its " +
+              std::to_string(stage.end_query - stage.first_query) +
+              " planned queries before its duration ended; give it a larger query count");
+    }
+    // A closed loop bounded by time ends at its end even if it ran out early.
+    if (closed && stage.ends_by_time && !stopped && NowNs() < stage_end) {
+      SleepUntil(stage_end, &abort);
+    }
+  }
+  rec.NotifyAtCompletedSamples(UINT64_MAX);
+
+  common::MutexLock lock(&shared.mu);
+  shared.aborted |= aborted;
+  shared.queries_issued += issued;
+  shared.samples_issued += issued;
+  if (any && (!shared.any_issued || last_query > shared.last_query)) shared.last_query = last_query;
+  shared.any_issued |= any;
+}
+
+}  // namespace loadgen::issue
