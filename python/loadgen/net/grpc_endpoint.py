@@ -147,6 +147,7 @@ class GrpcEndpointSut:
         self._stats_lock = threading.Lock()  # the loop thread and stats() readers only
         self._reset_stats()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._next = -1  # round-robin position
         self._handle: Optional[int] = None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._serve, name="loadgen-grpc", daemon=True)
@@ -170,7 +171,7 @@ class GrpcEndpointSut:
         method = "ModelStreamInfer" if self.endpoint.stream else "ModelInfer"
         response = self._pb.ModelStreamInferResponse if self.endpoint.stream else self._pb.ModelInferResponse
         options = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
-        replicas = []
+        replicas: list[_Channel] = []
         for target in self.endpoint.targets():
             channels, methods = [], []
             for k in range(self.endpoint.channels):
@@ -214,7 +215,7 @@ class GrpcEndpointSut:
         if len(replicas) == 1:
             return replicas[0]
         if self.endpoint.balance == "least-outstanding":
-            return min(replicas, key=lambda r: r.outstanding)
+            return min(replicas, key=lambda r: int(r.outstanding))
         self._next = (self._next + 1) % len(replicas)
         return replicas[self._next]
 
@@ -334,7 +335,6 @@ class GrpcEndpointSut:
         self._by_reason = {reason: 0 for reason in FAILURE_REASONS}
         self._last_failure = ""
         self._records: list[dict[str, Any]] = []
-        self._next = -1
 
     def stats(self) -> dict[str, Any]:
         """The same keys as the HTTP EndpointSut's: issued, completed, failed,
