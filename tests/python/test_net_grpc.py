@@ -284,3 +284,78 @@ def test_bench_grpc_streams_a_decoupled_model(triton_server: TritonServer, tmp_p
     assert rc == 0
     stats = json.loads((tmp_path / "logs" / "endpoint.json").read_text())
     assert stats["failed"] == 0 and stats["tokens_from_chunks"] == stats["completed"] >= 12
+
+
+# ------------------------------------------------------------- a server that goes away
+
+
+class StallingGrpcServer:
+    """A gRPC server of our own whose ModelInfer never answers: stopping it mid-run is a server
+    that goes away under in-flight requests."""
+
+    def __init__(self) -> None:
+        import concurrent.futures
+        import threading
+
+        import grpc
+
+        self.release = threading.Event()
+
+        def infer(request: bytes, context: Any) -> bytes:
+            self.release.wait(30)
+            return b""
+
+        handler = grpc.method_handlers_generic_handler("inference.GRPCInferenceService", {
+            "ModelInfer": grpc.unary_unary_rpc_method_handler(infer),
+        })
+        self.server = grpc.server(concurrent.futures.ThreadPoolExecutor(8))
+        self.server.add_generic_rpc_handlers((handler,))
+        self.target = f"127.0.0.1:{self.server.add_insecure_port('127.0.0.1:0')}"
+        self.server.start()
+
+    def stop(self) -> None:
+        self.release.set()
+        self.server.stop(0)
+
+
+def test_a_server_gone_mid_run_fails_the_in_flight_samples(make_sut: Any, tmp_path: Path) -> None:
+    import threading
+
+    server = StallingGrpcServer()
+    try:
+        dataset = Dataset([Sample(tensors={"INPUT0": np.ones((1, 4), np.float32)})] * 4)
+        sut = make_sut(GrpcEndpoint(server.target, model="identity"), dataset)
+        threading.Timer(0.3, server.server.stop, args=(0,)).start()  # requests in flight, unanswered
+        result = run(sut, dataset, tmp_path, scenario=loadgen.Scenario.OFFLINE, min_query_count=4,
+                     offline_expected_qps=100)
+    finally:
+        server.stop()
+    stats = sut.stats()
+    assert stats["failed"] == stats["issued"] == result.samples_completed >= 4
+    assert stats["failures_by_reason"]["connection_closed"] == stats["failed"], stats
+    assert set(sut.records()["grpc_status"]) <= {"UNAVAILABLE", "CANCELLED"}
+
+
+def test_cancel_all_fails_what_is_in_flight(make_sut: Any) -> None:
+    import time
+
+    server = StallingGrpcServer()
+    try:
+        dataset = Dataset([Sample(tensors={"INPUT0": np.ones((1, 4), np.float32)})] * 3)
+        sut = make_sut(GrpcEndpoint(server.target, model="identity"), dataset)
+
+        class Batch:
+            ids = [1, 2, 3]
+            indices = [0, 1, 2]
+
+        sut.issue(Batch())  # outside a test: the completions are refused by the engine, harmlessly
+        deadline = time.monotonic() + 5
+        while sut.outstanding < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sut.outstanding == 3
+        sut.cancel_all()
+        assert sut.outstanding == 0
+        stats = sut.stats()
+        assert stats["failed"] == 3 and stats["failures_by_reason"]["connection_closed"] == 3
+    finally:
+        server.stop()
