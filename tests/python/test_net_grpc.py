@@ -359,3 +359,44 @@ def test_cancel_all_fails_what_is_in_flight(make_sut: Any) -> None:
         assert stats["failed"] == 3 and stats["failures_by_reason"]["connection_closed"] == 3
     finally:
         server.stop()
+
+
+def test_ctrl_c_stops_a_grpc_run_on_stalled_requests_and_writes_the_logs(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    server = StallingGrpcServer()
+    # The stalling server has no metadata service for bench's check: the run is driven directly.
+    try:
+        command = [sys.executable, "-c", (
+            "import sys, numpy as np, loadgen\n"
+            "from loadgen.net.datasets import Dataset, Sample\n"
+            "from loadgen.net.endpoint import endpoint_qsl\n"
+            "from loadgen.net.grpc_endpoint import GrpcEndpoint, GrpcEndpointSut\n"
+            "ds = Dataset([Sample(tensors={'INPUT0': np.ones((1, 4), np.float32)})] * 4)\n"
+            f"sut = GrpcEndpointSut(GrpcEndpoint({server.target!r}, model='identity'), ds)\n"
+            "s = loadgen.Settings(scenario=loadgen.Scenario.SERVER, server_target_qps=20, min_duration_ms=60000)\n"
+            f"r = loadgen.run(sut, endpoint_qsl(ds), s, log_dir={str(tmp_path)!r})\n"
+            "sut.close()\n"
+            "print('failed', sut.stats()['failed'], 'interrupted', r.valid)\n")]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while not (tmp_path / "mlperf_log_detail.txt").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.5)  # requests in flight, every one stalled
+            process.send_signal(signal.SIGINT)
+            out, _ = process.communicate(timeout=30)  # nothing hangs
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    finally:
+        server.stop()
+    assert "Traceback" not in out, out
+    assert "interrupted False" in out, out
+    failed = int(out.split("failed ")[1].split()[0])
+    assert failed >= 1  # the stalled requests were cancelled and counted, not left hanging
+    assert (tmp_path / "mlperf_log_summary.txt").is_file()
