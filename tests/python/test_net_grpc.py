@@ -115,6 +115,16 @@ def test_drop_in_start_test_accepts_the_grpc_sut(triton_server: TritonServer, ma
     assert "No errors encountered during test." in (tmp_path / "mlperf_log_summary.txt").read_text()
 
 
+def test_round_robin_splits_requests_over_replicas(triton_server: TritonServer, make_sut: Any, tmp_path: Path) -> None:
+    dataset = Dataset([Sample(tensors={"INPUT0": np.ones((1, 4), np.float32)})] * 4)
+    # The same server twice: two replicas as far as the client can tell (a channel each).
+    sut = make_sut(GrpcEndpoint([triton_server.grpc, f"grpc://{triton_server.grpc}"], model="identity"), dataset)
+    run(sut, dataset, tmp_path, min_query_count=10)
+    endpoints = sut.stats()["endpoints"]
+    assert [e["issued"] for e in endpoints] == [5, 5]
+    assert sorted(set(sut.records()["endpoint"])) == [0, 1]
+
+
 # ---------------------------------------------------------------------------- streaming
 
 
