@@ -255,3 +255,6 @@ def test_ctrl_c_stops_a_run_on_a_stalled_server_and_writes_the_logs(fault_server
     for name in LOG_FILES:
         assert (tmp_path / name).is_file(), name
     assert "Result is : INVALID" in (tmp_path / "mlperf_log_summary.txt").read_text()
+    stats = json.loads((tmp_path / "endpoint.json").read_text())
+    assert stats["failed"] == stats["completed"] == stats["issued"] > 0  # the stalled requests were cancelled
+    assert stats["failures_by_reason"]["connection_closed"] == stats["failed"]

@@ -247,6 +247,8 @@ def _run(
     qsl = endpoint_qsl(dataset)
     with sut:
         result = run(sut, qsl, settings, log_dir=log_dir, progress=args.progress)
+        if sut.outstanding:  # an interrupted run left requests in flight: count them as failed
+            sut.cancel_all()
         stats = sut.stats()
     qsl.close()
     (log_dir / "endpoint.json").write_text(json.dumps(stats, indent=2) + "\n")
