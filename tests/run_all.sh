@@ -58,7 +58,7 @@ cmake --build build/cpp-tests -j "$JOBS"
 ctest --test-dir build/cpp-tests --output-on-failure -j "$JOBS"
 
 echo "== Python package"
-$PY -m pip install -q ".[test]"
+$PY -m pip install -q ".[test,net]"  # net: grpcio + tritonclient[grpc] for the kserve-grpc tests
 
 # The official wheel, only as a test oracle, in a venv of its own (never a dependency).
 ORACLE=build/oracle-venv

@@ -185,7 +185,7 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
 def run_bench(args: argparse.Namespace, headers: Mapping[str, str]) -> int:
     urls: Sequence[str] = [args.url, *args.more_urls]
     scenario: Scenario = args.scenario
-    if args.api not in get_args(Api):
+    if args.api not in (*get_args(Api), "kserve-grpc"):
         return _fail(f"--api {args.api} is not supported by the native client yet "
                      f"(supported: {', '.join(get_args(Api))}); `loadgen probe` can check the endpoint")
     try:
@@ -236,8 +236,13 @@ def _run(
             total_timeout_s=args.request_timeout_s or None,
             max_connections=args.max_connections,
         )
-        sut = EndpointSut(endpoint, dataset)
-    except (ValueError, RuntimeError) as e:  # a URL the native client rejects, or no client built
+        if args.api == "kserve-grpc":  # grpcio's asyncio client, not the native one (docs/net.md, gRPC)
+            from .grpc_endpoint import grpc_endpoint_sut
+
+            sut: Any = grpc_endpoint_sut(endpoint, dataset, timeout_s=args.timeout_s)
+        else:
+            sut = EndpointSut(endpoint, dataset)
+    except (ValueError, RuntimeError, OSError, ImportError) as e:  # a URL the client rejects, no client built
         return _fail(f"{e} (the test did not start)")
     qsl = endpoint_qsl(dataset)
     with sut:

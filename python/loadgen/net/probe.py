@@ -229,23 +229,13 @@ def preflight(
         raise EndpointError(f"unknown api {api!r}; choose from {', '.join(APIS)}")
     target = _Target.parse(url, api)
     if api == "kserve-grpc":
-        _tcp_connect(target, timeout_s)
-        if not model:
-            raise EndpointError("--model is required with --api kserve-grpc")
-        return Preflight(model)
+        from .grpc_probe import grpc_preflight
+
+        return grpc_preflight(url, model, headers=headers, timeout_s=timeout_s)
     client = _Http(target, headers or {}, timeout_s)
     if api.startswith("openai"):
         return Preflight(_openai_model(client, model)[0])
     return Preflight(*_v2_model(client, model))
-
-
-def _tcp_connect(target: _Target, timeout_s: float) -> None:
-    try:
-        socket.create_connection((target.host, target.port), timeout=timeout_s).close()
-    except ConnectionRefusedError:
-        raise EndpointError(f"cannot connect to {target.where}: connection refused") from None
-    except OSError as e:
-        raise EndpointError(f"cannot reach {target.where}: {e.strerror or e}") from None
 
 
 def _openai_model(client: _Http, model: str | None) -> tuple[str, str]:
@@ -308,8 +298,12 @@ def probe(
     except EndpointError as e:
         report.checks.append(Check("arguments", Status.FAIL, str(e)))
         return report
+    if api == "kserve-grpc":
+        from .grpc_probe import grpc_probe
+
+        return grpc_probe(url, model, headers=headers, timeout_s=timeout_s, max_tokens=max_tokens)
     client = _Http(target, headers or {}, timeout_s)
-    steps = _OPENAI_STEPS if api.startswith("openai") else _GRPC_STEPS if api == "kserve-grpc" else _V2_STEPS
+    steps = _OPENAI_STEPS if api.startswith("openai") else _V2_STEPS
     state = _ProbeState(client, api, model, max_tokens)
     for name, step in steps:
         if state.stopped:
@@ -504,18 +498,6 @@ def _tokens_v2(s: _ProbeState) -> tuple[Status, str]:
     return Status.WARN, f"generate_stream has no usage: tokens are counted from events ({s.stream_tokens} here)"
 
 
-def _reachable_grpc(s: _ProbeState) -> tuple[Status, str]:
-    start = time.perf_counter()
-    _tcp_connect(s.client.target, s.client.timeout_s)
-    return Status.OK, f"{s.client.target.where} accepts TCP connections ({_ms(time.perf_counter() - start)})"
-
-
-def _model_grpc(s: _ProbeState) -> tuple[Status, str]:
-    if not s.model:
-        raise EndpointError("--model is required with --api kserve-grpc")
-    return Status.SKIP, "not checked over gRPC: probe the server's HTTP port with --api kserve"
-
-
 _Step = Callable[[_ProbeState], Tuple[Status, str]]
 _OPENAI_STEPS: Sequence[tuple[str, _Step]] = (
     ("reachable", _reachable_openai),
@@ -530,8 +512,4 @@ _V2_STEPS: Sequence[tuple[str, _Step]] = (
     ("request", _request_v2),
     ("streaming", _streaming_v2),
     ("token counting", _tokens_v2),
-)
-_GRPC_STEPS: Sequence[tuple[str, _Step]] = (
-    ("reachable", _reachable_grpc),
-    ("model", _model_grpc),
 )
