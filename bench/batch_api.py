@@ -59,8 +59,14 @@ def one_run(samples: int, chunk: int, threads: int, log_dir: str) -> tuple[float
         scenario=loadgen.Scenario.OFFLINE, min_duration_ms=0, min_query_count=samples
     )
     started = time.perf_counter()
-    result = loadgen.run(BatchNullSut(chunk, threads), loadgen.InMemoryQsl(1024, 1024), settings,
-                         log_dir=log_dir, batch="numpy", progress=False)
+    result = loadgen.run(
+        BatchNullSut(chunk, threads),
+        loadgen.InMemoryQsl(1024, 1024),
+        settings,
+        log_dir=log_dir,
+        batch="numpy",
+        progress=False,
+    )
     wall = time.perf_counter() - started
     assert result.samples_completed == samples, result
     return samples / wall, result.metric
@@ -73,8 +79,12 @@ def main() -> None:
     parser.add_argument("--threads", default="0,1,2")
     parser.add_argument("--reps", type=int, default=5)
     args = parser.parse_args()
-    configs = [(int(c), int(t)) for c in args.chunks.split(",") for t in args.threads.split(",")
-               if not (int(c) == 0 and int(t) > 1)]  # one call cannot be shared by threads
+    configs = [
+        (int(c), int(t))
+        for c in args.chunks.split(",")
+        for t in args.threads.split(",")
+        if not (int(c) == 0 and int(t) > 1)
+    ]  # one call cannot be shared by threads
     walls: dict[tuple[int, int], list[float]] = {c: [] for c in configs}
     reported: dict[tuple[int, int], list[float]] = {c: [] for c in configs}
     with tempfile.TemporaryDirectory() as log_dir:
@@ -84,19 +94,25 @@ def main() -> None:
                 wall_rate, metric = one_run(args.samples, *config, log_dir)
                 walls[config].append(wall_rate)
                 reported[config].append(metric)
-    print(json.dumps({
-        "samples": args.samples,
-        "load_average": os.getloadavg(),
-        "results": [
+    print(
+        json.dumps(
             {
-                "chunk": chunk or "whole query",
-                "threads": threads,
-                "samples_per_s_wall": round(statistics.median(walls[(chunk, threads)])),
-                "samples_per_s_reported": round(statistics.median(reported[(chunk, threads)])),
+                "samples": args.samples,
+                "load_average": os.getloadavg(),
+                "results": [
+                    {
+                        "chunk": chunk or "whole query",
+                        "threads": threads,
+                        "samples_per_s_wall": round(statistics.median(walls[(chunk, threads)])),
+                        "samples_per_s_reported": round(
+                            statistics.median(reported[(chunk, threads)])
+                        ),
+                    }
+                    for chunk, threads in configs
+                ],
             }
-            for chunk, threads in configs
-        ],
-    }))
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -14,17 +14,20 @@ import tempfile
 import time
 from typing import Any
 
-import numpy as np
-
 import loadgen
+import numpy as np
 from loadgen.net.datasets import Dataset, Sample
 from loadgen.net.endpoint import Endpoint, EndpointSut, endpoint_qsl
 from loadgen.net.grpc_endpoint import GrpcEndpoint, GrpcEndpointSut
 
 
 def measure(sut: Any, dataset: Dataset, queries: int, qps: float) -> tuple[float, float, int]:
-    settings = loadgen.Settings(scenario=loadgen.Scenario.OFFLINE, offline_expected_qps=qps, min_duration_ms=0,
-                                min_query_count=queries)
+    settings = loadgen.Settings(
+        scenario=loadgen.Scenario.OFFLINE,
+        offline_expected_qps=qps,
+        min_duration_ms=0,
+        min_query_count=queries,
+    )
     with tempfile.TemporaryDirectory() as logs:
         cpu0, wall0 = time.process_time(), time.perf_counter()
         result = loadgen.run(sut, endpoint_qsl(dataset), settings, log_dir=logs)
@@ -41,22 +44,62 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=3000)
     parser.add_argument("--tokens", type=int, default=16, help="responses per streamed request")
     a = parser.parse_args()
-    tensors = Dataset([Sample(tensors={"INPUT0": np.full((1, 16), i, np.float32)}) for i in range(64)])
-    stream = Dataset([Sample(tensors={"text_input": np.array([b"x"], dtype=object),
-                                      "max_tokens": np.array([a.tokens], np.int32)})] * 16)
+    tensors = Dataset(
+        [Sample(tensors={"INPUT0": np.full((1, 16), i, np.float32)}) for i in range(64)]
+    )
+    stream = Dataset(
+        [
+            Sample(
+                tensors={
+                    "text_input": np.array([b"x"], dtype=object),
+                    "max_tokens": np.array([a.tokens], np.int32),
+                }
+            )
+        ]
+        * 16
+    )
     rows = []
-    with EndpointSut(Endpoint(f"http://{a.http}", api="kserve", model="identity", stream=False,
-                              binary_tensors=True, max_connections=16), tensors) as http:
-        rows.append(("kserve HTTP (native)", "request", *measure(http, tensors, a.queries, 5000), 1))
+    with EndpointSut(
+        Endpoint(
+            f"http://{a.http}",
+            api="kserve",
+            model="identity",
+            stream=False,
+            binary_tensors=True,
+            max_connections=16,
+        ),
+        tensors,
+    ) as http:
+        rows.append(
+            ("kserve HTTP (native)", "request", *measure(http, tensors, a.queries, 5000), 1)
+        )
     with GrpcEndpointSut(GrpcEndpoint(a.grpc, model="identity"), tensors) as grpc_sut:
-        rows.append(("kserve-grpc unary (grpcio)", "request", *measure(grpc_sut, tensors, a.queries, 5000), 1))
+        rows.append(
+            (
+                "kserve-grpc unary (grpcio)",
+                "request",
+                *measure(grpc_sut, tensors, a.queries, 5000),
+                1,
+            )
+        )
     with GrpcEndpointSut(GrpcEndpoint(a.grpc, model="stream", stream=True), stream) as grpc_stream:
         n = max(a.queries // a.tokens, 50)
-        rows.append(("kserve-grpc stream (grpcio)", "response", *measure(grpc_stream, stream, n, 5000), a.tokens))
-    print(f"{'client':30} {'queries':>8} {'wall s':>7} {'req/s':>8} {'CPU us/request':>15} {'CPU us/response':>16}")
+        rows.append(
+            (
+                "kserve-grpc stream (grpcio)",
+                "response",
+                *measure(grpc_stream, stream, n, 5000),
+                a.tokens,
+            )
+        )
+    print(
+        f"{'client':30} {'queries':>8} {'wall s':>7} {'req/s':>8} {'CPU us/request':>15} {'CPU us/response':>16}"
+    )
     for name, _, cpu, wall, done, per in rows:
-        print(f"{name:30} {done:8d} {wall:7.2f} {done / wall:8.0f} {cpu / done * 1e6:15.1f} "
-              f"{cpu / (done * per) * 1e6:16.1f}")
+        print(
+            f"{name:30} {done:8d} {wall:7.2f} {done / wall:8.0f} {cpu / done * 1e6:15.1f} "
+            f"{cpu / (done * per) * 1e6:16.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ def server_latency(target: float, pct: str) -> Callable[[Result], Any]:
         if not r.get("keeps_up"):
             return None  # a run that falls behind measures its backlog, not loadgen
         return median(r.get("null_sut_latency_ns", {}).get(pct))
+
     return get
 
 
@@ -55,6 +56,7 @@ def mt_gain(batch: int) -> Callable[[Result], Any]:
     def get(res: Result) -> Optional[float]:
         one, two = mt(1, batch)(res), mt(2, batch)(res)
         return two / one if one and two else None
+
     return get
 
 
@@ -77,6 +79,7 @@ def log_bytes(variant: str, suffix: str) -> Callable[[Result], Any]:
                 if name.endswith(suffix):
                     return float(sizes["bytes_per_sample"])
         return None
+
     return get
 
 
@@ -88,62 +91,129 @@ FIGURES: dict[str, list[Figure]] = {
     "offline": [
         ("Offline, ConstructSUT, lists of 1024", "samples/s", True, offline("std", 1024)),
         ("Offline, ConstructSUT, lists of 64", "samples/s", True, offline("std", 64)),
-        ("Offline, ConstructSUT, one response per call", "samples/s", True,
-         offline("std", 1)),
-        ("Offline, ConstructFastSUT, lists of 1024", "samples/s", True,
-         offline("fast", 1024)),
-        ("Offline, ConstructSUT, lists of 1024: CPU per sample", "µs", False,
-         offline("std", 1024, "cpu_us_per_sample")),
-        ("Offline, ConstructSUT, lists of 1024: StartTest to first IssueQuery", "s", False,
-         offline("std", 1024, "pre_issue_s")),
+        ("Offline, ConstructSUT, one response per call", "samples/s", True, offline("std", 1)),
+        ("Offline, ConstructFastSUT, lists of 1024", "samples/s", True, offline("fast", 1024)),
+        (
+            "Offline, ConstructSUT, lists of 1024: CPU per sample",
+            "µs",
+            False,
+            offline("std", 1024, "cpu_us_per_sample"),
+        ),
+        (
+            "Offline, ConstructSUT, lists of 1024: StartTest to first IssueQuery",
+            "s",
+            False,
+            offline("std", 1024, "pre_issue_s"),
+        ),
     ],
     "instr_offline": [
-        ("Offline, ConstructSUT, lists of 1024: instructions per sample", "instr", False, marginal)],
+        ("Offline, ConstructSUT, lists of 1024: instructions per sample", "instr", False, marginal)
+    ],
     "instr_offline_fast": [
-        ("Offline, ConstructFastSUT, lists of 1024: instructions per sample", "instr", False,
-         marginal)],
+        (
+            "Offline, ConstructFastSUT, lists of 1024: instructions per sample",
+            "instr",
+            False,
+            marginal,
+        )
+    ],
     "instr_server": [("Server, inline SUT: instructions per query", "instr", False, marginal)],
     "instr_singlestream": [
-        ("SingleStream, inline SUT: instructions per query", "instr", False, marginal)],
-    "fixed_cost": [("Fixed cost: StartTest of 1 sample (wall)", "s", False, offline("std", 1, "wall_s"))],
+        ("SingleStream, inline SUT: instructions per query", "instr", False, marginal)
+    ],
+    "fixed_cost": [
+        ("Fixed cost: StartTest of 1 sample (wall)", "s", False, offline("std", 1, "wall_s"))
+    ],
     "server": [
-        ("Server, inline Python SUT: highest target QPS that keeps up", "QPS", True,
-         lambda res: median(res.get("max_target_qps_keeping_up"))),
-        *[(f"Server null-SUT latency {pct} at {t // 1000}k QPS", "ns", False,
-           server_latency(float(t), pct))
-          for t in (10000, 50000, 100000) for pct in ("p50", "p99")],
+        (
+            "Server, inline Python SUT: highest target QPS that keeps up",
+            "QPS",
+            True,
+            lambda res: median(res.get("max_target_qps_keeping_up")),
+        ),
+        *[
+            (
+                f"Server null-SUT latency {pct} at {t // 1000}k QPS",
+                "ns",
+                False,
+                server_latency(float(t), pct),
+            )
+            for t in (10000, 50000, 100000)
+            for pct in ("p50", "p99")
+        ],
     ],
     "singlestream": [
-        ("SingleStream null-SUT latency p50", "ns", False,
-         lambda res: median(row(res).get("latency_ns", {}).get("p50"))),
-        ("SingleStream null-SUT latency p99", "ns", False,
-         lambda res: median(row(res).get("latency_ns", {}).get("p99"))),
-        ("SingleStream queries/s (LoadGen-reported, with overhead)", "QPS", True,
-         lambda res: median(row(res).get("lg_qps_with_loadgen_overhead"))),
+        (
+            "SingleStream null-SUT latency p50",
+            "ns",
+            False,
+            lambda res: median(row(res).get("latency_ns", {}).get("p50")),
+        ),
+        (
+            "SingleStream null-SUT latency p99",
+            "ns",
+            False,
+            lambda res: median(row(res).get("latency_ns", {}).get("p99")),
+        ),
+        (
+            "SingleStream queries/s (LoadGen-reported, with overhead)",
+            "QPS",
+            True,
+            lambda res: median(row(res).get("lg_qps_with_loadgen_overhead")),
+        ),
     ],
     "tokens": [
-        ("Offline with token latencies, lists of 1024", "samples/s", True,
-         lambda res: median(row(res, tokens=True).get("samples_per_s_wall"))),
+        (
+            "Offline with token latencies, lists of 1024",
+            "samples/s",
+            True,
+            lambda res: median(row(res, tokens=True).get("samples_per_s_wall")),
+        ),
         ("Token latencies: slowdown over the same run without", "fraction", False, token_overhead),
     ],
     "mt": [
-        *[(f"Offline, lists of {b}, completed from {k} Python thread(s)", "samples/s", True, mt(k, b))
-          for b in (64, 1024) for k in (0, 1, 2)],
-        *[(f"Two completion threads over one, lists of {b}", "×", True, mt_gain(b))
-          for b in (64, 1024)],
+        *[
+            (
+                f"Offline, lists of {b}, completed from {k} Python thread(s)",
+                "samples/s",
+                True,
+                mt(k, b),
+            )
+            for b in (64, 1024)
+            for k in (0, 1, 2)
+        ],
+        *[
+            (f"Two completion threads over one, lists of {b}", "×", True, mt_gain(b))
+            for b in (64, 1024)
+        ],
     ],
     "memory_offline": [
-        ("Peak memory, Offline 1M samples, ConstructSUT", "B/sample", False, memory("std", 1000000)),
-        ("Peak memory, Offline 1M samples, ConstructFastSUT", "B/sample", False,
-         memory("fast", 1000000)),
+        (
+            "Peak memory, Offline 1M samples, ConstructSUT",
+            "B/sample",
+            False,
+            memory("std", 1000000),
+        ),
+        (
+            "Peak memory, Offline 1M samples, ConstructFastSUT",
+            "B/sample",
+            False,
+            memory("fast", 1000000),
+        ),
     ],
     "memory_server": [("Peak memory, Server 1M queries", "B/query", False, memory("std", 1000000))],
     "memory_singlestream": [
-        ("Peak memory, SingleStream 1M queries", "B/query", False, memory("std", 1000000))],
+        ("Peak memory, SingleStream 1M queries", "B/query", False, memory("std", 1000000))
+    ],
     "logs": [
         ("Detail log, performance run", "B/sample", False, log_bytes("perf", "log_detail.txt")),
         ("Trace log (enable_trace)", "B/sample", False, log_bytes("trace", "log_trace.json")),
-        ("Accuracy log, AccuracyOnly", "B/sample", False, log_bytes("accuracy", "log_accuracy.json")),
+        (
+            "Accuracy log, AccuracyOnly",
+            "B/sample",
+            False,
+            log_bytes("accuracy", "log_accuracy.json"),
+        ),
     ],
 }
 
@@ -195,8 +265,10 @@ def lines(out_dir: Path) -> Iterator[str]:
                 better = b > a if higher_better else b < a
                 ratio = f"{b / a:.3g}" + (" (better)" if better else " (worse)")
             label = f"{name} ({unit}, {'higher' if higher_better else 'lower'} is better)"
-            yield (f"| {label} | {fmt(a, unit)} | {fmt(b, unit)} | {ratio} | "
-                   f"`{commands.get(suite, suite)}` |")
+            yield (
+                f"| {label} | {fmt(a, unit)} | {fmt(b, unit)} | {ratio} | "
+                f"`{commands.get(suite, suite)}` |"
+            )
     loads = [f"{k}: {v.get('loadavg_at_start')}" for k, v in ours.items()]
     if loads:
         yield ""

@@ -83,13 +83,15 @@ std::vector<Case> Cases(double qps, int64_t duration_ns, uint64_t queries) {
   add("gamma_b4", bursty);
   // A ramp from half to one and a half times the rate: the same mean.
   // A ramp needs a duration: the time `queries` take at the mean rate.
-  const int64_t ramp_ns =
-      duration_ns > 0 ? duration_ns : static_cast<int64_t>(static_cast<double>(queries) / qps * 1e9);
+  const int64_t ramp_ns = duration_ns > 0
+                              ? duration_ns
+                              : static_cast<int64_t>(static_cast<double>(queries) / qps * 1e9);
   StageSpec ramp = Stage(ArrivalKind::kConstantRate, qps / 2, ramp_ns, queries);
   ramp.end_rate_qps = qps * 1.5;
   add("ramp", ramp);
   auto trace = std::make_shared<loadgen::schedule::TraceArrivals>();
-  const uint64_t n = queries ? queries : static_cast<uint64_t>(qps * static_cast<double>(duration_ns) / 1e9);
+  const uint64_t n =
+      queries ? queries : static_cast<uint64_t>(qps * static_cast<double>(duration_ns) / 1e9);
   for (uint64_t i = 0; i < n; ++i) trace->arrival_s.push_back(static_cast<double>(i) / qps);
   StageSpec replay;
   replay.kind = ArrivalKind::kTrace;
@@ -109,13 +111,15 @@ void Run(const char* mode, Case& c, double qps, int64_t duration_ns, uint64_t qu
   s.min_duration_ms = static_cast<uint64_t>(duration_ns / 1000000);
   s.min_query_count = queries;
   mlperf::LogSettings logs;
-  const std::string dir = (std::filesystem::temp_directory_path() / "loadgen_load_models_bench").string();
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / "loadgen_load_models_bench").string();
   std::filesystem::create_directories(dir);
   logs.log_output.outdir = dir;
   const loadgen::session::TestOutcome out =
       loadgen::session::RunProcessTest(&sut, &qsl, s, logs, "", {}, c.model.get());
   if (!out.performance) {
-    std::printf("{\"mode\": \"%s\", \"model\": \"%s\", \"error\": \"no result\"}\n", mode, c.name.c_str());
+    std::printf("{\"mode\": \"%s\", \"model\": \"%s\", \"error\": \"no result\"}\n", mode,
+                c.name.c_str());
     return;
   }
   const auto& p = *out.performance;
@@ -153,7 +157,9 @@ int main(int argc, char** argv) {
     } else if (std::strcmp(argv[i], "--mode") == 0) {
       only_mode = argv[i + 1];
     } else {
-      std::fprintf(stderr, "usage: load_models [--duration-ms 2000] [--queries 1000000] [--reps 3] [--model M] [--mode paced|saturated]\n");
+      std::fprintf(stderr,
+                   "usage: load_models [--duration-ms 2000] [--queries 1000000] [--reps 3] "
+                   "[--model M] [--mode paced|saturated]\n");
       return 2;
     }
   }

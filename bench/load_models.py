@@ -36,15 +36,30 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--duration-ms", type=int, default=2000)
     parser.add_argument("--queries", type=int, default=1_000_000)
-    parser.add_argument("--instructions", action="store_true", help="also count instructions per query (valgrind)")
+    parser.add_argument(
+        "--instructions", action="store_true", help="also count instructions per query (valgrind)"
+    )
     args = parser.parse_args()
     if not Path(args.binary).is_file():
-        print(f"{args.binary} not found: cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release "
-              "-DLOADGEN_BUILD_BENCH=ON && cmake --build build/bench --target load_models", file=sys.stderr)
+        print(
+            f"{args.binary} not found: cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release "
+            "-DLOADGEN_BUILD_BENCH=ON && cmake --build build/bench --target load_models",
+            file=sys.stderr,
+        )
         return 2
     out = subprocess.run(
-        [args.binary, "--reps", str(args.reps), "--duration-ms", str(args.duration_ms), "--queries", str(args.queries)],
-        check=True, capture_output=True, text=True,
+        [
+            args.binary,
+            "--reps",
+            str(args.reps),
+            "--duration-ms",
+            str(args.duration_ms),
+            "--queries",
+            str(args.queries),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     best: dict[tuple[str, str], dict[str, float]] = {}
     for line in out.splitlines():
@@ -54,11 +69,15 @@ def main() -> int:
         score = "ns_per_query" if row["mode"] == "saturated" else "delay_p99_ns"
         if key not in best or row[score] < best[key][score]:
             best[key] = row
-    print(f"{'mode':10} {'model':14} {'queries':>9} {'issued/s':>10} {'ns/query':>9} "
-          f"{'delay p50':>11} {'delay p99':>11}")
+    print(
+        f"{'mode':10} {'model':14} {'queries':>9} {'issued/s':>10} {'ns/query':>9} "
+        f"{'delay p50':>11} {'delay p99':>11}"
+    )
     for (mode, model), row in best.items():
-        print(f"{mode:10} {model:14} {row['queries']:>9.0f} {row['issue_rate_qps']:>10.0f} "
-              f"{row['ns_per_query']:>9.1f} {row['delay_p50_ns'] / 1e3:>9.1f}us {row['delay_p99_ns'] / 1e3:>9.1f}us")
+        print(
+            f"{mode:10} {model:14} {row['queries']:>9.0f} {row['issue_rate_qps']:>10.0f} "
+            f"{row['ns_per_query']:>9.1f} {row['delay_p50_ns'] / 1e3:>9.1f}us {row['delay_p99_ns'] / 1e3:>9.1f}us"
+        )
     if args.instructions:
         print_instructions(args.binary)
     return 0
@@ -71,15 +90,31 @@ def print_instructions(binary: str, queries: int = 200_000) -> None:
     if shutil.which("valgrind") is None:
         print("valgrind not found: no instruction counts", file=sys.stderr)
         return
-    print(f"\n{'model':14} {'instructions/query':>19}   (issue loop, {queries} queries due at once)")
+    print(
+        f"\n{'model':14} {'instructions/query':>19}   (issue loop, {queries} queries due at once)"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for model in MODELS:
             out = f"{tmp}/cg.{model}"
             subprocess.run(
-                ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-                 "--toggle-collect=loadgen::issue::IssueQueries*", "--toggle-collect=loadgen::issue::IssueLoadPlan*",
-                 binary, "--reps", "1", "--mode", "saturated", "--model", model, "--queries", str(queries)],
-                check=True, capture_output=True,
+                [
+                    "valgrind",
+                    "--tool=callgrind",
+                    f"--callgrind-out-file={out}",
+                    "--toggle-collect=loadgen::issue::IssueQueries*",
+                    "--toggle-collect=loadgen::issue::IssueLoadPlan*",
+                    binary,
+                    "--reps",
+                    "1",
+                    "--mode",
+                    "saturated",
+                    "--model",
+                    model,
+                    "--queries",
+                    str(queries),
+                ],
+                check=True,
+                capture_output=True,
             )
             match = re.search(r"^summary: (\d+)", Path(out).read_text(), re.MULTILINE)
             total = int(match.group(1)) if match else 0

@@ -73,20 +73,31 @@ def main() -> None:
         peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         result = detail_values(
             os.path.join(log_dir, "mlperf_log_detail.txt"),
-            {"generated_query_count", "result_validity", "result_completed_samples_per_sec",
-             "result_99.00_percentile_latency_ns"},
+            {
+                "generated_query_count",
+                "result_validity",
+                "result_completed_samples_per_sec",
+                "result_99.00_percentile_latency_ns",
+            },
         )
     queries = int(result.get("generated_query_count", 0) or 0)
-    print(json.dumps({
-        "qps": args.qps,
-        "duration_s": args.duration_s,
-        "first_issue_after_s": round(first_issue[0] - started, 4) if first_issue else None,
-        "start_test_wall_s": round(wall, 2),
-        "peak_rss_mb": round(peak_kb / 1024),
-        "peak_rss_delta_bytes_per_query": round((peak_kb - rss_before_kb) * 1024 / queries, 1)
-        if queries else None,
-        **result,
-    }))
+    print(
+        json.dumps(
+            {
+                "qps": args.qps,
+                "duration_s": args.duration_s,
+                "first_issue_after_s": round(first_issue[0] - started, 4) if first_issue else None,
+                "start_test_wall_s": round(wall, 2),
+                "peak_rss_mb": round(peak_kb / 1024),
+                "peak_rss_delta_bytes_per_query": round(
+                    (peak_kb - rss_before_kb) * 1024 / queries, 1
+                )
+                if queries
+                else None,
+                **result,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -18,10 +18,9 @@ import statistics
 import tempfile
 import time
 
-from rich.console import Console
-
 import loadgen
 import loadgen.progress as progress
+from rich.console import Console
 
 
 class ChunkedNullSut:
@@ -51,13 +50,21 @@ def cpu_s() -> float:
 
 def one_run(samples: int, chunk: int, display: bool, log_dir: str) -> tuple[float, float]:
     settings = loadgen.Settings(
-        scenario=loadgen.Scenario.OFFLINE, min_duration_ms=0, min_query_count=samples,
+        scenario=loadgen.Scenario.OFFLINE,
+        min_duration_ms=0,
+        min_query_count=samples,
         offline_expected_qps=1,
     )
     started = time.perf_counter()
     cpu_started = cpu_s()
-    result = loadgen.run(ChunkedNullSut(chunk), loadgen.InMemoryQsl(1024, 1024), settings,
-                         log_dir=log_dir, batch="numpy", progress=display)
+    result = loadgen.run(
+        ChunkedNullSut(chunk),
+        loadgen.InMemoryQsl(1024, 1024),
+        settings,
+        log_dir=log_dir,
+        batch="numpy",
+        progress=display,
+    )
     elapsed = time.perf_counter() - started
     cpu_ns_per_sample = (cpu_s() - cpu_started) / samples * 1e9
     assert result.samples_completed == samples
@@ -81,16 +88,21 @@ def main() -> None:
                 rates[mode].append(rate)
                 cpu[mode].append(cpu_ns)
     off, on = statistics.median(rates["off"]), statistics.median(rates["on"])
-    print(json.dumps({
-        "samples_per_second_without_display": round(off),
-        "samples_per_second_with_display": round(on),
-        "overhead_percent": round(100 * (off - on) / off, 2),
-        "cpu_ns_per_sample_without_display": round(statistics.median(cpu["off"]), 1),
-        "cpu_ns_per_sample_with_display": round(statistics.median(cpu["on"]), 1),
-        "cpu_overhead_percent": round(
-            100 * (statistics.median(cpu["on"]) / statistics.median(cpu["off"]) - 1), 2),
-        "runs": rates,
-    }))
+    print(
+        json.dumps(
+            {
+                "samples_per_second_without_display": round(off),
+                "samples_per_second_with_display": round(on),
+                "overhead_percent": round(100 * (off - on) / off, 2),
+                "cpu_ns_per_sample_without_display": round(statistics.median(cpu["off"]), 1),
+                "cpu_ns_per_sample_with_display": round(statistics.median(cpu["on"]), 1),
+                "cpu_overhead_percent": round(
+                    100 * (statistics.median(cpu["on"]) / statistics.median(cpu["off"]) - 1), 2
+                ),
+                "runs": rates,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

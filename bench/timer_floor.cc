@@ -42,7 +42,9 @@ int main(int argc, char** argv) {
     late.push_back(now - deadline);
   }
   std::sort(late.begin(), late.end());
-  auto at = [&](double q) { return late[static_cast<size_t>(q * static_cast<double>(late.size() - 1))]; };
+  auto at = [&](double q) {
+    return late[static_cast<size_t>(q * static_cast<double>(late.size() - 1))];
+  };
   std::printf(
       "{\"qps\": %.0f, \"queries\": %ld, \"lateness_ns\": {\"p50\": %lld, \"p90\": %lld, "
       "\"p99\": %lld, \"p99.9\": %lld, \"max\": %lld}}\n",

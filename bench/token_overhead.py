@@ -69,13 +69,19 @@ def main() -> None:
                 lg.StartTestWithLogSettings(sut, qsl, settings, log_settings)
                 times[mode].append(time.perf_counter() - started)
     ns = {m: statistics.median(v) / args.samples * 1e9 for m, v in times.items()}
-    print(json.dumps({
-        "module": lg.__file__,
-        "load_average": os.getloadavg(),
-        "ns_per_sample": {m: round(v) for m, v in ns.items()},
-        "token_run_over_plain_pct": round(100 * (ns["tokens"] / ns["plain"] - 1), 1),
-        "loadgen_share_of_token_cost_pct": round(100 * (ns["tokens"] / ns["harness_only"] - 1), 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "module": lg.__file__,
+                "load_average": os.getloadavg(),
+                "ns_per_sample": {m: round(v) for m, v in ns.items()},
+                "token_run_over_plain_pct": round(100 * (ns["tokens"] / ns["plain"] - 1), 1),
+                "loadgen_share_of_token_cost_pct": round(
+                    100 * (ns["tokens"] / ns["harness_only"] - 1), 1
+                ),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -12,9 +12,9 @@
 
 #include "query_sample.h"
 #include "query_sample_library.h"
+#include "sample_types.h"
 #include "schedule/load_models/load_model.h"
 #include "session/load_stages.h"
-#include "sample_types.h"
 #include "system_under_test.h"
 
 // The Vector* classes are bound as real opaque vectors. Without this, stl.h's automatic list

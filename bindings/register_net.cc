@@ -22,8 +22,8 @@ net::ApiKind ParseApi(const std::string& api) {
   if (api == "openai-chat") return net::ApiKind::kOpenAiChat;
   if (api == "kserve") return net::ApiKind::kKserveV2;
   if (api == "triton-generate") return net::ApiKind::kTritonGenerate;
-  throw py::value_error("api must be 'openai', 'openai-chat', 'kserve' or 'triton-generate', got '" +
-                        api + "'");
+  throw py::value_error(
+      "api must be 'openai', 'openai-chat', 'kserve' or 'triton-generate', got '" + api + "'");
 }
 
 int64_t SecondsToNs(double seconds, const char* what) {
@@ -41,9 +41,12 @@ struct NativeEndpointSut {
 
 const char* TokenSourceName(net::TokenSource s) {
   switch (s) {
-    case net::TokenSource::kUsage: return "usage";
-    case net::TokenSource::kCountedChunks: return "chunks";
-    case net::TokenSource::kNone: break;
+    case net::TokenSource::kUsage:
+      return "usage";
+    case net::TokenSource::kCountedChunks:
+      return "chunks";
+    case net::TokenSource::kNone:
+      break;
   }
   return "none";
 }
@@ -95,8 +98,9 @@ py::dict RecordsDict(const EndpointSut& sut) {
     done.append(r.done_ns);
     tokens.append(r.tokens);
     token_source.append(TokenSourceName(r.token_source));
-    failure.append(r.failure == net::FailureReason::kNone ? py::object(py::none())
-                                                          : py::str(net::FailureReasonName(r.failure)));
+    failure.append(r.failure == net::FailureReason::kNone
+                       ? py::object(py::none())
+                       : py::str(net::FailureReasonName(r.failure)));
     endpoint.append(r.endpoint);
     status.append(r.http_status);
     attempts.append(r.attempts);
@@ -134,8 +138,8 @@ void RegisterNet(py::module_& m) {
                        const std::string& content_type, const std::string& balance,
                        bool first_token_skips_reasoning, bool report_first_token,
                        const std::string& output_name, double connect_timeout_s,
-                       double first_byte_timeout_s, double total_timeout_s,
-                       size_t max_connections, bool record_chunk_times, double busy_poll_us) {
+                       double first_byte_timeout_s, double total_timeout_s, size_t max_connections,
+                       bool record_chunk_times, double busy_poll_us) {
              net::EndpointConfig config;
              config.base_urls = base_urls;
              config.path = path;
@@ -148,14 +152,15 @@ void RegisterNet(py::module_& m) {
              } else if (balance == "least-outstanding") {
                config.balance = net::BalancePolicy::kLeastOutstanding;
              } else {
-               throw py::value_error(
-                   "balance must be 'round-robin' or 'least-outstanding', got '" + balance + "'");
+               throw py::value_error("balance must be 'round-robin' or 'least-outstanding', got '" +
+                                     balance + "'");
              }
              config.first_token_skips_reasoning = first_token_skips_reasoning;
              config.report_first_token = report_first_token;
              config.output_name = output_name;
              config.connect_timeout_ns = SecondsToNs(connect_timeout_s, "connect_timeout_s");
-             config.first_byte_timeout_ns = SecondsToNs(first_byte_timeout_s, "first_byte_timeout_s");
+             config.first_byte_timeout_ns =
+                 SecondsToNs(first_byte_timeout_s, "first_byte_timeout_s");
              config.total_timeout_ns = SecondsToNs(total_timeout_s, "total_timeout_s");
              config.max_connections = max_connections;
              config.record_chunk_times = record_chunk_times;
@@ -191,14 +196,17 @@ void RegisterNet(py::module_& m) {
       .def_property_readonly("name", [](const NativeEndpointSut& s) { return s.sut->Name(); })
       .def_property_readonly("outstanding",
                              [](const NativeEndpointSut& s) { return s.sut->Outstanding(); })
-      .def("stats", [](const NativeEndpointSut& s) { return StatsDict(s.sut->Stats()); },
-           "Totals: issued, completed, failed, failures by reason, per-endpoint counts.")
-      .def("records", [](const NativeEndpointSut& s) { return RecordsDict(*s.sut); },
-           "Per-query records (columns of lists) in completion order.")
+      .def(
+          "stats", [](const NativeEndpointSut& s) { return StatsDict(s.sut->Stats()); },
+          "Totals: issued, completed, failed, failures by reason, per-endpoint counts.")
+      .def(
+          "records", [](const NativeEndpointSut& s) { return RecordsDict(*s.sut); },
+          "Per-query records (columns of lists) in completion order.")
       .def("clear_records", [](const NativeEndpointSut& s) { s.sut->ClearRecords(); })
-      .def("cancel_all", [](const NativeEndpointSut& s) { s.sut->CancelAll(); },
-           py::call_guard<py::gil_scoped_release>(),
-           "Fails every queued and in-flight request and closes the connections.");
+      .def(
+          "cancel_all", [](const NativeEndpointSut& s) { s.sut->CancelAll(); },
+          py::call_guard<py::gil_scoped_release>(),
+          "Fails every queued and in-flight request and closes the connections.");
 }
 
 }  // namespace loadgen::python

@@ -275,12 +275,13 @@ PyObject* FastCompatComplete(PyObject* /*module*/, PyObject* const* args, Py_ssi
 
 // Replaces the function pybind11 defined as `name` with `fast`, keeping its docstring (the
 // generated signature line and the official description).
-void ReplaceWithFastCall(py::module_& m, const char* name, PyObject* (*fast)(PyObject*,
-                         PyObject* const*, Py_ssize_t, PyObject*)) {
+void ReplaceWithFastCall(py::module_& m, const char* name,
+                         PyObject* (*fast)(PyObject*, PyObject* const*, Py_ssize_t, PyObject*)) {
   // Function objects keep pointers to their PyMethodDef and docstring: both live forever.
   auto* doc = new std::string(py::str(m.attr(name).attr("__doc__")));
-  auto* def = new PyMethodDef{name, reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(fast)),
-                              METH_FASTCALL | METH_KEYWORDS, doc->c_str()};
+  auto* def =
+      new PyMethodDef{name, reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(fast)),
+                      METH_FASTCALL | METH_KEYWORDS, doc->c_str()};
   py::object module_name = m.attr("__name__");
   auto function =
       py::reinterpret_steal<py::object>(PyCFunction_NewEx(def, nullptr, module_name.ptr()));
@@ -324,7 +325,8 @@ size_t CheckIds(const IdArray& ids) {
 }
 
 bool IsContiguous(const py::array& a) {
-  return a.ndim() == 1 && (a.shape(0) <= 1 || a.strides(0) == static_cast<py::ssize_t>(a.itemsize()));
+  return a.ndim() == 1 &&
+         (a.shape(0) <= 1 || a.strides(0) == static_cast<py::ssize_t>(a.itemsize()));
 }
 
 // Records ids (and token counts) without the GIL: contiguous arrays in one call, strided views
@@ -404,19 +406,19 @@ void RegisterExtras(py::module_& m) {
            }),
            py::arg("accepted") = 0, py::arg("unknown") = 0, py::arg("stale") = 0,
            py::arg("duplicate") = 0)
-      .def("__eq__",
-           [](const CompletionStatus& a, const CompletionStatus& b) {
-             return a.accepted == b.accepted && a.unknown == b.unknown && a.stale == b.stale &&
-                    a.duplicate == b.duplicate;
-           },
-           py::is_operator())
+      .def(
+          "__eq__",
+          [](const CompletionStatus& a, const CompletionStatus& b) {
+            return a.accepted == b.accepted && a.unknown == b.unknown && a.stale == b.stale &&
+                   a.duplicate == b.duplicate;
+          },
+          py::is_operator())
       .def_readonly("accepted", &CompletionStatus::accepted)
       .def_readonly("unknown", &CompletionStatus::unknown,
                     "Ids that are 0, malformed, out of range, or given while no test runs.")
       .def_readonly("stale", &CompletionStatus::stale, "Ids of an earlier series or test.")
       .def_readonly("duplicate", &CompletionStatus::duplicate, "Ids already completed.")
-      .def_property_readonly("rejected", &CompletionStatus::rejected,
-                             "unknown + stale + duplicate")
+      .def_property_readonly("rejected", &CompletionStatus::rejected, "unknown + stale + duplicate")
       .def("__repr__", [](const CompletionStatus& s) {
         return "CompletionStatus(accepted=" + std::to_string(s.accepted) +
                ", unknown=" + std::to_string(s.unknown) + ", stale=" + std::to_string(s.stale) +

@@ -326,10 +326,9 @@ class Registry {
         throw py::value_error("handle " + std::to_string(handle) +
                               " was already destroyed; construct a new one");
       }
-      throw py::value_error(std::to_string(handle) +
-                            " is not a handle: pass the value returned by " +
-                            (sut_family ? "ConstructSUT, ConstructFastSUT or ConstructQDL"
-                                        : "ConstructQSL"));
+      throw py::value_error(
+          std::to_string(handle) + " is not a handle: pass the value returned by " +
+          (sut_family ? "ConstructSUT, ConstructFastSUT or ConstructQDL" : "ConstructQSL"));
     }
     if (IsSutKind(it->second.kind) != sut_family) {
       throw py::value_error("handle " + std::to_string(handle) + " is " +
@@ -384,16 +383,13 @@ void RegisterConstructors(py::module_& m) {
       "ConstructQSL",
       [](size_t total_sample_count, size_t performance_sample_count, const IndicesCallback& load,
          const IndicesCallback& unload) {
-        auto qsl = std::make_shared<PyQsl>(total_sample_count, performance_sample_count, load,
-                                           unload);
+        auto qsl =
+            std::make_shared<PyQsl>(total_sample_count, performance_sample_count, load, unload);
         return Registry::Get().Add(Entry{Kind::kQsl, nullptr, std::move(qsl)});
       },
       "Construct the query sample library.");
   m.def(
-      "DestroyQSL",
-      [](uintptr_t handle) {
-        Registry::Get().Remove(handle, /*sut_family=*/false);
-      },
+      "DestroyQSL", [](uintptr_t handle) { Registry::Get().Remove(handle, /*sut_family=*/false); },
       "Destroy the object created by ConstructQSL.");
 
   m.def(

@@ -9,7 +9,6 @@
 #include <cmath>
 #include <cstddef>
 #include <map>
-#include <optional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,9 +18,9 @@
 #include "bindings.h"
 #include "common/enum_names.h"
 #include "common/errors.h"
-#include "loadgen/errors.h"
 #include "issue/lent_batch.h"
 #include "live/live_board.h"
+#include "loadgen/errors.h"
 #include "results/performance_summary.h"
 #include "schedule/plan.h"
 #include "session/process.h"
@@ -282,8 +281,7 @@ void RegisterResultTypes(py::module_& m) {
                     &PerformanceSummary::token_throughput_with_loadgen_overhead)
       .def_readonly("token_throughput_without_loadgen_overhead",
                     &PerformanceSummary::token_throughput_without_loadgen_overhead)
-      .def_readonly("completed_tokens_per_second",
-                    &PerformanceSummary::completed_tokens_per_second)
+      .def_readonly("completed_tokens_per_second", &PerformanceSummary::completed_tokens_per_second)
       .def_readonly("tokens_per_second", &PerformanceSummary::tokens_per_second)
       .def_readonly("inferred_tokens_per_second", &PerformanceSummary::inferred_tokens_per_second)
       .def_readonly("early_stopping_latency_ss", &PerformanceSummary::early_stopping_latency_ss)
@@ -297,8 +295,7 @@ void RegisterResultTypes(py::module_& m) {
       .def_readonly("early_stopping_met", &PerformanceSummary::early_stopping_met)
       .def_readonly("perf_constraints_recommendation",
                     &PerformanceSummary::perf_constraints_recommendation)
-      .def_readonly("min_duration_recommendation",
-                    &PerformanceSummary::min_duration_recommendation)
+      .def_readonly("min_duration_recommendation", &PerformanceSummary::min_duration_recommendation)
       .def_readonly("min_queries_recommendation", &PerformanceSummary::min_queries_recommendation)
       .def_property_readonly("valid", &PerformanceSummary::valid);
 
@@ -313,10 +310,8 @@ void RegisterResultTypes(py::module_& m) {
                              [](const session::TestOutcome& o) { return o.log_paths.trace; })
       .def_readonly("performance", &session::TestOutcome::performance,
                     "None without a performance series (AccuracyOnly).")
-      .def_property_readonly("stages",
-                             [](const session::TestOutcome& o) {
-                               return StageResultsToPython(o.stages);
-                             })
+      .def_property_readonly(
+          "stages", [](const session::TestOutcome& o) { return StageResultsToPython(o.stages); })
       .def_readonly("errors", &session::TestOutcome::errors)
       .def_readonly("warnings", &session::TestOutcome::warnings)
       .def_readonly("aborted", &session::TestOutcome::aborted)
@@ -324,15 +319,12 @@ void RegisterResultTypes(py::module_& m) {
       .def_readonly("rejected_responses", &session::TestOutcome::rejected_responses);
 
   using live::Snapshot;
-  auto info = [](auto field) {
-    return [field](const Snapshot& s) { return s.info.*field; };
-  };
+  auto info = [](auto field) { return [field](const Snapshot& s) { return s.info.*field; }; };
   // `name`_p50_ns, _p90_ns, _p99_ns and _at_target_ns of one sampled vector.
   auto percentiles = [](py::class_<Snapshot>& c, const std::string& name,
                         std::vector<int64_t> Snapshot::*sample) {
-    for (const auto& [suffix, p] : {std::pair<const char*, double>{"_p50_ns", 0.5},
-                                    {"_p90_ns", 0.9},
-                                    {"_p99_ns", 0.99}}) {
+    for (const auto& [suffix, p] :
+         {std::pair<const char*, double>{"_p50_ns", 0.5}, {"_p90_ns", 0.9}, {"_p99_ns", 0.99}}) {
       const double q = p;
       c.def_property_readonly((name + suffix).c_str(), [sample, q](const Snapshot& s) {
         return live::SampledPercentile(s.*sample, q);
@@ -351,18 +343,14 @@ void RegisterResultTypes(py::module_& m) {
       .def_property_readonly("scenario",
                              [](const Snapshot& s) { return ScenarioName(s.info.scenario); })
       .def_property_readonly("accuracy", info(&live::SeriesInfo::accuracy))
-      .def_property_readonly("elapsed_s",
-                             [](const Snapshot& s) {
-                               return static_cast<double>(s.elapsed_ns) / 1e9;
-                             })
-      .def_property_readonly("min_duration_s",
-                             [](const Snapshot& s) {
-                               return static_cast<double>(s.info.min_duration_ms) / 1e3;
-                             })
-      .def_property_readonly("max_duration_s",
-                             [](const Snapshot& s) {
-                               return static_cast<double>(s.info.max_duration_ms) / 1e3;
-                             })
+      .def_property_readonly(
+          "elapsed_s", [](const Snapshot& s) { return static_cast<double>(s.elapsed_ns) / 1e9; })
+      .def_property_readonly(
+          "min_duration_s",
+          [](const Snapshot& s) { return static_cast<double>(s.info.min_duration_ms) / 1e3; })
+      .def_property_readonly(
+          "max_duration_s",
+          [](const Snapshot& s) { return static_cast<double>(s.info.max_duration_ms) / 1e3; })
       .def_property_readonly("min_query_count", info(&live::SeriesInfo::min_query_count))
       .def_property_readonly("samples_per_query", info(&live::SeriesInfo::samples_per_query))
       .def_property_readonly("generated_queries", info(&live::SeriesInfo::generated_queries))
@@ -379,10 +367,9 @@ void RegisterResultTypes(py::module_& m) {
                     "Queries early stopping would need for the current over-latency estimate.")
       .def_property_readonly("use_token_latencies", info(&live::SeriesInfo::use_tokens))
       .def_readonly("tokens_seen", &Snapshot::tokens_seen)
-      .def_property_readonly("server_ttft_latency_ns",
-                             [](const Snapshot& s) {
-                               return s.info.use_tokens ? s.info.target_ttft_ns : 0;
-                             })
+      .def_property_readonly(
+          "server_ttft_latency_ns",
+          [](const Snapshot& s) { return s.info.use_tokens ? s.info.target_ttft_ns : 0; })
       .def_property_readonly("server_tpot_latency_ns", [](const Snapshot& s) {
         return s.info.use_tokens ? s.info.target_tpot_ns : 0;
       });
@@ -392,10 +379,10 @@ void RegisterResultTypes(py::module_& m) {
 
   using schedule::PlannedSeries;
   py::class_<PlannedSeries>(m, "PlannedSeries", "One series of a planned test.")
-      .def_property_readonly("mode",
-                             [](const PlannedSeries& s) { return ModeName(s.plan.mode); })
-      .def_property_readonly("loaded", [](const PlannedSeries& s) { return s.set.samples; },
-                             "The QSL indices loaded for the series.")
+      .def_property_readonly("mode", [](const PlannedSeries& s) { return ModeName(s.plan.mode); })
+      .def_property_readonly(
+          "loaded", [](const PlannedSeries& s) { return s.set.samples; },
+          "The QSL indices loaded for the series.")
       .def_property_readonly("samples_per_query",
                              [](const PlannedSeries& s) { return s.plan.samples_per_query; })
       .def_property_readonly("first_sample_seq",
@@ -430,9 +417,9 @@ void RegisterResultTypes(py::module_& m) {
       .def_property_readonly(
           "effective_performance_sample_count",
           [](const PlannedTest& p) { return p.effective.performance_sample_count; })
-      .def_property_readonly(
-          "effective_accuracy_sample_count",
-          [](const PlannedTest& p) { return p.effective.accuracy_sample_count; });
+      .def_property_readonly("effective_accuracy_sample_count", [](const PlannedTest& p) {
+        return p.effective.accuracy_sample_count;
+      });
 }
 
 }  // namespace
@@ -466,8 +453,7 @@ void RegisterTyped(py::module_& m) {
   py::register_exception<TestAborted>(m, "TestAborted", PyExc_RuntimeError);
   py::register_exception<LogError>(m, "LogError", PyExc_OSError);
   // A second test while one runs in the process (both APIs; loadgen/errors.h).
-  py::register_exception<TestAlreadyRunningError>(m, "TestAlreadyRunningError",
-                                                  PyExc_RuntimeError);
+  py::register_exception<TestAlreadyRunningError>(m, "TestAlreadyRunningError", PyExc_RuntimeError);
   m.def("_run_test", &RunTest, py::arg("issue"), py::arg("flush"), py::arg("qsl"),
         py::arg("settings"), py::arg("log_settings"), py::arg("audit_config_filename"),
         py::arg("batch") = "list", py::arg("no_progress_timeout_s") = 0.0,

@@ -83,8 +83,7 @@ bool ToBits(PyObject* value, bool is_signed, uint64_t* bits) {
     // PyLong_As(Unsigned)Long reads the digits directly; the long long variants go through a
     // byte array. Both are 64 bits where long is.
     if (is_signed) {
-      const long long v =
-          sizeof(long) == 8 ? PyLong_AsLong(value) : PyLong_AsLongLong(value);
+      const long long v = sizeof(long) == 8 ? PyLong_AsLong(value) : PyLong_AsLongLong(value);
       if (v == -1 && PyErr_Occurred()) {
         PyErr_Clear();
         return false;
@@ -107,8 +106,7 @@ bool ToBits(PyObject* value, bool is_signed, uint64_t* bits) {
 
 template <typename T>
 struct Object {
-  PyObject_HEAD
-  T value;
+  PyObject_HEAD T value;
 };
 
 template <typename T>
@@ -311,8 +309,7 @@ class SampleType {
                    field.is_signed ? "-2**63 to 2**63 - 1" : "0 to 2**64 - 1", value);
       return -1;
     }
-    std::memcpy(reinterpret_cast<unsigned char*>(Value(self)) + field.offset, &bits,
-                sizeof(bits));
+    std::memcpy(reinterpret_cast<unsigned char*>(Value(self)) + field.offset, &bits, sizeof(bits));
     return 0;
   }
 
@@ -347,7 +344,8 @@ class SampleType {
       PyObject* item = PyTuple_GET_ITEM(state, i);
       uint64_t bits;
       if (!ToBits(item, Fields::kFields[i].is_signed, &bits)) {
-        PyErr_Format(PyExc_RuntimeError, "Unable to cast Python instance of type %R to C++ type '%s'",
+        PyErr_Format(PyExc_RuntimeError,
+                     "Unable to cast Python instance of type %R to C++ type '%s'",
                      reinterpret_cast<PyObject*>(Py_TYPE(item)),
                      Fields::kFields[i].is_signed ? "int64_t" : "uint64_t");
         return nullptr;

@@ -96,8 +96,8 @@ class type_caster<mlperf::QuerySample>
 template <>
 class type_caster<mlperf::QuerySampleResponse>
     : public loadgen::python::SampleCaster<
-          mlperf::QuerySampleResponse, loadgen::python::ResponseValue,
-          loadgen::python::NewResponse, loadgen::python::NewResponseView> {
+          mlperf::QuerySampleResponse, loadgen::python::ResponseValue, loadgen::python::NewResponse,
+          loadgen::python::NewResponseView> {
  public:
   static constexpr auto name = const_name("loadgen._core.QuerySampleResponse");
 };

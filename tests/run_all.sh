@@ -60,6 +60,14 @@ ctest --test-dir build/cpp-tests --output-on-failure -j "$JOBS"
 echo "== Python package"
 $PY -m pip install -q ".[test,net]"  # net: grpcio + tritonclient[grpc] for the kserve-grpc tests
 
+# Formatting and lint, with the versions the test extra pins: drift is the cheapest debt to stop.
+echo "== Format and lint"
+PYBIN=$(dirname "$($PY -c 'import sys; print(sys.executable)')")
+CLANG_FORMAT="$PYBIN/clang-format"; [ -x "$CLANG_FORMAT" ] || CLANG_FORMAT=clang-format
+git ls-files '*.cc' '*.h' | xargs "$CLANG_FORMAT" --dry-run --Werror
+$PY -m ruff format --check --quiet .
+$PY -m ruff check --quiet .
+
 # The official wheel, only as a test oracle, in a venv of its own (never a dependency).
 ORACLE=build/oracle-venv
 if [ ! -x "$ORACLE/bin/python" ] || ! "$ORACLE/bin/python" -c "import mlperf_loadgen" 2>/dev/null; then

@@ -23,8 +23,7 @@ void IssueQuery(mlperf::c::ClientData data, const mlperf::QuerySample* samples, 
   responses.reserve(count);
   for (size_t i = 0; i < count; ++i) {
     payload->values[i % 64] = static_cast<uint32_t>(samples[i].index);
-    responses.emplace_back(samples[i].id,
-                           reinterpret_cast<uintptr_t>(&payload->values[i % 64]), 4);
+    responses.emplace_back(samples[i].id, reinterpret_cast<uintptr_t>(&payload->values[i % 64]), 4);
     if (responses.size() == 64) {
       mlperf::c::QuerySamplesComplete(responses.data(), responses.size());
       responses.clear();
@@ -43,8 +42,8 @@ int main() {
   Payload payload{};
   const char sut_name[] = "CApiSUT";
   const char qsl_name[] = "CApiQSL";
-  void* sut = mlperf::c::ConstructSUT(reinterpret_cast<mlperf::c::ClientData>(&payload),
-                                      sut_name, sizeof(sut_name) - 1, IssueQuery, FlushQueries);
+  void* sut = mlperf::c::ConstructSUT(reinterpret_cast<mlperf::c::ClientData>(&payload), sut_name,
+                                      sizeof(sut_name) - 1, IssueQuery, FlushQueries);
   void* qsl = mlperf::c::ConstructQSL(0, qsl_name, sizeof(qsl_name) - 1, 1024, 256, LoadSamples,
                                       UnloadSamples);
   const mlperf::TestScenario scenarios[] = {

@@ -101,12 +101,18 @@ int main(int argc, char** argv) {
   std::string user_conf, model = "resnet50", outdir = ".";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
-    if (flag == "--qps") qps = std::atof(argv[i + 1]);
-    else if (flag == "--duration-ms") duration_ms = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (flag == "--workers") workers = std::atoi(argv[i + 1]);
-    else if (flag == "--user-conf") user_conf = argv[i + 1];
-    else if (flag == "--model") model = argv[i + 1];
-    else if (flag == "--outdir") outdir = argv[i + 1];
+    if (flag == "--qps")
+      qps = std::atof(argv[i + 1]);
+    else if (flag == "--duration-ms")
+      duration_ms = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (flag == "--workers")
+      workers = std::atoi(argv[i + 1]);
+    else if (flag == "--user-conf")
+      user_conf = argv[i + 1];
+    else if (flag == "--model")
+      model = argv[i + 1];
+    else if (flag == "--outdir")
+      outdir = argv[i + 1];
     else {
       std::cerr << "unknown flag " << flag << "\n";
       return 2;

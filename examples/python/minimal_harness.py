@@ -1,4 +1,5 @@
 """A complete harness on the typed API: a SUT, a QSL, one SingleStream test, its headline."""
+
 import sys
 import tempfile
 import time

@@ -1,5 +1,6 @@
 """A token-streaming (LLM-style) harness: first_token() when a sample's first token is out,
 complete() with its token count at the end; loadgen reports TTFT and TPOT."""
+
 import sys
 import tempfile
 import time

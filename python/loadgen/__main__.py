@@ -29,8 +29,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     scenarios = [args.scenario] if args.scenario else list(Scenario)
     try:
         load = _load_model(args)
-        results = run_demo(scenarios, args.sut, args.duration_ms, Path(args.log_dir) if args.log_dir else None,
-                           load=load)
+        results = run_demo(
+            scenarios,
+            args.sut,
+            args.duration_ms,
+            Path(args.log_dir) if args.log_dir else None,
+            load=load,
+        )
     except SettingsError as e:
         print(f"loadgen demo: {e}", file=sys.stderr)
         return 2
@@ -56,16 +61,28 @@ def _load_model(args: argparse.Namespace) -> LoadModel | None:
         main = lm.Concurrency(args.concurrency, duration, queries)
     elif args.trace is not None:
         # The demo's synthetic QSL does not hold the trace's sample ids: samples are drawn.
-        main = lm.TraceReplay(args.trace, args.time_scale, "sort" if args.sort_trace else "refuse",
-                              duration, queries, args.max_concurrency, use_sample_ids=False)
+        main = lm.TraceReplay(
+            args.trace,
+            args.time_scale,
+            "sort" if args.sort_trace else "refuse",
+            duration,
+            queries,
+            args.max_concurrency,
+            use_sample_ids=False,
+        )
     elif args.burstiness is None:
         main = lm.ConstantRate(args.rate, duration, queries, args.ramp_to, args.max_concurrency)
     else:
-        main = lm.Gamma(args.rate, args.burstiness, duration, queries, args.ramp_to, args.max_concurrency)
+        main = lm.Gamma(
+            args.rate, args.burstiness, duration, queries, args.ramp_to, args.max_concurrency
+        )
     if not args.warmup_s:
         return main
-    warm: lm.SingleLoad = (lm.Concurrency(args.concurrency, args.warmup_s) if args.concurrency is not None
-                           else lm.ConstantRate(args.rate or 1.0, args.warmup_s))
+    warm: lm.SingleLoad = (
+        lm.Concurrency(args.concurrency, args.warmup_s)
+        if args.concurrency is not None
+        else lm.ConstantRate(args.rate or 1.0, args.warmup_s)
+    )
     return lm.Stages([lm.Warmup(warm), lm.Stage(main, "main")])
 
 
@@ -96,7 +113,9 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     from .settings import Settings
 
     try:
-        settings = Settings.from_config(args.conf, args.model, args.scenario, strict=not args.lenient)
+        settings = Settings.from_config(
+            args.conf, args.model, args.scenario, strict=not args.lenient
+        )
     except ConfigError as e:
         print(str(e), file=sys.stderr)
         return 1
@@ -105,7 +124,9 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         if f.name == "provenance":
             continue
         value = getattr(settings, f.name)
-        source = settings.provenance.get(f.name, "default" if value == getattr(defaults, f.name) else "")
+        source = settings.provenance.get(
+            f.name, "default" if value == getattr(defaults, f.name) else ""
+        )
         shown = value.value if hasattr(value, "value") else value
         print(f"{f.name:45} {shown!s:>24}   {source}")
     return 0
@@ -156,37 +177,82 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="print the folder to pass as -Dloadgen_DIR to CMake, then exit",
     )
     sub = parser.add_subparsers(dest="command")
-    demo = sub.add_parser("demo", help="run scenarios against a built-in SUT and print the summaries")
+    demo = sub.add_parser(
+        "demo", help="run scenarios against a built-in SUT and print the summaries"
+    )
     demo.add_argument("--scenario", type=_scenario, help="one scenario (default: all four)")
-    demo.add_argument("--sut", default="sleep", choices=["null", "sleep", "matmul"],
-                      help="built-in SUT: null (completes at once), sleep (fixed latency), matmul (numpy)")
+    demo.add_argument(
+        "--sut",
+        default="sleep",
+        choices=["null", "sleep", "matmul"],
+        help="built-in SUT: null (completes at once), sleep (fixed latency), matmul (numpy)",
+    )
     demo.add_argument("--duration-ms", type=int, default=1000, help="minimum duration of each run")
     demo.add_argument("--log-dir", help="where to write the logs (default: a temporary folder)")
     load = demo.add_argument_group(
-        "load model", "issue a load model instead of the scenarios (one Server run; docs/load-models.md)")
-    load.add_argument("--concurrency", type=int, metavar="N", help="closed loop: N queries in flight")
-    load.add_argument("--rate", type=float, metavar="QPS", help="open loop: evenly spaced arrivals at QPS")
-    load.add_argument("--burstiness", type=float, metavar="B",
-                      help="with --rate: gamma arrivals, squared CV of the gaps B (1 = Poisson)")
-    load.add_argument("--ramp-to", type=float, metavar="QPS", help="with --rate: ramp linearly to QPS")
-    load.add_argument("--trace", metavar="PATH",
-                      help="replay the arrival times of a CSV/JSONL trace (its sample ids, if any, are not used)")
-    load.add_argument("--time-scale", type=float, default=1.0, help="with --trace: multiply its times (0.5 = twice as fast)")
-    load.add_argument("--sort-trace", action="store_true", help="with --trace: sort timestamps that go backwards")
-    load.add_argument("--max-concurrency", type=int, metavar="N",
-                      help="with --rate/--trace: at most N in flight; later queries wait for a slot")
-    load.add_argument("--load-duration-s", type=float, metavar="S", help="the load's duration (default: --duration-ms)")
+        "load model",
+        "issue a load model instead of the scenarios (one Server run; docs/load-models.md)",
+    )
+    load.add_argument(
+        "--concurrency", type=int, metavar="N", help="closed loop: N queries in flight"
+    )
+    load.add_argument(
+        "--rate", type=float, metavar="QPS", help="open loop: evenly spaced arrivals at QPS"
+    )
+    load.add_argument(
+        "--burstiness",
+        type=float,
+        metavar="B",
+        help="with --rate: gamma arrivals, squared CV of the gaps B (1 = Poisson)",
+    )
+    load.add_argument(
+        "--ramp-to", type=float, metavar="QPS", help="with --rate: ramp linearly to QPS"
+    )
+    load.add_argument(
+        "--trace",
+        metavar="PATH",
+        help="replay the arrival times of a CSV/JSONL trace (its sample ids, if any, are not used)",
+    )
+    load.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="with --trace: multiply its times (0.5 = twice as fast)",
+    )
+    load.add_argument(
+        "--sort-trace", action="store_true", help="with --trace: sort timestamps that go backwards"
+    )
+    load.add_argument(
+        "--max-concurrency",
+        type=int,
+        metavar="N",
+        help="with --rate/--trace: at most N in flight; later queries wait for a slot",
+    )
+    load.add_argument(
+        "--load-duration-s",
+        type=float,
+        metavar="S",
+        help="the load's duration (default: --duration-ms)",
+    )
     load.add_argument("--load-queries", type=int, metavar="N", help="the load's query count")
-    load.add_argument("--warmup-s", type=float, metavar="S", help="a warm-up stage first, left out of the metrics")
+    load.add_argument(
+        "--warmup-s", type=float, metavar="S", help="a warm-up stage first, left out of the metrics"
+    )
     demo.set_defaults(func=_cmd_demo)
-    validate = sub.add_parser("validate", help="check config files strictly, with file:line messages")
+    validate = sub.add_parser(
+        "validate", help="check config files strictly, with file:line messages"
+    )
     validate.add_argument("conf", nargs="+", help="user.conf / audit.config files")
     validate.set_defaults(func=_cmd_validate)
-    explain = sub.add_parser("explain", help="print the effective settings and where each came from")
+    explain = sub.add_parser(
+        "explain", help="print the effective settings and where each came from"
+    )
     explain.add_argument("conf", help="a user.conf")
     explain.add_argument("--model", required=True)
     explain.add_argument("--scenario", type=_scenario, required=True)
-    explain.add_argument("--lenient", action="store_true", help="accept what the official parser accepts")
+    explain.add_argument(
+        "--lenient", action="store_true", help="accept what the official parser accepts"
+    )
     explain.set_defaults(func=_cmd_explain)
     report = sub.add_parser(
         "report",
@@ -194,7 +260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     report.add_argument("logdir", help="the folder with the run's log files, or its detail log")
     report.add_argument(
-        "-o", "--output",
+        "-o",
+        "--output",
         help="the HTML file (default: LOGDIR/report.html); the PNG figures and the per-sample "
         "CSV/JSON exports are written next to it",
     )
@@ -202,7 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     compare = sub.add_parser("compare", help="compare the metrics of two runs side by side")
     compare.add_argument("dir_a", help="the first run's log folder (or detail log)")
     compare.add_argument("dir_b", help="the second run's log folder (or detail log)")
-    compare.add_argument("--html", help="also write an HTML page with the table and overlaid latency CDFs")
+    compare.add_argument(
+        "--html", help="also write an HTML page with the table and overlaid latency CDFs"
+    )
     compare.set_defaults(func=_cmd_compare)
     from .net.cli import add_bench_parser, add_probe_parser
 

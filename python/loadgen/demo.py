@@ -47,7 +47,12 @@ class _WorkerSut:
         pass
 
     def issue(self, batch: SampleBatch) -> None:
-        item = (time.monotonic() + self._due(len(batch)), self._counter, list(batch.ids), list(batch.indices))
+        item = (
+            time.monotonic() + self._due(len(batch)),
+            self._counter,
+            list(batch.ids),
+            list(batch.indices),
+        )
         with self._cv:
             self._counter += 1
             heapq.heappush(self._queue, item)
@@ -111,7 +116,11 @@ class MatmulSut(_WorkerSut):
         self._np.maximum(x @ self._weights, 0.0)
 
 
-SUTS: dict[str, Callable[[], SystemUnderTest]] = {"null": NullSut, "sleep": SleepSut, "matmul": MatmulSut}
+SUTS: dict[str, Callable[[], SystemUnderTest]] = {
+    "null": NullSut,
+    "sleep": SleepSut,
+    "matmul": MatmulSut,
+}
 
 
 def demo_settings(scenario: Scenario, duration_ms: int) -> Settings:
@@ -122,7 +131,9 @@ def demo_settings(scenario: Scenario, duration_ms: int) -> Settings:
     if scenario is Scenario.MULTI_STREAM:
         return s.replace(min_query_count=662, multi_stream_expected_latency_ns=200_000)
     if scenario is Scenario.SERVER:
-        return s.replace(server_target_qps=1000, server_target_latency_ns=50_000_000, min_query_count=500)
+        return s.replace(
+            server_target_qps=1000, server_target_latency_ns=50_000_000, min_query_count=500
+        )
     return s.replace(offline_expected_qps=5000, min_query_count=1)
 
 
@@ -146,7 +157,13 @@ def run_demo(
     for scenario in scenarios:
         sut = SUTS[sut_name]()
         try:
-            result = run(sut, qsl, demo_settings(scenario, duration_ms), log_dir=root / scenario.value, load=load)
+            result = run(
+                sut,
+                qsl,
+                demo_settings(scenario, duration_ms),
+                log_dir=root / scenario.value,
+                load=load,
+            )
         finally:
             close = getattr(sut, "close", None)
             if close:
@@ -155,8 +172,14 @@ def run_demo(
         echo(result.summary)
         for i, st in enumerate(result.stages):
             p99 = st.latency_percentiles_ns.get(0.99, 0) / 1e6
-            gate = f", {st.gated_queries} gated (max wait {st.gate_wait_max_ns / 1e6:.3f} ms)" if st.gated_queries else ""
-            echo(f"stage {i} {st.name or st.kind}{'' if st.measured else ' (not measured)'}: "
-                 f"{st.queries_issued} queries, {st.issued_qps:.1f} issued/s, p99 {p99:.3f} ms{gate}")
+            gate = (
+                f", {st.gated_queries} gated (max wait {st.gate_wait_max_ns / 1e6:.3f} ms)"
+                if st.gated_queries
+                else ""
+            )
+            echo(
+                f"stage {i} {st.name or st.kind}{'' if st.measured else ' (not measured)'}: "
+                f"{st.queries_issued} queries, {st.issued_qps:.1f} issued/s, p99 {p99:.3f} ms{gate}"
+            )
         results.append(result)
     return results

@@ -28,7 +28,9 @@ TestAlreadyRunningError = _core.TestAlreadyRunningError
 class ConfigError(ValueError):
     """A config file problem found in strict mode: names the file, line and key."""
 
-    def __init__(self, message: str, *, file: str, line: int, key: str, suggestion: str = "") -> None:
+    def __init__(
+        self, message: str, *, file: str, line: int, key: str, suggestion: str = ""
+    ) -> None:
         super().__init__(message)
         self.file = file
         self.line = line

@@ -39,26 +39,34 @@ __all__ = [
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-def _bound(owner: str, duration_s: float | None, queries: int | None, *, required: bool = True) -> None:
+def _bound(
+    owner: str, duration_s: float | None, queries: int | None, *, required: bool = True
+) -> None:
     if duration_s is not None:
         if isinstance(duration_s, bool) or not isinstance(duration_s, (int, float)):
             raise TypeError(f"{owner}: duration_s must be a number of seconds, got {duration_s!r}")
         if not (duration_s > 0 and math.isfinite(duration_s)):
-            raise SettingsError(f"{owner}: duration_s must be a positive, finite number of seconds, got {duration_s!r}")
+            raise SettingsError(
+                f"{owner}: duration_s must be a positive, finite number of seconds, got {duration_s!r}"
+            )
     if queries is not None:
         if isinstance(queries, bool) or not isinstance(queries, int):
             raise TypeError(f"{owner}: queries must be an int, got {queries!r}")
         if queries <= 0:
             raise SettingsError(f"{owner}: queries must be at least 1, got {queries}")
     if required and duration_s is None and queries is None:
-        raise SettingsError(f"{owner}: give duration_s or queries (or both: the first reached ends it)")
+        raise SettingsError(
+            f"{owner}: give duration_s or queries (or both: the first reached ends it)"
+        )
 
 
 def _rate(owner: str, name: str, value: float, *, zero_ok: bool = False) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{owner}: {name} must be a number of queries per second, got {value!r}")
     if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
-        raise SettingsError(f"{owner}: {name} must be a {'non-negative' if zero_ok else 'positive'}, finite number, got {value!r}")
+        raise SettingsError(
+            f"{owner}: {name} must be a {'non-negative' if zero_ok else 'positive'}, finite number, got {value!r}"
+        )
 
 
 def _cap(owner: str, value: int | None) -> None:
@@ -87,8 +95,15 @@ class ConstantRate:
         _check_open_loop(self, type(self).__name__)
 
     def _stage(self) -> dict[str, Any]:
-        return _open_loop_stage("constant_rate", self.qps, self.to_qps, 1.0, self.duration_s,
-                                self.queries, self.max_concurrency)
+        return _open_loop_stage(
+            "constant_rate",
+            self.qps,
+            self.to_qps,
+            1.0,
+            self.duration_s,
+            self.queries,
+            self.max_concurrency,
+        )
 
 
 @dataclass(frozen=True)
@@ -111,22 +126,43 @@ class Gamma:
         if isinstance(self.burstiness, bool) or not isinstance(self.burstiness, (int, float)):
             raise TypeError(f"{name}: burstiness must be a number, got {self.burstiness!r}")
         if not (self.burstiness > 0 and math.isfinite(self.burstiness)):
-            raise SettingsError(f"{name}: burstiness must be a positive, finite number (1 = Poisson), got {self.burstiness!r}")
+            raise SettingsError(
+                f"{name}: burstiness must be a positive, finite number (1 = Poisson), got {self.burstiness!r}"
+            )
         _check_open_loop(self, name)
 
     def _stage(self) -> dict[str, Any]:
-        return _open_loop_stage("gamma", self.qps, self.to_qps, float(self.burstiness), self.duration_s,
-                                self.queries, self.max_concurrency)
+        return _open_loop_stage(
+            "gamma",
+            self.qps,
+            self.to_qps,
+            float(self.burstiness),
+            self.duration_s,
+            self.queries,
+            self.max_concurrency,
+        )
 
 
-def Poisson(qps: float, duration_s: float | None = None, queries: int | None = None, *,
-            to_qps: float | None = None, max_concurrency: int | None = None) -> Gamma:
+def Poisson(
+    qps: float,
+    duration_s: float | None = None,
+    queries: int | None = None,
+    *,
+    to_qps: float | None = None,
+    max_concurrency: int | None = None,
+) -> Gamma:
     """Poisson arrivals: :class:`Gamma` with burstiness 1."""
     return Gamma(qps, 1.0, duration_s, queries, to_qps, max_concurrency)
 
 
-def Ramp(from_qps: float, to_qps: float, duration_s: float, *, burstiness: float | None = None,
-         max_concurrency: int | None = None) -> ConstantRate | Gamma:
+def Ramp(
+    from_qps: float,
+    to_qps: float,
+    duration_s: float,
+    *,
+    burstiness: float | None = None,
+    max_concurrency: int | None = None,
+) -> ConstantRate | Gamma:
     """A linear ramp of the arrival rate: evenly spaced, or gamma with ``burstiness``."""
     if burstiness is None:
         return ConstantRate(from_qps, duration_s, to_qps=to_qps, max_concurrency=max_concurrency)
@@ -147,8 +183,15 @@ def _check_open_loop(m: ConstantRate | Gamma, name: str) -> None:
         raise SettingsError(f"{name}: a ramp from 0 to 0 queries per second issues nothing")
 
 
-def _open_loop_stage(kind: str, qps: float, to_qps: float | None, burstiness: float,
-                     duration_s: float | None, queries: int | None, cap: int | None) -> dict[str, Any]:
+def _open_loop_stage(
+    kind: str,
+    qps: float,
+    to_qps: float | None,
+    burstiness: float,
+    duration_s: float | None,
+    queries: int | None,
+    cap: int | None,
+) -> dict[str, Any]:
     return {
         "kind": kind,
         "rate_qps": float(qps),
@@ -176,8 +219,12 @@ class Concurrency:
         _bound("Concurrency", self.duration_s, self.queries)
 
     def _stage(self) -> dict[str, Any]:
-        return {"kind": "concurrency", "concurrency": self.n, "duration_ns": _ns(self.duration_s),
-                "queries": self.queries or 0}
+        return {
+            "kind": "concurrency",
+            "concurrency": self.n,
+            "duration_ns": _ns(self.duration_s),
+            "queries": self.queries or 0,
+        }
 
 
 @dataclass(frozen=True)
@@ -219,7 +266,9 @@ class TraceReplay:
     def __post_init__(self) -> None:
         _rate("TraceReplay", "time_scale", self.time_scale)
         if self.on_backwards not in ("refuse", "sort"):
-            raise SettingsError(f"TraceReplay: on_backwards must be 'refuse' or 'sort', got {self.on_backwards!r}")
+            raise SettingsError(
+                f"TraceReplay: on_backwards must be 'refuse' or 'sort', got {self.on_backwards!r}"
+            )
         _bound("TraceReplay", self.duration_s, self.queries, required=False)
         _cap("TraceReplay", self.max_concurrency)
         object.__setattr__(self, "trace", load_trace(self.path, timestamp_unit=self.timestamp_unit))
@@ -261,7 +310,9 @@ class Stage:
 
     def __post_init__(self) -> None:
         if not isinstance(self.load, (ConstantRate, Gamma, Concurrency, TraceReplay)):
-            raise TypeError(f"Stage: load must be a ConstantRate, Gamma, Concurrency or TraceReplay, got {self.load!r}")
+            raise TypeError(
+                f"Stage: load must be a ConstantRate, Gamma, Concurrency or TraceReplay, got {self.load!r}"
+            )
 
     def _stage(self) -> dict[str, Any]:
         return {**self.load._stage(), "name": self.name, "measured": self.measured}
@@ -291,7 +342,9 @@ class Stages:
         if not items:
             raise SettingsError("Stages: the list of stages is empty")
         if not any(s.measured for s in items):
-            raise SettingsError("Stages: every stage is unmeasured (warm-up/cool-down); nothing would be measured")
+            raise SettingsError(
+                "Stages: every stage is unmeasured (warm-up/cool-down); nothing would be measured"
+            )
         object.__setattr__(self, "stages", items)
 
     def _stages(self) -> list[dict[str, Any]]:
@@ -317,7 +370,13 @@ def stage_dicts(load: LoadModel) -> list[dict[str, Any]]:
 _TIMESTAMP_KEYS = ("timestamp", "arrival_time", "arrival_s", "time")
 _SAMPLE_ID_KEYS = ("sample_id", "sample_index")
 _INPUT_KEYS = ("input_length", "input_tokens", "prompt_tokens", "contexttokens", "request tokens")
-_OUTPUT_KEYS = ("output_length", "output_tokens", "completion_tokens", "generatedtokens", "response tokens")
+_OUTPUT_KEYS = (
+    "output_length",
+    "output_tokens",
+    "completion_tokens",
+    "generatedtokens",
+    "response tokens",
+)
 _UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 
 
@@ -343,7 +402,9 @@ def _timestamp(value: Any, where: str) -> float:
     try:
         moment = datetime.fromisoformat(head)
     except ValueError:
-        raise SettingsError(f"{where}: the timestamp {text!r} is not a number or an ISO date") from None
+        raise SettingsError(
+            f"{where}: the timestamp {text!r} is not a number or an ISO date"
+        ) from None
     if dot and not frac.isdigit():
         raise SettingsError(f"{where}: the timestamp {text!r} has a malformed fraction of a second")
     return moment.timestamp() + (float("0." + frac) if dot else 0.0)
@@ -384,7 +445,9 @@ def _rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
             yield reader.line_num, row
 
 
-def load_trace(path: PathLike, *, timestamp_unit: Literal["auto", "s", "ms", "us", "ns"] = "auto") -> Trace:
+def load_trace(
+    path: PathLike, *, timestamp_unit: Literal["auto", "s", "ms", "us", "ns"] = "auto"
+) -> Trace:
     """Reads an arrival trace: CSV with a header line, or JSON Lines (``.jsonl``).
 
     Columns (case-insensitive): the arrival time from ``timestamp`` / ``arrival_time`` /
@@ -399,7 +462,9 @@ def load_trace(path: PathLike, *, timestamp_unit: Literal["auto", "s", "ms", "us
     if not p.is_file():
         raise SettingsError(f"trace file not found: {p}")
     if timestamp_unit not in ("auto", *_UNITS):
-        raise SettingsError(f"timestamp_unit must be one of auto, s, ms, us, ns; got {timestamp_unit!r}")
+        raise SettingsError(
+            f"timestamp_unit must be one of auto, s, ms, us, ns; got {timestamp_unit!r}"
+        )
     arrival: list[float] = []
     lines: list[int] = []
     ids: list[int] = []
@@ -418,7 +483,9 @@ def load_trace(path: PathLike, *, timestamp_unit: Literal["auto", "s", "ms", "us
                 "out": _find(keys, _OUTPUT_KEYS),
             }
             if columns["t"] is None:
-                raise SettingsError(f"{where}: no timestamp column (one of {', '.join(_TIMESTAMP_KEYS)})")
+                raise SettingsError(
+                    f"{where}: no timestamp column (one of {', '.join(_TIMESTAMP_KEYS)})"
+                )
             if timestamp_unit == "auto" and "hash_ids" in keys:
                 scale = 1e-3  # Mooncake: milliseconds
         t_key = columns["t"]
@@ -430,7 +497,11 @@ def load_trace(path: PathLike, *, timestamp_unit: Literal["auto", "s", "ms", "us
             raise SettingsError(f"{where}: the timestamp is not finite")
         arrival.append(seconds)
         lines.append(number)
-        for key, out, what in (("id", ids, "sample id"), ("in", inputs, "input length"), ("out", outputs, "output length")):
+        for key, out, what in (
+            ("id", ids, "sample id"),
+            ("in", inputs, "input length"),
+            ("out", outputs, "output length"),
+        ):
             name = columns[key]
             if name is not None:
                 if name not in row:

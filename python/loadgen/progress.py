@@ -62,10 +62,14 @@ def forecast(snap: Snapshot) -> tuple[str, str]:
         # With tokens the official checks TTFT and TPOT instead of the end-to-end latency.
         # (name, value at the target percentile, bound, completions sampled)
         bounds = (
-            [("TTFT", snap.ttft_at_target_ns, snap.server_ttft_latency_ns, snap.tokens_seen),
-             ("TPOT", snap.tpot_at_target_ns, snap.server_tpot_latency_ns, snap.tokens_seen)]
+            [
+                ("TTFT", snap.ttft_at_target_ns, snap.server_ttft_latency_ns, snap.tokens_seen),
+                ("TPOT", snap.tpot_at_target_ns, snap.server_tpot_latency_ns, snap.tokens_seen),
+            ]
             if snap.use_token_latencies
-            else [("latency", snap.latency_at_target_ns, snap.target_latency_ns, snap.latencies_seen)]
+            else [
+                ("latency", snap.latency_at_target_ns, snap.target_latency_ns, snap.latencies_seen)
+            ]
         )
         for name, value, bound, seen in bounds:
             if seen > 0 and value > bound:
@@ -77,7 +81,9 @@ def forecast(snap: Snapshot) -> tuple[str, str]:
     if remaining_s >= 0.05:
         pending.append(f"min duration in {remaining_s:.1f} s")
     if snap.scenario != "Offline" and snap.queries_issued < snap.min_query_count:
-        pending.append(f"{snap.min_query_count - snap.queries_issued:,} more queries for min_query_count")
+        pending.append(
+            f"{snap.min_query_count - snap.queries_issued:,} more queries for min_query_count"
+        )
     needed = snap.early_stopping_queries
     if needed and snap.queries_completed < needed:
         pending.append(f"early stopping needs {needed:,} queries")
@@ -88,7 +94,12 @@ def forecast(snap: Snapshot) -> tuple[str, str]:
     return "on track", "every constraint is met so far"
 
 
-_FORECAST_STYLE = {"on track": "green", "pending": "yellow", "at risk": "bold red", "accuracy": "cyan"}
+_FORECAST_STYLE = {
+    "on track": "green",
+    "pending": "yellow",
+    "at risk": "bold red",
+    "accuracy": "cyan",
+}
 
 
 class ProgressDisplay:
@@ -96,7 +107,9 @@ class ProgressDisplay:
     with ``follow=True`` it runs until the process ends, showing each test while one runs
     (the ``mlperf_loadgen`` mode)."""
 
-    def __init__(self, console: Console | None = None, *, interval_s: float = 0.5, follow: bool = False) -> None:
+    def __init__(
+        self, console: Console | None = None, *, interval_s: float = 0.5, follow: bool = False
+    ) -> None:
         from rich.console import Console
 
         self.console = console or Console(stderr=True)
@@ -194,7 +207,9 @@ class ProgressDisplay:
 
         def with_bar(total: float, done: float, text: str) -> Table:
             row = Table.grid(padding=(0, 1))
-            row.add_row(ProgressBar(total=max(total, 1e-9), completed=min(done, total), width=30), text)
+            row.add_row(
+                ProgressBar(total=max(total, 1e-9), completed=min(done, total), width=30), text
+            )
             return row
 
         offline = snap.scenario == "Offline"
@@ -238,21 +253,37 @@ class ProgressDisplay:
 
         def percentiles(p50: int, p99: int, seen: int, bound: int | None) -> str:
             pct = snap.target_latency_percentile * 100
-            target = f" · target p{pct:g} {format_ns(bound)}" if server and bound is not None else ""
+            target = (
+                f" · target p{pct:g} {format_ns(bound)}" if server and bound is not None else ""
+            )
             return f"p50 {format_ns(p50)} · p99 {format_ns(p99)}{target} (approximate: {seen:,} sampled)"
 
         if snap.latencies_seen:
             # A token run's Server target is TTFT/TPOT; its target_latency is not checked.
             bound = None if tokens else snap.target_latency_ns
-            grid.add_row("latency", percentiles(snap.latency_p50_ns, snap.latency_p99_ns, snap.latencies_seen, bound))
+            grid.add_row(
+                "latency",
+                percentiles(snap.latency_p50_ns, snap.latency_p99_ns, snap.latencies_seen, bound),
+            )
         if tokens and snap.tokens_seen:
             if not offline:  # Offline records no first-token time
                 grid.add_row(
                     "TTFT",
-                    percentiles(snap.ttft_p50_ns, snap.ttft_p99_ns, snap.tokens_seen, snap.server_ttft_latency_ns),
+                    percentiles(
+                        snap.ttft_p50_ns,
+                        snap.ttft_p99_ns,
+                        snap.tokens_seen,
+                        snap.server_ttft_latency_ns,
+                    ),
                 )
             grid.add_row(
-                "TPOT", percentiles(snap.tpot_p50_ns, snap.tpot_p99_ns, snap.tokens_seen, snap.server_tpot_latency_ns)
+                "TPOT",
+                percentiles(
+                    snap.tpot_p50_ns,
+                    snap.tpot_p99_ns,
+                    snap.tokens_seen,
+                    snap.server_tpot_latency_ns,
+                ),
             )
         state, details = forecast(snap)
         forecast_text = Text(state, style=_FORECAST_STYLE[state])

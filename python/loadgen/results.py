@@ -6,7 +6,7 @@ import dataclasses
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 from . import _core
 from .settings import Mode, Scenario
@@ -70,7 +70,9 @@ class StageResult:
     @classmethod
     def _from_core(cls, d: Mapping[str, Any]) -> StageResult:
         values = dict(d)
-        values["latency_percentiles_ns"] = {float(k): int(v) for k, v in d["latency_percentiles_ns"].items()}
+        values["latency_percentiles_ns"] = {
+            float(k): int(v) for k, v in d["latency_percentiles_ns"].items()
+        }
         return cls(**values)
 
 
@@ -205,7 +207,9 @@ def build_result(
     token_run = use_tokens and scenario is not Scenario.OFFLINE
     es_text = perf.early_stopping_text
     if use_tokens:
-        es_text = "\n".join(t for t in (perf.early_stopping_ttft_text, perf.early_stopping_tpot_text) if t)
+        es_text = "\n".join(
+            t for t in (perf.early_stopping_ttft_text, perf.early_stopping_tpot_text) if t
+        )
     return dataclasses.replace(
         without_performance,
         valid=perf.valid and not interrupted,
@@ -217,8 +221,12 @@ def build_result(
         query_latency=LatencyStats._from_core(perf.query_latency)
         if scenario is Scenario.MULTI_STREAM
         else None,
-        first_token_latency=LatencyStats._from_core(perf.first_token_latency) if token_run else None,
-        time_per_output_token=LatencyStats._from_core(perf.time_per_output_token) if token_run else None,
+        first_token_latency=LatencyStats._from_core(perf.first_token_latency)
+        if token_run
+        else None,
+        time_per_output_token=LatencyStats._from_core(perf.time_per_output_token)
+        if token_run
+        else None,
         queries_issued=perf.queries_issued,
         samples_completed=perf.sample_count,
         early_stopping_met=perf.early_stopping_met,

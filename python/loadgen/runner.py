@@ -180,7 +180,9 @@ def run(
     return build_result(settings.scenario, settings.mode, outcome, settings.use_token_latencies)
 
 
-def _issue_adapter(sut: AnySut, batch: BatchKind, loop: _EventLoopThread | None) -> Callable[..., None]:
+def _issue_adapter(
+    sut: AnySut, batch: BatchKind, loop: _EventLoopThread | None
+) -> Callable[..., None]:
     target: Callable[[Any], Any] = sut.issue
     if loop is not None and inspect.iscoroutinefunction(target):
         # The coroutine outlives the call, so it gets copies rather than views of the batch.
@@ -292,7 +294,9 @@ def _load_stages(settings: Settings, load: LoadModel | None) -> list[dict[str, A
             "use Settings(scenario=Scenario.SERVER, ...)"
         )
     if settings.mode is Mode.FIND_PEAK:
-        raise SettingsError("FindPeakPerformance searches the Server rate itself; it takes no load model")
+        raise SettingsError(
+            "FindPeakPerformance searches the Server rate itself; it takes no load model"
+        )
     _core._validate_load_model(stages)
     return stages
 
@@ -351,7 +355,9 @@ def plan(
     stages = _load_stages(settings, load)
     if stages is not None:
         raw_load = dict(
-            _core._load_plan(settings.to_core(), stages, total_sample_count, performance_sample_count)
+            _core._load_plan(
+                settings.to_core(), stages, total_sample_count, performance_sample_count
+            )
         )
         raw_load["sample_index"] = _as_array(raw_load["sample_index"], "I", "uint32")
         raw_load["scheduled_delta_ns"] = _as_array(raw_load["scheduled_delta_ns"], "q", "int64")

@@ -49,7 +49,9 @@ _CORE_NAMES = {"server_ttft_latency_ns": "ttft_latency", "server_tpot_latency_ns
 
 def _probability(name: str, value: float, *, open_high: bool = True) -> None:
     if not (0.0 < value < 1.0 if open_high else 0.0 <= value <= 1.0) or math.isnan(value):
-        raise ValueError(f"{name} must be in (0, 1), got {value!r} (e.g. 0.99 for the 99th percentile)")
+        raise ValueError(
+            f"{name} must be in (0, 1), got {value!r} (e.g. 0.99 for the 99th percentile)"
+        )
 
 
 @dataclass
@@ -113,12 +115,17 @@ class Settings:
             if f.name in _ENUM_FIELDS:
                 enum_type = _ENUM_FIELDS[f.name]
                 if not isinstance(value, enum_type):
-                    raise TypeError(f"{f.name} must be a loadgen.{enum_type.__name__}, got {value!r}")
+                    raise TypeError(
+                        f"{f.name} must be a loadgen.{enum_type.__name__}, got {value!r}"
+                    )
                 continue
             if f.type in ("int", int):
                 if isinstance(value, bool) or not isinstance(value, int):
                     raise TypeError(f"{f.name} must be an int, got {value!r}")
-                if f.name != "server_find_peak_qps_decimals_of_precision" and not 0 <= value < 2**64:
+                if (
+                    f.name != "server_find_peak_qps_decimals_of_precision"
+                    and not 0 <= value < 2**64
+                ):
                     raise ValueError(f"{f.name} must be in [0, 2**64), got {value}")
             elif f.type in ("float", float):
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -127,14 +134,24 @@ class Settings:
                     raise ValueError(f"{f.name} is NaN")
             elif f.type in ("bool", bool) and not isinstance(value, bool):
                 raise TypeError(f"{f.name} must be a bool, got {value!r}")
-        _probability("single_stream_target_latency_percentile", self.single_stream_target_latency_percentile)
-        _probability("multi_stream_target_latency_percentile", self.multi_stream_target_latency_percentile)
+        _probability(
+            "single_stream_target_latency_percentile", self.single_stream_target_latency_percentile
+        )
+        _probability(
+            "multi_stream_target_latency_percentile", self.multi_stream_target_latency_percentile
+        )
         _probability("server_target_latency_percentile", self.server_target_latency_percentile)
         _probability("accuracy_log_probability", self.accuracy_log_probability, open_high=False)
-        for name in ("single_stream_expected_latency_ns", "multi_stream_expected_latency_ns",
-                     "server_target_qps", "offline_expected_qps"):
+        for name in (
+            "single_stream_expected_latency_ns",
+            "multi_stream_expected_latency_ns",
+            "server_target_qps",
+            "offline_expected_qps",
+        ):
             if getattr(self, name) <= 0 or math.isinf(getattr(self, name)):
-                raise ValueError(f"{name} must be a positive finite number, got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"{name} must be a positive finite number, got {getattr(self, name)!r}"
+                )
         if self.multi_stream_samples_per_query < 1:
             raise ValueError("multi_stream_samples_per_query must be at least 1")
         if not 0 <= self.server_find_peak_qps_decimals_of_precision <= 255:
@@ -142,9 +159,13 @@ class Settings:
         if self.server_find_peak_qps_boundary_step_size <= 0:
             raise ValueError("server_find_peak_qps_boundary_step_size must be positive")
         if self.performance_issue_unique and self.performance_issue_same:
-            raise ValueError("performance_issue_unique and performance_issue_same cannot both be set")
+            raise ValueError(
+                "performance_issue_unique and performance_issue_same cannot both be set"
+            )
         if self.min_duration_ms == 0 and self.min_query_count == 0:
-            raise ValueError("min_duration_ms and min_query_count are both 0: the test would issue nothing")
+            raise ValueError(
+                "min_duration_ms and min_query_count are both 0: the test would issue nothing"
+            )
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (validated)."""
@@ -201,10 +222,17 @@ class Settings:
             if problems:
                 p = problems[0]
                 hint = f" Did you mean {p['suggestion']}?" if p["suggestion"] else ""
-                more = f" ({len(problems) - 1} more problem(s) in this file)" if len(problems) > 1 else ""
+                more = (
+                    f" ({len(problems) - 1} more problem(s) in this file)"
+                    if len(problems) > 1
+                    else ""
+                )
                 raise ConfigError(
                     f"{p['file']}:{p['line']}: {p['message']}{hint}{more}",
-                    file=p["file"], line=p["line"], key=p["key"], suggestion=p["suggestion"],
+                    file=p["file"],
+                    line=p["line"],
+                    key=p["key"],
+                    suggestion=p["suggestion"],
                 )
         ts = (base or cls(scenario=scenario)).to_core()
         provenance = dict(base.provenance) if base else {}
@@ -215,13 +243,19 @@ class Settings:
             applied = _core._explain_config(ts, mlperf_conf, model, scenario.value, 0)
             rc = ts.FromConfig(mlperf_conf, model, scenario.value, 0)
             if rc != 0:  # pragma: no cover - the shipped file is checked by the tests
-                raise ConfigError("the built-in mlperf.conf could not be read", file=mlperf_conf, line=0, key="")
+                raise ConfigError(
+                    "the built-in mlperf.conf could not be read", file=mlperf_conf, line=0, key=""
+                )
             provenance.update(_provenance(applied))
         applied = _core._explain_config(ts, str(path), model, scenario.value, 2)
         rc = ts.FromConfig(str(path), model, scenario.value, 2)
         if rc != 0:
-            raise ConfigError(f"{path}: the official parser rejected this file (code {rc})",
-                              file=str(path), line=0, key="")
+            raise ConfigError(
+                f"{path}: the official parser rejected this file (code {rc})",
+                file=str(path),
+                line=0,
+                key="",
+            )
         provenance.update(_provenance(applied))
         ts.scenario = scenario.to_core()
         result = cls.from_core(ts)
@@ -230,12 +264,17 @@ class Settings:
 
 
 # TestSettings members whose Settings field names carry the unit.
-_FIELDS_OF_MEMBERS = {"server_ttft_latency": "server_ttft_latency_ns", "server_tpot_latency": "server_tpot_latency_ns"}
+_FIELDS_OF_MEMBERS = {
+    "server_ttft_latency": "server_ttft_latency_ns",
+    "server_tpot_latency": "server_tpot_latency_ns",
+}
 
 
 def _provenance(applied: list[dict[str, Any]]) -> dict[str, str]:
     """Field name -> "file:line" for the keys a config file applied (the last one wins)."""
-    return {_FIELDS_OF_MEMBERS.get(a["field"], a["field"]): f"{a['file']}:{a['line']}" for a in applied}
+    return {
+        _FIELDS_OF_MEMBERS.get(a["field"], a["field"]): f"{a['file']}:{a['line']}" for a in applied
+    }
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,9 @@ class QuerySampleLibrary(Protocol):
 class InMemoryQsl:
     """A QSL whose samples need no loading (synthetic data, or data already in memory)."""
 
-    def __init__(self, total_sample_count: int, performance_sample_count: int | None = None) -> None:
+    def __init__(
+        self, total_sample_count: int, performance_sample_count: int | None = None
+    ) -> None:
         if total_sample_count <= 0:
             raise ValueError("total_sample_count must be positive")
         self._total = total_sample_count

@@ -1,7 +1,5 @@
 // mlperf_log_accuracy.json byte for byte against the official LoadGen's files
 // (tests/data/reference; docs/official-behaviour.md#logging-accuracy-log).
-#include "logging/accuracy_log.h"
-
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -14,6 +12,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "logging/accuracy_log.h"
 
 namespace loadgen::logging {
 namespace {
@@ -132,8 +132,9 @@ TEST(AccuracyLogTest, OfflineTokenEntriesHaveOnlyTokenCount) {
     const uint8_t byte = 0xAB;
     writer.AddWithTokens(3, 545, &byte, 1, &byte, 1, 22, /*offline=*/true);
   }
-  EXPECT_EQ(Contents(file), "[\n{ \"seq_id\" : 3, \"qsl_idx\" : 545, \"data\" : \"AB\", "
-                            "\"token_count\" : 22 }\n]\n");
+  EXPECT_EQ(Contents(file),
+            "[\n{ \"seq_id\" : 3, \"qsl_idx\" : 545, \"data\" : \"AB\", "
+            "\"token_count\" : 22 }\n]\n");
   std::fclose(file);
 }
 
@@ -143,8 +144,9 @@ TEST(AccuracyLogTest, MissingFirstTokenIsEmptyTokenData) {
     AccuracyLogWriter writer(file);
     writer.AddWithTokens(0, 7, nullptr, 0, nullptr, 0, 5, /*offline=*/false);
   }
-  EXPECT_EQ(Contents(file), "[\n{ \"seq_id\" : 0, \"qsl_idx\" : 7, \"data\" : \"\", "
-                            "\"token_data\" : \"\", \"token_count\" : 5 }\n]\n");
+  EXPECT_EQ(Contents(file),
+            "[\n{ \"seq_id\" : 0, \"qsl_idx\" : 7, \"data\" : \"\", "
+            "\"token_data\" : \"\", \"token_count\" : 5 }\n]\n");
   std::fclose(file);
 }
 
@@ -186,9 +188,11 @@ TEST(AccuracyLogTest, ExtremeValues) {
   std::fclose(file);
   std::string hex;
   for (int i = 0; i < 100000; ++i) hex += "A5";
-  EXPECT_EQ(text, "[\n{ \"seq_id\" : 18446744073709551615, \"qsl_idx\" : 18446744073709551615, "
-                  "\"data\" : \"" + hex + "\", \"token_data\" : \"" + hex +
-                  "\", \"token_count\" : -9223372036854775808 }\n]\n");
+  EXPECT_EQ(text,
+            "[\n{ \"seq_id\" : 18446744073709551615, \"qsl_idx\" : 18446744073709551615, "
+            "\"data\" : \"" +
+                hex + "\", \"token_data\" : \"" + hex +
+                "\", \"token_count\" : -9223372036854775808 }\n]\n");
 }
 
 TEST(AccuracyLogTest, FlushWritesWhatIsBufferedAndFinishIsIdempotent) {

@@ -1,13 +1,13 @@
 // Config files: the official FromConfig grammar and semantics, and the strict linter.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <unistd.h>
 
 #include "settings/config_file.h"
 #include "test_settings.h"
@@ -141,15 +141,11 @@ TEST_F(ConfigFileTest, IntegersAreBaseZeroAndTruncatedBeforeScaling) {
     uint64_t latency_ns;
   };
   const Case cases[] = {
-      {"010", 8, 8000000},
-      {"0x10", 16, 16000000},
+      {"010", 8, 8000000}, {"0x10", 16, 16000000},
       {"09", 0, 0},  // strtod accepts it; strtoull stops at the 9
-      {"1e3", 1, 1000000},
-      {"1.5", 1, 1000000},
-      {"2.5", 2, 2000000},
-      {"-5", 18446744073709551611ULL, 18446744073704551616ULL},
-      {"nan", 0, 0},
-      {"inf", 0, 0},
+      {"1e3", 1, 1000000}, {"1.5", 1, 1000000},
+      {"2.5", 2, 2000000}, {"-5", 18446744073709551611ULL, 18446744073704551616ULL},
+      {"nan", 0, 0},       {"inf", 0, 0},
       {"+7", 7, 7000000},
   };
   for (const Case& c : cases) {
@@ -186,10 +182,11 @@ TEST_F(ConfigFileTest, MaxAsyncQueriesGoesThroughA32BitInt) {
   for (const auto& [text, expected] : cases) {
     SCOPED_TRACE(text);
     TestSettings settings;
-    ASSERT_EQ(FromConfig(settings, Write("a.conf", std::string("*.Server.max_async_queries = ") +
-                                                       text + "\n"),
-                         "m", "Offline", 2, ctx_),
-              0);
+    ASSERT_EQ(
+        FromConfig(settings,
+                   Write("a.conf", std::string("*.Server.max_async_queries = ") + text + "\n"), "m",
+                   "Offline", 2, ctx_),
+        0);
     EXPECT_EQ(settings.server_max_async_queries, expected);
   }
 }
@@ -324,9 +321,9 @@ TEST_F(ConfigFileTest, LookupPrecedence) {
     EXPECT_EQ(settings.min_query_count, static_cast<uint64_t>(5 - forms)) << forms;
   }
   // *.Scenario beats model.*
-  ASSERT_EQ(Apply("resnet50.*.min_duration = 5\n*.Offline.min_duration = 6\n", "resnet50",
-                  "Offline", 2),
-            0);
+  ASSERT_EQ(
+      Apply("resnet50.*.min_duration = 5\n*.Offline.min_duration = 6\n", "resnet50", "Offline", 2),
+      0);
   EXPECT_EQ(settings_.min_duration_ms, 6u);
 }
 
@@ -367,9 +364,9 @@ TEST_F(ConfigFileTest, TokenKeysDependOnTheFlagSoFar) {
 
   TestSettings preset;
   preset.use_token_latencies = true;
-  ASSERT_EQ(FromConfig(preset, Write("t.conf", "*.Server.tpot_latency = 9\n"), "m", "Offline", 2,
-                       ctx_),
-            0);
+  ASSERT_EQ(
+      FromConfig(preset, Write("t.conf", "*.Server.tpot_latency = 9\n"), "m", "Offline", 2, ctx_),
+      0);
   EXPECT_EQ(preset.server_tpot_latency, 9000000u);
 }
 
@@ -410,8 +407,8 @@ TEST_F(ConfigFileTest, FirstUserConfAppliesTheRulesLaterOnesComplain) {
   EXPECT_TRUE(Messages().empty());
 
   TestSettings second;  // another object: no rules for it
-  ASSERT_EQ(FromConfig(second, Write("s.conf", "*.*.max_query_count = 6\n"), "resnet50",
-                       "Offline", 1, ctx_),
+  ASSERT_EQ(FromConfig(second, Write("s.conf", "*.*.max_query_count = 6\n"), "resnet50", "Offline",
+                       1, ctx_),
             0);
   EXPECT_EQ(second.qsl_rng_seed, 0u);
   EXPECT_EQ(second.min_query_count, 100u);
@@ -546,15 +543,15 @@ TEST(ConfigLintTest, GrammarTraps) {
 
 TEST(ConfigLintTest, ValueTraps) {
   auto problems = Lint(
-      "*.*.min_query_count = 010\n"               // 1: octal
-      "*.Server.target_latency = 1.5\n"           // 2: truncated
-      "*.*.min_duration = -5\n"                   // 3: wraps
-      "*.*.use_token_latencies = 2\n"             // 4: only 1 is true
-      "*.*.mode = 7\n"                            // 5: invalid mode
-      "*.Server.max_async_queries = 3000000000\n" // 6: 32-bit
+      "*.*.min_query_count = 010\n"                  // 1: octal
+      "*.Server.target_latency = 1.5\n"              // 2: truncated
+      "*.*.min_duration = -5\n"                      // 3: wraps
+      "*.*.use_token_latencies = 2\n"                // 4: only 1 is true
+      "*.*.mode = 7\n"                               // 5: invalid mode
+      "*.Server.max_async_queries = 3000000000\n"    // 6: 32-bit
       "*.Server.target_latency_percentile = 0.99\n"  // 7: percent
-      "*.Offline.target_qps = nan\n"              // 8: not finite
-      "*.*.performance_issue_same_index = 09\n"); // 9: octal, reads 0
+      "*.Offline.target_qps = nan\n"                 // 8: not finite
+      "*.*.performance_issue_same_index = 09\n");    // 9: octal, reads 0
   ASSERT_EQ(problems.size(), 9u);
   EXPECT_TRUE(Contains(Find(problems, 1)->message, "octal (= 8)"));
   EXPECT_EQ(Find(problems, 1)->suggestion, "*.*.min_query_count = 8");
@@ -571,19 +568,19 @@ TEST(ConfigLintTest, ValueTraps) {
 
 TEST(ConfigLintTest, KeyStructureAndScope) {
   auto problems = Lint(
-      "min_query_count = 5\n"                  // 1: two parts missing
-      "*.*.qsl_rng_seed = 1\n"                 // 2: reserved
-      "*.Offline.target_latency = 5\n"         // 3: never read for Offline
-      "*.*.min_duration_ms = 5\n"              // 4: attribute name
+      "min_query_count = 5\n"           // 1: two parts missing
+      "*.*.qsl_rng_seed = 1\n"          // 2: reserved
+      "*.Offline.target_latency = 5\n"  // 3: never read for Offline
+      "*.*.min_duration_ms = 5\n"       // 4: attribute name
       "*.*.min_query_count = 1\n"
-      "*.*.min_query_count = 2\n"              // 6: duplicate
-      "*.*.target_duration = 0\n");            // 7: unknown
+      "*.*.min_query_count = 2\n"    // 6: duplicate
+      "*.*.target_duration = 0\n");  // 7: unknown
   ASSERT_EQ(problems.size(), 6u);
   EXPECT_TRUE(Contains(Find(problems, 1)->message, "model.scenario.name"));
   EXPECT_EQ(Find(problems, 1)->suggestion, "*.*.min_query_count");
   EXPECT_TRUE(Contains(Find(problems, 2)->message, "reserved to mlperf.conf"));
-  EXPECT_TRUE(Contains(Find(problems, 3)->message,
-                       "only read for SingleStream, MultiStream, Server"));
+  EXPECT_TRUE(
+      Contains(Find(problems, 3)->message, "only read for SingleStream, MultiStream, Server"));
   EXPECT_TRUE(Contains(Find(problems, 4)->message, "use 'min_duration'"));
   EXPECT_TRUE(Contains(Find(problems, 6)->message, "overrides line 5"));
   EXPECT_TRUE(Contains(Find(problems, 7)->message, "unknown key 'target_duration'"));
@@ -607,8 +604,8 @@ TEST(ConfigLintTest, AttributeNamesPointToTheirKey) {
 
 TEST(ConfigLintTest, EveryLineTheOfficialParserRejectsIsReported) {
   const char* rejected[] = {
-      "#comment here\n", "k =5\n", "k= 5\n", "a.b.c = 5 #\n", "a.b.c = x\n", "a.b.c = 5 y\n",
-      "a.b.c = - \n", "a.b.c d = 5\n", "a.b.c = 0x\n", "a.b.c = 1e\n",
+      "#comment here\n", "k =5\n",       "k= 5\n",        "a.b.c = 5 #\n", "a.b.c = x\n",
+      "a.b.c = 5 y\n",   "a.b.c = - \n", "a.b.c d = 5\n", "a.b.c = 0x\n",  "a.b.c = 1e\n",
   };
   for (const char* text : rejected) {
     SCOPED_TRACE(text);

@@ -1,7 +1,5 @@
 // ":::MLLOG {json}" lines byte for byte against lines of the official detail logs
 // (docs/official-behaviour.md#logging-detail-log), and the value formats they use.
-#include "logging/detail_log.h"
-
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -11,6 +9,7 @@
 #include <sstream>
 #include <string>
 
+#include "logging/detail_log.h"
 #include "logging/format.h"
 
 namespace loadgen::logging {
@@ -73,8 +72,8 @@ TEST(DetailLogTest, DoublesUseSixSignificantDigits) {
   const std::string throughput =
       R"(:::MLLOG {"key": "result_token_throughput", "value": 9.68039e-07, "time_ms": 1093.578761, "namespace": "mlperf::logging", "event_type": "POINT_IN_TIME", "metadata": {"is_error": false, "is_warning": false, "file": "results.cc", "line_no": 803, "pid": 8802, "tid": 8802}})";
   // The unrounded value: 6 significant digits are the formatter's job.
-  EXPECT_EQ(OneLine("result_token_throughput", JsonValue::Double(9.680393117e-07),
-                    Severity::kInfo, "results.cc", 803, kOrigin + 1093578761, 8802),
+  EXPECT_EQ(OneLine("result_token_throughput", JsonValue::Double(9.680393117e-07), Severity::kInfo,
+                    "results.cc", 803, kOrigin + 1093578761, 8802),
             WithOurPid(throughput, 8802));
 
   EXPECT_EQ(FormatG6(288676.4), "288676");
@@ -107,8 +106,9 @@ TEST(DetailLogTest, WarningLineMatchesOfficial) {
   Diagnostic d;
   d.severity = Severity::kWarning;
   d.key = "warning_generic_message";
-  d.message = "Found Audit Config file (audit.config). Overriding TestSettings from audit.config "
-              "file.";
+  d.message =
+      "Found Audit Config file (audit.config). Overriding TestSettings from audit.config "
+      "file.";
   d.file = "loadgen.cc";
   d.line = 1235;
   std::FILE* f = std::tmpfile();

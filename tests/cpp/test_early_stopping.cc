@@ -1,13 +1,13 @@
 // Early stopping against the reference values of docs/official-behaviour.md#results-early-stopping
 // (those marked there were run on the official wheel).
-#include "results/early_stopping.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <numeric>
 #include <string>
 #include <vector>
+
+#include "results/early_stopping.h"
 
 namespace loadgen::results {
 namespace {
@@ -49,9 +49,8 @@ TEST(EarlyStoppingMinPassing, MinimumQueriesTable) {
     int64_t min_queries;  // SingleStream/MultiStream h_min + 1
     int64_t server_t0;    // Server h for t = 0
   };
-  const Row rows[] = {{0.90, 64, 44},    {0.95, 130, 90},   {0.97, 219, 152},
-                      {0.99, 662, 459},  {0.999, 6636, 4603},
-                      {0.9990000000000001, 6636, 4603}};
+  const Row rows[] = {{0.90, 64, 44},   {0.95, 130, 90},     {0.97, 219, 152},
+                      {0.99, 662, 459}, {0.999, 6636, 4603}, {0.9990000000000001, 6636, 4603}};
   for (const Row& row : rows) {
     MinPassingFinder ss;
     EXPECT_EQ(ss.Find(1, row.p) + 1, row.min_queries) << row.p;
@@ -61,8 +60,8 @@ TEST(EarlyStoppingMinPassing, MinimumQueriesTable) {
 }
 
 TEST(EarlyStoppingMinPassing, ServerTotalsFromAFreshCache) {
-  const std::pair<int64_t, int64_t> totals[] = {{0, 459},   {1, 662},    {2, 838},
-                                                {5, 1307},  {10, 2010},  {100, 12571}};
+  const std::pair<int64_t, int64_t> totals[] = {{0, 459},  {1, 662},   {2, 838},
+                                                {5, 1307}, {10, 2010}, {100, 12571}};
   for (const auto& [t, total] : totals) {
     MinPassingFinder finder;
     EXPECT_EQ(finder.Find(t, 0.99) + t, total) << "t=" << t;
@@ -78,7 +77,7 @@ TEST(EarlyStoppingMinPassing, CachedAnswersAreReused) {
 }
 
 TEST(EarlyStoppingSingleStream, DiscardCountsAtP90) {
-  const std::pair<int64_t, int64_t> expected[] = {{64, 0},     {100, 2},    {1000, 77},
+  const std::pair<int64_t, int64_t> expected[] = {{64, 0},     {100, 2},     {1000, 77},
                                                   {3000, 260}, {10000, 929}, {100000, 9778}};
   for (const auto& [n, discarded] : expected) {
     const std::vector<int64_t> sorted = Ascending(n);

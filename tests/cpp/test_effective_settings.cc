@@ -1,10 +1,10 @@
 // Effective settings (docs/official-behaviour.md#settings-effective) and the run checks that
 // replace the official crashes (#settings-checks).
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <limits>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "common/errors.h"
 #include "settings/effective_settings.h"
@@ -306,8 +306,7 @@ TEST(ValidateForRunTest, NoSamples) {
   EXPECT_EQ(Check(accuracy, 0, 1024), "");
   EXPECT_TRUE(Mentions(Check(accuracy, 0, 0), "TotalSampleCount() = 0"));
   // FindPeakPerformance outside Server runs nothing, so nothing is checked.
-  EXPECT_EQ(Check(Requested(TestScenario::SingleStream, TestMode::FindPeakPerformance), 0, 0),
-            "");
+  EXPECT_EQ(Check(Requested(TestScenario::SingleStream, TestMode::FindPeakPerformance), 0, 0), "");
 }
 
 TEST(ValidateForRunTest, ZeroGeneratedQueries) {

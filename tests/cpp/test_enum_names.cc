@@ -1,9 +1,9 @@
 // The one spelling of scenarios and modes (common/enum_names.h).
-#include "common/enum_names.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
+
+#include "common/enum_names.h"
 
 namespace loadgen {
 namespace {

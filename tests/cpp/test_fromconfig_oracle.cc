@@ -2,6 +2,7 @@
 // tests/data/official_fromconfig.json (recorded by tests/differential/record_fromconfig.py), each
 // case on a fresh ConfigContext, and compares every TestSettings attribute (doubles bit for
 // bit), the return values and the queued error messages.
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -15,8 +16,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "settings/config_file.h"
 #include "test_settings.h"
@@ -143,11 +142,21 @@ class JsonReader {
       }
       char e = text_[pos_++];
       switch (e) {
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
-        case 'r': out += '\r'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
+        case 'n':
+          out += '\n';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
         case 'u': {
           unsigned code = std::stoul(text_.substr(pos_, 4), nullptr, 16);
           pos_ += 4;
@@ -163,7 +172,9 @@ class JsonReader {
           }
           break;
         }
-        default: out += e; break;  // \" \\ \/
+        default:
+          out += e;
+          break;  // \" \\ \/
       }
     }
     if (pos_ >= text_.size()) Fail("unterminated string");
@@ -200,9 +211,7 @@ struct Attribute {
 
 Attribute U(const char* name, uint64_t TestSettings::*field) { return {name, field}; }
 Attribute D(const char* name, double TestSettings::*field) { return {name, nullptr, field}; }
-Attribute B(const char* name, bool TestSettings::*field) {
-  return {name, nullptr, nullptr, field};
-}
+Attribute B(const char* name, bool TestSettings::*field) { return {name, nullptr, nullptr, field}; }
 
 const std::vector<Attribute>& Attributes() {
   static const std::vector<Attribute> attributes = {
@@ -327,8 +336,7 @@ void ExpectSettings(const TestSettings& settings, const Json& expected) {
       }
     }
   }
-  EXPECT_EQ(EnumIndex(kScenarios, expected["scenario"].text),
-            static_cast<int>(settings.scenario));
+  EXPECT_EQ(EnumIndex(kScenarios, expected["scenario"].text), static_cast<int>(settings.scenario));
   EXPECT_EQ(EnumIndex(kModes, expected["mode"].text), static_cast<int>(settings.mode));
   seen.insert({"scenario", "mode"});
   // Every recorded attribute is compared.
@@ -384,8 +392,8 @@ class FromConfigOracleTest : public ::testing::Test {
       if (message.rfind(cant_open, 0) == 0) {
         message = cant_open + (dir_ / message.substr(cant_open.size())).string();
       }
-      want.push_back(e["key"].text + " | " + message + " | test_settings_internal.cc:" +
-                     e["line_no"].text);
+      want.push_back(e["key"].text + " | " + message +
+                     " | test_settings_internal.cc:" + e["line_no"].text);
     }
     EXPECT_EQ(got, want);
   }
@@ -415,8 +423,7 @@ TEST_F(FromConfigOracleTest, RecordingCoversEveryAttributeAndScenario) {
   for (const Json& c : recording["cases"].items) {
     for (const Json& call : c["calls"].items) scenarios.insert(call["scenario"].text);
   }
-  for (const char* scenario :
-       {"SingleStream", "MultiStream", "Server", "Offline", "Interactive"}) {
+  for (const char* scenario : {"SingleStream", "MultiStream", "Server", "Offline", "Interactive"}) {
     EXPECT_EQ(scenarios.count(scenario), 1u) << scenario;
   }
 }

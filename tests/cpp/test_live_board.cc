@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <atomic>
-
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -125,7 +124,7 @@ TEST_F(LiveBoardTest, SnapshotsBeforeDuringAndAfterASeries) {
   EXPECT_EQ(first.samples_completed, 18u);
   EXPECT_EQ(first.queries_completed, 18u);
   EXPECT_GT(first.elapsed_ns, 0);
-  EXPECT_EQ(first.latencies_seen, 0u);  // latencies are read one Take after they are seen
+  EXPECT_EQ(first.latencies_seen, 0u);           // latencies are read one Take after they are seen
   EXPECT_EQ(first.early_stopping_queries, 64u);  // "at least 64 queries" for p90
 
   Snapshot second = board.Take();
@@ -210,7 +209,7 @@ class TokenLiveBoardTest : public ::testing::Test {
     SeriesInfo info;
     info.scenario = scenario;
     info.start_ns = NowNs() - 1000000000;  // so every latency below is plausible
-    info.target_latency_ns = 0;           // as mlperf.conf sets it for token runs
+    info.target_latency_ns = 0;            // as mlperf.conf sets it for token runs
     info.target_latency_percentile = 0.9;
     info.use_tokens = true;
     info.target_ttft_ns = 36000;  // 4 of 40 TTFTs over
@@ -268,8 +267,8 @@ TEST_F(TokenLiveBoardTest, SamplesTtftAndTpotOfTheSameCompletions) {
 
   // Early stopping follows TTFT and TPOT, not the (zero) latency target: 4 TTFTs over 36 µs.
   results::MinPassingFinder ttft_finder, tpot_finder;
-  const uint64_t expected = static_cast<uint64_t>(
-      std::max(ttft_finder.Find(4, 0.9) + 4, tpot_finder.Find(0, 0.9)));
+  const uint64_t expected =
+      static_cast<uint64_t>(std::max(ttft_finder.Find(4, 0.9) + 4, tpot_finder.Find(0, 0.9)));
   EXPECT_EQ(s.early_stopping_queries, expected);
   results::MinPassingFinder latency_finder;
   EXPECT_LT(s.early_stopping_queries, static_cast<uint64_t>(latency_finder.Find(40, 0.9) + 40));

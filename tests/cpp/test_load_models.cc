@@ -73,7 +73,8 @@ std::vector<int64_t> Offsets(const LoadPlan& p) { return p.plan.scheduled_delta_
 std::vector<double> Gaps(const LoadPlan& p) {
   std::vector<double> gaps;
   for (uint64_t q = 1; q < p.plan.query_count(); ++q) {
-    gaps.push_back(static_cast<double>(p.plan.scheduled_delta_ns[q] - p.plan.scheduled_delta_ns[q - 1]) / 1e9);
+    gaps.push_back(
+        static_cast<double>(p.plan.scheduled_delta_ns[q] - p.plan.scheduled_delta_ns[q - 1]) / 1e9);
   }
   return gaps;
 }
@@ -122,8 +123,8 @@ TEST(ConstantRate, PlansEvenlySpacedArrivalsUntilTheDuration) {
 TEST(ConstantRate, ACountBoundedStageEndsWhereItsNextArrivalWouldBe) {
   const LoadPlan p = Plan({Constant(3, 0, 4), Constant(1000, 0, 2)});
   // 1/3 s steps (truncated to ns), then the next stage from 4/3 s.
-  EXPECT_EQ(Offsets(p), (std::vector<int64_t>{0, 333333333, 666666666, 1000000000, 1333333333,
-                                              1334333333}));
+  EXPECT_EQ(Offsets(p),
+            (std::vector<int64_t>{0, 333333333, 666666666, 1000000000, 1333333333, 1334333333}));
   EXPECT_EQ(p.stages[1].start_ns, 1333333333);
 }
 
@@ -180,8 +181,8 @@ TEST(Ramp, PlansTheIntegralOfTheRateAndSpeedsUp) {
   const LoadPlan p = Plan({ramp});
   EXPECT_EQ(p.plan.query_count(), 500u);
   // Lambda(t) = 500 t^2: 125 arrivals before 0.5 s.
-  const auto half = std::lower_bound(p.plan.scheduled_delta_ns.begin(), p.plan.scheduled_delta_ns.end(),
-                                     int64_t{500'000'000});
+  const auto half = std::lower_bound(p.plan.scheduled_delta_ns.begin(),
+                                     p.plan.scheduled_delta_ns.end(), int64_t{500'000'000});
   EXPECT_EQ(half - p.plan.scheduled_delta_ns.begin(), 125);
   EXPECT_EQ(p.plan.scheduled_delta_ns[1], 44721359);  // sqrt(1 / 500) s
 }
@@ -192,9 +193,10 @@ TEST(Ramp, APoissonRampDownFollowsItsRate) {
   const LoadPlan p = Plan({ramp});
   const double n = static_cast<double>(p.plan.query_count());
   EXPECT_NEAR(n, 4000, 4 * std::sqrt(4000.0));
-  const auto first_second = std::lower_bound(p.plan.scheduled_delta_ns.begin(),
-                                             p.plan.scheduled_delta_ns.end(), int64_t{1'000'000'000}) -
-                            p.plan.scheduled_delta_ns.begin();
+  const auto first_second =
+      std::lower_bound(p.plan.scheduled_delta_ns.begin(), p.plan.scheduled_delta_ns.end(),
+                       int64_t{1'000'000'000}) -
+      p.plan.scheduled_delta_ns.begin();
   EXPECT_NEAR(static_cast<double>(first_second), 3000, 4 * std::sqrt(3000.0));
 }
 
@@ -221,7 +223,8 @@ TEST(Stages, FollowEachOtherAndKeepTheirRanges) {
 TEST(Determinism, TheSameSeedsGiveByteIdenticalPlans) {
   StageSpec ramp = Gamma(100, 3.0, 3'000'000'000);
   ramp.end_rate_qps = 900;
-  const std::vector<StageSpec> stages = {Gamma(800, 0.5, 0, 1000), ramp, Constant(250, 1'000'000'000)};
+  const std::vector<StageSpec> stages = {Gamma(800, 0.5, 0, 1000), ramp,
+                                         Constant(250, 1'000'000'000)};
   const LoadPlan a = Plan(stages);
   const LoadPlan b = Plan(stages);
   EXPECT_EQ(Offsets(a), Offsets(b));

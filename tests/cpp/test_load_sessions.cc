@@ -109,8 +109,9 @@ class DelayedSut : public mlperf::SystemUnderTest {
 class LoadSessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("lg_load_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    dir_ =
+        fs::temp_directory_path() /
+        ("lg_load_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     log_settings_.log_output.outdir = dir_.string();
@@ -208,10 +209,11 @@ TEST_F(LoadSessionTest, WarmUpIsIssuedButNotMeasuredAndIsMarkedInTheLog) {
   EXPECT_FALSE(out.stages[0].measured);
   EXPECT_EQ(out.stages[0].queries_issued, 20u);
   const std::string detail = Detail();
-  EXPECT_NE(detail.find("\"key\": \"loadgen_load_stage\", \"value\": {\"index\":0,\"name\":\"warm-up\","
-                        "\"kind\":\"constant_rate\",\"measured\":false,\"first_sample_seq\":0,"
-                        "\"sample_count\":20,"),
-            std::string::npos);
+  EXPECT_NE(
+      detail.find("\"key\": \"loadgen_load_stage\", \"value\": {\"index\":0,\"name\":\"warm-up\","
+                  "\"kind\":\"constant_rate\",\"measured\":false,\"first_sample_seq\":0,"
+                  "\"sample_count\":20,"),
+      std::string::npos);
   EXPECT_NE(detail.find("\"key\": \"result_query_count\", \"value\": 30,"), std::string::npos);
 }
 

@@ -1,7 +1,5 @@
 // Log file names, creation and failures (docs/official-behaviour.md#logging-files), and the two
 // wall-clock formats.
-#include "logging/log_files.h"
-
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +14,7 @@
 #include <string>
 
 #include "common/errors.h"
+#include "logging/log_files.h"
 
 namespace loadgen::logging {
 namespace {
@@ -199,16 +198,16 @@ TEST(LogFilesTest, TestDatetimeIsLocalTimeWithAZ) {
 }
 
 TEST(LogFilesTest, PowerTimeIsUtcWithMilliseconds) {
-  ScopedTimeZone east("<+03>-3");  // must not matter
+  ScopedTimeZone east("<+03>-3");                      // must not matter
   const int64_t base_ms = int64_t{1795884110} * 1000;  // 2026-11-28 16:41:50 UTC
   EXPECT_EQ(PowerTimeString(FromUnixMs(base_ms + 317)), "11-28-2026 16:41:50.317");
   EXPECT_EQ(PowerTimeString(FromUnixMs(base_ms + 7)), "11-28-2026 16:41:50.007");
   EXPECT_EQ(PowerTimeString(FromUnixMs(base_ms)), "11-28-2026 16:41:50.000");
   // Sub-millisecond parts are dropped, not rounded.
   const auto almost = FromUnixMs(base_ms + 999) + std::chrono::microseconds(999);
-  EXPECT_EQ(PowerTimeString(std::chrono::time_point_cast<std::chrono::system_clock::duration>(
-                almost)),
-            "11-28-2026 16:41:50.999");
+  EXPECT_EQ(
+      PowerTimeString(std::chrono::time_point_cast<std::chrono::system_clock::duration>(almost)),
+      "11-28-2026 16:41:50.999");
 }
 
 }  // namespace

@@ -89,9 +89,8 @@ class OneTestAtATime : public ::testing::Test {
  protected:
   void SetUp() override {
     root_ = fs::temp_directory_path() /
-            ("lg_one_test_" + std::string(::testing::UnitTest::GetInstance()
-                                              ->current_test_info()
-                                              ->name()));
+            ("lg_one_test_" +
+             std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     fs::remove_all(root_);
     settings_.scenario = mlperf::TestScenario::SingleStream;
     settings_.mode = mlperf::TestMode::PerformanceOnly;

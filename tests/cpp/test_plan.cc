@@ -1,8 +1,6 @@
 // The sample plan against the test vectors of docs/official-behaviour.md#schedule-test-vectors and
 // against behaviour recorded from the official wheel. Effective settings are built field by field
 // (docs/official-behaviour.md#settings-effective).
-#include "schedule/plan.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,6 +13,7 @@
 #include <vector>
 
 #include "common/errors.h"
+#include "schedule/plan.h"
 
 namespace loadgen::schedule {
 namespace {
@@ -102,8 +101,8 @@ TEST(PlanTest, Tv1SingleStreamOfficialSeeds) {
   std::vector<uint64_t> sorted = set.samples;
   std::sort(sorted.begin(), sorted.end());
   for (uint64_t i = 0; i < 100; ++i) EXPECT_EQ(sorted[i], i);
-  EXPECT_EQ(Issued(plan), (std::vector<uint64_t>{94, 84, 87, 17, 72, 12, 72, 79, 69, 14, 46, 5, 48,
-                                                 84, 8, 96, 90, 62, 22, 27}));
+  EXPECT_EQ(Issued(plan), (std::vector<uint64_t>{94, 84, 87, 17, 72, 12, 72, 79, 69, 14,
+                                                 46, 5,  48, 84, 8,  96, 90, 62, 22, 27}));
   for (uint64_t q = 0; q < plan.query_count(); ++q) {
     EXPECT_EQ(plan.scheduled_delta_ns[q], static_cast<int64_t>(q) * 1000000);
   }
@@ -115,8 +114,8 @@ TEST(PlanTest, Tv2ServerSchedule) {
   auto [set, plan] = PerformanceRun(s, 1000);
   EXPECT_EQ(Issued(plan), (std::vector<uint64_t>{94, 84, 87, 17, 72, 12, 72, 79, 69, 14}));
   EXPECT_EQ(plan.scheduled_delta_ns,
-            (std::vector<int64_t>{0, 1843654, 2301577, 3587439, 4300433, 4686839, 6935180,
-                                  8026759, 8128505, 9589851}));
+            (std::vector<int64_t>{0, 1843654, 2301577, 3587439, 4300433, 4686839, 6935180, 8026759,
+                                  8128505, 9589851}));
   EXPECT_EQ(plan.generated_duration_ns, 9911224);
 }
 
@@ -242,8 +241,8 @@ TEST(PlanTest, TestPlanIsTheSeriesARunGenerates) {
   SequenceState sequence;
   const std::vector<LoadableSet> accuracy_sets = GenerateLoadableSets(s, 10, 10);
   for (size_t i = 0; i < 3; ++i) {
-    const SeriesPlan expected = GenerateQueries(s, accuracy_sets[i], TestMode::AccuracyOnly,
-                                                sequence);
+    const SeriesPlan expected =
+        GenerateQueries(s, accuracy_sets[i], TestMode::AccuracyOnly, sequence);
     EXPECT_EQ(planned[i].set.samples, accuracy_sets[i].samples);
     EXPECT_EQ(planned[i].plan.mode, TestMode::AccuracyOnly);
     EXPECT_EQ(Issued(planned[i].plan), Issued(expected));
@@ -309,9 +308,10 @@ TEST(PlanTest, Tv6AccuracyLogSamplingTarget) {
   for (uint64_t i = 0; i < plan.sample_count(); ++i) {
     if (plan.LogsAccuracy(i)) logged.emplace_back(plan.first_sample_seq + i, plan.sample_index[i]);
   }
-  EXPECT_EQ(logged, (std::vector<std::pair<uint64_t, uint64_t>>{
-                        {89, 64}, {279, 45}, {289, 50}, {329, 23}, {407, 93}, {412, 37},
-                        {424, 31}, {446, 7}}));
+  EXPECT_EQ(
+      logged,
+      (std::vector<std::pair<uint64_t, uint64_t>>{
+          {89, 64}, {279, 45}, {289, 50}, {329, 23}, {407, 93}, {412, 37}, {424, 31}, {446, 7}}));
 }
 
 TEST(PlanTest, AccuracyLogProbabilityFormula) {
@@ -523,13 +523,14 @@ TEST(QueryGeneratorTest, StepsOfAnySizeGiveTheSamePlan) {
   logged.accuracy_log_probability = 0.3;
   logged.accuracy_log_rng_seed = 77;
   cases.push_back(logged);
-  EffectiveSettings equal_issue = WithOfficialSeeds(Effective(TestScenario::SingleStream, 64, 256, 100));
+  EffectiveSettings equal_issue =
+      WithOfficialSeeds(Effective(TestScenario::SingleStream, 64, 256, 100));
   equal_issue.sample_concatenate_permutation = true;
   cases.push_back(equal_issue);
   for (const EffectiveSettings& s : cases) {
     for (uint64_t step : {uint64_t{1}, uint64_t{7}, uint64_t{64}, uint64_t{1000}}) {
-      SCOPED_TRACE(::testing::Message() << "scenario " << static_cast<int>(s.scenario)
-                                        << " step " << step);
+      SCOPED_TRACE(::testing::Message()
+                   << "scenario " << static_cast<int>(s.scenario) << " step " << step);
       const LoadableSet set = GenerateLoadableSets(s, s.performance_sample_count, 256).front();
       SequenceState whole_sequence;
       whole_sequence.next_query_seq = 5;
@@ -557,7 +558,8 @@ TEST(QueryGeneratorTest, OnlyLongServerPerformanceSeriesWithoutAccuracyLoggingSt
   EXPECT_TRUE(QueryGenerator(long_server, set, TestMode::PerformanceOnly, sequence).ShouldStream());
   EXPECT_FALSE(QueryGenerator(long_server, set, TestMode::AccuracyOnly, sequence).ShouldStream());
   EXPECT_FALSE(QueryGenerator(ServerSettings(1000, 60000, 100), set, TestMode::PerformanceOnly,
-                              sequence).ShouldStream());  // 60k queries: generated up front
+                              sequence)
+                   .ShouldStream());  // 60k queries: generated up front
   EffectiveSettings sampled = long_server;
   sampled.accuracy_log_probability = 0.01;  // TEST01: the accuracy log needs the whole plan
   EXPECT_FALSE(QueryGenerator(sampled, set, TestMode::PerformanceOnly, sequence).ShouldStream());

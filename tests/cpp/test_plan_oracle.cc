@@ -123,8 +123,8 @@ class JsonParser {
     } else {
       v.kind = Json::Kind::kNumber;
       const size_t begin = pos_;
-      while (pos_ < text_.size() && std::string("+-0123456789.eE").find(text_[pos_]) !=
-                                        std::string::npos) {
+      while (pos_ < text_.size() &&
+             std::string("+-0123456789.eE").find(text_[pos_]) != std::string::npos) {
         ++pos_;
       }
       if (begin == pos_) Fail("unexpected character");

@@ -1,7 +1,5 @@
 // Our RNG algorithms against libstdc++'s own (this test must be built with GCC's standard
 // library to be meaningful; the official wheel was built with it).
-#include "schedule/random.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,6 +9,8 @@
 #include <numeric>
 #include <random>
 #include <vector>
+
+#include "schedule/random.h"
 
 namespace loadgen::schedule {
 namespace {
@@ -48,10 +48,10 @@ TEST(RandomTest, DefaultSeedIs5489) {
 }
 
 TEST(RandomTest, UniformIntMatchesStdDistribution) {
-  const uint64_t kSpans[] = {0,           1,           2,          3,          6,
-                             9,           99,          1000,       65535,      65536,
+  const uint64_t kSpans[] = {0,           1,           2,           3,           6,
+                             9,           99,          1000,        65535,       65536,
                              1u << 20,    2147483647u, 2147483648u, 3000000000u, 4294967294u,
-                             4294967295u, 4294967296u, 1ull << 40, 1ull << 63, UINT64_MAX};
+                             4294967295u, 4294967296u, 1ull << 40,  1ull << 63,  UINT64_MAX};
   for (uint64_t seed : kSeeds) {
     for (uint64_t span : kSpans) {
       Mt19937 ours(seed);
@@ -158,9 +158,9 @@ TEST(RandomTest, SecondsToNsTruncatesLikeDurationCast) {
   int mismatches = 0;
   for (int latency = 1000; latency < 200000; ++latency) {
     const double seconds = 1.0 / (1e9 / latency);
-    const int64_t expected = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                 std::chrono::duration<double>(seconds))
-                                 .count();
+    const int64_t expected =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(seconds))
+            .count();
     if (SecondsToNs(seconds) != expected) ++mismatches;
   }
   EXPECT_EQ(mismatches, 0);

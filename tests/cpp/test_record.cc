@@ -78,7 +78,8 @@ schedule::SeriesPlan MakePlan(uint64_t queries, uint64_t samples_per_query) {
 
 class RecorderProgressTest : public ::testing::Test {
  protected:
-  RecorderProgressTest() : plan_(MakePlan(4, 3)), errors_(64), recorder_(plan_, Options(), &errors_) {}
+  RecorderProgressTest()
+      : plan_(MakePlan(4, 3)), errors_(64), recorder_(plan_, Options(), &errors_) {}
 
   static RecorderOptions Options() {
     RecorderOptions o;

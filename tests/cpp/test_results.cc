@@ -49,8 +49,8 @@ bool Contains(const std::string& text, const std::string& part) {
 }
 
 TEST(ResultsPercentile, TruncatesTheDoubleProduct) {
-  EXPECT_EQ(PercentileIndex(165, 0.9), 148u);   // 148.5
-  EXPECT_EQ(PercentileIndex(100, 0.29), 28u);   // 28.999999999999996, not rounded to 29
+  EXPECT_EQ(PercentileIndex(165, 0.9), 148u);  // 148.5
+  EXPECT_EQ(PercentileIndex(100, 0.29), 28u);  // 28.999999999999996, not rounded to 29
   EXPECT_EQ(PercentileIndex(10, 0.999), 9u);
   EXPECT_EQ(PercentileIndex(1000, 0.999), 999u);
 }
@@ -69,7 +69,7 @@ TEST(ResultsSingleStream, StatisticsAndThroughput) {
   EXPECT_EQ(s.sample_latency.min, 1000);
   EXPECT_EQ(s.sample_latency.max, 200000);
   EXPECT_EQ(s.sample_latency.mean, 100500);
-  EXPECT_EQ(s.sample_latency.at_target, 181000);        // sorted[180]
+  EXPECT_EQ(s.sample_latency.at_target, 181000);         // sorted[180]
   EXPECT_EQ(s.sample_latency.at_percentile[0], 101000);  // sorted[100]
   EXPECT_EQ(s.sample_latency.at_percentile[5], 200000);  // sorted[trunc(199.8)]
   EXPECT_DOUBLE_EQ(s.qps_with_loadgen_overhead, 199 / 2.0);
@@ -150,9 +150,9 @@ TEST(ResultsMultiStream, UsesPerQueryLatencies) {
   const PerformanceSummary s = Summarize(st, r);
   EXPECT_EQ(s.query_latency.min, 10);
   EXPECT_EQ(s.query_latency.max, 6620);
-  EXPECT_EQ(s.query_latency.mean, 3315);            // 10 * 663 / 2 = 3315
-  EXPECT_EQ(s.query_latency.at_target, 6560);       // sorted[trunc(655.38)]
-  EXPECT_EQ(s.early_stopping_latency_ms, 6620);     // 662 queries discard 0: sorted[661]
+  EXPECT_EQ(s.query_latency.mean, 3315);         // 10 * 663 / 2 = 3315
+  EXPECT_EQ(s.query_latency.at_target, 6560);    // sorted[trunc(655.38)]
+  EXPECT_EQ(s.early_stopping_latency_ms, 6620);  // 662 queries discard 0: sorted[661]
   EXPECT_EQ(s.sample_latency.max, 1324);
   EXPECT_TRUE(s.valid());
   const std::string text = RenderSummary(s, "SUT");
@@ -227,7 +227,7 @@ TEST(ResultsTokens, ThroughputQuirksAndShortVectors) {
   EXPECT_DOUBLE_EQ(s.completed_tokens_per_second, 990 / 4.0);
   EXPECT_EQ(s.first_token_latency.mean, 505);
   EXPECT_EQ(s.first_token_latency.at_target, 910);
-  EXPECT_EQ(s.time_per_output_token.mean, 1275 * 3 / 100);  // sum(1..50)*3 / 100
+  EXPECT_EQ(s.time_per_output_token.mean, 1275 * 3 / 100);   // sum(1..50)*3 / 100
   EXPECT_EQ(s.time_per_output_token.at_percentile[0], 150);  // index 50 -> last element
 }
 

@@ -38,9 +38,7 @@ class TestQsl : public mlperf::QuerySampleLibrary {
   void LoadSamplesToRam(const std::vector<mlperf::QuerySampleIndex>& s) override {
     loads.push_back(s);
   }
-  void UnloadSamplesFromRam(const std::vector<mlperf::QuerySampleIndex>&) override {
-    ++unloads;
-  }
+  void UnloadSamplesFromRam(const std::vector<mlperf::QuerySampleIndex>&) override { ++unloads; }
   std::vector<std::vector<mlperf::QuerySampleIndex>> loads;
   int unloads = 0;
 
@@ -52,7 +50,8 @@ class TestQsl : public mlperf::QuerySampleLibrary {
 // Completes every sample inline through the given ActiveSeries, with 4 payload bytes.
 class InlineSut : public mlperf::SystemUnderTest {
  public:
-  explicit InlineSut(record::ActiveSeries* active, int repeat = 1) : active_(active), repeat_(repeat) {}
+  explicit InlineSut(record::ActiveSeries* active, int repeat = 1)
+      : active_(active), repeat_(repeat) {}
   const std::string& Name() override { return name_; }
   void IssueQuery(const std::vector<mlperf::QuerySample>& samples) override {
     std::vector<mlperf::QuerySampleResponse> responses;
@@ -275,7 +274,8 @@ TEST_F(SessionTest, AccuracyModeLogsEverySampleOnce) {
             std::string::npos);
   EXPECT_EQ(acc.substr(acc.size() - 3), "\n]\n");
   const std::string summary = Read("mlperf_log_summary.txt");
-  EXPECT_EQ(summary, "\nNo warnings encountered during test.\n\nNo errors encountered during test.\n");
+  EXPECT_EQ(summary,
+            "\nNo warnings encountered during test.\n\nNo errors encountered during test.\n");
 }
 
 TEST_F(SessionTest, ExceptionInIssueQueryStopsCleanlyAndRethrows) {

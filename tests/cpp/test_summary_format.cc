@@ -184,10 +184,9 @@ const StatKeys kSampleKeys{"result_min_latency_ns", "result_max_latency_ns",
 const StatKeys kQueryKeys{"result_min_query_latency_ns", "result_max_query_latency_ns",
                           "result_mean_query_latency_ns", "result_",
                           "_percentile_per_query_latency_ns"};
-const StatKeys kFirstTokenKeys{"result_first_token_min_latency_ns",
-                               "result_first_token_max_latency_ns",
-                               "result_first_token_mean_latency_ns", "result_first_token_",
-                               "_percentile_latency_ns"};
+const StatKeys kFirstTokenKeys{
+    "result_first_token_min_latency_ns", "result_first_token_max_latency_ns",
+    "result_first_token_mean_latency_ns", "result_first_token_", "_percentile_latency_ns"};
 const StatKeys kTpotKeys{"result_time_to_output_token_min", "result_time_to_output_token_max",
                          "result_time_to_output_token_mean", "result_time_per_output_token_",
                          "_percentile_ns"};
@@ -316,7 +315,7 @@ PerformanceResult ResultFrom(const Reference& ref, const settings::EffectiveSett
     r.query_latencies = SynthesizeFrom(
         ref, r.queries_issued, kQueryKeys,
         EstimateAnchors(ref.Str(tokens ? "early_stopping_tpot_result" : "early_stopping_result"),
-                       r.queries_issued));
+                        r.queries_issued));
   }
 
   int64_t token_count = 0;
@@ -372,8 +371,7 @@ PerformanceResult ResultFrom(const Reference& ref, const settings::EffectiveSett
   if (s.infer_token_latencies && scenario == TestScenario::Server) {
     const double k = n_minus_1 * static_cast<double>(s.token_latency_scaling_factor);
     done.push_back({k, ref.Raw("result_inferred_completed_tokens_per_second"), false});
-    done.push_back(
-        {k, SummaryValue(summary, "Completed tokens per second (inferred): "), true});
+    done.push_back({k, SummaryValue(summary, "Completed tokens per second (inferred): "), true});
   }
   r.final_query_issued_time_s = issued.empty() ? unreported : DurationFor(issued);
   r.final_query_scheduled_time_s = scheduled.empty() ? unreported : DurationFor(scheduled);
@@ -410,9 +408,9 @@ TEST_P(SummaryGoldenTest, SummaryFileMatchesTheOfficial) {
     warnings += e.is_warning;
     errors += e.is_error;
   }
-  ExpectSameLines(RenderSummary(summary, ref.Str("sut_name")) +
-                      RenderSummaryTrailer(warnings, errors),
-                  ref.summary);
+  ExpectSameLines(
+      RenderSummary(summary, ref.Str("sut_name")) + RenderSummaryTrailer(warnings, errors),
+      ref.summary);
 }
 
 TEST_P(SummaryGoldenTest, DetailResultsBlockMatchesTheOfficial) {
@@ -460,10 +458,10 @@ INSTANTIATE_TEST_SUITE_P(
                     GoldenCase{"token_single_stream"}, GoldenCase{"token_multi_stream"},
                     GoldenCase{"token_server"}, GoldenCase{"token_offline", false, 0, 100000000},
                     GoldenCase{"token_offline_inferred", true, 21},
-                    GoldenCase{"token_server_inferred", true, 21},
-                    GoldenCase{"probe_equal_issue"}, GoldenCase{"probe_err_max_query_count"},
-                    GoldenCase{"probe_err_max_async"}, GoldenCase{"probe_err_tokens_no_first"},
-                    GoldenCase{"probe_server_valid"}, GoldenCase{"probe_multistream_valid"},
+                    GoldenCase{"token_server_inferred", true, 21}, GoldenCase{"probe_equal_issue"},
+                    GoldenCase{"probe_err_max_query_count"}, GoldenCase{"probe_err_max_async"},
+                    GoldenCase{"probe_err_tokens_no_first"}, GoldenCase{"probe_server_valid"},
+                    GoldenCase{"probe_multistream_valid"},
                     GoldenCase{"probe_fromconfig_resnet50_offline"},
                     // Own runs of the official wheel (tests/data/reference/oracle_runs.py).
                     GoldenCase{"oracle_single_stream_p99"},

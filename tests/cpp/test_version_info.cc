@@ -1,7 +1,5 @@
 // The seven version entries at the top of the detail log (docs/official-behaviour.md
 // #logging-version).
-#include "logging/version_info.h"
-
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -9,6 +7,8 @@
 #include <regex>
 #include <string>
 #include <vector>
+
+#include "logging/version_info.h"
 
 namespace loadgen::logging {
 namespace {
@@ -85,10 +85,8 @@ TEST(VersionInfoTest, BuildRecordsOurSources) {
 }
 
 TEST(VersionInfoTest, FileSha1JsonIsCompactAndSortedBytewise) {
-  const FileDigest files[] = {{"/loadgen.cc", "bb"},
-                              {"/bindings/c_api.cc", "aa"},
-                              {"/B.h", "cc"},
-                              {"/we\"ird", "dd"}};
+  const FileDigest files[] = {
+      {"/loadgen.cc", "bb"}, {"/bindings/c_api.cc", "aa"}, {"/B.h", "cc"}, {"/we\"ird", "dd"}};
   EXPECT_EQ(FileSha1Json(files, 4),
             R"({"/B.h":"cc","/bindings/c_api.cc":"aa","/loadgen.cc":"bb","/we\"ird":"dd"})");
   EXPECT_EQ(FileSha1Json(files, 0), "{}");

@@ -47,13 +47,13 @@ def _split_line(line: str) -> Tuple[str, str, bool, bool]:
     writes strings unescaped and doubles as `inf`/`nan`, which are not JSON; the key and the
     metadata flags are always plain.
     """
-    body = line[len(MLLOG_MARKER):].rstrip("\n")
+    body = line[len(MLLOG_MARKER) :].rstrip("\n")
     key_match = re.match(r'\{"key": "([^"]*)", ', body)
     start = body.find(_VALUE_START)
     end = body.rfind(_VALUE_END)
     if key_match is None or start < 0 or end < start:
         raise ValueError(f"malformed detail-log line: {line!r}")
-    raw_value = body[start + len(_VALUE_START):end]
+    raw_value = body[start + len(_VALUE_START) : end]
     is_error = '"is_error": true' in body[end:]
     is_warning = '"is_warning": true' in body[end:]
     return key_match.group(1), raw_value, is_error, is_warning
@@ -106,7 +106,9 @@ class AccuracyEntry(NamedTuple):
 def parse_accuracy_log(text: str) -> List[AccuracyEntry]:
     """`mlperf_log_accuracy.json` text -> entries in file order."""
     return [
-        AccuracyEntry(e["seq_id"], e["qsl_idx"], e["data"], e.get("token_data"), e.get("token_count"))
+        AccuracyEntry(
+            e["seq_id"], e["qsl_idx"], e["data"], e.get("token_data"), e.get("token_count")
+        )
         for e in json.loads(text)
     ]
 
@@ -137,44 +139,50 @@ def accuracy_line_shapes(text: str) -> "collections.Counter[str]":
 # ---------------------------------------------------------------------------------------------
 # Key classification (detail log)
 
-VERSION_KEYS = frozenset({
-    "loadgen_version",
-    "loadgen_build_date_local",
-    "loadgen_build_date_utc",
-    "loadgen_git_commit_date",
-    "loadgen_git_log_message",
-    "loadgen_git_status_message",
-    "loadgen_file_sha1",
-})
+VERSION_KEYS = frozenset(
+    {
+        "loadgen_version",
+        "loadgen_build_date_local",
+        "loadgen_build_date_utc",
+        "loadgen_git_commit_date",
+        "loadgen_git_log_message",
+        "loadgen_git_status_message",
+        "loadgen_file_sha1",
+    }
+)
 
-INTERNAL_KEYS = frozenset({
-    "logger_swap_request_slots_retry_count",
-    "logger_swap_request_slots_retry_retry_count",
-    "logger_swap_request_slots_retry_reencounter_count",
-    "logger_start_reading_entries_retry_count",
-    "logger_tls_total_log_cas_fail_count",
-    "logger_tls_total_swap_buffers_slot_retry_count",
-})
+INTERNAL_KEYS = frozenset(
+    {
+        "logger_swap_request_slots_retry_count",
+        "logger_swap_request_slots_retry_retry_count",
+        "logger_swap_request_slots_retry_reencounter_count",
+        "logger_start_reading_entries_retry_count",
+        "logger_tls_total_log_cas_fail_count",
+        "logger_tls_total_swap_buffers_slot_retry_count",
+    }
+)
 
-_TIMING_KEYS = frozenset({
-    "test_datetime",
-    "get_sut_name_duration_ns",
-    "power_begin",
-    "power_end",
-    "early_stopping_latency_ss",
-    "early_stopping_latency_ms",
-    "result_qps_with_loadgen_overhead",
-    "result_qps_without_loadgen_overhead",
-    "result_scheduled_samples_per_sec",
-    "result_completed_samples_per_sec",
-    "result_samples_per_second",
-    "result_tokens_per_second",
-    "result_completed_tokens_per_second",
-    "result_inferred_tokens_per_second",
-    "result_inferred_completed_tokens_per_second",
-    "result_token_throughput",
-    "result_token_throughput_with_loadgen_overhead",
-})
+_TIMING_KEYS = frozenset(
+    {
+        "test_datetime",
+        "get_sut_name_duration_ns",
+        "power_begin",
+        "power_end",
+        "early_stopping_latency_ss",
+        "early_stopping_latency_ms",
+        "result_qps_with_loadgen_overhead",
+        "result_qps_without_loadgen_overhead",
+        "result_scheduled_samples_per_sec",
+        "result_completed_samples_per_sec",
+        "result_samples_per_second",
+        "result_tokens_per_second",
+        "result_completed_tokens_per_second",
+        "result_inferred_tokens_per_second",
+        "result_inferred_completed_tokens_per_second",
+        "result_token_throughput",
+        "result_token_throughput_with_loadgen_overhead",
+    }
+)
 # Latency statistics: min/max/mean and the percentile families, per sample, per query,
 # first token and per output token.
 _TIMING_KEY_RE = re.compile(
@@ -182,13 +190,15 @@ _TIMING_KEY_RE = re.compile(
     r"|^result_[0-9.]+_percentile_(?:per_query_)?latency_ns$"
     r"|^result_first_token_[0-9.]+_percentile_latency_ns$"
     r"|^result_time_per_output_token_[0-9.]+_percentile_ns$"
-    r"|^result_time_to_output_token_(?:min|max|mean)$")
+    r"|^result_time_to_output_token_(?:min|max|mean)$"
+)
 
 # Exact only in runs whose length is decided by counts, not by the clock (see `Policy`).
 QUERY_COUNT_KEYS = frozenset({"result_query_count"})
 OVERLATENCY_KEYS = frozenset({"result_overlatency_query_count"})
-EARLY_STOPPING_TEXT_KEYS = frozenset({
-    "early_stopping_result", "early_stopping_ttft_result", "early_stopping_tpot_result"})
+EARLY_STOPPING_TEXT_KEYS = frozenset(
+    {"early_stopping_result", "early_stopping_ttft_result", "early_stopping_tpot_result"}
+)
 
 # Error/warning lines whose presence depends on timing alone (a ms boundary between two clock
 # reads, or a logger buffer that filled between two IO polls). They are removed before any
@@ -206,7 +216,8 @@ def is_timing_key(key: str) -> bool:
 def is_ignorable(entry: LogEntry) -> bool:
     """Works on parsed and on raw (`parse_detail_log_raw`) entries."""
     return (entry.is_error or entry.is_warning) and any(
-        m in str(entry.value) for m in _IGNORABLE_MESSAGES)
+        m in str(entry.value) for m in _IGNORABLE_MESSAGES
+    )
 
 
 # Numbers inside error/warning texts that come from the clock or the OS.
@@ -250,7 +261,8 @@ def mask_early_stopping(text: str, policy: str) -> str:
 # Summary labels whose values are timings; compared as `label: <T>`.
 _SUMMARY_TIMING_LABEL_RE = re.compile(
     r"(?<!_)latency \(ns\)|QPS w|TPS w|samples per second|tokens per second|Samples per second"
-    r"|Tokens per second|Time per Output Token|time to output token")
+    r"|Tokens per second|Time per Output Token|time to output token"
+)
 
 
 def summary_line_shapes(text: str, es_policy: str = "masked") -> List[str]:
@@ -322,8 +334,10 @@ def require_oracle_python() -> str:
     required = os.environ.get("LOADGEN_REQUIRE_ORACLE") == "1"
     pytest = _pytest()
     if not path:
-        message = ("LOADGEN_ORACLE_PYTHON is not set: point it at a python that has the official "
-                   "mlcommons-loadgen==6.0.17 wheel (tests/run_all.sh creates build/oracle-venv)")
+        message = (
+            "LOADGEN_ORACLE_PYTHON is not set: point it at a python that has the official "
+            "mlcommons-loadgen==6.0.17 wheel (tests/run_all.sh creates build/oracle-venv)"
+        )
         if required:
             pytest.fail(message + " [LOADGEN_REQUIRE_ORACLE=1]", pytrace=False)
         pytest.skip(message)
@@ -342,8 +356,9 @@ def key_sequence(entries: Sequence[LogEntry]) -> List[str]:
     return [e.key for e in entries]
 
 
-def counter_diff(a: "collections.Counter[Any]", b: "collections.Counter[Any]",
-                 limit: int = 8) -> Dict[str, List[Any]]:
+def counter_diff(
+    a: "collections.Counter[Any]", b: "collections.Counter[Any]", limit: int = 8
+) -> Dict[str, List[Any]]:
     """What is only in `a` and only in `b` (first `limit` items each), for failure messages."""
     only_a = list((a - b).elements())[:limit]
     only_b = list((b - a).elements())[:limit]

@@ -32,6 +32,7 @@ LOG_KINDS = (("summary", ".txt"), ("detail", ".txt"), ("accuracy", ".json"), ("t
 # Deterministic payloads: everything LoadGen copies into the accuracy log is a function of the
 # sample index, so the accuracy logs of two runs can be compared exactly.
 
+
 def token_ids(index):
     """The "tokens_int32" payload: token_count(index) int32 token ids, the first one first."""
     return [index * 100 + j for j in range(token_count(index))]
@@ -187,7 +188,8 @@ class Sut:
                 if self.how == "timed":
                     k = self.series_count
                     slow = (self.slow_every and k % self.slow_every == self.slow_every - 1) or (
-                        self.slow_from and k >= self.slow_from)
+                        self.slow_from and k >= self.slow_from
+                    )
                     due = now + (self.slow_delay_s if slow else self.delay_s)
                     heapq.heappush(self.queue, (due, k, sample))
                 else:
@@ -224,7 +226,7 @@ class Sut:
                     if self.how == "pool":
                         return [self.queue.pop(0)]
                     if self.how == "batches":
-                        unit, self.queue = self.queue[:self.batch], self.queue[self.batch:]
+                        unit, self.queue = self.queue[: self.batch], self.queue[self.batch :]
                         return unit
                     break  # reversed: gather a window below
                 if self.stopping:
@@ -279,8 +281,14 @@ def build_log_settings(case):
     if spec is None:
         return None
     log_settings = lg.LogSettings()
-    for name in ("outdir", "prefix", "suffix", "prefix_with_datetime", "copy_detail_to_stdout",
-                 "copy_summary_to_stdout"):
+    for name in (
+        "outdir",
+        "prefix",
+        "suffix",
+        "prefix_with_datetime",
+        "copy_detail_to_stdout",
+        "copy_summary_to_stdout",
+    ):
         if name in spec:
             setattr(log_settings.log_output, name, spec[name])
     if "enable_trace" in spec:
@@ -301,8 +309,14 @@ def log_file_paths(case):
     paths = {}
     for kind, ext in LOG_KINDS:
         if spec.get("prefix_with_datetime"):
-            found = sorted(glob.glob(os.path.join(glob.escape(outdir), glob.escape(prefix) + "*_"
-                                                  + kind + glob.escape(suffix) + ext)))
+            found = sorted(
+                glob.glob(
+                    os.path.join(
+                        glob.escape(outdir),
+                        glob.escape(prefix) + "*_" + kind + glob.escape(suffix) + ext,
+                    )
+                )
+            )
             paths[kind] = found[0] if found else None
         else:
             paths[kind] = os.path.join(outdir, prefix + kind + suffix + ext)
@@ -402,8 +416,11 @@ def run(case, outdir):
             else:
                 lg.StartTestWithLogSettings(sut, qsl, settings, log_settings, *extra)
         except BaseException as e:  # noqa: BLE001 - recorded and compared, never hidden
-            return {"type": type(e).__name__, "message": str(e),
-                    "traceback": traceback.format_exc()}
+            return {
+                "type": type(e).__name__,
+                "message": str(e),
+                "traceback": traceback.format_exc(),
+            }
         return None
 
     # `repeat`: StartTest calls in this process; the logs of all but the last are read before
@@ -414,9 +431,15 @@ def run(case, outdir):
         for _ in range(int(case.get("repeat", 1)) - 1):
             earlier_exception = start_test()
             earlier_paths = log_file_paths(case)
-            earlier_tests.append({"exception": earlier_exception,
-                                  **{kind: read_text(earlier_paths[kind]) for kind in
-                                     ("summary", "detail", "accuracy")}})
+            earlier_tests.append(
+                {
+                    "exception": earlier_exception,
+                    **{
+                        kind: read_text(earlier_paths[kind])
+                        for kind in ("summary", "detail", "accuracy")
+                    },
+                }
+            )
         exception = start_test()
     elapsed = time.monotonic() - started
     sut_impl.stop()
@@ -447,8 +470,11 @@ def run(case, outdir):
         "summary": read_text(paths["summary"]),
         "detail": read_text(paths["detail"]),
         "accuracy": read_text(paths["accuracy"]),
-        "trace_size": (os.path.getsize(paths["trace"])
-                       if paths["trace"] and os.path.exists(paths["trace"]) else None),
+        "trace_size": (
+            os.path.getsize(paths["trace"])
+            if paths["trace"] and os.path.exists(paths["trace"])
+            else None
+        ),
         "files": list_files(".", skip={"case.json", "record.json"}),
         "earlier_tests": earlier_tests,
     }

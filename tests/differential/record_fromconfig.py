@@ -39,12 +39,35 @@ SHIPPED_MLPERF_CONF = REPO / "python" / "loadgen" / "mlperf.conf"
 
 # Every model named in mlperf.conf, plus names it does not know.
 MODELS = [
-    "resnet50", "ssd-mobilenet", "retinanet", "bert", "dlrm", "dlrm-v2", "dlrm-v3", "rnnt",
-    "gptj", "mixtral-8x7b", "llama2-70b", "llama2-70b-interactive", "llama3_1-405b",
-    "llama3_1-405b-interactive", "llama3_1-8b", "llama3_1-8b-edge", "llama3_1-8b-interactive",
-    "stable-diffusion-xl", "wan-2.2-t2v-a14b", "rgat", "pointpainting", "deepseek-r1",
-    "deepseek-r1-interactive", "whisper", "qwen3-vl-235b-a22b", "yolo", "3d-unet",
-    "gpt-oss-120b", "gpt-oss-120b-interactive",
+    "resnet50",
+    "ssd-mobilenet",
+    "retinanet",
+    "bert",
+    "dlrm",
+    "dlrm-v2",
+    "dlrm-v3",
+    "rnnt",
+    "gptj",
+    "mixtral-8x7b",
+    "llama2-70b",
+    "llama2-70b-interactive",
+    "llama3_1-405b",
+    "llama3_1-405b-interactive",
+    "llama3_1-8b",
+    "llama3_1-8b-edge",
+    "llama3_1-8b-interactive",
+    "stable-diffusion-xl",
+    "wan-2.2-t2v-a14b",
+    "rgat",
+    "pointpainting",
+    "deepseek-r1",
+    "deepseek-r1-interactive",
+    "whisper",
+    "qwen3-vl-235b-a22b",
+    "yolo",
+    "3d-unet",
+    "gpt-oss-120b",
+    "gpt-oss-120b-interactive",
 ]
 UNKNOWN_MODELS = ["my-model", "resnet", "*"]
 SCENARIOS = ["SingleStream", "MultiStream", "Server", "Offline", "Interactive"]
@@ -53,6 +76,7 @@ SCENARIOS = ["SingleStream", "MultiStream", "Server", "Offline", "Interactive"]
 # ---------------------------------------------------------------------------------------------
 # Child side: one case in this process
 # ---------------------------------------------------------------------------------------------
+
 
 def _encode(value):
     if hasattr(value, "name") and not isinstance(value, (bool, int, float, str)):
@@ -81,6 +105,7 @@ def _preset(lg, settings, values):
 
 def _flush_errors(lg):
     """Runs a minimal test so the queued FromConfig messages land in a detail log."""
+
     def issue(queries):
         lg.QuerySamplesComplete([lg.QuerySampleResponse(q.id, 0, 0) for q in queries])
 
@@ -99,11 +124,16 @@ def _flush_errors(lg):
     errors = []
     with open(os.path.join("flush_logs", "mlperf_log_detail.txt"), encoding="utf-8") as f:
         for line in f:
-            entry = json.loads(line[line.index("{"):])
+            entry = json.loads(line[line.index("{") :])
             if entry["key"] == "loadgen_version":
                 break
-            errors.append({"key": entry["key"], "message": entry["value"],
-                           "line_no": entry["metadata"]["line_no"]})
+            errors.append(
+                {
+                    "key": entry["key"],
+                    "message": entry["value"],
+                    "line_no": entry["metadata"]["line_no"],
+                }
+            )
     return errors
 
 
@@ -120,8 +150,11 @@ def run_case(case):
         returns = []
         for call in case["calls"]:
             settings = objects[call.get("object", 0)]
-            returns.append(settings.FromConfig(call["path"], call["model"], call["scenario"],
-                                               call["conf_type"]))
+            returns.append(
+                settings.FromConfig(
+                    call["path"], call["model"], call["scenario"], call["conf_type"]
+                )
+            )
         snapshots = [_snapshot(lg, s) for s in objects]
         errors = _flush_errors(lg)
         os.chdir("/")
@@ -132,14 +165,23 @@ def run_case(case):
 # Case definitions
 # ---------------------------------------------------------------------------------------------
 
+
 def call(path, model, scenario, conf_type=1, obj=0):
-    return {"path": path, "model": model, "scenario": scenario, "conf_type": conf_type,
-            "object": obj}
+    return {
+        "path": path,
+        "model": model,
+        "scenario": scenario,
+        "conf_type": conf_type,
+        "object": obj,
+    }
 
 
 def user_case(name, text, model="resnet50", scenario="Offline", conf_type=1, preset=None):
-    case = {"name": name, "files": {"user.conf": text},
-            "calls": [call("user.conf", model, scenario, conf_type)]}
+    case = {
+        "name": name,
+        "files": {"user.conf": text},
+        "calls": [call("user.conf", model, scenario, conf_type)],
+    }
     if preset:
         case["preset"] = preset
     return case
@@ -218,108 +260,249 @@ def build_cases():
     # Lookup precedence: remove the most specific form one at a time.
     lines = PRECEDENCE_ALL.splitlines(keepends=True)
     for drop in range(4):
-        text = "".join(lines[:len(lines) - drop])
+        text = "".join(lines[: len(lines) - drop])
         cases.append(user_case(f"precedence/{4 - drop}_forms", text))
-    cases.append(user_case("precedence/model_wildcard_vs_scenario_wildcard",
-                           "resnet50.*.min_duration = 5\n*.Offline.min_duration = 6\n"))
-    cases.append(user_case("precedence/other_model_ignored",
-                           "bert.Offline.min_query_count = 9\nbert.*.min_duration = 9\n"))
-    cases.append(user_case("precedence/other_scenario_ignored",
-                           "*.Server.min_query_count = 9\n"
-                           "resnet50.SingleStream.min_duration = 9\n"))
-    cases.append(user_case("precedence/duplicate_key_last_wins",
-                           "*.*.min_query_count = 5\n*.*.min_query_count = 6\n"))
+    cases.append(
+        user_case(
+            "precedence/model_wildcard_vs_scenario_wildcard",
+            "resnet50.*.min_duration = 5\n*.Offline.min_duration = 6\n",
+        )
+    )
+    cases.append(
+        user_case(
+            "precedence/other_model_ignored",
+            "bert.Offline.min_query_count = 9\nbert.*.min_duration = 9\n",
+        )
+    )
+    cases.append(
+        user_case(
+            "precedence/other_scenario_ignored",
+            "*.Server.min_query_count = 9\nresnet50.SingleStream.min_duration = 9\n",
+        )
+    )
+    cases.append(
+        user_case(
+            "precedence/duplicate_key_last_wins",
+            "*.*.min_query_count = 5\n*.*.min_query_count = 6\n",
+        )
+    )
 
     # Every key, wildcarded, in each scenario and in each conf_type.
     for scenario in SCENARIOS:
         cases.append(user_case(f"every_key/{scenario}", EVERY_KEY, "my-model", scenario))
     for conf_type in (0, 2, 3, -1):
-        cases.append(user_case(f"every_key/conf_type_{conf_type}", EVERY_KEY, "my-model",
-                               "Server", conf_type))
+        cases.append(
+            user_case(
+                f"every_key/conf_type_{conf_type}", EVERY_KEY, "my-model", "Server", conf_type
+            )
+        )
     for scenario in ("SingleStream", "Offline", "Interactive"):
-        cases.append(user_case(f"fixed_scenario_keys/{scenario}", PER_SCENARIO_KEYS,
-                               "my-model", scenario))
+        cases.append(
+            user_case(f"fixed_scenario_keys/{scenario}", PER_SCENARIO_KEYS, "my-model", scenario)
+        )
 
     # Percent keys (×0.01, not /100).
     for value in ("95", "99.9", "90", "50", "99.99", "0.5", "100", "1e2", "0x5f"):
-        cases.append(user_case(f"percent/{value}",
-                               f"*.*.target_latency_percentile = {value}\n", "my-model",
-                               "SingleStream"))
+        cases.append(
+            user_case(
+                f"percent/{value}",
+                f"*.*.target_latency_percentile = {value}\n",
+                "my-model",
+                "SingleStream",
+            )
+        )
 
     # Integer conversions: base 0, truncation before scaling, wrap-around.
-    for value in ("010", "0x10", "09", "1e3", "1.5", "-5", "nan", "inf", "+7", "0X1F",
-                  "18446744073709551615", "18446744073709551616", "99999999999999999999",
-                  "0x1p4", "-0", " 00"):
-        text = (f"*.*.min_query_count = {value}\n*.Server.target_latency = {value}\n"
-                f"*.*.performance_issue_same_index = {value}\n")
+    for value in (
+        "010",
+        "0x10",
+        "09",
+        "1e3",
+        "1.5",
+        "-5",
+        "nan",
+        "inf",
+        "+7",
+        "0X1F",
+        "18446744073709551615",
+        "18446744073709551616",
+        "99999999999999999999",
+        "0x1p4",
+        "-0",
+        " 00",
+    ):
+        text = (
+            f"*.*.min_query_count = {value}\n*.Server.target_latency = {value}\n"
+            f"*.*.performance_issue_same_index = {value}\n"
+        )
         cases.append(user_case(f"integer/{value.strip()}", text, "my-model", "Server"))
     # Double conversions.
-    for value in ("0x10", "010", "1.5e3", "-5", "inf", "-inf", "nan", "1e-320", ".5", "5.",
-                  "0x1.8p1", "1e400", "INF", "NaN", "infinity"):
-        text = (f"*.Server.target_qps = {value}\n*.Offline.target_qps = {value}\n"
-                f"*.SingleStream.target_latency = {value}\n")
+    for value in (
+        "0x10",
+        "010",
+        "1.5e3",
+        "-5",
+        "inf",
+        "-inf",
+        "nan",
+        "1e-320",
+        ".5",
+        "5.",
+        "0x1.8p1",
+        "1e400",
+        "INF",
+        "NaN",
+        "infinity",
+    ):
+        text = (
+            f"*.Server.target_qps = {value}\n*.Offline.target_qps = {value}\n"
+            f"*.SingleStream.target_latency = {value}\n"
+        )
         cases.append(user_case(f"double/{value}", text, "my-model", "Server"))
     for value in ("1.5", "2.5", "0.5", "0.999"):
-        cases.append(user_case(f"ms_truncation/{value}",
-                               f"*.Server.target_latency = {value}\n"
-                               f"*.MultiStream.target_latency = {value}\n",
-                               "my-model", "Server"))
+        cases.append(
+            user_case(
+                f"ms_truncation/{value}",
+                f"*.Server.target_latency = {value}\n*.MultiStream.target_latency = {value}\n",
+                "my-model",
+                "Server",
+            )
+        )
 
     # max_async_queries goes through a 32-bit int.
     for value in ("5", "2147483647", "2147483648", "4294967295", "4294967296", "-1"):
-        cases.append(user_case(f"max_async/{value}", f"*.Server.max_async_queries = {value}\n",
-                               "my-model", "Offline"))
+        cases.append(
+            user_case(
+                f"max_async/{value}",
+                f"*.Server.max_async_queries = {value}\n",
+                "my-model",
+                "Offline",
+            )
+        )
 
     # Flags: ==1 versus !=0.
     for value in ("0", "1", "2", "0x1", "1.9", "-1"):
-        text = "".join(f"*.*.{key} = {value}\n" for key in (
-            "use_token_latencies", "infer_token_latencies", "sample_concatenate_permutation",
-            "performance_issue_unique", "performance_issue_same", "print_timestamps"))
+        text = "".join(
+            f"*.*.{key} = {value}\n"
+            for key in (
+                "use_token_latencies",
+                "infer_token_latencies",
+                "sample_concatenate_permutation",
+                "performance_issue_unique",
+                "performance_issue_same",
+                "print_timestamps",
+            )
+        )
         text += f"*.Server.coalesce_queries = {value}\n"
         cases.append(user_case(f"flags/{value}", text, "my-model", "Server"))
 
     # Mode values.
     for value in ("0", "1", "2", "3", "4", "7", "3.9", "-1", "0x2"):
-        cases.append(user_case(f"mode/{value}", f"*.*.mode = {value}\n", "my-model",
-                               "SingleStream", preset={"mode": "AccuracyOnly"}))
-    cases.append(user_case("mode/invalid_twice_one_message",
-                           "*.*.mode = 9\nresnet50.*.mode = 8\n"))
+        cases.append(
+            user_case(
+                f"mode/{value}",
+                f"*.*.mode = {value}\n",
+                "my-model",
+                "SingleStream",
+                preset={"mode": "AccuracyOnly"},
+            )
+        )
+    cases.append(user_case("mode/invalid_twice_one_message", "*.*.mode = 9\nresnet50.*.mode = 8\n"))
 
     # Token keys depend on the flag value accumulated so far.
-    cases.append(user_case("tokens/ttft_without_flag",
-                           "*.Server.ttft_latency = 5\n*.Server.tpot_latency = 6\n",
-                           "my-model", "Server"))
-    cases.append(user_case("tokens/ttft_with_flag_in_file",
-                           "*.*.use_token_latencies = 1\n*.Server.ttft_latency = 5\n"
-                           "*.Server.tpot_latency = 6\n", "my-model", "Offline"))
-    cases.append(user_case("tokens/ttft_with_flag_preset",
-                           "*.Server.ttft_latency = 5\n*.Server.tpot_latency = 6\n",
-                           "my-model", "Offline", preset={"use_token_latencies": True}))
-    cases.append(user_case("tokens/ttft_flag_from_rules",
-                           "llama2-70b.Server.ttft_latency = 1000\n", "llama2-70b", "Server"))
-    cases.append(user_case("tokens/flag_cleared_in_file",
-                           "llama2-70b.*.use_token_latencies = 0\n"
-                           "llama2-70b.Server.ttft_latency = 1000\n", "llama2-70b", "Server",
-                           preset={"server_target_latency_ns": 5}))
-    cases.append(user_case("tokens/flag_two",
-                           "*.*.use_token_latencies = 2\n*.Server.ttft_latency = 5\n",
-                           "my-model", "Server", preset={"use_token_latencies": True}))
-    cases.append(user_case("tokens/ttft_in_scenario_offline_ignored",
-                           "*.*.use_token_latencies = 1\n*.Offline.ttft_latency = 5\n",
-                           "my-model", "Offline"))
-    cases.append(user_case("tokens/scaling_without_infer",
-                           "*.*.token_latency_scaling_factor = 5\n", "my-model", "Server"))
-    cases.append(user_case("tokens/scaling_with_infer",
-                           "*.*.infer_token_latencies = 1\n"
-                           "*.*.token_latency_scaling_factor = 5\n", "my-model", "Server"))
-    cases.append(user_case("tokens/gptj_user_scaling", "gptj.*.token_latency_scaling_factor = 7\n",
-                           "gptj", "Offline"))
+    cases.append(
+        user_case(
+            "tokens/ttft_without_flag",
+            "*.Server.ttft_latency = 5\n*.Server.tpot_latency = 6\n",
+            "my-model",
+            "Server",
+        )
+    )
+    cases.append(
+        user_case(
+            "tokens/ttft_with_flag_in_file",
+            "*.*.use_token_latencies = 1\n*.Server.ttft_latency = 5\n*.Server.tpot_latency = 6\n",
+            "my-model",
+            "Offline",
+        )
+    )
+    cases.append(
+        user_case(
+            "tokens/ttft_with_flag_preset",
+            "*.Server.ttft_latency = 5\n*.Server.tpot_latency = 6\n",
+            "my-model",
+            "Offline",
+            preset={"use_token_latencies": True},
+        )
+    )
+    cases.append(
+        user_case(
+            "tokens/ttft_flag_from_rules",
+            "llama2-70b.Server.ttft_latency = 1000\n",
+            "llama2-70b",
+            "Server",
+        )
+    )
+    cases.append(
+        user_case(
+            "tokens/flag_cleared_in_file",
+            "llama2-70b.*.use_token_latencies = 0\nllama2-70b.Server.ttft_latency = 1000\n",
+            "llama2-70b",
+            "Server",
+            preset={"server_target_latency_ns": 5},
+        )
+    )
+    cases.append(
+        user_case(
+            "tokens/flag_two",
+            "*.*.use_token_latencies = 2\n*.Server.ttft_latency = 5\n",
+            "my-model",
+            "Server",
+            preset={"use_token_latencies": True},
+        )
+    )
+    cases.append(
+        user_case(
+            "tokens/ttft_in_scenario_offline_ignored",
+            "*.*.use_token_latencies = 1\n*.Offline.ttft_latency = 5\n",
+            "my-model",
+            "Offline",
+        )
+    )
+    cases.append(
+        user_case(
+            "tokens/scaling_without_infer",
+            "*.*.token_latency_scaling_factor = 5\n",
+            "my-model",
+            "Server",
+        )
+    )
+    cases.append(
+        user_case(
+            "tokens/scaling_with_infer",
+            "*.*.infer_token_latencies = 1\n*.*.token_latency_scaling_factor = 5\n",
+            "my-model",
+            "Server",
+        )
+    )
+    cases.append(
+        user_case(
+            "tokens/gptj_user_scaling",
+            "gptj.*.token_latency_scaling_factor = 7\n",
+            "gptj",
+            "Offline",
+        )
+    )
 
     # Reserved keys in a user file, and the fields they would set.
-    cases.append(user_case("reserved/seeds_in_user_conf",
-                           "*.*.qsl_rng_seed = 1\n*.*.sample_index_rng_seed = 2\n"
-                           "*.*.schedule_rng_seed = 3\n*.*.accuracy_log_probability = 50\n"
-                           "*.*.test05 = 1\n*.*.test05_qsl_rng_seed = 4\n"))
+    cases.append(
+        user_case(
+            "reserved/seeds_in_user_conf",
+            "*.*.qsl_rng_seed = 1\n*.*.sample_index_rng_seed = 2\n"
+            "*.*.schedule_rng_seed = 3\n*.*.accuracy_log_probability = 50\n"
+            "*.*.test05 = 1\n*.*.test05_qsl_rng_seed = 4\n",
+        )
+    )
 
     # Grammar.
     grammar = {
@@ -342,12 +525,14 @@ def build_cases():
         "crlf": "*.*.min_query_count = 5\r\n*.*.min_duration = 6\r\n",
         "no_final_newline": "*.*.min_query_count = 5",
         "vertical_tab_formfeed": "*.*.min_query_count\v=\f5\n",
-        "errors_on_several_lines": ("*.*.min_query_count = 5\nbad line here\n"
-                                    "*.*.min_duration = x\n*.*.max_duration = 7 # c\n"
-                                    "*.*.max_query_count = 8\n"),
+        "errors_on_several_lines": (
+            "*.*.min_query_count = 5\nbad line here\n"
+            "*.*.min_duration = x\n*.*.max_duration = 7 # c\n"
+            "*.*.max_query_count = 8\n"
+        ),
         "two_part_key": "min_query_count = 5\nOffline.min_duration = 6\n",
         "unknown_keys": "*.*.target_duration = 5\n*.Offline.target_latency_percentile = 50\n"
-                        "*.*.min_querycount = 5\n*.Sever.min_duration = 5\n",
+        "*.*.min_querycount = 5\n*.Sever.min_duration = 5\n",
         "equals_as_key": "= = 5\n",
         "empty_file_like": "# only comments\n#\n",
         "dotted_model": "wan-2.2-t2v-a14b.Offline.min_query_count = 12\n",
@@ -361,9 +546,11 @@ def build_cases():
     ok = "*.*.min_query_count = 5\n"
     second = "*.*.max_query_count = 6\n*.*.min_query_count = 7\n"
     bad = "*.*.min_query_count = 5\nthis is bad\n"
-    audit = ("*.*.mode = 2\n*.*.accuracy_log_rng_seed = 720381539243781796\n"
-             "*.*.accuracy_log_sampling_target = 4096\nresnet50.Offline.min_query_count = 500\n"
-             "*.*.qsl_rng_seed = 1\n")
+    audit = (
+        "*.*.mode = 2\n*.*.accuracy_log_rng_seed = 720381539243781796\n"
+        "*.*.accuracy_log_sampling_target = 4096\nresnet50.Offline.min_query_count = 500\n"
+        "*.*.qsl_rng_seed = 1\n"
+    )
     rules_text = SHIPPED_MLPERF_CONF.read_text(encoding="utf-8")
 
     def pattern(name, files, calls, objects=1, preset=None):
@@ -375,44 +562,94 @@ def build_cases():
         cases.append(case)
 
     m, s = "resnet50", "Offline"
-    pattern("user_twice", {"user.conf": ok, "second.conf": second},
-            [call("user.conf", m, s), call("second.conf", m, s)])
-    pattern("user_twice_other_object", {"user.conf": ok, "second.conf": second},
-            [call("user.conf", m, s), call("second.conf", m, s, obj=1)], objects=2)
-    pattern("rules_then_user", {"user.conf": ok},
-            [call("", m, s, 0), call("user.conf", m, s)])
+    pattern(
+        "user_twice",
+        {"user.conf": ok, "second.conf": second},
+        [call("user.conf", m, s), call("second.conf", m, s)],
+    )
+    pattern(
+        "user_twice_other_object",
+        {"user.conf": ok, "second.conf": second},
+        [call("user.conf", m, s), call("second.conf", m, s, obj=1)],
+        objects=2,
+    )
+    pattern("rules_then_user", {"user.conf": ok}, [call("", m, s, 0), call("user.conf", m, s)])
     pattern("rules_explicit_twice", {}, [call("ignored.conf", m, s, 0), call("", "bert", s, 0)])
-    pattern("rules_file_as_user_then_user", {"mlperf.conf": rules_text, "user.conf": ok},
-            [call("mlperf.conf", m, s), call("user.conf", m, s)])
-    pattern("rules_file_type2_then_user", {"mlperf.conf": rules_text, "user.conf": ok},
-            [call("mlperf.conf", "gpt-oss-120b", "Server", 2),
-             call("user.conf", "gpt-oss-120b", "Server")])
-    pattern("user_then_audit", {"user.conf": ok, "audit.config": audit},
-            [call("user.conf", m, s), call("audit.config", "*", s, 2)])
+    pattern(
+        "rules_file_as_user_then_user",
+        {"mlperf.conf": rules_text, "user.conf": ok},
+        [call("mlperf.conf", m, s), call("user.conf", m, s)],
+    )
+    pattern(
+        "rules_file_type2_then_user",
+        {"mlperf.conf": rules_text, "user.conf": ok},
+        [
+            call("mlperf.conf", "gpt-oss-120b", "Server", 2),
+            call("user.conf", "gpt-oss-120b", "Server"),
+        ],
+    )
+    pattern(
+        "user_then_audit",
+        {"user.conf": ok, "audit.config": audit},
+        [call("user.conf", m, s), call("audit.config", "*", s, 2)],
+    )
     pattern("missing_user", {}, [call("missing.conf", m, s)])
-    pattern("missing_then_user", {"user.conf": ok},
-            [call("missing.conf", m, s), call("user.conf", m, s)])
+    pattern(
+        "missing_then_user",
+        {"user.conf": ok},
+        [call("missing.conf", m, s), call("user.conf", m, s)],
+    )
     pattern("missing_type2", {}, [call("missing.conf", m, s, 2)])
-    pattern("bad_then_user", {"bad.conf": bad, "user.conf": ok},
-            [call("bad.conf", m, s), call("user.conf", m, s)])
-    pattern("user_then_bad", {"bad.conf": bad, "user.conf": ok},
-            [call("user.conf", m, s), call("bad.conf", m, s)])
-    pattern("type2_then_user", {"user.conf": ok, "second.conf": second},
-            [call("second.conf", m, s, 2), call("user.conf", m, s)])
-    pattern("three_user_calls", {"user.conf": ok},
-            [call("user.conf", m, s), call("user.conf", m, "Server"),
-             call("user.conf", "bert", "Server")])
-    pattern("probe_config_errors", {"ok_user.conf": "*.SingleStream.min_duration = 200\n"
-                                                    "*.SingleStream.target_latency = 1\n"
-                                                    "*.*.mode = 7\n",
-                                    "bad_user.conf": "resnet50.SingleStream.target_latency = 1\n"
-                                                     "this is bad\n"},
-            [call("ok_user.conf", m, "SingleStream"), call("bad_user.conf", m, "SingleStream"),
-             call("missing.conf", m, "SingleStream")])
-    pattern("preset_then_user", {"user.conf": ok},
-            [call("user.conf", "llama2-70b", "Server")],
-            preset={"min_query_count": 999, "server_target_qps": 42.5, "ttft_latency": 7,
-                    "scenario": "Server", "server_find_peak_qps_boundary_step_size": 0.5})
+    pattern(
+        "bad_then_user",
+        {"bad.conf": bad, "user.conf": ok},
+        [call("bad.conf", m, s), call("user.conf", m, s)],
+    )
+    pattern(
+        "user_then_bad",
+        {"bad.conf": bad, "user.conf": ok},
+        [call("user.conf", m, s), call("bad.conf", m, s)],
+    )
+    pattern(
+        "type2_then_user",
+        {"user.conf": ok, "second.conf": second},
+        [call("second.conf", m, s, 2), call("user.conf", m, s)],
+    )
+    pattern(
+        "three_user_calls",
+        {"user.conf": ok},
+        [
+            call("user.conf", m, s),
+            call("user.conf", m, "Server"),
+            call("user.conf", "bert", "Server"),
+        ],
+    )
+    pattern(
+        "probe_config_errors",
+        {
+            "ok_user.conf": "*.SingleStream.min_duration = 200\n"
+            "*.SingleStream.target_latency = 1\n"
+            "*.*.mode = 7\n",
+            "bad_user.conf": "resnet50.SingleStream.target_latency = 1\nthis is bad\n",
+        },
+        [
+            call("ok_user.conf", m, "SingleStream"),
+            call("bad_user.conf", m, "SingleStream"),
+            call("missing.conf", m, "SingleStream"),
+        ],
+    )
+    pattern(
+        "preset_then_user",
+        {"user.conf": ok},
+        [call("user.conf", "llama2-70b", "Server")],
+        preset={
+            "min_query_count": 999,
+            "server_target_qps": 42.5,
+            "ttft_latency": 7,
+            "scenario": "Server",
+            "server_find_peak_qps_boundary_step_size": 0.5,
+        },
+    )
     return cases
 
 
@@ -420,9 +657,16 @@ def build_cases():
 # Parent side
 # ---------------------------------------------------------------------------------------------
 
+
 def record(case):
-    proc = subprocess.run([sys.executable, __file__, "--child"], input=json.dumps(case),
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child"],
+        input=json.dumps(case),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"case {case['name']} failed:\n{proc.stderr}")
     lines = proc.stdout.splitlines()
@@ -433,9 +677,14 @@ def record(case):
     early = []
     for line in proc.stderr.splitlines() + lines:
         if line.startswith(":::MLLOG"):
-            entry = json.loads(line[line.index("{"):])
-            early.append({"key": entry["key"], "message": entry["value"],
-                          "line_no": entry["metadata"]["line_no"]})
+            entry = json.loads(line[line.index("{") :])
+            early.append(
+                {
+                    "key": entry["key"],
+                    "message": entry["value"],
+                    "line_no": entry["metadata"]["line_no"],
+                }
+            )
     result["errors"] = early + result["errors"]
     return {**case, **result}
 

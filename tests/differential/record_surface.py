@@ -289,8 +289,13 @@ def namespace(module: ModuleType) -> dict[str, Any]:
         name: getattr(module, name) for name in dir(module) if not name.startswith("_")
     }
     ns.update(
-        numpy=numpy, pathlib=pathlib, pickle=pickle, copy=copy, operator=operator,
-        Decimal=Decimal, Fraction=Fraction,
+        numpy=numpy,
+        pathlib=pathlib,
+        pickle=pickle,
+        copy=copy,
+        operator=operator,
+        Decimal=Decimal,
+        Fraction=Fraction,
     )
 
     def log_output_is_a_view() -> str:
@@ -328,7 +333,8 @@ def probe_surface(module: ModuleType) -> dict[str, Any]:
         record["functions"][name] = {"doc": description(doc), **parse_signature(doc)}
     from_config = module.TestSettings.FromConfig.__doc__
     record["functions"]["TestSettings.FromConfig"] = {
-        "doc": description(from_config), **parse_signature(from_config)
+        "doc": description(from_config),
+        **parse_signature(from_config),
     }
 
     for name in ENUMS:
@@ -352,9 +358,7 @@ def probe_surface(module: ModuleType) -> dict[str, Any]:
         attributes = sorted(a for a in dir(cls) if not a.startswith("_"))
         record["classes"][name] = {
             "attributes": attributes,
-            "values": {
-                a: describe(getattr(instance, a)) for a in attributes if a != "FromConfig"
-            },
+            "values": {a: describe(getattr(instance, a)) for a in attributes if a != "FromConfig"},
         }
         probes: dict[str, dict[str, str]] = {}
         for attribute in attributes:
@@ -363,7 +367,7 @@ def probe_surface(module: ModuleType) -> dict[str, Any]:
             results = {}
             for value in ATTRIBUTE_VALUES:
 
-                def assign(attribute: str = attribute, value: str = value) -> Any:
+                def assign(attribute: str = attribute, value: str = value, name: str = name) -> Any:
                     target = eval(SAMPLE_CLASSES.get(name, f"{name}()"), ns)  # noqa: S307
                     setattr(target, attribute, eval(value, ns))  # noqa: S307
                     return getattr(target, attribute)

@@ -31,7 +31,10 @@ def test_committed_surface_record_matches_the_official_wheel() -> None:
     with tempfile.TemporaryDirectory() as cwd:  # keep the source tree off sys.path
         result = subprocess.run(
             [oracle_python, str(HERE / "record_surface.py")],
-            cwd=cwd, capture_output=True, text=True, check=True,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
         )
     assert json.loads(result.stdout) == json.loads(RECORD.read_text()), (
         "regenerate with: <oracle python> tests/differential/record_surface.py "

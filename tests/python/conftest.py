@@ -5,9 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
-import pytest
-
 import loadgen._core as core
+import pytest
 
 WATCHDOG_S = 30.0
 

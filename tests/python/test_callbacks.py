@@ -22,11 +22,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy
-import pytest
-
 import loadgen._core as core
 import mlperf_loadgen as lg
+import numpy
+import pytest
 
 LOG_FILES = [
     "mlperf_log_summary.txt",
@@ -234,8 +233,12 @@ def test_sut_and_qsl_names(tmp_path: Path) -> None:
     entries = assert_logs_complete(tmp_path / "first")
     assert detail_values(entries, "sut_name") == ["PyFastSUT"]
     assert detail_values(entries, "qsl_name") == ["PyQSL"]
-    run(lg.ConstructSUT(complete, lambda: None), make_qsl(), make_settings(),
-        subdir(tmp_path, "second"))
+    run(
+        lg.ConstructSUT(complete, lambda: None),
+        make_qsl(),
+        make_settings(),
+        subdir(tmp_path, "second"),
+    )
     assert detail_values(assert_logs_complete(tmp_path / "second"), "sut_name") == ["PySUT"]
 
 
@@ -261,8 +264,12 @@ def test_other_python_threads_run_during_start_test(tmp_path: Path) -> None:
     background.start()
     try:
         before = ticks
-        run(lg.ConstructSUT(issue, lambda: None), make_qsl(), make_settings(min_query_count=30),
-            tmp_path)
+        run(
+            lg.ConstructSUT(issue, lambda: None),
+            make_qsl(),
+            make_settings(min_query_count=30),
+            tmp_path,
+        )
         during = ticks - before
     finally:
         stop.set()
@@ -385,8 +392,9 @@ def test_rejected_ids_are_counted_and_warned_about(tmp_path: Path) -> None:
         with pytest.warns(RuntimeWarning, match=r"ignored 1 of 1 responses: 1 unknown"):
             lg.QuerySamplesComplete([lg.QuerySampleResponse(0, 0, 0)])
 
-    run(lg.ConstructSUT(issue, lambda: None), make_qsl(), make_settings(min_query_count=4),
-        tmp_path)
+    run(
+        lg.ConstructSUT(issue, lambda: None), make_qsl(), make_settings(min_query_count=4), tmp_path
+    )
     assert statuses[0] == core.CompletionStatus(accepted=1)
     assert statuses[1] == core.CompletionStatus(duplicate=1)
     errors = [e for e in assert_logs_complete(tmp_path) if e["metadata"]["is_error"]]
@@ -472,8 +480,9 @@ def test_destroying_handles_during_a_test_is_safe(tmp_path: Path) -> None:
         complete(samples)
 
     handles["sut"] = lg.ConstructSUT(issue, lambda: calls.append("flush"))
-    handles["qsl"] = lg.ConstructQSL(64, 16, lambda i: calls.append("load"),
-                                     lambda i: calls.append("unload"))
+    handles["qsl"] = lg.ConstructQSL(
+        64, 16, lambda i: calls.append("load"), lambda i: calls.append("unload")
+    )
     run(handles["sut"], handles["qsl"], make_settings(), tmp_path)
     assert calls[0] == "load" and calls[-2:] == ["flush", "unload"]
     assert calls.count("issue") >= 16
@@ -505,8 +514,12 @@ def test_keyboard_interrupt_during_a_test_stops_it(tmp_path: Path) -> None:
         complete(samples)
 
     with pytest.raises(KeyboardInterrupt):
-        run(lg.ConstructSUT(issue, lambda: None), make_qsl(), make_settings(min_query_count=3000),
-            tmp_path)
+        run(
+            lg.ConstructSUT(issue, lambda: None),
+            make_qsl(),
+            make_settings(min_query_count=3000),
+            tmp_path,
+        )
     timers[0].join()
     assert_logs_complete(tmp_path)
 
@@ -534,7 +547,10 @@ def test_sigint_ends_a_compat_test_whose_sut_is_idle(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     child = subprocess.Popen(
         [sys.executable, "-c", IDLE_SUT_CHILD, str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     assert child.stdout is not None
     assert child.stdout.readline().strip() == "issued"
@@ -570,4 +586,3 @@ def test_registered_issue_thread_issues_server_queries(tmp_path: Path) -> None:
     issuer.join(timeout=10)
     assert not issuer.is_alive(), "RegisterIssueQueryThread did not return after the test"
     assert issuing_threads == {issuer.ident}
-

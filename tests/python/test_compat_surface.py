@@ -17,11 +17,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import pytest
-
 import loadgen
 import loadgen._core as core
 import mlperf_loadgen as lg
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 OFFICIAL: dict[str, Any] = json.loads(
@@ -29,11 +28,28 @@ OFFICIAL: dict[str, Any] = json.loads(
 )
 
 OFFICIAL_NAMES = [
-    "ConstructFastSUT", "ConstructQDL", "ConstructQSL", "ConstructSUT",
-    "DestroyFastSUT", "DestroyQDL", "DestroyQSL", "DestroySUT",
-    "FirstTokenComplete", "QuerySamplesComplete", "StartTest", "StartTestWithLogSettings",
-    "LogOutputSettings", "LogSettings", "LoggingMode", "QuerySample", "QuerySampleResponse",
-    "TestMode", "TestScenario", "TestSettings", "VectorQuerySample", "VectorQuerySampleResponse",
+    "ConstructFastSUT",
+    "ConstructQDL",
+    "ConstructQSL",
+    "ConstructSUT",
+    "DestroyFastSUT",
+    "DestroyQDL",
+    "DestroyQSL",
+    "DestroySUT",
+    "FirstTokenComplete",
+    "QuerySamplesComplete",
+    "StartTest",
+    "StartTestWithLogSettings",
+    "LogOutputSettings",
+    "LogSettings",
+    "LoggingMode",
+    "QuerySample",
+    "QuerySampleResponse",
+    "TestMode",
+    "TestScenario",
+    "TestSettings",
+    "VectorQuerySample",
+    "VectorQuerySampleResponse",
 ]
 
 
@@ -251,8 +267,13 @@ def test_loadgen_package_surface() -> None:
 
 def test_core_extras_stay_out_of_mlperf_loadgen() -> None:
     extras = [
-        "AbortTest", "RegisterIssueQueryThread", "CompletionStatus", "complete_samples",
-        "complete_first_tokens", "complete_sample_ids", "complete_first_token_ids",
+        "AbortTest",
+        "RegisterIssueQueryThread",
+        "CompletionStatus",
+        "complete_samples",
+        "complete_first_tokens",
+        "complete_sample_ids",
+        "complete_first_token_ids",
         "_set_mlperf_conf_path",
     ]
     for name in extras:

@@ -38,8 +38,9 @@ MARKER = ":::MLLOG"
 
 
 def _load(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(f"_compliance_{name}",
-                                                  DIFFERENTIAL / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(
+        f"_compliance_{name}", DIFFERENTIAL / f"{name}.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -55,8 +56,12 @@ SCENARIOS = ("SingleStream", "MultiStream", "Server", "Offline")
 PERF_SETTINGS: Dict[str, Dict[str, Any]] = {
     "SingleStream": {"min_duration_ms": 0, "min_query_count": 100},
     "MultiStream": {"min_duration_ms": 0, "min_query_count": 662},
-    "Server": {"min_duration_ms": 0, "min_query_count": 500, "server_target_qps": 5000.0,
-               "server_target_latency_ns": 1_000_000_000},
+    "Server": {
+        "min_duration_ms": 0,
+        "min_query_count": 500,
+        "server_target_qps": 5000.0,
+        "server_target_latency_ns": 1_000_000_000,
+    },
     "Offline": {"min_duration_ms": 0, "min_query_count": 300},
 }
 TOKEN_BOUNDS = {"ttft_latency": 1_000_000_000, "tpot_latency": 1_000_000_000}
@@ -69,10 +74,17 @@ SUT: Dict[str, Dict[str, Any]] = {
 }
 
 
-def _case(name: str, scenario: str, mode: str, settings: Dict[str, Any],
-          **fields: Any) -> Dict[str, Any]:
-    case = {"name": name, "scenario": scenario, "mode": mode, "qsl": dict(QSL),
-            "settings": settings, "sut": dict(SUT[scenario])}
+def _case(
+    name: str, scenario: str, mode: str, settings: Dict[str, Any], **fields: Any
+) -> Dict[str, Any]:
+    case = {
+        "name": name,
+        "scenario": scenario,
+        "mode": mode,
+        "qsl": dict(QSL),
+        "settings": settings,
+        "sut": dict(SUT[scenario]),
+    }
     case.update(fields)
     return case
 
@@ -81,20 +93,40 @@ def _runs() -> Dict[Tuple[str, str], Dict[str, Any]]:
     """(scenario, run kind) -> harness case: everything the verifiers need."""
     runs = {}
     for s in SCENARIOS:
-        runs[(s, "accuracy")] = _case("accuracy", s, "AccuracyOnly",
-                                      {"server_target_qps": 5000.0} if s == "Server" else {})
+        runs[(s, "accuracy")] = _case(
+            "accuracy", s, "AccuracyOnly", {"server_target_qps": 5000.0} if s == "Server" else {}
+        )
         runs[(s, "performance")] = _case("performance", s, "PerformanceOnly", PERF_SETTINGS[s])
         # The audit forces PerformanceOnly whatever was requested.
-        runs[(s, "test01")] = _case("test01", s, "AccuracyOnly", PERF_SETTINGS[s],
-                                    files={"audit.config": cases.TEST01_AUDIT})
-        runs[(s, "test04")] = _case("test04", s, "PerformanceOnly", PERF_SETTINGS[s],
-                                    files={"audit.config": cases.TEST04_AUDIT})
-        token_settings = dict(PERF_SETTINGS[s], use_token_latencies=True,
-                              sample_concatenate_permutation=True,
-                              **(TOKEN_BOUNDS if s == "Server" else {}))
-        runs[(s, "test06")] = _case("test06", s, "PerformanceOnly", token_settings,
-                                    files={"audit.config": cases.TEST06_AUDIT},
-                                    payload="tokens_int32", tokens=True)
+        runs[(s, "test01")] = _case(
+            "test01",
+            s,
+            "AccuracyOnly",
+            PERF_SETTINGS[s],
+            files={"audit.config": cases.TEST01_AUDIT},
+        )
+        runs[(s, "test04")] = _case(
+            "test04",
+            s,
+            "PerformanceOnly",
+            PERF_SETTINGS[s],
+            files={"audit.config": cases.TEST04_AUDIT},
+        )
+        token_settings = dict(
+            PERF_SETTINGS[s],
+            use_token_latencies=True,
+            sample_concatenate_permutation=True,
+            **(TOKEN_BOUNDS if s == "Server" else {}),
+        )
+        runs[(s, "test06")] = _case(
+            "test06",
+            s,
+            "PerformanceOnly",
+            token_settings,
+            files={"audit.config": cases.TEST06_AUDIT},
+            payload="tokens_int32",
+            tokens=True,
+        )
     return runs
 
 
@@ -115,8 +147,10 @@ def _run_harness(case: Dict[str, Any], workdir: Path) -> Dict[str, Any]:
 @pytest.fixture(scope="module")
 def records() -> Iterator[Dict[Tuple[str, str], Dict[str, Any]]]:
     with tempfile.TemporaryDirectory() as tmp:
-        yield {key: _run_harness(case, Path(tmp) / f"{key[0]}_{key[1]}")
-               for key, case in _runs().items()}
+        yield {
+            key: _run_harness(case, Path(tmp) / f"{key[0]}_{key[1]}")
+            for key, case in _runs().items()
+        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,7 +170,7 @@ def parse_mlperf_log(text: str) -> Dict[str, List[Any]]:
         if not line.startswith(MARKER):
             continue
         try:
-            entry = json.loads(line[len(MARKER):])
+            entry = json.loads(line[len(MARKER) :])
         except ValueError as e:
             raise ValueError(f"Encountered invalid line: {line!r}") from e
         entries.setdefault(entry["key"], []).append(entry)
@@ -161,8 +195,9 @@ METRIC_KEYS = {
 }
 
 
-def verify_test01_accuracy(performance_log: str, accuracy_log: str,
-                           dtype_size: int = 4) -> List[str]:
+def verify_test01_accuracy(
+    performance_log: str, accuracy_log: str, dtype_size: int = 4
+) -> List[str]:
     """TEST01 verify_accuracy, JSON mode: sampled entries match the accuracy run by qsl_idx."""
     problems = []
     sampled = json.loads(performance_log)
@@ -250,10 +285,12 @@ def verify_test01_performance(reference_detail: str, test_detail: str) -> List[s
 
 
 TEST04_METRIC_LINE: Dict[str, Callable[[str], bool]] = {
-    "SingleStream": lambda line: re.match(
-        r".*Early stopping (90th|90.0th|99.9th) percentile estimate", line) is not None,
-    "MultiStream": lambda line: re.match(
-        r".*Early stopping (99th|99.0th) percentile estimate", line) is not None,
+    "SingleStream": lambda line: (
+        re.match(r".*Early stopping (90th|90.0th|99.9th) percentile estimate", line) is not None
+    ),
+    "MultiStream": lambda line: (
+        re.match(r".*Early stopping (99th|99.0th) percentile estimate", line) is not None
+    ),
     "Server": lambda line: line.startswith("Completed samples per second"),
     "Offline": lambda line: line.startswith("Samples per second"),
 }
@@ -303,8 +340,10 @@ def verify_test06(accuracy_log: str, scenario: str, dtype_size: int = 4) -> List
             if first[:dtype_size] != data[:dtype_size]:
                 problems.append(f"qsl_idx {entry['qsl_idx']}: first token {entry['token_data']}")
         if entry.get("token_count") != len(data) // dtype_size:
-            problems.append(f"qsl_idx {entry['qsl_idx']}: token_count {entry.get('token_count')} "
-                            f"!= {len(data) // dtype_size} elements")
+            problems.append(
+                f"qsl_idx {entry['qsl_idx']}: token_count {entry.get('token_count')} "
+                f"!= {len(data) // dtype_size} elements"
+            )
     return problems
 
 
@@ -317,8 +356,9 @@ def _issued(record: Dict[str, Any]) -> List[int]:
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_test01_accuracy_passes_both_modes(records: Dict[Tuple[str, str], Dict[str, Any]],
-                                           scenario: str) -> None:
+def test_test01_accuracy_passes_both_modes(
+    records: Dict[Tuple[str, str], Dict[str, Any]], scenario: str
+) -> None:
     audit, accuracy = records[(scenario, "test01")], records[(scenario, "accuracy")]
     detail = parse_mlperf_log(audit["detail"])
     assert _first(detail, "effective_test_mode") == "PerformanceOnly"
@@ -332,16 +372,19 @@ def test_test01_accuracy_passes_both_modes(records: Dict[Tuple[str, str], Dict[s
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_test01_performance_passes(records: Dict[Tuple[str, str], Dict[str, Any]],
-                                   scenario: str) -> None:
-    problems = verify_test01_performance(records[(scenario, "performance")]["detail"],
-                                         records[(scenario, "test01")]["detail"])
+def test_test01_performance_passes(
+    records: Dict[Tuple[str, str], Dict[str, Any]], scenario: str
+) -> None:
+    problems = verify_test01_performance(
+        records[(scenario, "performance")]["detail"], records[(scenario, "test01")]["detail"]
+    )
     assert problems == []
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_test04_passes_and_issues_one_sample(records: Dict[Tuple[str, str], Dict[str, Any]],
-                                             scenario: str) -> None:
+def test_test04_passes_and_issues_one_sample(
+    records: Dict[Tuple[str, str], Dict[str, Any]], scenario: str
+) -> None:
     audit = records[(scenario, "test04")]
     assert verify_test04(records[(scenario, "performance")]["summary"], audit["summary"]) == []
     assert parse_test04_summary(audit["summary"])[0] == scenario
@@ -360,8 +403,9 @@ def test_test04_passes_and_issues_one_sample(records: Dict[Tuple[str, str], Dict
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_test06_token_consistency_passes(records: Dict[Tuple[str, str], Dict[str, Any]],
-                                         scenario: str) -> None:
+def test_test06_token_consistency_passes(
+    records: Dict[Tuple[str, str], Dict[str, Any]], scenario: str
+) -> None:
     audit = records[(scenario, "test06")]
     detail = parse_mlperf_log(audit["detail"])
     assert _first(detail, "requested_min_query_count") == 100
@@ -375,11 +419,18 @@ def test_test06_token_consistency_passes(records: Dict[Tuple[str, str], Dict[str
 
 def test_audit_runs_log_the_audit_warning(records: Dict[Tuple[str, str], Dict[str, Any]]) -> None:
     for (scenario, kind), record in records.items():
-        warnings = [e["value"] for e in parse_mlperf_log(record["detail"])
-                    .get("warning_generic_message", [])]
+        warnings = [
+            e["value"]
+            for e in parse_mlperf_log(record["detail"]).get("warning_generic_message", [])
+        ]
         audited = kind.startswith("test0")
-        assert (("Found Audit Config file (audit.config). Overriding TestSettings from "
-                 "audit.config file.") in warnings) == audited, (scenario, kind)
+        assert (
+            (
+                "Found Audit Config file (audit.config). Overriding TestSettings from "
+                "audit.config file."
+            )
+            in warnings
+        ) == audited, (scenario, kind)
 
 
 # Logs of the official wheel's compliance runs (tests/data/reference/README.md), on which the
@@ -395,13 +446,24 @@ def test_verifiers_accept_the_official_compliance_logs() -> None:
     reference = read("probe_test01_reference_accuracy", "mlperf_log_accuracy.json")
     assert verify_test01_accuracy(audit, reference) == []
     assert verify_test01_accuracy_unixmode(audit, reference) == []
-    assert verify_test01_performance(
-        read("probe_test01_reference_performance", "mlperf_log_detail.txt"),
-        read("probe_audit_test01", "mlperf_log_detail.txt")) == []
-    assert verify_test04(read("probe_test01_reference_performance", "mlperf_log_summary.txt"),
-                         read("probe_audit_test04", "mlperf_log_summary.txt")) == []
-    assert verify_test06(read("probe_audit_test06_tokens", "mlperf_log_accuracy.json"),
-                         "SingleStream") == []
+    assert (
+        verify_test01_performance(
+            read("probe_test01_reference_performance", "mlperf_log_detail.txt"),
+            read("probe_audit_test01", "mlperf_log_detail.txt"),
+        )
+        == []
+    )
+    assert (
+        verify_test04(
+            read("probe_test01_reference_performance", "mlperf_log_summary.txt"),
+            read("probe_audit_test04", "mlperf_log_summary.txt"),
+        )
+        == []
+    )
+    assert (
+        verify_test06(read("probe_audit_test06_tokens", "mlperf_log_accuracy.json"), "SingleStream")
+        == []
+    )
 
 
 def test_verifiers_fail_doctored_logs(records: Dict[Tuple[str, str], Dict[str, Any]]) -> None:
@@ -411,7 +473,8 @@ def test_verifiers_fail_doctored_logs(records: Dict[Tuple[str, str], Dict[str, A
     wrong = "FF" * (len(first["data"]) // 2)
     doctored = accuracy["accuracy"].replace(
         f'"qsl_idx" : {first["qsl_idx"]}, "data" : "{first["data"]}"',
-        f'"qsl_idx" : {first["qsl_idx"]}, "data" : "{wrong}"')
+        f'"qsl_idx" : {first["qsl_idx"]}, "data" : "{wrong}"',
+    )
     assert doctored != accuracy["accuracy"]
     for verify in (verify_test01_accuracy, verify_test01_accuracy_unixmode):
         problems = verify(audit["accuracy"], doctored)
@@ -421,8 +484,9 @@ def test_verifiers_fail_doctored_logs(records: Dict[Tuple[str, str], Dict[str, A
     assert verify_test01_accuracy_unixmode(one_line, accuracy["accuracy"]) != []
 
     reference = records[("SingleStream", "performance")]["detail"]
-    invalid = audit["detail"].replace('"result_validity", "value": "VALID"',
-                                      '"result_validity", "value": "INVALID"')
+    invalid = audit["detail"].replace(
+        '"result_validity", "value": "VALID"', '"result_validity", "value": "INVALID"'
+    )
     assert invalid != audit["detail"]
     assert verify_test01_performance(reference, invalid) == ["test: result_validity 'INVALID'"]
     with_error = re.sub(r'("key": "num_errors", "value": )0', r"\g<1>1", audit["detail"])

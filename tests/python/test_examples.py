@@ -20,7 +20,11 @@ def run_example(name: str, log_dir: Path) -> dict[str, str]:
     env["LOADGEN_PROGRESS"] = "0"
     child = subprocess.run(
         [sys.executable, str(EXAMPLES / name), str(log_dir)],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
     assert child.returncode == 0, child.stdout + child.stderr
     lines: dict[str, str] = {}

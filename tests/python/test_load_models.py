@@ -14,15 +14,16 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-import pytest
-
 import loadgen
 import loadgen._core as core
+import pytest
 from loadgen.__main__ import main as cli_main
 
 pytestmark = pytest.mark.usefixtures("hang_watchdog")
 
-SERVER = loadgen.Settings(scenario=loadgen.Scenario.SERVER, schedule_rng_seed=7, sample_index_rng_seed=11)
+SERVER = loadgen.Settings(
+    scenario=loadgen.Scenario.SERVER, schedule_rng_seed=7, sample_index_rng_seed=11
+)
 
 
 class RecordingSut:
@@ -86,10 +87,14 @@ class RecordingSut:
             loadgen.complete([i])
 
 
-def run_load(load: loadgen.LoadModel, tmp_path: Path, latency_s: float = 0.0) -> tuple[loadgen.RunResult, RecordingSut]:
+def run_load(
+    load: loadgen.LoadModel, tmp_path: Path, latency_s: float = 0.0
+) -> tuple[loadgen.RunResult, RecordingSut]:
     sut = RecordingSut(latency_s)
     try:
-        result = loadgen.run(sut, loadgen.InMemoryQsl(256, 64), SERVER, log_dir=tmp_path, load=load, progress=False)
+        result = loadgen.run(
+            sut, loadgen.InMemoryQsl(256, 64), SERVER, log_dir=tmp_path, load=load, progress=False
+        )
     finally:
         sut.close()
     return result, sut
@@ -116,7 +121,9 @@ def ks_critical(n: int) -> float:
 
 def erlang_cdf(k: int, rate: float) -> Callable[[float], float]:
     """The CDF of a gamma distribution of integer shape k (Erlang)."""
-    return lambda x: 1.0 - math.exp(-rate * x) * sum((rate * x) ** n / math.factorial(n) for n in range(k))
+    return lambda x: (
+        1.0 - math.exp(-rate * x) * sum((rate * x) ** n / math.factorial(n) for n in range(k))
+    )
 
 
 # --- schedules --------------------------------------------------------------------------------
@@ -124,17 +131,25 @@ def erlang_cdf(k: int, rate: float) -> Callable[[float], float]:
 
 def test_constant_rate_plans_exact_offsets_and_the_loaded_sets_samples() -> None:
     plan = plan_of(loadgen.ConstantRate(1000, queries=5))
-    assert [int(x) for x in plan["scheduled_delta_ns"]] == [0, 1_000_000, 2_000_000, 3_000_000, 4_000_000]
+    assert [int(x) for x in plan["scheduled_delta_ns"]] == [
+        0,
+        1_000_000,
+        2_000_000,
+        3_000_000,
+        4_000_000,
+    ]
     assert set(int(i) for i in plan["sample_index"]) <= set(plan["loaded"])
 
 
 def test_the_same_seeds_give_byte_identical_schedules() -> None:
-    load = loadgen.Stages([
-        loadgen.Warmup(loadgen.ConstantRate(50, 1.0)),
-        loadgen.Gamma(400, 3.0, duration_s=2.0),
-        loadgen.Ramp(100, 600, 2.0, burstiness=0.5),
-        loadgen.Concurrency(4, queries=10),
-    ])
+    load = loadgen.Stages(
+        [
+            loadgen.Warmup(loadgen.ConstantRate(50, 1.0)),
+            loadgen.Gamma(400, 3.0, duration_s=2.0),
+            loadgen.Ramp(100, 600, 2.0, burstiness=0.5),
+            loadgen.Concurrency(4, queries=10),
+        ]
+    )
 
     def digest(settings: loadgen.Settings) -> str:
         p = loadgen.plan(settings, 256, 64, load=load)
@@ -169,19 +184,41 @@ def test_gamma_gaps_follow_their_gamma_distribution() -> None:
 
 
 def test_rates_hold_over_the_duration() -> None:
-    for load, expected in ((loadgen.ConstantRate(500, 4.0), 2000), (loadgen.Poisson(500, 4.0), 2000),
-                           (loadgen.Ramp(0, 1000, 4.0), 2000), (loadgen.Ramp(1000, 0, 4.0, burstiness=1.0), 2000)):
+    for load, expected in (
+        (loadgen.ConstantRate(500, 4.0), 2000),
+        (loadgen.Poisson(500, 4.0), 2000),
+        (loadgen.Ramp(0, 1000, 4.0), 2000),
+        (loadgen.Ramp(1000, 0, 4.0, burstiness=1.0), 2000),
+    ):
         n = len(plan_of(load)["scheduled_delta_ns"])
         assert abs(n - expected) <= 4 * math.sqrt(expected), (load, n)
 
 
 def test_stages_follow_each_other() -> None:
-    plan = plan_of(loadgen.Stages([loadgen.Warmup(loadgen.ConstantRate(100, 0.1)), loadgen.ConstantRate(200, queries=3)]))
+    plan = plan_of(
+        loadgen.Stages(
+            [loadgen.Warmup(loadgen.ConstantRate(100, 0.1)), loadgen.ConstantRate(200, queries=3)]
+        )
+    )
     assert [int(x) for x in plan["scheduled_delta_ns"]] == [
-        0, 10_000_000, 20_000_000, 30_000_000, 40_000_000, 50_000_000, 60_000_000, 70_000_000, 80_000_000,
-        90_000_000, 100_000_000, 105_000_000, 110_000_000,
+        0,
+        10_000_000,
+        20_000_000,
+        30_000_000,
+        40_000_000,
+        50_000_000,
+        60_000_000,
+        70_000_000,
+        80_000_000,
+        90_000_000,
+        100_000_000,
+        105_000_000,
+        110_000_000,
     ]
-    assert [(s["measured"], s["first_query"], s["end_query"]) for s in plan["stages"]] == [(False, 0, 10), (True, 10, 13)]
+    assert [(s["measured"], s["first_query"], s["end_query"]) for s in plan["stages"]] == [
+        (False, 0, 10),
+        (True, 10, 13),
+    ]
 
 
 # --- runs -------------------------------------------------------------------------------------
@@ -212,14 +249,21 @@ def test_a_closed_loop_holds_its_concurrency(tmp_path: Path) -> None:
     assert len(sut.indices) == 200
     assert sut.max_in_flight == 4
     (stage,) = result.stages
-    assert (stage.kind, stage.concurrency, stage.queries_issued, stage.samples_completed) == ("concurrency", 4, 200, 200)
+    assert (stage.kind, stage.concurrency, stage.queries_issued, stage.samples_completed) == (
+        "concurrency",
+        4,
+        200,
+        200,
+    )
     # Four in flight at 2 ms: about 2000 per second; one at a time could not pass 500.
     assert stage.issued_qps > 600
 
 
 def test_a_capped_rate_gates_instead_of_ending_the_run(tmp_path: Path) -> None:
     # 1000/s asked; 2 in flight at 10 ms serve 200/s, so queries queue for a slot.
-    result, sut = run_load(loadgen.ConstantRate(1000, queries=100, max_concurrency=2), tmp_path, latency_s=0.01)
+    result, sut = run_load(
+        loadgen.ConstantRate(1000, queries=100, max_concurrency=2), tmp_path, latency_s=0.01
+    )
     assert len(sut.indices) == 100
     assert sut.max_in_flight <= 2
     (stage,) = result.stages
@@ -230,19 +274,28 @@ def test_a_capped_rate_gates_instead_of_ending_the_run(tmp_path: Path) -> None:
 
 
 def test_warm_up_is_issued_not_measured_and_marked_in_the_detail_log(tmp_path: Path) -> None:
-    load = loadgen.Stages([loadgen.Warmup(loadgen.ConstantRate(500, queries=30)), loadgen.Stage(loadgen.ConstantRate(500, queries=50), "main")])
+    load = loadgen.Stages(
+        [
+            loadgen.Warmup(loadgen.ConstantRate(500, queries=30)),
+            loadgen.Stage(loadgen.ConstantRate(500, queries=50), "main"),
+        ]
+    )
     result, sut = run_load(load, tmp_path)
     assert len(sut.indices) == 80
     assert result.queries_issued == 50
-    assert [(s.name, s.measured, s.queries_issued) for s in result.stages] == [("warm-up", False, 30), ("main", True, 50)]
+    assert [(s.name, s.measured, s.queries_issued) for s in result.stages] == [
+        ("warm-up", False, 30),
+        ("main", True, 50),
+    ]
     entries = []
     for line in result.detail_path.read_text().splitlines():
         assert line.startswith(":::MLLOG ")
         # What the official parser (tools/submission/log_parser.py, MLPerfLog) does to each line.
-        entries.append(json.loads(line[len(":::MLLOG"):]))
+        entries.append(json.loads(line[len(":::MLLOG") :]))
     stages = [e["value"] for e in entries if e["key"] == "loadgen_load_stage"]
-    assert [(s["name"], s["measured"], s["first_sample_seq"], s["sample_count"]) for s in stages] == [
-        ("warm-up", False, 0, 30), ("main", True, 30, 50)]
+    assert [
+        (s["name"], s["measured"], s["first_sample_seq"], s["sample_count"]) for s in stages
+    ] == [("warm-up", False, 0, 30), ("main", True, 30, 50)]
     assert any(e["key"] == "result_query_count" and e["value"] == 50 for e in entries)
     from loadgen.report import load_run
 
@@ -254,7 +307,9 @@ def test_warm_up_is_issued_not_measured_and_marked_in_the_detail_log(tmp_path: P
 
 def test_trace_replay_scales_time_and_uses_sample_ids(tmp_path: Path) -> None:
     trace = tmp_path / "t.csv"
-    trace.write_text("timestamp,sample_id,input_length,output_length\n10.0,5,100,20\n10.5,7,80,10\n11.0,5,90,30\n")
+    trace.write_text(
+        "timestamp,sample_id,input_length,output_length\n10.0,5,100,20\n10.5,7,80,10\n11.0,5,90,30\n"
+    )
     load = loadgen.TraceReplay(trace, time_scale=0.2)
     assert load.trace.input_lengths == (100, 80, 90)
     assert load.trace.output_lengths == (20, 10, 30)
@@ -266,19 +321,25 @@ def test_trace_replay_scales_time_and_uses_sample_ids(tmp_path: Path) -> None:
 
 def test_public_trace_formats_load(tmp_path: Path) -> None:
     azure = tmp_path / "azure.csv"
-    azure.write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n"
-                     "2023-11-16 18:15:46.6805900,374,44\n2023-11-16 18:15:50.9951690,396,109\n")
+    azure.write_text(
+        "TIMESTAMP,ContextTokens,GeneratedTokens\n"
+        "2023-11-16 18:15:46.6805900,374,44\n2023-11-16 18:15:50.9951690,396,109\n"
+    )
     t = loadgen.load_trace(azure)
     assert t.arrival_s[1] - t.arrival_s[0] == pytest.approx(4.314579, abs=1e-6)
     assert t.input_lengths == (374, 396) and t.output_lengths == (44, 109)
     burst = tmp_path / "burstgpt.csv"
-    burst.write_text("Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n"
-                     "5,ChatGPT,472,18,490,Conversation log\n45,ChatGPT,1087,251,1338,Conversation log\n")
+    burst.write_text(
+        "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n"
+        "5,ChatGPT,472,18,490,Conversation log\n45,ChatGPT,1087,251,1338,Conversation log\n"
+    )
     t = loadgen.load_trace(burst)
     assert t.arrival_s == (5.0, 45.0) and t.input_lengths == (472, 1087)
     mooncake = tmp_path / "mooncake.jsonl"
-    mooncake.write_text('{"timestamp": 0, "input_length": 6955, "output_length": 52, "hash_ids": [0, 1]}\n'
-                        '{"timestamp": 2500, "input_length": 6472, "output_length": 26, "hash_ids": [2]}\n')
+    mooncake.write_text(
+        '{"timestamp": 0, "input_length": 6955, "output_length": 52, "hash_ids": [0, 1]}\n'
+        '{"timestamp": 2500, "input_length": 6472, "output_length": 26, "hash_ids": [2]}\n'
+    )
     t = loadgen.load_trace(mooncake)
     assert t.arrival_s == (0.0, 2.5)  # milliseconds
     assert t.output_lengths == (52, 26)
@@ -295,7 +356,9 @@ def test_public_trace_formats_load(tmp_path: Path) -> None:
         ("nocol.csv", "when\n1.0\n", r"nocol.csv:2: no timestamp column"),
     ],
 )
-def test_a_malformed_trace_names_its_line_before_any_run(tmp_path: Path, name: str, text: str, message: str) -> None:
+def test_a_malformed_trace_names_its_line_before_any_run(
+    tmp_path: Path, name: str, text: str, message: str
+) -> None:
     path = tmp_path / name
     path.write_text(text)
     with pytest.raises(loadgen.SettingsError, match=message):
@@ -305,8 +368,12 @@ def test_a_malformed_trace_names_its_line_before_any_run(tmp_path: Path, name: s
 def test_backwards_timestamps_are_sorted_when_asked(tmp_path: Path) -> None:
     path = tmp_path / "back.csv"
     path.write_text("timestamp,sample_id\n1.0,1\n3.0,3\n2.0,2\n")
-    plan = loadgen.plan(SERVER.replace(performance_sample_count_override=256), 256, 256,
-                        load=loadgen.TraceReplay(path, on_backwards="sort"))
+    plan = loadgen.plan(
+        SERVER.replace(performance_sample_count_override=256),
+        256,
+        256,
+        load=loadgen.TraceReplay(path, on_backwards="sort"),
+    )
     assert [int(x) for x in plan["scheduled_delta_ns"]] == [0, 1_000_000_000, 2_000_000_000]
     assert [int(i) for i in plan["sample_index"]] == [1, 2, 3]
 
@@ -324,7 +391,10 @@ def test_backwards_timestamps_are_sorted_when_asked(tmp_path: Path) -> None:
         (lambda: loadgen.Ramp(0, 0, 1.0), "from 0 to 0"),
         (lambda: loadgen.Concurrency(0, queries=1), "n must be an int >= 1"),
         (lambda: loadgen.Stages([]), "empty"),
-        (lambda: loadgen.Stages([loadgen.Warmup(loadgen.ConstantRate(1, 1))]), "nothing would be measured"),
+        (
+            lambda: loadgen.Stages([loadgen.Warmup(loadgen.ConstantRate(1, 1))]),
+            "nothing would be measured",
+        ),
     ],
 )
 def test_stage_lists_that_cannot_run_are_refused(build: Callable[[], object], message: str) -> None:
@@ -334,7 +404,9 @@ def test_stage_lists_that_cannot_run_are_refused(build: Callable[[], object], me
 
 def test_the_engine_refuses_what_slips_past_python_before_any_load(tmp_path: Path) -> None:
     with pytest.raises(loadgen.SettingsError, match="stage 0: the rate must be a positive"):
-        core._validate_load_model([{"kind": "constant_rate", "rate_qps": -2.0, "duration_ns": 10**9}])
+        core._validate_load_model(
+            [{"kind": "constant_rate", "rate_qps": -2.0, "duration_ns": 10**9}]
+        )
 
     class Untouched:
         def issue(self, batch: loadgen.SampleBatch) -> None:
@@ -348,20 +420,45 @@ def test_the_engine_refuses_what_slips_past_python_before_any_load(tmp_path: Pat
             raise AssertionError("loaded")
 
     with pytest.raises(loadgen.SettingsError, match="Server"):
-        loadgen.run(Untouched(), Qsl(16, 16), loadgen.Settings(), log_dir=tmp_path,
-                    load=loadgen.ConstantRate(10, 1), progress=False)
+        loadgen.run(
+            Untouched(),
+            Qsl(16, 16),
+            loadgen.Settings(),
+            log_dir=tmp_path,
+            load=loadgen.ConstantRate(10, 1),
+            progress=False,
+        )
 
 
-def test_the_demo_command_runs_a_load_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = cli_main(["demo", "--sut", "null", "--rate", "2000", "--burstiness", "2", "--load-duration-s", "0.2",
-                     "--warmup-s", "0.1", "--log-dir", str(tmp_path)])
+def test_the_demo_command_runs_a_load_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = cli_main(
+        [
+            "demo",
+            "--sut",
+            "null",
+            "--rate",
+            "2000",
+            "--burstiness",
+            "2",
+            "--load-duration-s",
+            "0.2",
+            "--warmup-s",
+            "0.1",
+            "--log-dir",
+            str(tmp_path),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "stage 0 warm-up (not measured)" in out and "stage 1 main" in out
     assert cli_main(["demo", "--sut", "null", "--rate", "-5"]) == 2
 
 
-def test_the_examples_of_docs_load_models_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_examples_of_docs_load_models_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import re
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "load-models.md").read_text()

@@ -47,70 +47,102 @@ CASES: dict[str, tuple[str, str, str | None]] = {
     "performance_sample_count_zero": (
         "lg.StartTestWithLogSettings(lg.ConstructSUT(complete, lambda: None), "
         "lg.ConstructQSL(100, 0, lambda i: None, lambda i: None), settings(), log_settings)",
-        "raised SettingsError performance_sample_count is 0", None),
+        "raised SettingsError performance_sample_count is 0",
+        None,
+    ),
     "total_sample_count_zero": (
         "lg.StartTestWithLogSettings(lg.ConstructSUT(complete, lambda: None), "
         "lg.ConstructQSL(0, 0, lambda i: None, lambda i: None), settings(), log_settings)",
-        "raised SettingsError the QSL reports TotalSampleCount() = 0", None),
+        "raised SettingsError the QSL reports TotalSampleCount() = 0",
+        None,
+    ),
     "missing_output_directory": (
         "log_settings.log_output.outdir = sys.argv[1] + '/no/such/dir'; "
         "lg.StartTestWithLogSettings(lg.ConstructSUT(complete, lambda: None), qsl, settings(), log_settings)",
-        "raised", "must exist and be writable"),
+        "raised",
+        "must exist and be writable",
+    ),
     "no_queries_to_generate": (
         "lg.StartTestWithLogSettings(lg.ConstructSUT(complete, lambda: None), qsl, "
         "settings(min_query_count=0), log_settings)",
-        "raised SettingsError the Offline query would have 0 samples", None),
+        "raised SettingsError the Offline query would have 0 samples",
+        None,
+    ),
     "server_target_qps_zero": (
         "lg.StartTestWithLogSettings(lg.ConstructSUT(complete, lambda: None), qsl, "
         "settings(lg.TestScenario.Server, server_target_qps=0.0), log_settings)",
-        "raised SettingsError server_target_qps is 0", None),
+        "raised SettingsError server_target_qps is 0",
+        None,
+    ),
     "multistream_query_larger_than_the_set": (
         "lg.StartTestWithLogSettings(lg.ConstructSUT(complete, lambda: None), qsl, "
         "settings(lg.TestScenario.MultiStream, multi_stream_samples_per_query=1000), log_settings)",
-        "raised SettingsError multi_stream_samples_per_query (1000) is larger", None),
+        "raised SettingsError multi_stream_samples_per_query (1000) is larger",
+        None,
+    ),
     "bogus_response_id": (
         "lg.StartTestWithLogSettings(lg.ConstructSUT(lambda s: (lg.QuerySamplesComplete("
         "[lg.QuerySampleResponse(12345, 0, 0)]), complete(s)), lambda: None), qsl, settings(), "
         "log_settings)",
-        "returned", "1 unknown, 0 stale and 0 duplicate ids"),
+        "returned",
+        "1 unknown, 0 stale and 0 duplicate ids",
+    ),
     "repeated_response_ids": (
         "lg.StartTestWithLogSettings(lg.ConstructSUT(lambda s: (complete(s), complete(s)), "
         "lambda: None), qsl, settings(), log_settings)",
-        "returned", "0 unknown, 0 stale and 10 duplicate ids"),
+        "returned",
+        "0 unknown, 0 stale and 10 duplicate ids",
+    ),
     "completing_outside_a_test": (
         "lg.QuerySamplesComplete([lg.QuerySampleResponse(1, 0, 0)])",
-        "returned", "1 unknown"),
+        "returned",
+        "1 unknown",
+    ),
     "issue_query_raises": (
         "lg.StartTestWithLogSettings(lg.ConstructSUT(lambda s: 1 / 0, lambda: None), qsl, "
         "settings(), log_settings)",
-        "raised ZeroDivisionError division by zero", None),
+        "raised ZeroDivisionError division by zero",
+        None,
+    ),
     "load_samples_raises": (
         "lg.StartTestWithLogSettings(lg.ConstructSUT(complete, lambda: None), "
         "lg.ConstructQSL(100, 100, lambda i: 1 / 0, lambda i: None), settings(), log_settings)",
-        "raised ZeroDivisionError division by zero", None),
+        "raised ZeroDivisionError division by zero",
+        None,
+    ),
     "flush_raises": (
         "lg.StartTestWithLogSettings(lg.ConstructSUT(complete, lambda: 1 / 0), qsl, settings(), "
         "log_settings)",
-        "raised ZeroDivisionError division by zero", None),
+        "raised ZeroDivisionError division by zero",
+        None,
+    ),
     "destroyed_sut_handle": (
         "sut = lg.ConstructSUT(complete, lambda: None); lg.DestroySUT(sut); "
         "lg.StartTestWithLogSettings(sut, qsl, settings(), log_settings)",
-        "raised ValueError handle", None),
+        "raised ValueError handle",
+        None,
+    ),
     "made_up_handle": (
         "lg.StartTestWithLogSettings(12345, qsl, settings(), log_settings)",
-        "raised ValueError 12345 is not a handle", None),
+        "raised ValueError 12345 is not a handle",
+        None,
+    ),
     "first_token_without_token_latencies": (
         "lg.StartTestWithLogSettings(lg.ConstructSUT(lambda s: (lg.FirstTokenComplete("
         "[lg.QuerySampleResponse(q.id, 0, 0) for q in s]), complete(s)), lambda: None), qsl, "
         "settings(), log_settings)",
-        "returned", None),
+        "returned",
+        None,
+    ),
     "unregistered_issue_threads": (
         # The official deadlocks; loadgen waits 10 s for the threads, logs the error and issues
         # from the StartTest thread.
         "lg.StartTestWithLogSettings(lg.ConstructSUT(complete, lambda: None), qsl, "
         "settings(lg.TestScenario.Server, server_target_qps=100.0, "
         "server_num_issue_query_threads=2), log_settings)",
-        "returned", "Mismatch between settings and number of registered IssueQueryThreads"),
+        "returned",
+        "Mismatch between settings and number of registered IssueQueryThreads",
+    ),
 }
 
 
@@ -120,7 +152,10 @@ def test_mistake_ends_promptly_with_a_clear_outcome(name: str, tmp_path: Path) -
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     child = subprocess.run(
         [sys.executable, "-c", PRELUDE.replace("BODY", statement), str(tmp_path)],
-        capture_output=True, text=True, timeout=60, env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
     )
     assert child.returncode == 0, child.stderr  # no crash
     assert child.stdout.strip().splitlines()[0].startswith(expected), child.stdout

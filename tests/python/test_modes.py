@@ -21,17 +21,17 @@ import tempfile
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
-import pytest
-
 import mlperf_loadgen as lg
+import pytest
 
 TESTS = Path(__file__).resolve().parents[1]
 HARNESS = TESTS / "differential" / "harness.py"
 
 
 def _load(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(f"_modes_{name}",
-                                                  TESTS / "differential" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(
+        f"_modes_{name}", TESTS / "differential" / f"{name}.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -41,8 +41,9 @@ def _load(name: str) -> Any:
 common = _load("common")
 harness = _load("harness")  # imports this interpreter's mlperf_loadgen: ours
 
-AUDIT_WARNING = ("Found Audit Config file (audit.config). Overriding TestSettings from "
-                 "audit.config file.")
+AUDIT_WARNING = (
+    "Found Audit Config file (audit.config). Overriding TestSettings from audit.config file."
+)
 TEST01_SEED = 720381539243781796
 SS_PERF = {"min_duration_ms": 0, "min_query_count": 100}
 
@@ -106,9 +107,13 @@ def test_mt19937_matches_the_standard() -> None:
 
 
 def _case(name: str, scenario: str, mode: Optional[str], **fields: Any) -> Dict[str, Any]:
-    case: Dict[str, Any] = {"name": name, "scenario": scenario, "qsl": {"total": 256,
-                                                                      "performance": 64},
-                            "sut": {"complete": "inline"}, "settings": {}}
+    case: Dict[str, Any] = {
+        "name": name,
+        "scenario": scenario,
+        "qsl": {"total": 256, "performance": 64},
+        "sut": {"complete": "inline"},
+        "settings": {},
+    }
     if mode is not None:
         case["mode"] = mode
     case.update(fields)
@@ -117,75 +122,203 @@ def _case(name: str, scenario: str, mode: Optional[str], **fields: Any) -> Dict[
 
 _SLOW_PEAK_SUT = {"complete": "timed", "slow_from": 10, "slow_delay_s": 0.15}
 
-RUNS: Dict[str, Dict[str, Any]] = {c["name"]: c for c in [
-    # Sampling in performance mode, by target and by probability.
-    _case("ss_target", "SingleStream", "PerformanceOnly",
-          settings=dict(SS_PERF, accuracy_log_rng_seed=TEST01_SEED,
-                        accuracy_log_sampling_target=30)),
-    _case("ms_probability", "MultiStream", "PerformanceOnly",
-          settings={"min_duration_ms": 0, "min_query_count": 40, "accuracy_log_probability": 0.1,
-                    "accuracy_log_rng_seed": 7}),
-    _case("offline_probability", "Offline", "PerformanceOnly",
-          settings={"min_duration_ms": 0, "min_query_count": 200, "accuracy_log_probability": 0.2,
-                    "accuracy_log_rng_seed": 3}),
-    _case("ss_submission", "SingleStream", "SubmissionRun", qsl={"total": 32, "performance": 16},
-          settings={"min_duration_ms": 0, "min_query_count": 30, "accuracy_log_probability": 0.4,
-                    "accuracy_log_rng_seed": 11, "print_timestamps": True}),
-    _case("ss_acc_override", "SingleStream", "AccuracyOnly",
-          settings={"accuracy_sample_count_override": 150}),
-    _case("ms_acc_override_capped", "MultiStream", "AccuracyOnly",
-          qsl={"total": 40, "performance": 16}, settings={"accuracy_sample_count_override": 1000}),
-    _case("find_peak_server", "Server", "FindPeakPerformance", sut=_SLOW_PEAK_SUT,
-          settings={"min_duration_ms": 50, "min_query_count": 1, "server_target_qps": 60.0,
-                    "server_target_latency_ns": 100_000_000, "print_timestamps": True,
-                    "server_find_peak_qps_boundary_step_size": 0.5}),
-    *[_case(f"find_peak_{s}", s, "FindPeakPerformance", settings=dict(SS_PERF))
-      for s in ("SingleStream", "MultiStream", "Offline")],
-    # audit.config: precedence of the four key forms, then the keys conf_type 2 ignores.
-    _case("audit_precedence", "SingleStream", "AccuracyOnly",
-          settings=dict(SS_PERF, qsl_rng_seed=5, accuracy_log_probability=0.0),
-          files={"audit.config": "*.*.min_query_count = 10\n"
-                                 "*.SingleStream.min_query_count = 40\n"
-                                 "resnet50.SingleStream.min_query_count = 70\n"
-                                 "*.Server.min_query_count = 90\n"
-                                 "*.*.mode = 2\n*.*.max_query_count = 41\n"
-                                 "*.*.qsl_rng_seed = 6\n*.*.accuracy_log_probability = 50\n"
-                                 "*.*.test05 = 1\n"}),
-    _case("audit_custom_name", "SingleStream", "PerformanceOnly", settings=dict(SS_PERF),
-          files={"my.audit": "*.*.min_query_count = 20\n"}, audit_config_filename="my.audit"),
-    _case("audit_disabled", "SingleStream", "PerformanceOnly", settings=dict(SS_PERF),
-          files={"audit.config": "*.*.min_query_count = 20\n"}, audit_config_filename=""),
-    _case("audit_parse_error", "SingleStream", "AccuracyOnly",
-          files={"audit.config": "*.*.mode = 2\n*.*.min_query_count = 10 # comment\n"}),
-    # test05: seeds from the settings passed to StartTest; the audit cannot set them.
-    _case("test05", "SingleStream", "AccuracyOnly",
-          settings=dict(SS_PERF, test05=True, qsl_rng_seed=1, sample_index_rng_seed=2,
-                        schedule_rng_seed=3, test05_qsl_rng_seed=11,
-                        test05_sample_index_rng_seed=22, test05_schedule_rng_seed=33),
-          files={"audit.config": "*.*.mode = 1\n*.*.test05_qsl_rng_seed = 99\n"}),
-    # Two StartTest calls, FromConfig(user.conf) before each.
-    _case("two_tests", "SingleStream", None, repeat=2,
-          files={"user.conf": "*.SingleStream.min_duration = 0\n"
-                              "*.SingleStream.min_query_count = 50\n"},
-          from_config=[["user.conf", "resnet50", "SingleStream"]],
-          settings={"performance_sample_count_override": 16}),
-    _case("log_every_field", "Offline", "PerformanceOnly",
-          settings={"min_duration_ms": 0, "min_query_count": 20},
-          log={"outdir": "logs", "prefix": "run-", "suffix": ".x", "prefix_with_datetime": True,
-               "copy_detail_to_stdout": True, "copy_summary_to_stdout": True,
-               "enable_trace": True}),
-    _case("log_no_trace", "SingleStream", "PerformanceOnly", settings=dict(SS_PERF),
-          log={"enable_trace": False}),
-    _case("qdl_submission", "Offline", "SubmissionRun", api="qdl", qdl_name="Network SUT x",
-          qsl={"total": 40, "performance": 16},
-          settings={"min_duration_ms": 0, "min_query_count": 20}),
-    _case("qdl_accuracy", "SingleStream", "AccuracyOnly", api="qdl", qdl_name="Network SUT y",
-          qsl={"total": 20, "performance": 16}),
-    *[_case(f"fast_{s}", s, "PerformanceOnly", api="fast",
-            settings={"min_duration_ms": 0, "min_query_count": 40,
-                      "server_target_qps": 5000.0})
-      for s in ("SingleStream", "MultiStream", "Server", "Offline")],
-]}
+RUNS: Dict[str, Dict[str, Any]] = {
+    c["name"]: c
+    for c in [
+        # Sampling in performance mode, by target and by probability.
+        _case(
+            "ss_target",
+            "SingleStream",
+            "PerformanceOnly",
+            settings=dict(
+                SS_PERF, accuracy_log_rng_seed=TEST01_SEED, accuracy_log_sampling_target=30
+            ),
+        ),
+        _case(
+            "ms_probability",
+            "MultiStream",
+            "PerformanceOnly",
+            settings={
+                "min_duration_ms": 0,
+                "min_query_count": 40,
+                "accuracy_log_probability": 0.1,
+                "accuracy_log_rng_seed": 7,
+            },
+        ),
+        _case(
+            "offline_probability",
+            "Offline",
+            "PerformanceOnly",
+            settings={
+                "min_duration_ms": 0,
+                "min_query_count": 200,
+                "accuracy_log_probability": 0.2,
+                "accuracy_log_rng_seed": 3,
+            },
+        ),
+        _case(
+            "ss_submission",
+            "SingleStream",
+            "SubmissionRun",
+            qsl={"total": 32, "performance": 16},
+            settings={
+                "min_duration_ms": 0,
+                "min_query_count": 30,
+                "accuracy_log_probability": 0.4,
+                "accuracy_log_rng_seed": 11,
+                "print_timestamps": True,
+            },
+        ),
+        _case(
+            "ss_acc_override",
+            "SingleStream",
+            "AccuracyOnly",
+            settings={"accuracy_sample_count_override": 150},
+        ),
+        _case(
+            "ms_acc_override_capped",
+            "MultiStream",
+            "AccuracyOnly",
+            qsl={"total": 40, "performance": 16},
+            settings={"accuracy_sample_count_override": 1000},
+        ),
+        _case(
+            "find_peak_server",
+            "Server",
+            "FindPeakPerformance",
+            sut=_SLOW_PEAK_SUT,
+            settings={
+                "min_duration_ms": 50,
+                "min_query_count": 1,
+                "server_target_qps": 60.0,
+                "server_target_latency_ns": 100_000_000,
+                "print_timestamps": True,
+                "server_find_peak_qps_boundary_step_size": 0.5,
+            },
+        ),
+        *[
+            _case(f"find_peak_{s}", s, "FindPeakPerformance", settings=dict(SS_PERF))
+            for s in ("SingleStream", "MultiStream", "Offline")
+        ],
+        # audit.config: precedence of the four key forms, then the keys conf_type 2 ignores.
+        _case(
+            "audit_precedence",
+            "SingleStream",
+            "AccuracyOnly",
+            settings=dict(SS_PERF, qsl_rng_seed=5, accuracy_log_probability=0.0),
+            files={
+                "audit.config": "*.*.min_query_count = 10\n"
+                "*.SingleStream.min_query_count = 40\n"
+                "resnet50.SingleStream.min_query_count = 70\n"
+                "*.Server.min_query_count = 90\n"
+                "*.*.mode = 2\n*.*.max_query_count = 41\n"
+                "*.*.qsl_rng_seed = 6\n*.*.accuracy_log_probability = 50\n"
+                "*.*.test05 = 1\n"
+            },
+        ),
+        _case(
+            "audit_custom_name",
+            "SingleStream",
+            "PerformanceOnly",
+            settings=dict(SS_PERF),
+            files={"my.audit": "*.*.min_query_count = 20\n"},
+            audit_config_filename="my.audit",
+        ),
+        _case(
+            "audit_disabled",
+            "SingleStream",
+            "PerformanceOnly",
+            settings=dict(SS_PERF),
+            files={"audit.config": "*.*.min_query_count = 20\n"},
+            audit_config_filename="",
+        ),
+        _case(
+            "audit_parse_error",
+            "SingleStream",
+            "AccuracyOnly",
+            files={"audit.config": "*.*.mode = 2\n*.*.min_query_count = 10 # comment\n"},
+        ),
+        # test05: seeds from the settings passed to StartTest; the audit cannot set them.
+        _case(
+            "test05",
+            "SingleStream",
+            "AccuracyOnly",
+            settings=dict(
+                SS_PERF,
+                test05=True,
+                qsl_rng_seed=1,
+                sample_index_rng_seed=2,
+                schedule_rng_seed=3,
+                test05_qsl_rng_seed=11,
+                test05_sample_index_rng_seed=22,
+                test05_schedule_rng_seed=33,
+            ),
+            files={"audit.config": "*.*.mode = 1\n*.*.test05_qsl_rng_seed = 99\n"},
+        ),
+        # Two StartTest calls, FromConfig(user.conf) before each.
+        _case(
+            "two_tests",
+            "SingleStream",
+            None,
+            repeat=2,
+            files={
+                "user.conf": "*.SingleStream.min_duration = 0\n"
+                "*.SingleStream.min_query_count = 50\n"
+            },
+            from_config=[["user.conf", "resnet50", "SingleStream"]],
+            settings={"performance_sample_count_override": 16},
+        ),
+        _case(
+            "log_every_field",
+            "Offline",
+            "PerformanceOnly",
+            settings={"min_duration_ms": 0, "min_query_count": 20},
+            log={
+                "outdir": "logs",
+                "prefix": "run-",
+                "suffix": ".x",
+                "prefix_with_datetime": True,
+                "copy_detail_to_stdout": True,
+                "copy_summary_to_stdout": True,
+                "enable_trace": True,
+            },
+        ),
+        _case(
+            "log_no_trace",
+            "SingleStream",
+            "PerformanceOnly",
+            settings=dict(SS_PERF),
+            log={"enable_trace": False},
+        ),
+        _case(
+            "qdl_submission",
+            "Offline",
+            "SubmissionRun",
+            api="qdl",
+            qdl_name="Network SUT x",
+            qsl={"total": 40, "performance": 16},
+            settings={"min_duration_ms": 0, "min_query_count": 20},
+        ),
+        _case(
+            "qdl_accuracy",
+            "SingleStream",
+            "AccuracyOnly",
+            api="qdl",
+            qdl_name="Network SUT y",
+            qsl={"total": 20, "performance": 16},
+        ),
+        *[
+            _case(
+                f"fast_{s}",
+                s,
+                "PerformanceOnly",
+                api="fast",
+                settings={"min_duration_ms": 0, "min_query_count": 40, "server_target_qps": 5000.0},
+            )
+            for s in ("SingleStream", "MultiStream", "Server", "Offline")
+        ],
+    ]
+}
 
 
 def _run_harness(case: Dict[str, Any], workdir: Path) -> Dict[str, Any]:
@@ -194,8 +327,14 @@ def _run_harness(case: Dict[str, Any], workdir: Path) -> Dict[str, Any]:
     workdir.mkdir(parents=True)
     if case.get("from_config"):
         (workdir / "case.json").write_text(json.dumps(case), encoding="utf-8")
-        proc = subprocess.run([sys.executable, str(HARNESS), "case.json", "."], cwd=workdir,
-                              capture_output=True, text=True, timeout=60, check=False)
+        proc = subprocess.run(
+            [sys.executable, str(HARNESS), "case.json", "."],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert (workdir / "record.json").exists(), f"harness failed: {proc.stderr[-2000:]}"
     else:
         cwd = os.getcwd()
@@ -246,13 +385,17 @@ def accuracy(record: Dict[str, Any]) -> List[Any]:
 # Accuracy-log sampling in performance mode
 
 
-@pytest.mark.parametrize("name, probability", [
-    ("ss_target", 30 / 100),  # target / (min_query_count x samples per query)
-    ("ms_probability", 0.1),
-    ("offline_probability", 0.2),
-])
-def test_performance_mode_logs_exactly_the_spec_selection(records: Any, name: str,
-                                                          probability: float) -> None:
+@pytest.mark.parametrize(
+    "name, probability",
+    [
+        ("ss_target", 30 / 100),  # target / (min_query_count x samples per query)
+        ("ms_probability", 0.1),
+        ("offline_probability", 0.2),
+    ],
+)
+def test_performance_mode_logs_exactly_the_spec_selection(
+    records: Any, name: str, probability: float
+) -> None:
     record = records[name]
     entries = detail(record)
     seed = first(entries, "effective_accuracy_log_rng_seed")
@@ -294,28 +437,35 @@ def test_submission_run_is_accuracy_then_performance(records: Any) -> None:
         r"Loadgen :: Perf mode stop\. systme_clock Timestamp = \d+\n"
         r"Loadgen :: PerfClock Perf duration = \d+ms\n"
         r"Loadgen :: system_clock Perf duration = \d+ms\n"
-        r"Loadgen :: PerfClock/system_clock ratio = \d+\.\d{4}\n", record["stdout"])
+        r"Loadgen :: PerfClock/system_clock ratio = \d+\.\d{4}\n",
+        record["stdout"],
+    )
 
 
-@pytest.mark.parametrize("name, total, set_sizes", [
-    ("ss_acc_override", 150, [64, 64, 22]),
-    # Capped at the QSL's 40; MultiStream pads each set with its first 7 samples.
-    ("ms_acc_override_capped", 40, [16 + 7, 16 + 7, 8 + 7]),
-])
-def test_accuracy_sample_count_override(records: Any, name: str, total: int,
-                                        set_sizes: List[int]) -> None:
+@pytest.mark.parametrize(
+    "name, total, set_sizes",
+    [
+        ("ss_acc_override", 150, [64, 64, 22]),
+        # Capped at the QSL's 40; MultiStream pads each set with its first 7 samples.
+        ("ms_acc_override_capped", 40, [16 + 7, 16 + 7, 8 + 7]),
+    ],
+)
+def test_accuracy_sample_count_override(
+    records: Any, name: str, total: int, set_sizes: List[int]
+) -> None:
     record = records[name]
     loads = calls(record, "load")
     assert [len(x) for x in loads] == set_sizes
-    distinct = [x[:len(x) - 7] if name.startswith("ms") else x for x in loads]
+    distinct = [x[: len(x) - 7] if name.startswith("ms") else x for x in loads]
     assert sorted(i for x in distinct for i in x) == list(range(total))
     if name.startswith("ms"):
         assert all(x[-7:] == x[:7] for x in loads)
     logged = accuracy(record)
     assert len(logged) == len(issued(record))
     assert {e.qsl_idx for e in logged} == set(range(total))
-    assert record["summary"] == ("\nNo warnings encountered during test.\n\n"
-                                 "No errors encountered during test.\n")
+    assert record["summary"] == (
+        "\nNo warnings encountered during test.\n\nNo errors encountered during test.\n"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -360,15 +510,17 @@ def test_find_peak_server_search_protocol(records: Any) -> None:
             pending = None
     assert trials[0] == (60.0, True)
     # Boundaries: multiply by 1 + step while the upper bound passes.
-    for (lo, hi), (qps, passed) in zip(boundaries, trials[1:]):
+    for (lo, hi), (qps, _passed) in zip(boundaries, trials[1:]):
         assert hi == pytest.approx(lo * 1.5, abs=1e-6) and qps == hi
-    assert [passed for _, passed in trials[1:len(boundaries) + 1]] == (
-        [True] * (len(boundaries) - 1) + [False])
+    assert [passed for _, passed in trials[1 : len(boundaries) + 1]] == (
+        [True] * (len(boundaries) - 1) + [False]
+    )
     lo, hi = boundaries[-1]
     assert f"FindPeakPerformance: Found boundaries: [{lo:.6f}, {hi:.6f})" in values(
-        entries, "generic_message")
+        entries, "generic_message"
+    )
     # Bisection on the passing lower bound, to 10^0 QPS.
-    for (b_lo, b_hi, mid), (qps, passed) in zip(bisections, trials[len(boundaries) + 1:]):
+    for (b_lo, b_hi, mid), (qps, passed) in zip(bisections, trials[len(boundaries) + 1 :]):
         assert (b_lo, b_hi) == pytest.approx((lo, hi), abs=1e-6)
         assert mid == pytest.approx(lo + (hi - lo) / 2, abs=1e-6) and qps == mid
         lo, hi = (mid, hi) if passed else (lo, mid)
@@ -388,8 +540,9 @@ def test_find_peak_outside_server_is_refused(records: Any, scenario: str) -> Non
     assert errors == ["Finding peak performance is only supported in Server scenarios."]
     assert record["calls"] == []
     # As tests/data/reference/probe_err_findpeak_ss/mlperf_log_summary.txt.
-    assert record["summary"] == ("\nNo warnings encountered during test.\n\n"
-                                 "1 ERROR encountered. See detailed log.\n")
+    assert record["summary"] == (
+        "\nNo warnings encountered during test.\n\n1 ERROR encountered. See detailed log.\n"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -408,7 +561,8 @@ def test_audit_config_precedence_and_ignored_keys(records: Any) -> None:
     assert first(entries, "requested_qsl_rng_seed") == 5
     assert first(entries, "requested_accuracy_log_probability") == 0
     assert "Test05 flag detected Overriding random seeds" not in values(
-        entries, "warning_generic_message")
+        entries, "warning_generic_message"
+    )
     assert len(issued(record)) == 40
     assert common.summary_counts(record["summary"]) == (1, 0)
 
@@ -427,7 +581,8 @@ def test_audit_parse_error_applies_nothing(records: Any) -> None:
     record = records["audit_parse_error"]
     entries = detail(record)
     assert [(e.key, e.value) for e in entries if e.is_error] == [
-        ("error_invalid_config", "value needs to be integer or double, line=2")]
+        ("error_invalid_config", "value needs to be integer or double, line=2")
+    ]
     assert values(entries, "warning_generic_message") == [AUDIT_WARNING]
     assert first(entries, "requested_test_mode") == "AccuracyOnly"
     assert len(accuracy(record)) == 256
@@ -436,10 +591,13 @@ def test_audit_parse_error_applies_nothing(records: Any) -> None:
 def test_test05_overrides_mode_and_seeds(records: Any) -> None:
     entries = detail(records["test05"])
     assert values(entries, "warning_generic_message") == [
-        AUDIT_WARNING, "Test05 flag detected Overriding random seeds"]
+        AUDIT_WARNING,
+        "Test05 flag detected Overriding random seeds",
+    ]
     assert first(entries, "requested_test_mode") == "PerformanceOnly"  # after the audit's mode 1
-    assert [first(entries, f"effective_{k}_rng_seed")
-            for k in ("qsl", "sample_index", "schedule")] == [11, 22, 33]
+    assert [
+        first(entries, f"effective_{k}_rng_seed") for k in ("qsl", "sample_index", "schedule")
+    ] == [11, 22, 33]
     assert accuracy(records["test05"]) == []
 
 
@@ -456,7 +614,8 @@ def test_second_from_config_in_a_process_is_flagged(records: Any) -> None:
     assert first(first_log, "effective_qsl_rng_seed") == 2085463073848966840
     assert first(second_log, "effective_qsl_rng_seed") == 0
     assert second_log[0].key == "error_invalid_config" and second_log[0].value == (
-        "Multiple conf files are used. This is not valid for official submission.")
+        "Multiple conf files are used. This is not valid for official submission."
+    )
     assert [e.value for e in second_log if e.is_error] == [second_log[0].value]
     assert common.summary_counts(record["summary"]) == (0, 1)
     assert common.summary_counts(earlier["summary"]) == (0, 0)

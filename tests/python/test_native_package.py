@@ -11,9 +11,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-import pytest
-
 import loadgen
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSUMER = ROOT / "tests" / "cmake_consumer"

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from loadgen.net.datasets import (
     Dataset,
     DatasetError,
@@ -90,7 +89,9 @@ def test_jsonl_reads_prompts_messages_and_token_ids(tmp_path: Path) -> None:
         ('{"prompt": "a", "extra_body": [1]}', "'extra_body' must be an object"),
     ],
 )
-def test_jsonl_names_the_line_of_a_malformed_record(tmp_path: Path, line: str, message: str) -> None:
+def test_jsonl_names_the_line_of_a_malformed_record(
+    tmp_path: Path, line: str, message: str
+) -> None:
     path = write_lines(tmp_path, '{"prompt": "fine"}', line)
     with pytest.raises(DatasetError) as info:
         load_jsonl(path)
@@ -138,8 +139,14 @@ def test_uniform_covers_its_bounds_and_normal_is_clipped() -> None:
 
 
 def test_synthetic_token_prompts_have_exact_lengths_and_ids_in_range() -> None:
-    ds = synthetic_llm(50, input_len=Uniform(8, 16), output_len=Normal(20, 4, 10, 30), seed=3,
-                       vocab_size=500, first_token_id=261)
+    ds = synthetic_llm(
+        50,
+        input_len=Uniform(8, 16),
+        output_len=Normal(20, 4, 10, 30),
+        seed=3,
+        vocab_size=500,
+        first_token_id=261,
+    )
     assert len(ds) == 50
     lengths = [len(s.token_ids or ()) for s in ds]
     assert min(lengths) >= 8 and max(lengths) <= 16 and len(set(lengths)) > 3
@@ -193,7 +200,9 @@ class CharTokenizer:
 
 def test_synthetic_text_with_a_tokenizer_has_the_exact_token_count() -> None:
     tok = CharTokenizer()
-    ds = synthetic_llm(40, input_len=Uniform(5, 30), output_len=8, tokenizer=tok, form="prompt", seed=2)
+    ds = synthetic_llm(
+        40, input_len=Uniform(5, 30), output_len=8, tokenizer=tok, form="prompt", seed=2
+    )
     assert all(s.prompt is not None for s in ds)
     texts = [s.prompt or "" for s in ds]
     assert any("ab" in t for t in texts)  # the merge case was exercised

@@ -14,10 +14,9 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-import pytest
-
 import loadgen
 import mlperf_loadgen as lg
+import pytest
 from loadgen.net.datasets import Dataset, Sample
 from loadgen.net.endpoint import Endpoint, EndpointSut, endpoint_qsl
 from servers.fault_server import FaultServer
@@ -27,18 +26,27 @@ MAX_TOKENS = 6  # the tiny model always streams exactly max_tokens tokens, one c
 
 
 def prompts(count: int, *, max_tokens: int = MAX_TOKENS, **extra: Any) -> Dataset:
-    return Dataset([
-        Sample(prompt=f"sample {i}: tell me about the number {i}", max_tokens=max_tokens,
-               extra_body=extra or None)
-        for i in range(count)
-    ])
+    return Dataset(
+        [
+            Sample(
+                prompt=f"sample {i}: tell me about the number {i}",
+                max_tokens=max_tokens,
+                extra_body=extra or None,
+            )
+            for i in range(count)
+        ]
+    )
 
 
 def chats(count: int, *, max_tokens: int = MAX_TOKENS) -> Dataset:
-    return Dataset([
-        Sample(messages=({"role": "user", "content": f"chat {i}: hello"},), max_tokens=max_tokens)
-        for i in range(count)
-    ])
+    return Dataset(
+        [
+            Sample(
+                messages=({"role": "user", "content": f"chat {i}: hello"},), max_tokens=max_tokens
+            )
+            for i in range(count)
+        ]
+    )
 
 
 @pytest.fixture
@@ -56,8 +64,9 @@ def make_sut() -> Iterator[Any]:
 
 
 def settings(scenario: loadgen.Scenario, **overrides: Any) -> loadgen.Settings:
-    base: dict[str, Any] = dict(scenario=scenario, min_duration_ms=0, min_query_count=80,
-                                use_token_latencies=True)
+    base: dict[str, Any] = dict(
+        scenario=scenario, min_duration_ms=0, min_query_count=80, use_token_latencies=True
+    )
     base.update(overrides)
     return loadgen.Settings(**base)
 
@@ -69,8 +78,12 @@ def check_records(sut: EndpointSut, count: int, *, streamed: bool = True) -> dic
     assert records["tokens"] == [MAX_TOKENS] * count
     assert set(records["token_source"]) == {"usage"}
     for issued, written, first_byte, first_token, done, chunks in zip(
-        records["issued_ns"], records["written_ns"], records["first_byte_ns"],
-        records["first_token_ns"], records["done_ns"], records["chunk_times_ns"],
+        records["issued_ns"],
+        records["written_ns"],
+        records["first_byte_ns"],
+        records["first_token_ns"],
+        records["done_ns"],
+        records["chunk_times_ns"],
     ):
         assert issued <= written <= first_byte <= done
         if streamed:
@@ -95,8 +108,12 @@ def test_single_stream_streaming_is_valid_with_exact_token_counts(
 ) -> None:
     dataset = prompts(16) if api == "openai" else chats(16)
     sut = make_sut(Endpoint(llama_server.url, api=api, model=llama_server.model), dataset)
-    result = loadgen.run(sut, endpoint_qsl(dataset), settings(loadgen.Scenario.SINGLE_STREAM,
-                                                              min_query_count=100), log_dir=tmp_path)
+    result = loadgen.run(
+        sut,
+        endpoint_qsl(dataset),
+        settings(loadgen.Scenario.SINGLE_STREAM, min_query_count=100),
+        log_dir=tmp_path,
+    )
     assert result.valid, result.summary
     assert result.errors == 0
     assert result.samples_completed == 100
@@ -111,12 +128,19 @@ def test_single_stream_streaming_is_valid_with_exact_token_counts(
 def test_server_scenario_chat(llama_server: LlamaServer, make_sut: Any, tmp_path: Path) -> None:
     dataset = chats(20)
     sut = make_sut(Endpoint(llama_server.url, api="openai-chat", model=llama_server.model), dataset)
-    result = loadgen.run(sut, endpoint_qsl(dataset),
-                         settings(loadgen.Scenario.SERVER, server_target_qps=40, min_query_count=60,
-                                  server_ttft_latency_ns=2_000_000_000,
-                                  server_tpot_latency_ns=2_000_000_000,
-                                  server_target_latency_ns=4_000_000_000),
-                         log_dir=tmp_path)
+    result = loadgen.run(
+        sut,
+        endpoint_qsl(dataset),
+        settings(
+            loadgen.Scenario.SERVER,
+            server_target_qps=40,
+            min_query_count=60,
+            server_ttft_latency_ns=2_000_000_000,
+            server_tpot_latency_ns=2_000_000_000,
+            server_target_latency_ns=4_000_000_000,
+        ),
+        log_dir=tmp_path,
+    )
     assert result.errors == 0
     assert result.samples_completed >= 60
     assert result.token_count == result.samples_completed * MAX_TOKENS
@@ -131,12 +155,16 @@ def test_offline_streaming_completions_all_complete(
     llama_server: LlamaServer, make_sut: Any, tmp_path: Path
 ) -> None:
     dataset = prompts(50)
-    sut = make_sut(Endpoint(llama_server.url, api="openai", model=llama_server.model,
-                            max_connections=8), dataset)
-    result = loadgen.run(sut, endpoint_qsl(dataset),
-                         settings(loadgen.Scenario.OFFLINE, min_query_count=120,
-                                  offline_expected_qps=100),
-                         log_dir=tmp_path)
+    sut = make_sut(
+        Endpoint(llama_server.url, api="openai", model=llama_server.model, max_connections=8),
+        dataset,
+    )
+    result = loadgen.run(
+        sut,
+        endpoint_qsl(dataset),
+        settings(loadgen.Scenario.OFFLINE, min_query_count=120, offline_expected_qps=100),
+        log_dir=tmp_path,
+    )
     assert result.valid, result.summary
     assert result.samples_completed == 120
     assert result.token_count == 120 * MAX_TOKENS
@@ -145,13 +173,19 @@ def test_offline_streaming_completions_all_complete(
     assert sut.stats()["endpoints"][0]["connections_opened"] >= 8
 
 
-def test_multi_stream_streaming_chat(llama_server: LlamaServer, make_sut: Any, tmp_path: Path) -> None:
+def test_multi_stream_streaming_chat(
+    llama_server: LlamaServer, make_sut: Any, tmp_path: Path
+) -> None:
     dataset = chats(16)
     sut = make_sut(Endpoint(llama_server.url, api="openai-chat", model=llama_server.model), dataset)
-    result = loadgen.run(sut, endpoint_qsl(dataset),
-                         settings(loadgen.Scenario.MULTI_STREAM, min_query_count=30,
-                                  multi_stream_samples_per_query=4),
-                         log_dir=tmp_path)
+    result = loadgen.run(
+        sut,
+        endpoint_qsl(dataset),
+        settings(
+            loadgen.Scenario.MULTI_STREAM, min_query_count=30, multi_stream_samples_per_query=4
+        ),
+        log_dir=tmp_path,
+    )
     assert result.errors == 0
     assert result.samples_completed == 30 * 4
     assert result.token_count == 120 * MAX_TOKENS
@@ -173,9 +207,12 @@ def test_accuracy_log_holds_the_streamed_text(
 ) -> None:
     dataset = prompts(5, temperature=0)  # greedy: the same text as a direct request
     sut = make_sut(Endpoint(llama_server.url, api="openai", model=llama_server.model), dataset)
-    result = loadgen.run(sut, endpoint_qsl(dataset),
-                         settings(loadgen.Scenario.SINGLE_STREAM, mode=loadgen.Mode.ACCURACY),
-                         log_dir=tmp_path)
+    result = loadgen.run(
+        sut,
+        endpoint_qsl(dataset),
+        settings(loadgen.Scenario.SINGLE_STREAM, mode=loadgen.Mode.ACCURACY),
+        log_dir=tmp_path,
+    )
     assert result.errors == 0
     entries = json.loads(result.accuracy_path.read_text())
     assert sorted(e["qsl_idx"] for e in entries) == list(range(5))
@@ -219,8 +256,12 @@ def test_streamed_connections_closed_by_llama_server_cost_no_failure(
 ) -> None:
     dataset = prompts(8)
     sut = make_sut(Endpoint(llama_server.url, api="openai", model=llama_server.model), dataset)
-    loadgen.run(sut, endpoint_qsl(dataset), settings(loadgen.Scenario.SINGLE_STREAM, min_query_count=40,
-                                                     use_token_latencies=False), log_dir=tmp_path)
+    loadgen.run(
+        sut,
+        endpoint_qsl(dataset),
+        settings(loadgen.Scenario.SINGLE_STREAM, min_query_count=40, use_token_latencies=False),
+        log_dir=tmp_path,
+    )
     stats = sut.stats()
     assert stats["failed"] == 0
     endpoint = stats["endpoints"][0]
@@ -236,11 +277,15 @@ def test_non_streamed_responses_reuse_one_connection(
     llama_server: LlamaServer, make_sut: Any, tmp_path: Path
 ) -> None:
     dataset = prompts(8)
-    sut = make_sut(Endpoint(llama_server.url, api="openai", model=llama_server.model, stream=False), dataset)
-    result = loadgen.run(sut, endpoint_qsl(dataset),
-                         settings(loadgen.Scenario.SINGLE_STREAM, min_query_count=40,
-                                  use_token_latencies=False),
-                         log_dir=tmp_path)
+    sut = make_sut(
+        Endpoint(llama_server.url, api="openai", model=llama_server.model, stream=False), dataset
+    )
+    result = loadgen.run(
+        sut,
+        endpoint_qsl(dataset),
+        settings(loadgen.Scenario.SINGLE_STREAM, min_query_count=40, use_token_latencies=False),
+        log_dir=tmp_path,
+    )
     assert result.errors == 0
     stats = sut.stats()
     assert stats["failed"] == 0
@@ -257,8 +302,12 @@ def test_balancing_over_two_urls(
     urls = [llama_server.url, f"http://localhost:{port}"]  # two names for one server
     dataset = prompts(8)
     sut = make_sut(Endpoint(urls, api="openai", model=llama_server.model, balance=balance), dataset)  # type: ignore[arg-type]
-    loadgen.run(sut, endpoint_qsl(dataset), settings(loadgen.Scenario.SINGLE_STREAM, min_query_count=40,
-                                                     use_token_latencies=False), log_dir=tmp_path)
+    loadgen.run(
+        sut,
+        endpoint_qsl(dataset),
+        settings(loadgen.Scenario.SINGLE_STREAM, min_query_count=40, use_token_latencies=False),
+        log_dir=tmp_path,
+    )
     endpoints = sut.stats()["endpoints"]
     # One query at a time: both policies alternate.
     assert [e["completed"] for e in endpoints] == [20, 20]
@@ -274,31 +323,54 @@ def test_faults_complete_the_sample_and_are_counted_by_reason(
 ) -> None:
     faults = ["ok", "status-404", "status-503", "reset", "malformed-sse", "stall"]
     dataset = Dataset([Sample(prompt="x", max_tokens=3, extra_body={"model": f}) for f in faults])
-    sut = make_sut(Endpoint(fault_server.url, api="openai", model="ok", total_timeout_s=1.0), dataset)
-    result = loadgen.run(sut, endpoint_qsl(dataset),
-                         settings(loadgen.Scenario.OFFLINE, min_query_count=len(faults),
-                                  use_token_latencies=False),
-                         log_dir=tmp_path)
+    sut = make_sut(
+        Endpoint(fault_server.url, api="openai", model="ok", total_timeout_s=1.0), dataset
+    )
+    result = loadgen.run(
+        sut,
+        endpoint_qsl(dataset),
+        settings(loadgen.Scenario.OFFLINE, min_query_count=len(faults), use_token_latencies=False),
+        log_dir=tmp_path,
+    )
     assert result.samples_completed == len(faults)
     stats = sut.stats()
     assert stats["completed"] == len(faults)
     assert stats["failed"] == len(faults) - 1
     reasons = {k: v for k, v in stats["failures_by_reason"].items() if v}
-    assert reasons == {"http_4xx": 1, "http_5xx": 1, "connection_closed": 1,
-                       "malformed_response": 1, "timeout_total": 1}
+    assert reasons == {
+        "http_4xx": 1,
+        "http_5xx": 1,
+        "connection_closed": 1,
+        "malformed_response": 1,
+        "timeout_total": 1,
+    }
     records = sut.records()
     by_sample = dict(zip(records["sample_index"], records["failure"]))
-    assert by_sample == {0: None, 1: "http_4xx", 2: "http_5xx", 3: "connection_closed",
-                         4: "malformed_response", 5: "timeout_total"}
+    assert by_sample == {
+        0: None,
+        1: "http_4xx",
+        2: "http_5xx",
+        3: "connection_closed",
+        4: "malformed_response",
+        5: "timeout_total",
+    }
     statuses = dict(zip(records["sample_index"], records["http_status"]))
     assert statuses[1] == 404 and statuses[2] == 503
 
 
-def test_unreachable_endpoint_fails_each_sample_with_connect_failed(make_sut: Any, tmp_path: Path) -> None:
+def test_unreachable_endpoint_fails_each_sample_with_connect_failed(
+    make_sut: Any, tmp_path: Path
+) -> None:
     dataset = prompts(1)
-    sut = make_sut(Endpoint("http://127.0.0.1:9", api="openai", model="ok", connect_timeout_s=1.0), dataset)
-    result = loadgen.run(sut, endpoint_qsl(dataset), settings(loadgen.Scenario.SINGLE_STREAM, min_query_count=3,
-                                                              use_token_latencies=False), log_dir=tmp_path)
+    sut = make_sut(
+        Endpoint("http://127.0.0.1:9", api="openai", model="ok", connect_timeout_s=1.0), dataset
+    )
+    result = loadgen.run(
+        sut,
+        endpoint_qsl(dataset),
+        settings(loadgen.Scenario.SINGLE_STREAM, min_query_count=3, use_token_latencies=False),
+        log_dir=tmp_path,
+    )
     assert result.samples_completed == 3
     stats = sut.stats()
     assert stats["failures_by_reason"]["connect_failed"] == 3
@@ -312,11 +384,16 @@ def test_first_byte_timeout_when_the_server_never_answers(make_sut: Any, tmp_pat
         silent.listen(16)
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
         dataset = prompts(1)
-        sut = make_sut(Endpoint(url, api="openai", model="ok", first_byte_timeout_s=0.2,
-                                total_timeout_s=5.0), dataset)
-        result = loadgen.run(sut, endpoint_qsl(dataset), settings(loadgen.Scenario.SINGLE_STREAM,
-                                                                  min_query_count=2, use_token_latencies=False),
-                             log_dir=tmp_path)
+        sut = make_sut(
+            Endpoint(url, api="openai", model="ok", first_byte_timeout_s=0.2, total_timeout_s=5.0),
+            dataset,
+        )
+        result = loadgen.run(
+            sut,
+            endpoint_qsl(dataset),
+            settings(loadgen.Scenario.SINGLE_STREAM, min_query_count=2, use_token_latencies=False),
+            log_dir=tmp_path,
+        )
     assert result.samples_completed == 2
     assert sut.stats()["failures_by_reason"]["timeout_first_byte"] == 2
     records = sut.records()
@@ -366,8 +443,13 @@ class OneAnswerPerConnection:
                 return False
             data += chunk
         head, _, body = data.partition(b"\r\n\r\n")
-        length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                          if line.lower().startswith(b"content-length")))
+        length = int(
+            next(
+                line.split(b":")[1]
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length")
+            )
+        )
         while len(body) < length:
             body += conn.recv(65536)
         return True
@@ -376,23 +458,32 @@ class OneAnswerPerConnection:
         with conn:
             if not self._read_request(conn):
                 return
-            payload = json.dumps({"choices": [{"text": "ok"}], "usage": {"completion_tokens": 1}}).encode()
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                         % (len(payload), payload))
+            payload = json.dumps(
+                {"choices": [{"text": "ok"}], "usage": {"completion_tokens": 1}}
+            ).encode()
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                % (len(payload), payload)
+            )
             self._read_request(conn)  # the reused connection's request: closed unanswered
 
     def close(self) -> None:
         self.listener.close()
 
 
-def test_a_request_unanswered_on_a_reused_connection_is_resent_once(make_sut: Any, tmp_path: Path) -> None:
+def test_a_request_unanswered_on_a_reused_connection_is_resent_once(
+    make_sut: Any, tmp_path: Path
+) -> None:
     server = OneAnswerPerConnection()
     try:
         dataset = prompts(1)
         sut = make_sut(Endpoint(server.url, api="openai", model="m", stream=False), dataset)
-        result = loadgen.run(sut, endpoint_qsl(dataset), settings(loadgen.Scenario.SINGLE_STREAM,
-                                                                  min_query_count=6, use_token_latencies=False),
-                             log_dir=tmp_path)
+        result = loadgen.run(
+            sut,
+            endpoint_qsl(dataset),
+            settings(loadgen.Scenario.SINGLE_STREAM, min_query_count=6, use_token_latencies=False),
+            log_dir=tmp_path,
+        )
     finally:
         server.close()
     assert result.samples_completed == 6
@@ -412,10 +503,16 @@ def test_api_key_is_sent_but_never_logged(
     secret = "sk-test-0123456789abcdef"
     monkeypatch.setenv("LOADGEN_TEST_API_KEY", secret)
     dataset = prompts(2)
-    endpoint = Endpoint(fault_server.url, api="openai", model="ok", api_key_env="LOADGEN_TEST_API_KEY")
+    endpoint = Endpoint(
+        fault_server.url, api="openai", model="ok", api_key_env="LOADGEN_TEST_API_KEY"
+    )
     sut = make_sut(endpoint, dataset)
-    result = loadgen.run(sut, endpoint_qsl(dataset), settings(loadgen.Scenario.SINGLE_STREAM, min_query_count=4),
-                         log_dir=tmp_path)
+    result = loadgen.run(
+        sut,
+        endpoint_qsl(dataset),
+        settings(loadgen.Scenario.SINGLE_STREAM, min_query_count=4),
+        log_dir=tmp_path,
+    )
     assert result.samples_completed == 4
     stats = sut.stats()
     assert stats["failed"] == 0 and stats["issued"] == stats["completed"] == 4
@@ -434,7 +531,9 @@ class _JsonHandler(http.server.BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         self.rfile.read(int(self.headers["Content-Length"]))
         time.sleep(self.delay_s)
-        payload = json.dumps({"choices": [{"text": "ok"}], "usage": {"completion_tokens": 1}}).encode()
+        payload = json.dumps(
+            {"choices": [{"text": "ok"}], "usage": {"completion_tokens": 1}}
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
@@ -460,15 +559,26 @@ def json_server(delay_s: float) -> Iterator[str]:
 
 
 @pytest.mark.parametrize("balance", ["round-robin", "least-outstanding"])
-def test_least_outstanding_avoids_a_slow_replica(balance: str, make_sut: Any, tmp_path: Path) -> None:
+def test_least_outstanding_avoids_a_slow_replica(
+    balance: str, make_sut: Any, tmp_path: Path
+) -> None:
     with json_server(0.0) as fast, json_server(0.3) as slow:
         dataset = prompts(4)
-        sut = make_sut(Endpoint([fast, slow], api="openai", model="m", stream=False, balance=balance),  # type: ignore[arg-type]
-                       dataset)
-        loadgen.run(sut, endpoint_qsl(dataset),
-                    settings(loadgen.Scenario.SERVER, server_target_qps=40, min_query_count=40,
-                             use_token_latencies=False),
-                    log_dir=tmp_path)
+        sut = make_sut(
+            Endpoint([fast, slow], api="openai", model="m", stream=False, balance=balance),  # type: ignore[arg-type]
+            dataset,
+        )
+        loadgen.run(
+            sut,
+            endpoint_qsl(dataset),
+            settings(
+                loadgen.Scenario.SERVER,
+                server_target_qps=40,
+                min_query_count=40,
+                use_token_latencies=False,
+            ),
+            log_dir=tmp_path,
+        )
     fast_count, slow_count = (e["completed"] for e in sut.stats()["endpoints"])
     assert fast_count + slow_count == 40 and sut.stats()["failed"] == 0
     if balance == "round-robin":
@@ -483,11 +593,18 @@ def test_an_aborted_run_leaves_no_request_in_flight(make_sut: Any, tmp_path: Pat
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)
         dataset = prompts(1)
-        sut = make_sut(Endpoint(f"http://127.0.0.1:{silent.getsockname()[1]}", api="openai", model="ok"), dataset)
+        sut = make_sut(
+            Endpoint(f"http://127.0.0.1:{silent.getsockname()[1]}", api="openai", model="ok"),
+            dataset,
+        )
         with pytest.raises(loadgen.TestAborted):
-            loadgen.run(sut, endpoint_qsl(dataset), settings(loadgen.Scenario.OFFLINE, min_query_count=3,
-                                                             use_token_latencies=False),
-                        log_dir=tmp_path, no_progress_timeout_s=0.5)
+            loadgen.run(
+                sut,
+                endpoint_qsl(dataset),
+                settings(loadgen.Scenario.OFFLINE, min_query_count=3, use_token_latencies=False),
+                log_dir=tmp_path,
+                no_progress_timeout_s=0.5,
+            )
         assert sut.outstanding == 0
     stats = sut.stats()
     assert stats["failures_by_reason"]["cancelled"] == 3

@@ -10,11 +10,10 @@ import struct
 from pathlib import Path
 from typing import Any, Iterator
 
-import numpy as np
-import pytest
-
 import loadgen
 import mlperf_loadgen as lg
+import numpy as np
+import pytest
 from loadgen.__main__ import main
 from loadgen.net.datasets import Dataset, Sample
 from loadgen.net.endpoint import endpoint_qsl
@@ -41,27 +40,37 @@ def make_sut() -> Iterator[Any]:
 
 
 def accuracy_entries(result: loadgen.RunResult) -> dict[int, bytes]:
-    return {e["qsl_idx"]: bytes.fromhex(e["data"]) for e in json.loads(result.accuracy_path.read_text())}
+    return {
+        e["qsl_idx"]: bytes.fromhex(e["data"]) for e in json.loads(result.accuracy_path.read_text())
+    }
 
 
-def run(sut: GrpcEndpointSut, dataset: Dataset, tmp_path: Path, **overrides: Any) -> loadgen.RunResult:
-    base: dict[str, Any] = dict(scenario=loadgen.Scenario.SINGLE_STREAM, min_duration_ms=0,
-                                min_query_count=len(dataset))
+def run(
+    sut: GrpcEndpointSut, dataset: Dataset, tmp_path: Path, **overrides: Any
+) -> loadgen.RunResult:
+    base: dict[str, Any] = dict(
+        scenario=loadgen.Scenario.SINGLE_STREAM, min_duration_ms=0, min_query_count=len(dataset)
+    )
     base.update(overrides)
     return loadgen.run(sut, endpoint_qsl(dataset), loadgen.Settings(**base), log_dir=tmp_path)
 
 
 def stream_sample(max_tokens: int, delay_ms: float = 0.0, text: bytes = b"hi") -> Sample:
-    return Sample(tensors={"text_input": np.array([text], dtype=object),
-                           "max_tokens": np.array([max_tokens], dtype=np.int32),
-                           "delay_ms": np.array([delay_ms], dtype=np.float32)})
+    return Sample(
+        tensors={
+            "text_input": np.array([text], dtype=object),
+            "max_tokens": np.array([max_tokens], dtype=np.int32),
+            "delay_ms": np.array([delay_ms], dtype=np.float32),
+        }
+    )
 
 
 # ------------------------------------------------------------------------------ unary
 
 
-def test_unary_fp32_identity_outputs_reach_the_accuracy_log(triton_server: TritonServer, make_sut: Any,
-                                                           tmp_path: Path) -> None:
+def test_unary_fp32_identity_outputs_reach_the_accuracy_log(
+    triton_server: TritonServer, make_sut: Any, tmp_path: Path
+) -> None:
     arrays = [np.arange(i, i + 5, dtype=np.float32).reshape(1, 5) * 0.5 for i in range(6)]
     dataset = Dataset([Sample(tensors={"INPUT0": a}) for a in arrays])
     sut = make_sut(GrpcEndpoint(triton_server.grpc, model="identity"), dataset)
@@ -73,32 +82,52 @@ def test_unary_fp32_identity_outputs_reach_the_accuracy_log(triton_server: Trito
     assert accuracy_entries(result) == {i: a.tobytes() for i, a in enumerate(arrays)}
     records = sut.records()
     assert records["grpc_status"] == ["OK"] * 6
-    assert all(i <= w <= d for i, w, d in zip(records["issued_ns"], records["written_ns"], records["done_ns"]))
+    assert all(
+        i <= w <= d
+        for i, w, d in zip(records["issued_ns"], records["written_ns"], records["done_ns"])
+    )
 
 
-def test_unary_bytes_outputs_in_the_binary_layout(triton_server: TritonServer, make_sut: Any, tmp_path: Path) -> None:
+def test_unary_bytes_outputs_in_the_binary_layout(
+    triton_server: TritonServer, make_sut: Any, tmp_path: Path
+) -> None:
     texts = [b"hello", b"", "caf\u00e9".encode()]
     dataset = Dataset([Sample(tensors={"TEXT_IN": np.array([[t]], dtype=object)}) for t in texts])
     sut = make_sut(GrpcEndpoint(triton_server.grpc, model="echo_bytes"), dataset)
     result = run(sut, dataset, tmp_path, mode=loadgen.Mode.ACCURACY)
     assert sut.stats()["failed"] == 0, sut.stats()["last_failure"]
-    assert accuracy_entries(result) == {i: struct.pack("<I", len(t)) + t for i, t in enumerate(texts)}
+    assert accuracy_entries(result) == {
+        i: struct.pack("<I", len(t)) + t for i, t in enumerate(texts)
+    }
 
 
 @pytest.mark.parametrize("scenario", list(loadgen.Scenario), ids=lambda s: s.value)
-def test_unary_runs_every_scenario(scenario: loadgen.Scenario, triton_server: TritonServer, make_sut: Any,
-                                   tmp_path: Path) -> None:
-    dataset = Dataset([Sample(tensors={"INPUT0": np.full((1, 8), i, np.float32)}) for i in range(8)])
+def test_unary_runs_every_scenario(
+    scenario: loadgen.Scenario, triton_server: TritonServer, make_sut: Any, tmp_path: Path
+) -> None:
+    dataset = Dataset(
+        [Sample(tensors={"INPUT0": np.full((1, 8), i, np.float32)}) for i in range(8)]
+    )
     sut = make_sut(GrpcEndpoint(triton_server.grpc, model="identity"), dataset)
-    result = run(sut, dataset, tmp_path, scenario=scenario, min_query_count=16, server_target_qps=200,
-                 offline_expected_qps=200, multi_stream_samples_per_query=2)
+    result = run(
+        sut,
+        dataset,
+        tmp_path,
+        scenario=scenario,
+        min_query_count=16,
+        server_target_qps=200,
+        offline_expected_qps=200,
+        multi_stream_samples_per_query=2,
+    )
     assert result.errors == 0, result.summary
     stats = sut.stats()
     assert stats["failed"] == 0, stats["last_failure"]
     assert stats["completed"] == stats["issued"] == result.samples_completed >= 16
 
 
-def test_drop_in_start_test_accepts_the_grpc_sut(triton_server: TritonServer, make_sut: Any, tmp_path: Path) -> None:
+def test_drop_in_start_test_accepts_the_grpc_sut(
+    triton_server: TritonServer, make_sut: Any, tmp_path: Path
+) -> None:
     dataset = Dataset([Sample(tensors={"INPUT0": np.ones((1, 4), np.float32)})] * 4)
     sut = make_sut(GrpcEndpoint(triton_server.grpc, model="identity"), dataset)
     settings = lg.TestSettings()
@@ -115,10 +144,15 @@ def test_drop_in_start_test_accepts_the_grpc_sut(triton_server: TritonServer, ma
     assert "No errors encountered during test." in (tmp_path / "mlperf_log_summary.txt").read_text()
 
 
-def test_round_robin_splits_requests_over_replicas(triton_server: TritonServer, make_sut: Any, tmp_path: Path) -> None:
+def test_round_robin_splits_requests_over_replicas(
+    triton_server: TritonServer, make_sut: Any, tmp_path: Path
+) -> None:
     dataset = Dataset([Sample(tensors={"INPUT0": np.ones((1, 4), np.float32)})] * 4)
     # The same server twice: two replicas as far as the client can tell (a channel each).
-    sut = make_sut(GrpcEndpoint([triton_server.grpc, f"grpc://{triton_server.grpc}"], model="identity"), dataset)
+    sut = make_sut(
+        GrpcEndpoint([triton_server.grpc, f"grpc://{triton_server.grpc}"], model="identity"),
+        dataset,
+    )
     run(sut, dataset, tmp_path, min_query_count=10)
     endpoints = sut.stats()["endpoints"]
     assert [e["issued"] for e in endpoints] == [5, 5]
@@ -128,8 +162,9 @@ def test_round_robin_splits_requests_over_replicas(triton_server: TritonServer, 
 # ---------------------------------------------------------------------------- streaming
 
 
-def test_streaming_each_response_is_a_token_with_its_arrival_time(triton_server: TritonServer, make_sut: Any,
-                                                                   tmp_path: Path) -> None:
+def test_streaming_each_response_is_a_token_with_its_arrival_time(
+    triton_server: TritonServer, make_sut: Any, tmp_path: Path
+) -> None:
     delay_ms = 30.0
     dataset = Dataset([stream_sample(4, delay_ms), stream_sample(2, delay_ms)])
     sut = make_sut(GrpcEndpoint(triton_server.grpc, model="stream", stream=True), dataset)
@@ -141,20 +176,28 @@ def test_streaming_each_response_is_a_token_with_its_arrival_time(triton_server:
     assert accuracy_entries(result) == {0: b"tok0 tok1 tok2 tok3 ", 1: b"tok0 tok1 "}
     records = sut.records()
     for index, tokens, issued, first, done, chunks in zip(
-            records["sample_index"], records["tokens"], records["issued_ns"], records["first_token_ns"],
-            records["done_ns"], records["chunk_times_ns"]):
+        records["sample_index"],
+        records["tokens"],
+        records["issued_ns"],
+        records["first_token_ns"],
+        records["done_ns"],
+        records["chunk_times_ns"],
+    ):
         assert tokens == len(chunks) == (4 if index == 0 else 2)
         assert chunks[0] == first and issued < first <= chunks[-1] <= done
         # The server sleeps delay_ms before each token, so token k cannot arrive before
         # (k + 1) * delay_ms; the final empty response is not a token.
         assert (np.diff(chunks) > 0).all()
-        assert all(c - issued >= 0.9 * (k + 1) * delay_ms * 1e6 for k, c in enumerate(chunks)), chunks
+        assert all(c - issued >= 0.9 * (k + 1) * delay_ms * 1e6 for k, c in enumerate(chunks)), (
+            chunks
+        )
         # Stamped when each response arrived, not when the stream ended.
         assert first < done - delay_ms * 1e6
 
 
-def test_streaming_zero_tokens_completes_with_no_output(triton_server: TritonServer, make_sut: Any,
-                                                       tmp_path: Path) -> None:
+def test_streaming_zero_tokens_completes_with_no_output(
+    triton_server: TritonServer, make_sut: Any, tmp_path: Path
+) -> None:
     dataset = Dataset([stream_sample(0)])
     sut = make_sut(GrpcEndpoint(triton_server.grpc, model="stream", stream=True), dataset)
     result = run(sut, dataset, tmp_path, mode=loadgen.Mode.ACCURACY)
@@ -163,12 +206,22 @@ def test_streaming_zero_tokens_completes_with_no_output(triton_server: TritonSer
 
 
 @pytest.mark.parametrize("scenario", list(loadgen.Scenario), ids=lambda s: s.value)
-def test_streaming_runs_every_scenario(scenario: loadgen.Scenario, triton_server: TritonServer, make_sut: Any,
-                                       tmp_path: Path) -> None:
+def test_streaming_runs_every_scenario(
+    scenario: loadgen.Scenario, triton_server: TritonServer, make_sut: Any, tmp_path: Path
+) -> None:
     dataset = Dataset([stream_sample(3, text=b"s%d" % i) for i in range(6)])
     sut = make_sut(GrpcEndpoint(triton_server.grpc, model="stream", stream=True), dataset)
-    result = run(sut, dataset, tmp_path, scenario=scenario, min_query_count=12, server_target_qps=100,
-                 offline_expected_qps=100, multi_stream_samples_per_query=2, use_token_latencies=True)
+    result = run(
+        sut,
+        dataset,
+        tmp_path,
+        scenario=scenario,
+        min_query_count=12,
+        server_target_qps=100,
+        offline_expected_qps=100,
+        multi_stream_samples_per_query=2,
+        use_token_latencies=True,
+    )
     assert result.errors == 0, result.summary
     stats = sut.stats()
     assert stats["failed"] == 0, stats["last_failure"]
@@ -178,24 +231,51 @@ def test_streaming_runs_every_scenario(scenario: loadgen.Scenario, triton_server
 # ----------------------------------------------------------------------------- failures
 
 
-def test_server_down_at_start_is_a_clear_error_before_any_load(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_server_down_at_start_is_a_clear_error_before_any_load(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     target = f"127.0.0.1:{free_port()}"
     dataset = Dataset([Sample(tensors={"INPUT0": np.ones((1, 4), np.float32)})])
     with pytest.raises(ConnectionError, match=f"cannot connect to the gRPC endpoint {target}"):
         GrpcEndpointSut(GrpcEndpoint(target, model="identity", connect_timeout_s=0.5), dataset)
     with pytest.raises(EndpointError, match="cannot connect"):
         preflight(target, "kserve-grpc", "identity", timeout_s=0.5)
-    rc = main(["bench", target, "--api", "kserve-grpc", "--model", "identity", "--timeout-s", "0.5",
-               "--log-dir", str(tmp_path), "--no-report"])
+    rc = main(
+        [
+            "bench",
+            target,
+            "--api",
+            "kserve-grpc",
+            "--model",
+            "identity",
+            "--timeout-s",
+            "0.5",
+            "--log-dir",
+            str(tmp_path),
+            "--no-report",
+        ]
+    )
     assert rc == 2
     assert "nothing was sent" in capsys.readouterr().err
     assert not (tmp_path / "mlperf_log_detail.txt").exists()
 
 
 def test_unknown_model_is_an_error_before_load_and_a_failed_sample_during_it(
-        triton_server: TritonServer, make_sut: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rc = main(["bench", triton_server.grpc, "--api", "kserve-grpc", "--model", "nope",
-               "--log-dir", str(tmp_path / "bench"), "--no-report"])
+    triton_server: TritonServer, make_sut: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = main(
+        [
+            "bench",
+            triton_server.grpc,
+            "--api",
+            "kserve-grpc",
+            "--model",
+            "nope",
+            "--log-dir",
+            str(tmp_path / "bench"),
+            "--no-report",
+        ]
+    )
     assert rc == 2
     assert "model 'nope' not found" in capsys.readouterr().err
     # A model that disappears after the check: each sample fails with the server's status.
@@ -211,10 +291,13 @@ def test_unknown_model_is_an_error_before_load_and_a_failed_sample_during_it(
     assert set(sut.records()["failure"]) == {"grpc_error"}
 
 
-def test_a_request_past_its_deadline_fails_as_a_timeout(triton_server: TritonServer, make_sut: Any,
-                                                       tmp_path: Path) -> None:
+def test_a_request_past_its_deadline_fails_as_a_timeout(
+    triton_server: TritonServer, make_sut: Any, tmp_path: Path
+) -> None:
     dataset = Dataset([stream_sample(3, delay_ms=400.0)])
-    sut = make_sut(GrpcEndpoint(triton_server.grpc, model="stream", stream=True, total_timeout_s=0.15), dataset)
+    sut = make_sut(
+        GrpcEndpoint(triton_server.grpc, model="stream", stream=True, total_timeout_s=0.15), dataset
+    )
     result = run(sut, dataset, tmp_path, min_query_count=2)
     stats = sut.stats()
     assert stats["failed"] == stats["issued"] == result.samples_completed == 2
@@ -224,14 +307,40 @@ def test_a_request_past_its_deadline_fails_as_a_timeout(triton_server: TritonSer
     assert all(0.1e9 < d - i < 0.39e9 for i, d in zip(records["issued_ns"], records["done_ns"]))
 
 
-def test_bench_counts_grpc_failures_like_the_http_client(triton_server: TritonServer, tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_bench_counts_grpc_failures_like_the_http_client(
+    triton_server: TritonServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = tmp_path / "slow.npz"
-    np.savez(data, text_input=np.array([[b"x"]] * 2, dtype="S1"), max_tokens=np.array([[2]] * 2, np.int32),
-             delay_ms=np.array([[400.0]] * 2, np.float32))
-    main(["bench", triton_server.grpc, "--api", "kserve-grpc", "--model", "stream", "--scenario",
-          "SingleStream", "--dataset", str(data), "--no-batch-dim", "--request-timeout-s", "0.1",
-          "--min-duration-ms", "0", "--min-query-count", "3", "--log-dir", str(tmp_path / "logs"), "--no-report"])
+    np.savez(
+        data,
+        text_input=np.array([[b"x"]] * 2, dtype="S1"),
+        max_tokens=np.array([[2]] * 2, np.int32),
+        delay_ms=np.array([[400.0]] * 2, np.float32),
+    )
+    main(
+        [
+            "bench",
+            triton_server.grpc,
+            "--api",
+            "kserve-grpc",
+            "--model",
+            "stream",
+            "--scenario",
+            "SingleStream",
+            "--dataset",
+            str(data),
+            "--no-batch-dim",
+            "--request-timeout-s",
+            "0.1",
+            "--min-duration-ms",
+            "0",
+            "--min-query-count",
+            "3",
+            "--log-dir",
+            str(tmp_path / "logs"),
+            "--no-report",
+        ]
+    )
     stats = json.loads((tmp_path / "logs" / "endpoint.json").read_text())
     assert stats["failed"] == stats["issued"] >= 3
     assert stats["failures_by_reason"]["timeout_total"] == stats["failed"]
@@ -242,29 +351,56 @@ def test_bench_counts_grpc_failures_like_the_http_client(triton_server: TritonSe
 # ------------------------------------------------------------------------------- probe
 
 
-def test_probe_grpc_checks_the_server_the_model_and_one_request(triton_server: TritonServer) -> None:
+def test_probe_grpc_checks_the_server_the_model_and_one_request(
+    triton_server: TritonServer,
+) -> None:
     report = probe(triton_server.grpc, "kserve-grpc", "identity")
     statuses = {c.name: c.status for c in report.checks}
-    assert statuses == {"reachable": Status.OK, "model": Status.OK, "request": Status.OK,
-                        "streaming": Status.SKIP, "token counting": Status.SKIP}, report.format()
+    assert statuses == {
+        "reachable": Status.OK,
+        "model": Status.OK,
+        "request": Status.OK,
+        "streaming": Status.SKIP,
+        "token counting": Status.SKIP,
+    }, report.format()
     details = {c.name: c.detail for c in report.checks}
     assert "live and ready" in details["reachable"]
     assert "INPUT0 FP32 [-1, -1]" in details["model"]
     assert "OUTPUT0 FP32" in details["request"]
 
 
-def test_probe_grpc_streams_a_decoupled_model(triton_server: TritonServer, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["probe", triton_server.grpc, "--api", "kserve-grpc", "--model", "stream", "--max-tokens", "5"]) == 0
+def test_probe_grpc_streams_a_decoupled_model(
+    triton_server: TritonServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            [
+                "probe",
+                triton_server.grpc,
+                "--api",
+                "kserve-grpc",
+                "--model",
+                "stream",
+                "--max-tokens",
+                "5",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "decoupled" in out
     assert "ModelStreamInfer: 5 responses with outputs" in out
     assert "tokens are counted responses (5 here)" in out
 
 
-def test_probe_grpc_names_a_missing_model_and_an_unreachable_server(triton_server: TritonServer) -> None:
+def test_probe_grpc_names_a_missing_model_and_an_unreachable_server(
+    triton_server: TritonServer,
+) -> None:
     report = probe(triton_server.grpc, "kserve-grpc", "nope")
     checks = {c.name: c for c in report.checks}
-    assert checks["model"].status is Status.FAIL and "model 'nope' not found" in checks["model"].detail
+    assert (
+        checks["model"].status is Status.FAIL and "model 'nope' not found" in checks["model"].detail
+    )
     assert checks["request"].status is Status.SKIP and not report.ok
     down = probe(f"127.0.0.1:{free_port()}", "kserve-grpc", "identity", timeout_s=0.5)
     assert down.checks[0].status is Status.FAIL and "cannot connect" in down.checks[0].detail
@@ -274,10 +410,32 @@ def test_probe_grpc_names_a_missing_model_and_an_unreachable_server(triton_serve
 # ------------------------------------------------------------------------------- bench
 
 
-def test_bench_grpc_random_tensors_from_the_grpc_metadata(triton_server: TritonServer, tmp_path: Path) -> None:
-    rc = main(["bench", triton_server.grpc, "--api", "kserve-grpc", "--model", "identity", "--scenario", "Server",
-               "--target-qps", "100", "--sample-count", "8", "--min-duration-ms", "300", "--min-query-count", "16",
-               "--log-dir", str(tmp_path), "--no-report"])
+def test_bench_grpc_random_tensors_from_the_grpc_metadata(
+    triton_server: TritonServer, tmp_path: Path
+) -> None:
+    rc = main(
+        [
+            "bench",
+            triton_server.grpc,
+            "--api",
+            "kserve-grpc",
+            "--model",
+            "identity",
+            "--scenario",
+            "Server",
+            "--target-qps",
+            "100",
+            "--sample-count",
+            "8",
+            "--min-duration-ms",
+            "300",
+            "--min-query-count",
+            "16",
+            "--log-dir",
+            str(tmp_path),
+            "--no-report",
+        ]
+    )
     assert rc in (0, 1)  # 1: INVALID for too few queries, not for a failure (checked below)
     stats = json.loads((tmp_path / "endpoint.json").read_text())
     assert stats["failed"] == 0 and stats["completed"] >= 16
@@ -286,11 +444,34 @@ def test_bench_grpc_random_tensors_from_the_grpc_metadata(triton_server: TritonS
 
 def test_bench_grpc_streams_a_decoupled_model(triton_server: TritonServer, tmp_path: Path) -> None:
     data = tmp_path / "prompts.npz"
-    np.savez(data, text_input=np.array([[b"a"], [b"b"], [b"c"]], dtype="S1"),
-             max_tokens=np.array([[3], [4], [5]], np.int32), delay_ms=np.zeros((3, 1), np.float32))
-    rc = main(["bench", triton_server.grpc, "--api", "kserve-grpc", "--model", "stream", "--scenario", "Offline",
-               "--dataset", str(data), "--no-batch-dim", "--min-duration-ms", "0", "--min-query-count", "12",
-               "--log-dir", str(tmp_path / "logs"), "--no-report"])
+    np.savez(
+        data,
+        text_input=np.array([[b"a"], [b"b"], [b"c"]], dtype="S1"),
+        max_tokens=np.array([[3], [4], [5]], np.int32),
+        delay_ms=np.zeros((3, 1), np.float32),
+    )
+    rc = main(
+        [
+            "bench",
+            triton_server.grpc,
+            "--api",
+            "kserve-grpc",
+            "--model",
+            "stream",
+            "--scenario",
+            "Offline",
+            "--dataset",
+            str(data),
+            "--no-batch-dim",
+            "--min-duration-ms",
+            "0",
+            "--min-query-count",
+            "12",
+            "--log-dir",
+            str(tmp_path / "logs"),
+            "--no-report",
+        ]
+    )
     assert rc == 0
     stats = json.loads((tmp_path / "logs" / "endpoint.json").read_text())
     assert stats["failed"] == 0 and stats["tokens_from_chunks"] == stats["completed"] >= 12
@@ -315,9 +496,12 @@ class StallingGrpcServer:
             self.release.wait(30)
             return b""
 
-        handler = grpc.method_handlers_generic_handler("inference.GRPCInferenceService", {
-            "ModelInfer": grpc.unary_unary_rpc_method_handler(infer),
-        })
+        handler = grpc.method_handlers_generic_handler(
+            "inference.GRPCInferenceService",
+            {
+                "ModelInfer": grpc.unary_unary_rpc_method_handler(infer),
+            },
+        )
         self.server = grpc.server(concurrent.futures.ThreadPoolExecutor(8))
         self.server.add_generic_rpc_handlers((handler,))
         self.target = f"127.0.0.1:{self.server.add_insecure_port('127.0.0.1:0')}"
@@ -335,9 +519,17 @@ def test_a_server_gone_mid_run_fails_the_in_flight_samples(make_sut: Any, tmp_pa
     try:
         dataset = Dataset([Sample(tensors={"INPUT0": np.ones((1, 4), np.float32)})] * 4)
         sut = make_sut(GrpcEndpoint(server.target, model="identity"), dataset)
-        threading.Timer(0.3, server.server.stop, args=(0,)).start()  # requests in flight, unanswered
-        result = run(sut, dataset, tmp_path, scenario=loadgen.Scenario.OFFLINE, min_query_count=4,
-                     offline_expected_qps=100)
+        threading.Timer(
+            0.3, server.server.stop, args=(0,)
+        ).start()  # requests in flight, unanswered
+        result = run(
+            sut,
+            dataset,
+            tmp_path,
+            scenario=loadgen.Scenario.OFFLINE,
+            min_query_count=4,
+            offline_expected_qps=100,
+        )
     finally:
         server.stop()
     stats = sut.stats()
@@ -380,18 +572,25 @@ def test_ctrl_c_stops_a_grpc_run_on_stalled_requests_and_writes_the_logs(tmp_pat
     server = StallingGrpcServer()
     # The stalling server has no metadata service for bench's check: the run is driven directly.
     try:
-        command = [sys.executable, "-c", (
-            "import sys, numpy as np, loadgen\n"
-            "from loadgen.net.datasets import Dataset, Sample\n"
-            "from loadgen.net.endpoint import endpoint_qsl\n"
-            "from loadgen.net.grpc_endpoint import GrpcEndpoint, GrpcEndpointSut\n"
-            "ds = Dataset([Sample(tensors={'INPUT0': np.ones((1, 4), np.float32)})] * 4)\n"
-            f"sut = GrpcEndpointSut(GrpcEndpoint({server.target!r}, model='identity'), ds)\n"
-            "s = loadgen.Settings(scenario=loadgen.Scenario.SERVER, server_target_qps=20, min_duration_ms=60000)\n"
-            f"r = loadgen.run(sut, endpoint_qsl(ds), s, log_dir={str(tmp_path)!r})\n"
-            "sut.close()\n"
-            "print('failed', sut.stats()['failed'], 'interrupted', r.valid)\n")]
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        command = [
+            sys.executable,
+            "-c",
+            (
+                "import sys, numpy as np, loadgen\n"
+                "from loadgen.net.datasets import Dataset, Sample\n"
+                "from loadgen.net.endpoint import endpoint_qsl\n"
+                "from loadgen.net.grpc_endpoint import GrpcEndpoint, GrpcEndpointSut\n"
+                "ds = Dataset([Sample(tensors={'INPUT0': np.ones((1, 4), np.float32)})] * 4)\n"
+                f"sut = GrpcEndpointSut(GrpcEndpoint({server.target!r}, model='identity'), ds)\n"
+                "s = loadgen.Settings(scenario=loadgen.Scenario.SERVER, server_target_qps=20, min_duration_ms=60000)\n"
+                f"r = loadgen.run(sut, endpoint_qsl(ds), s, log_dir={str(tmp_path)!r})\n"
+                "sut.close()\n"
+                "print('failed', sut.stats()['failed'], 'interrupted', r.valid)\n"
+            ),
+        ]
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         try:
             deadline = time.monotonic() + 30
             while not (tmp_path / "mlperf_log_detail.txt").exists() and time.monotonic() < deadline:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from loadgen.__main__ import main
 from loadgen.net.probe import EndpointError, ProbeReport, Status, preflight, probe
 from servers.fault_server import FaultServer
@@ -26,7 +25,9 @@ ALL_OK = {n: Status.OK for n in ("reachable", "model", "request", "streaming", "
 def test_probe_llama_server_finds_everything_working(llama_server: LlamaServer, api: str) -> None:
     report = probe(llama_server.url, api, llama_server.model, max_tokens=6)
     assert statuses(report) == ALL_OK, report.format()
-    assert "usage in the stream: completion_tokens=6 (matches 6 content chunks)" in detail(report, "token counting")
+    assert "usage in the stream: completion_tokens=6 (matches 6 content chunks)" in detail(
+        report, "token counting"
+    )
     assert "then [DONE]" in detail(report, "streaming")
     assert report.ok
 
@@ -37,8 +38,13 @@ def test_probe_picks_the_listed_model_when_none_is_given(llama_server: LlamaServ
     assert f"using {llama_server.model!r}" in detail(report, "model")
 
 
-def test_probe_cli_prints_the_checks_and_exits_0(llama_server: LlamaServer, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["probe", llama_server.url, "--api", "openai-chat", "--model", llama_server.model]) == 0
+def test_probe_cli_prints_the_checks_and_exits_0(
+    llama_server: LlamaServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["probe", llama_server.url, "--api", "openai-chat", "--model", llama_server.model])
+        == 0
+    )
     out = capsys.readouterr().out
     assert out.startswith(f"probe {llama_server.url} (api openai-chat, model {llama_server.model})")
     assert "ok    streaming" in out and out.endswith("result: the endpoint is ready\n")
@@ -46,12 +52,16 @@ def test_probe_cli_prints_the_checks_and_exits_0(llama_server: LlamaServer, caps
 
 def test_probe_triton_v2_and_generate_stream(triton_server: TritonServer) -> None:
     v2 = probe(triton_server.url, "kserve", "identity")
-    assert statuses(v2) == {**ALL_OK, "streaming": Status.SKIP, "token counting": Status.SKIP}, v2.format()
+    assert statuses(v2) == {**ALL_OK, "streaming": Status.SKIP, "token counting": Status.SKIP}, (
+        v2.format()
+    )
     assert "OUTPUT0" in detail(v2, "request") and "INPUT0 FP32 [-1, -1]" in detail(v2, "model")
     text = probe(triton_server.url, "kserve", "echo_bytes")
     assert statuses(text)["request"] is Status.OK, text.format()
     stream = probe(triton_server.url, "triton-generate", "stream", max_tokens=5)
-    assert statuses(stream) == {**ALL_OK, "request": Status.SKIP, "token counting": Status.WARN}, stream.format()
+    assert statuses(stream) == {**ALL_OK, "request": Status.SKIP, "token counting": Status.WARN}, (
+        stream.format()
+    )
     assert detail(stream, "streaming").startswith("5 events with text_output")
 
 
@@ -82,7 +92,9 @@ def test_probe_unreachable_server_fails_clearly(capsys: pytest.CaptureFixture[st
 def test_probe_model_missing_from_v1_models(fault_server: FaultServer) -> None:
     report = probe(fault_server.url, "openai", "llama-70b")
     assert statuses(report)["model"] is Status.FAIL
-    assert detail(report, "model").startswith("model 'llama-70b' is not listed by GET /v1/models (listed: ok, ")
+    assert detail(report, "model").startswith(
+        "model 'llama-70b' is not listed by GET /v1/models (listed: ok, "
+    )
 
 
 def test_probe_reports_a_stream_without_usage(fault_server: FaultServer) -> None:
@@ -101,10 +113,13 @@ def test_probe_reports_a_stream_without_usage(fault_server: FaultServer) -> None
         ("malformed-sse", "the answer is not JSON", "a stream event is not JSON"),
     ],
 )
-def test_probe_reports_faults_of_requests(fault_server: FaultServer, model: str, request_detail: str,
-                                          stream_detail: str) -> None:
+def test_probe_reports_faults_of_requests(
+    fault_server: FaultServer, model: str, request_detail: str, stream_detail: str
+) -> None:
     report = probe(fault_server.url, "openai", model, timeout_s=5)
-    assert statuses(report)["request"] is Status.FAIL and statuses(report)["streaming"] is Status.FAIL
+    assert (
+        statuses(report)["request"] is Status.FAIL and statuses(report)["streaming"] is Status.FAIL
+    )
     assert request_detail in detail(report, "request")
     assert stream_detail in detail(report, "streaming")
     assert not report.ok
@@ -139,10 +154,14 @@ def test_preflight_v2_returns_the_metadata(triton_server: TritonServer) -> None:
 def test_probe_cli_api_key_comes_from_the_environment_and_is_never_printed(
     fault_server: FaultServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["probe", fault_server.url, "--model", "ok", "--api-key-env", "LOADGEN_TEST_KEY"]) == 2
+    assert (
+        main(["probe", fault_server.url, "--model", "ok", "--api-key-env", "LOADGEN_TEST_KEY"]) == 2
+    )
     assert "LOADGEN_TEST_KEY: that environment variable is not set" in capsys.readouterr().err
     monkeypatch.setenv("LOADGEN_TEST_KEY", "sk-secret-123")
-    assert main(["probe", fault_server.url, "--model", "ok", "--api-key-env", "LOADGEN_TEST_KEY"]) == 0
+    assert (
+        main(["probe", fault_server.url, "--model", "ok", "--api-key-env", "LOADGEN_TEST_KEY"]) == 0
+    )
     out = capsys.readouterr()
     assert "sk-secret" not in out.out + out.err
     assert main(["probe", fault_server.url, "--header", "no-colon"]) == 2

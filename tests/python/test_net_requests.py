@@ -7,7 +7,6 @@ import struct
 
 import numpy as np
 import pytest
-
 from loadgen.net.datasets import Sample
 from loadgen.net.requests import build_bodies, build_body, request_path
 
@@ -19,10 +18,21 @@ def body(api: str, sample: Sample, **kw: object) -> dict[str, object]:
 
 
 def test_completions_stream_asks_for_usage_and_token_ids_stay_ids() -> None:
-    b = body("openai", Sample(token_ids=(5, 6, 7), max_tokens=4, extra_body={"temperature": 0}),
-             model="m", ignore_eos=True)
-    assert b == {"model": "m", "prompt": [5, 6, 7], "max_tokens": 4, "ignore_eos": True,
-                 "stream": True, "stream_options": {"include_usage": True}, "temperature": 0}
+    b = body(
+        "openai",
+        Sample(token_ids=(5, 6, 7), max_tokens=4, extra_body={"temperature": 0}),
+        model="m",
+        ignore_eos=True,
+    )
+    assert b == {
+        "model": "m",
+        "prompt": [5, 6, 7],
+        "max_tokens": 4,
+        "ignore_eos": True,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "temperature": 0,
+    }
     b = body("openai", Sample(prompt="hi"), stream=False)
     assert b == {"prompt": "hi", "stream": False}
 
@@ -36,23 +46,31 @@ def test_chat_takes_messages_or_makes_one_from_a_prompt() -> None:
 
 
 def test_triton_generate_fields() -> None:
-    assert body("triton-generate", Sample(prompt="x", max_tokens=3, extra_body={"delay_ms": 1.0})) == {
-        "text_input": "x", "max_tokens": 3, "delay_ms": 1.0}
+    assert body(
+        "triton-generate", Sample(prompt="x", max_tokens=3, extra_body={"delay_ms": 1.0})
+    ) == {"text_input": "x", "max_tokens": 3, "delay_ms": 1.0}
 
 
 def test_kserve_json_inputs() -> None:
-    sample = Sample(tensors={"A": np.array([[1.5, 2.0]], np.float32), "S": np.array([b"hi"], dtype=object)})
+    sample = Sample(
+        tensors={"A": np.array([[1.5, 2.0]], np.float32), "S": np.array([b"hi"], dtype=object)}
+    )
     b = body("kserve", sample)
-    assert b == {"inputs": [
-        {"name": "A", "shape": [1, 2], "datatype": "FP32", "data": [1.5, 2.0]},
-        {"name": "S", "shape": [1], "datatype": "BYTES", "data": ["hi"]},
-    ]}
+    assert b == {
+        "inputs": [
+            {"name": "A", "shape": [1, 2], "datatype": "FP32", "data": [1.5, 2.0]},
+            {"name": "S", "shape": [1], "datatype": "BYTES", "data": ["hi"]},
+        ]
+    }
 
 
 def test_kserve_binary_tensors_layout() -> None:
     a = np.array([[1, 2, 3]], np.int32)
-    data, json_length = build_body("kserve", Sample(tensors={"A": a, "S": np.array([b"xyz"], dtype=object)}),
-                                   binary_tensors=True)
+    data, json_length = build_body(
+        "kserve",
+        Sample(tensors={"A": a, "S": np.array([b"xyz"], dtype=object)}),
+        binary_tensors=True,
+    )
     header = json.loads(data[:json_length])
     assert header["parameters"] == {"binary_data_output": True}
     assert [i["parameters"]["binary_data_size"] for i in header["inputs"]] == [12, 7]
@@ -62,7 +80,9 @@ def test_kserve_binary_tensors_layout() -> None:
 
 
 def test_errors_name_the_sample() -> None:
-    with pytest.raises(ValueError, match="sample 1: a completions request needs a prompt or token_ids"):
+    with pytest.raises(
+        ValueError, match="sample 1: a completions request needs a prompt or token_ids"
+    ):
         build_bodies("openai", [Sample(prompt="ok"), Sample(max_tokens=3)])
     with pytest.raises(ValueError, match="needs tensors"):
         build_body("kserve", Sample(prompt="x"))

@@ -8,11 +8,10 @@ import struct
 from pathlib import Path
 from typing import Any, Iterator
 
-import numpy as np
-import pytest
-
 import loadgen
 import mlperf_loadgen as lg
+import numpy as np
+import pytest
 from loadgen.net.datasets import Dataset, Sample
 from loadgen.net.endpoint import Endpoint, EndpointSut, endpoint_qsl
 from servers.fixtures import TritonServer
@@ -33,12 +32,15 @@ def make_sut() -> Iterator[Any]:
 
 
 def accuracy_entries(result: loadgen.RunResult) -> dict[int, bytes]:
-    return {e["qsl_idx"]: bytes.fromhex(e["data"]) for e in json.loads(result.accuracy_path.read_text())}
+    return {
+        e["qsl_idx"]: bytes.fromhex(e["data"]) for e in json.loads(result.accuracy_path.read_text())
+    }
 
 
 def run(sut: EndpointSut, dataset: Dataset, tmp_path: Path, **overrides: Any) -> loadgen.RunResult:
-    base: dict[str, Any] = dict(scenario=loadgen.Scenario.SINGLE_STREAM, min_duration_ms=0,
-                                min_query_count=len(dataset))
+    base: dict[str, Any] = dict(
+        scenario=loadgen.Scenario.SINGLE_STREAM, min_duration_ms=0, min_query_count=len(dataset)
+    )
     base.update(overrides)
     return loadgen.run(sut, endpoint_qsl(dataset), loadgen.Settings(**base), log_dir=tmp_path)
 
@@ -49,8 +51,12 @@ def test_kserve_fp32_identity_outputs_reach_the_accuracy_log(
 ) -> None:
     arrays = [np.arange(i, i + 5, dtype=np.float32).reshape(1, 5) * 0.5 for i in range(6)]
     dataset = Dataset([Sample(tensors={"INPUT0": a}) for a in arrays])
-    sut = make_sut(Endpoint(triton_server.url, api="kserve", model="identity", binary_tensors=binary,
-                            stream=False), dataset)
+    sut = make_sut(
+        Endpoint(
+            triton_server.url, api="kserve", model="identity", binary_tensors=binary, stream=False
+        ),
+        dataset,
+    )
     result = run(sut, dataset, tmp_path, mode=loadgen.Mode.ACCURACY)
     assert result.errors == 0
     assert sut.stats()["failed"] == 0, sut.stats()["last_failure"]
@@ -66,17 +72,29 @@ def test_kserve_bytes_outputs_in_the_binary_layout(
     assert sut.name == f"EndpointSut(kserve, {triton_server.url})"  # KServe infer never streams
     result = run(sut, dataset, tmp_path, mode=loadgen.Mode.ACCURACY)
     assert sut.stats()["failed"] == 0, sut.stats()["last_failure"]
-    assert accuracy_entries(result) == {i: struct.pack("<I", len(t)) + t for i, t in enumerate(texts)}
+    assert accuracy_entries(result) == {
+        i: struct.pack("<I", len(t)) + t for i, t in enumerate(texts)
+    }
 
 
 def test_kserve_performance_run_reuses_connections(
     triton_server: TritonServer, make_sut: Any, tmp_path: Path
 ) -> None:
     dataset = Dataset([Sample(tensors={"INPUT0": np.ones((1, 16), np.float32)})] * 4)
-    sut = make_sut(Endpoint(triton_server.url, api="kserve", model="identity", stream=False,
-                            binary_tensors=True), dataset)
-    result = run(sut, dataset, tmp_path, scenario=loadgen.Scenario.SERVER, server_target_qps=200,
-                 min_query_count=200)
+    sut = make_sut(
+        Endpoint(
+            triton_server.url, api="kserve", model="identity", stream=False, binary_tensors=True
+        ),
+        dataset,
+    )
+    result = run(
+        sut,
+        dataset,
+        tmp_path,
+        scenario=loadgen.Scenario.SERVER,
+        server_target_qps=200,
+        min_query_count=200,
+    )
     assert result.errors == 0 and result.samples_completed >= 200
     stats = sut.stats()
     assert stats["failed"] == 0
@@ -90,15 +108,27 @@ def test_generate_stream_tokens_and_text(
 ) -> None:
     dataset = Dataset([Sample(prompt=f"p{i}", max_tokens=4) for i in range(8)])
     sut = make_sut(Endpoint(triton_server.url, api="triton-generate", model="stream"), dataset)
-    result = run(sut, dataset, tmp_path, scenario=scenario, min_query_count=64, use_token_latencies=True,
-                 server_target_qps=50, server_ttft_latency_ns=2_000_000_000,
-                 server_tpot_latency_ns=2_000_000_000, server_target_latency_ns=4_000_000_000)
+    result = run(
+        sut,
+        dataset,
+        tmp_path,
+        scenario=scenario,
+        min_query_count=64,
+        use_token_latencies=True,
+        server_target_qps=50,
+        server_ttft_latency_ns=2_000_000_000,
+        server_tpot_latency_ns=2_000_000_000,
+        server_target_latency_ns=4_000_000_000,
+    )
     assert result.errors == 0
     assert result.token_count == result.samples_completed * 4
     records = sut.records()
     assert set(records["token_source"]) == {"chunks"}  # generate_stream has no usage
     assert records["tokens"] == [4] * result.samples_completed
-    assert all(len(c) == 4 and c[0] == f for c, f in zip(records["chunk_times_ns"], records["first_token_ns"]))
+    assert all(
+        len(c) == 4 and c[0] == f
+        for c, f in zip(records["chunk_times_ns"], records["first_token_ns"])
+    )
 
 
 def test_generate_stream_text_in_the_accuracy_log_via_start_test(

@@ -9,10 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import loadgen
 import mlperf_loadgen as lg
+import pytest
 
 pytestmark = pytest.mark.usefixtures("hang_watchdog")
 

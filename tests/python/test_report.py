@@ -18,9 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import loadgen
+import pytest
 from loadgen import report
 from loadgen.__main__ import main
 from loadgen.demo import SleepSut
@@ -91,7 +90,9 @@ def server_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     sut = SleepSut(latency_s=0.001, per_sample_s=0.0)
     try:
         result = loadgen.run(
-            sut, loadgen.InMemoryQsl(1024, 256), settings,
+            sut,
+            loadgen.InMemoryQsl(1024, 256),
+            settings,
             log=loadgen.LogOptions(outdir=log_dir, enable_trace=True),
         )
     finally:
@@ -111,7 +112,9 @@ def token_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         accuracy_log_probability=1.0,
     )
     result = loadgen.run(
-        TokenSut(), loadgen.InMemoryQsl(1024, 256), settings,
+        TokenSut(),
+        loadgen.InMemoryQsl(1024, 256),
+        settings,
         log=loadgen.LogOptions(outdir=log_dir, enable_trace=True),
     )
     return result, log_dir
@@ -155,10 +158,18 @@ def test_official_figures_have_one_point_per_sample() -> None:
     assert run.samples is not None
     n = len(run.samples)
     figures = report.build_figures(run)
-    assert list(figures) == ["latency_cdf", "latency_histogram", "latency_over_time", "throughput_over_time"]
+    assert list(figures) == [
+        "latency_cdf",
+        "latency_histogram",
+        "latency_over_time",
+        "throughput_over_time",
+    ]
 
     cdf = figures["latency_cdf"].axes[0]
-    assert (cdf.get_xlabel(), cdf.get_ylabel()) == ("latency (ms)", "fraction of samples at or below")
+    assert (cdf.get_xlabel(), cdf.get_ylabel()) == (
+        "latency (ms)",
+        "fraction of samples at or below",
+    )
     samples = line(figures["latency_cdf"], "samples")
     assert len(samples.get_xdata()) == n
     assert list(samples.get_ydata())[-1] == 1.0
@@ -187,7 +198,10 @@ def test_official_token_run_without_trace_uses_the_detail_percentiles() -> None:
     assert len(coarse.get_xdata()) == 8  # min, six percentiles, max
     assert coarse.get_xdata()[-1] == run.value("result_max_latency_ns") / 1e6
     ttft_ax, tpot_ax = figures["token_latencies"].axes
-    assert (ttft_ax.get_title(), tpot_ax.get_title()) == ("time to first token", "time per output token")
+    assert (ttft_ax.get_title(), tpot_ax.get_title()) == (
+        "time to first token",
+        "time per output token",
+    )
     heights = [p.get_height() for p in ttft_ax.patches]
     assert heights[1] == run.value("result_first_token_50.00_percentile_latency_ns") / 1e6
     assert len(heights) == 8
@@ -223,7 +237,11 @@ def test_server_run_report_figures_and_exports(server_run: Run, server_report: R
 
     figures = report.build_figures(run)
     assert list(figures) == [
-        "latency_cdf", "latency_histogram", "latency_over_time", "throughput_over_time", "issue_lag"
+        "latency_cdf",
+        "latency_histogram",
+        "latency_over_time",
+        "throughput_over_time",
+        "issue_lag",
     ]
     assert len(line(figures["latency_cdf"], "samples").get_xdata()) == n
     target = line(figures["latency_cdf"], "target")
@@ -237,14 +255,17 @@ def test_server_run_report_figures_and_exports(server_run: Run, server_report: R
     out = written[0].parent
     names = sorted(p.name for p in written)
     assert names == sorted(
-        ["server.html", "server-samples.csv", "server-samples.json"] + [f"server-{f}.png" for f in figures]
+        ["server.html", "server-samples.csv", "server-samples.json"]
+        + [f"server-{f}.png" for f in figures]
     )
     page = (out / "server.html").read_text()
     assert page.count('src="data:image/png;base64,') == len(figures)
     assert f'class="verdict {"VALID" if result.valid else "INVALID"}"' in page
     with open(out / "server-samples.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == n and [int(r["latency_ns"]) for r in rows] == [s.latency_ns for s in run.samples]
+    assert len(rows) == n and [int(r["latency_ns"]) for r in rows] == [
+        s.latency_ns for s in run.samples
+    ]
     exported = json.loads((out / "server-samples.json").read_text())
     assert len(exported["samples"]) == n
     assert exported["results"]["result_validity"] == run.value("result_validity")
@@ -286,7 +307,9 @@ def test_token_events_give_per_sample_ttft_and_tpot(token_run: Run, tmp_path: Pa
     run = report.load_run(tmp_path)
     assert run.samples is not None
     assert [s.ttft_ns for s in run.samples] == [s.latency_ns // 3 for s in run.samples]
-    assert [s.tpot_ns for s in run.samples] == [(s.latency_ns - s.latency_ns // 3) // 4 for s in run.samples]
+    assert [s.tpot_ns for s in run.samples] == [
+        (s.latency_ns - s.latency_ns // 3) // 4 for s in run.samples
+    ]
     ttft_ax, tpot_ax = report.build_figures(run)["token_latencies"].axes
     assert ttft_ax.get_xlabel() == "time to first token (ms)"
     assert tpot_ax.get_xlabel() == "time per output token (ms)"
@@ -300,14 +323,21 @@ def test_token_events_give_per_sample_ttft_and_tpot(token_run: Run, tmp_path: Pa
 # --- command line ----------------------------------------------------------------------------
 
 
-def test_cli_report_and_compare(server_run: Run, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_report_and_compare(
+    server_run: Run, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _, log_dir = server_run
     out = tmp_path / "official.html"
     assert main(["report", str(OFFICIAL_SS_TRACE), "-o", str(out)]) == 0
     assert out.is_file() and (tmp_path / "official-latency_cdf.png").is_file()
     capsys.readouterr()
 
-    assert main(["compare", str(OFFICIAL_SS_TRACE), str(log_dir), "--html", str(tmp_path / "cmp.html")]) == 0
+    assert (
+        main(
+            ["compare", str(OFFICIAL_SS_TRACE), str(log_dir), "--html", str(tmp_path / "cmp.html")]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     rows = {r.split()[0]: r for r in text.splitlines() if r.strip()}
     assert rows["scenario"].split()[1:] == ["SingleStream", "Server"]
@@ -334,7 +364,9 @@ def test_cli_report_errors_are_clear(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "its subfolders first, second have one" in capsys.readouterr().err
 
 
-def test_without_matplotlib_report_says_what_to_install_and_compare_still_works(tmp_path: Path) -> None:
+def test_without_matplotlib_report_says_what_to_install_and_compare_still_works(
+    tmp_path: Path,
+) -> None:
     output = tmp_path / "out" / "r.html"
     code = (
         "import sys; sys.modules['matplotlib'] = None\n"  # makes `import matplotlib` fail
@@ -356,9 +388,21 @@ def test_report_html_opens_in_headless_chromium(server_report: Report, tmp_path:
     assert browser is not None, f"no headless browser ({', '.join(names)}): run tests/run_all.sh"
     page = server_report[1][0]
     proc = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
-         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=60, check=False,
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert 'id="verdict"' in proc.stdout and proc.stdout.count("<img") == 5
@@ -380,13 +424,18 @@ def test_validate_reports_silent_pitfalls_with_file_and_line(tmp_path: Path) -> 
         "*.Offline.target_qps = 2000\n"
     )
     proc = subprocess.run(
-        [sys.executable, "-m", "loadgen", "validate", str(conf)], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "loadgen", "validate", str(conf)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 1
     pattern = rf"^{re.escape(str(conf))}:(\d+): (.*)$"
     messages = {int(m[1]): m[2] for m in re.finditer(pattern, proc.stdout, re.M)}
     assert sorted(messages) == [2, 3, 4, 5], proc.stdout
-    assert "no spaces around '='" in messages[2] and "*.SingleStream.target_latency = 5" in messages[2]
+    assert (
+        "no spaces around '='" in messages[2] and "*.SingleStream.target_latency = 5" in messages[2]
+    )
     assert "comment after the value" in messages[3]
     assert "read as octal (= 8)" in messages[4] and "*.*.min_query_count = 8" in messages[4]
     assert "unknown key 'min_querry_count'" in messages[5] and "*.*.min_query_count" in messages[5]
@@ -396,6 +445,9 @@ def test_validate_accepts_a_clean_file(tmp_path: Path) -> None:
     conf = tmp_path / "user.conf"
     conf.write_text("*.Offline.target_qps = 2000\nresnet50.Server.target_qps = 1000.5\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "loadgen", "validate", str(conf)], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "loadgen", "validate", str(conf)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert (proc.returncode, proc.stdout) == (0, "no problems found\n")

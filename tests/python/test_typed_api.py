@@ -20,11 +20,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pytest
-
 import loadgen
 import mlperf_loadgen
+import numpy as np
+import pytest
 from loadgen.demo import MatmulSut, NullSut, SleepSut
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +41,9 @@ def quick(scenario: loadgen.Scenario, **changes: Any) -> loadgen.Settings:
     base: dict[str, Any] = {
         loadgen.Scenario.SINGLE_STREAM: dict(min_query_count=64),
         loadgen.Scenario.MULTI_STREAM: dict(min_query_count=662),
-        loadgen.Scenario.SERVER: dict(server_target_qps=3000, server_target_latency_ns=50_000_000, min_query_count=500),
+        loadgen.Scenario.SERVER: dict(
+            server_target_qps=3000, server_target_latency_ns=50_000_000, min_query_count=500
+        ),
         loadgen.Scenario.OFFLINE: dict(offline_expected_qps=1000, min_query_count=500),
     }[scenario]
     return s.replace(**{**base, **changes})
@@ -77,7 +78,10 @@ class RecordingSut:
 
 METRIC_KEYS = {
     loadgen.Scenario.SINGLE_STREAM: ("early_stopping_latency_ss_ns", "early_stopping_latency_ss"),
-    loadgen.Scenario.MULTI_STREAM: ("early_stopping_latency_multi_stream_ns", "early_stopping_latency_ms"),
+    loadgen.Scenario.MULTI_STREAM: (
+        "early_stopping_latency_multi_stream_ns",
+        "early_stopping_latency_ms",
+    ),
     loadgen.Scenario.SERVER: ("completed_samples_per_second", "result_completed_samples_per_sec"),
     loadgen.Scenario.OFFLINE: ("samples_per_second", "result_samples_per_second"),
 }
@@ -85,7 +89,9 @@ METRIC_KEYS = {
 
 @pytest.mark.parametrize("scenario", list(loadgen.Scenario))
 @pytest.mark.parametrize("sut_name", ["null", "sleep"])
-def test_run_every_scenario_with_the_demo_suts(scenario: loadgen.Scenario, sut_name: str, tmp_path: Path) -> None:
+def test_run_every_scenario_with_the_demo_suts(
+    scenario: loadgen.Scenario, sut_name: str, tmp_path: Path
+) -> None:
     sut = NullSut() if sut_name == "null" else SleepSut(latency_s=0.0005, per_sample_s=0.00001)
     try:
         result = loadgen.run(sut, QSL, quick(scenario), log_dir=tmp_path)
@@ -114,7 +120,11 @@ def test_run_every_scenario_with_the_demo_suts(scenario: loadgen.Scenario, sut_n
     if scenario is loadgen.Scenario.OFFLINE:
         assert result.queries_issued == 1
     else:
-        assert result.queries_issued == detail["result_query_count"] if scenario is not loadgen.Scenario.SERVER else True
+        assert (
+            result.queries_issued == detail["result_query_count"]
+            if scenario is not loadgen.Scenario.SERVER
+            else True
+        )
         assert result.samples_completed == result.queries_issued * spq
     for path in (result.summary_path, result.detail_path, result.accuracy_path):
         assert path.parent == tmp_path and path.is_file()
@@ -164,7 +174,10 @@ def test_one_latency_stats_for_results_and_parsed_logs(tmp_path: Path) -> None:
     assert result.latency is not None and parsed is not None
     assert result.latency.at_target_ns is not None  # a run knows its target percentile
     assert (parsed.min_ns, parsed.max_ns, parsed.mean_ns, dict(parsed.percentiles_ns)) == (
-        result.latency.min_ns, result.latency.max_ns, result.latency.mean_ns, dict(result.latency.percentiles_ns)
+        result.latency.min_ns,
+        result.latency.max_ns,
+        result.latency.mean_ns,
+        dict(result.latency.percentiles_ns),
     )
 
 
@@ -199,6 +212,7 @@ def test_accuracy_mode_result_has_no_performance_figures(tmp_path: Path) -> None
 
 # --- settings ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("changes", "error", "message"),
     [
@@ -206,30 +220,74 @@ def test_accuracy_mode_result_has_no_performance_figures(tmp_path: Path) -> None
         (dict(mode=2), TypeError, "mode must be a loadgen.Mode, got 2"),
         (dict(min_query_count=1.5), TypeError, "min_query_count must be an int, got 1.5"),
         (dict(min_duration_ms=True), TypeError, "min_duration_ms must be an int, got True"),
-        (dict(min_duration_ms=-1), ValueError, r"min_duration_ms must be in \[0, 2\*\*64\), got -1"),
+        (
+            dict(min_duration_ms=-1),
+            ValueError,
+            r"min_duration_ms must be in \[0, 2\*\*64\), got -1",
+        ),
         (dict(max_query_count=2**64), ValueError, r"max_query_count must be in \[0, 2\*\*64\)"),
         (dict(server_target_qps="5"), TypeError, "server_target_qps must be a number, got '5'"),
         (dict(server_target_qps=math.nan), ValueError, "server_target_qps is NaN"),
-        (dict(server_target_qps=0.0), ValueError, "server_target_qps must be a positive finite number, got 0.0"),
-        (dict(offline_expected_qps=math.inf), ValueError, "offline_expected_qps must be a positive finite number"),
-        (dict(server_coalesce_queries=1), TypeError, "server_coalesce_queries must be a bool, got 1"),
-        (dict(server_target_latency_percentile=99.0), ValueError,
-         r"server_target_latency_percentile must be in \(0, 1\), got 99.0 \(e.g. 0.99"),
-        (dict(single_stream_target_latency_percentile=0.0), ValueError,
-         r"single_stream_target_latency_percentile must be in \(0, 1\)"),
-        (dict(accuracy_log_probability=1.5), ValueError, r"accuracy_log_probability must be in \(0, 1\)"),
-        (dict(multi_stream_samples_per_query=0), ValueError, "multi_stream_samples_per_query must be at least 1"),
-        (dict(server_find_peak_qps_decimals_of_precision=300), ValueError,
-         r"server_find_peak_qps_decimals_of_precision must be in \[0, 255\]"),
-        (dict(server_find_peak_qps_boundary_step_size=0.0), ValueError,
-         "server_find_peak_qps_boundary_step_size must be positive"),
-        (dict(performance_issue_unique=True, performance_issue_same=True), ValueError,
-         "performance_issue_unique and performance_issue_same cannot both be set"),
-        (dict(min_duration_ms=0, min_query_count=0), ValueError,
-         "min_duration_ms and min_query_count are both 0: the test would issue nothing"),
+        (
+            dict(server_target_qps=0.0),
+            ValueError,
+            "server_target_qps must be a positive finite number, got 0.0",
+        ),
+        (
+            dict(offline_expected_qps=math.inf),
+            ValueError,
+            "offline_expected_qps must be a positive finite number",
+        ),
+        (
+            dict(server_coalesce_queries=1),
+            TypeError,
+            "server_coalesce_queries must be a bool, got 1",
+        ),
+        (
+            dict(server_target_latency_percentile=99.0),
+            ValueError,
+            r"server_target_latency_percentile must be in \(0, 1\), got 99.0 \(e.g. 0.99",
+        ),
+        (
+            dict(single_stream_target_latency_percentile=0.0),
+            ValueError,
+            r"single_stream_target_latency_percentile must be in \(0, 1\)",
+        ),
+        (
+            dict(accuracy_log_probability=1.5),
+            ValueError,
+            r"accuracy_log_probability must be in \(0, 1\)",
+        ),
+        (
+            dict(multi_stream_samples_per_query=0),
+            ValueError,
+            "multi_stream_samples_per_query must be at least 1",
+        ),
+        (
+            dict(server_find_peak_qps_decimals_of_precision=300),
+            ValueError,
+            r"server_find_peak_qps_decimals_of_precision must be in \[0, 255\]",
+        ),
+        (
+            dict(server_find_peak_qps_boundary_step_size=0.0),
+            ValueError,
+            "server_find_peak_qps_boundary_step_size must be positive",
+        ),
+        (
+            dict(performance_issue_unique=True, performance_issue_same=True),
+            ValueError,
+            "performance_issue_unique and performance_issue_same cannot both be set",
+        ),
+        (
+            dict(min_duration_ms=0, min_query_count=0),
+            ValueError,
+            "min_duration_ms and min_query_count are both 0: the test would issue nothing",
+        ),
     ],
 )
-def test_settings_validation_errors(changes: dict[str, Any], error: type[Exception], message: str) -> None:
+def test_settings_validation_errors(
+    changes: dict[str, Any], error: type[Exception], message: str
+) -> None:
     with pytest.raises(error, match=f"^{message}"):
         loadgen.Settings(**changes)
     with pytest.raises(error, match=f"^{message}"):
@@ -237,7 +295,9 @@ def test_settings_validation_errors(changes: dict[str, Any], error: type[Excepti
 
 
 def _core_name(field: str) -> str:
-    return {"server_ttft_latency_ns": "ttft_latency", "server_tpot_latency_ns": "tpot_latency"}.get(field, field)
+    return {"server_ttft_latency_ns": "ttft_latency", "server_tpot_latency_ns": "tpot_latency"}.get(
+        field, field
+    )
 
 
 SETTINGS_FIELDS = [f.name for f in dataclasses.fields(loadgen.Settings) if f.name != "provenance"]
@@ -280,6 +340,7 @@ def test_settings_round_trip_every_field_through_core() -> None:
 
 # --- config files --------------------------------------------------------------------------
 
+
 def write(path: Path, text: str) -> Path:
     path.write_text(textwrap.dedent(text).lstrip("\n"))
     return path
@@ -288,20 +349,32 @@ def write(path: Path, text: str) -> Path:
 @pytest.mark.parametrize(
     ("line", "key", "message", "suggestion"),
     [
-        ("resnet50.Server.targt_latency = 20", "resnet50.Server.targt_latency",
-         "unknown key 'targt_latency': LoadGen ignores this line (did you mean 'target_latency'?)",
-         "resnet50.Server.target_latency"),
-        ("*.Offline.target_qps=5", "*.Offline.target_qps",
-         "'*.Offline.target_qps=5' has no spaces around '=': the official parser silently ignores it",
-         "*.Offline.target_qps = 5"),
-        ("*.Server.min_query_count = 100 # at least", "*.Server.min_query_count",
-         "comment after the value: the official parser reads '#' as a value and rejects the whole "
-         "file; put the comment on its own line",
-         "*.Server.min_query_count = 100"),
-        ("*.*.min_duration = 010", "*.*.min_duration",
-         "'010' has a leading 0, so it is read as octal (= 8); drop the leading zeros if you meant "
-         "decimal",
-         "*.*.min_duration = 8"),
+        (
+            "resnet50.Server.targt_latency = 20",
+            "resnet50.Server.targt_latency",
+            "unknown key 'targt_latency': LoadGen ignores this line (did you mean 'target_latency'?)",
+            "resnet50.Server.target_latency",
+        ),
+        (
+            "*.Offline.target_qps=5",
+            "*.Offline.target_qps",
+            "'*.Offline.target_qps=5' has no spaces around '=': the official parser silently ignores it",
+            "*.Offline.target_qps = 5",
+        ),
+        (
+            "*.Server.min_query_count = 100 # at least",
+            "*.Server.min_query_count",
+            "comment after the value: the official parser reads '#' as a value and rejects the whole "
+            "file; put the comment on its own line",
+            "*.Server.min_query_count = 100",
+        ),
+        (
+            "*.*.min_duration = 010",
+            "*.*.min_duration",
+            "'010' has a leading 0, so it is read as octal (= 8); drop the leading zeros if you meant "
+            "decimal",
+            "*.*.min_duration = 8",
+        ),
     ],
 )
 def test_strict_from_config_raises_config_error(
@@ -328,7 +401,9 @@ def test_from_config_missing_file(tmp_path: Path) -> None:
 
 
 def test_lenient_from_config_reads_like_the_official_parser(tmp_path: Path) -> None:
-    conf = write(tmp_path / "user.conf", "*.Offline.target_qps=5\n*.Offline.min_query_count = 017\n")
+    conf = write(
+        tmp_path / "user.conf", "*.Offline.target_qps=5\n*.Offline.min_query_count = 017\n"
+    )
     settings = loadgen.Settings.from_config(
         conf, "m", loadgen.Scenario.OFFLINE, strict=False, include_mlperf_conf=False
     )
@@ -365,8 +440,14 @@ def test_from_config_provenance_names_file_and_line(tmp_path: Path) -> None:
     assert p["min_query_count"] == f"{conf}:6"
     # Rules-file values name their line in the built-in mlperf.conf.
     assert settings.server_target_latency_ns == 15_000_000
-    assert p["server_target_latency_ns"] == f"{MLPERF_CONF}:{mlperf_conf_line('resnet50.Server.target_latency = 15')}"
-    assert p["min_duration_ms"] == f"{MLPERF_CONF}:{mlperf_conf_line('*.Server.min_duration = 600000')}"
+    assert (
+        p["server_target_latency_ns"]
+        == f"{MLPERF_CONF}:{mlperf_conf_line('resnet50.Server.target_latency = 15')}"
+    )
+    assert (
+        p["min_duration_ms"]
+        == f"{MLPERF_CONF}:{mlperf_conf_line('*.Server.min_duration = 600000')}"
+    )
     assert p["qsl_rng_seed"].startswith(f"{MLPERF_CONF}:")
     # A field no file set has no provenance.
     assert "max_query_count" not in p and "server_coalesce_queries" not in p
@@ -386,7 +467,9 @@ def test_from_config_provenance_for_token_latency_keys(tmp_path: Path) -> None:
         tmp_path / "user.conf",
         "*.*.use_token_latencies = 1\n*.Server.ttft_latency = 2000\n*.Server.tpot_latency = 200\n",
     )
-    settings = loadgen.Settings.from_config(conf, "llm", loadgen.Scenario.SERVER, include_mlperf_conf=False)
+    settings = loadgen.Settings.from_config(
+        conf, "llm", loadgen.Scenario.SERVER, include_mlperf_conf=False
+    )
     assert settings.use_token_latencies
     assert settings.server_ttft_latency_ns == 2_000_000_000
     assert settings.provenance == {
@@ -402,7 +485,13 @@ def test_explain_config_does_not_apply_or_log(tmp_path: Path) -> None:
     applied = loadgen._core._explain_config(ts, str(conf), "m", "Offline", 2)
     assert applied == [
         {"field": "mode", "key": "*.Offline.mode", "file": str(conf), "line": 2, "value": "1"},
-        {"field": "offline_expected_qps", "key": "*.Offline.target_qps", "file": str(conf), "line": 1, "value": "42"},
+        {
+            "field": "offline_expected_qps",
+            "key": "*.Offline.target_qps",
+            "file": str(conf),
+            "line": 1,
+            "value": "42",
+        },
     ]
     assert ts.offline_expected_qps == 1.0 and ts.mode == mlperf_loadgen.TestMode.PerformanceOnly
     write(conf, "*.Offline.target_qps = 4 # no\n")
@@ -410,6 +499,7 @@ def test_explain_config_does_not_apply_or_log(tmp_path: Path) -> None:
 
 
 # --- plan ----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("scenario", [loadgen.Scenario.SINGLE_STREAM, loadgen.Scenario.SERVER])
 def test_plan_matches_the_issued_order(scenario: loadgen.Scenario, tmp_path: Path) -> None:
@@ -426,6 +516,7 @@ def test_plan_matches_the_issued_order(scenario: loadgen.Scenario, tmp_path: Pat
 
 
 # --- response ids --------------------------------------------------------------------------
+
 
 def test_complete_rejects_repeated_and_bogus_ids(tmp_path: Path) -> None:
     errors: list[str] = []
@@ -477,6 +568,7 @@ def test_response_id_error_escaping_issue_stops_the_run(tmp_path: Path) -> None:
 
 
 # --- callback exceptions, abort ------------------------------------------------------------
+
 
 class Boom(Exception):
     pass
@@ -539,6 +631,7 @@ def test_abort_from_another_thread_gives_an_interrupted_result(tmp_path: Path) -
 
 # --- stall watchdog ------------------------------------------------------------------------
 
+
 def test_stall_watchdog_names_the_outstanding_sample(tmp_path: Path) -> None:
     held: list[tuple[int, int]] = []
 
@@ -557,7 +650,13 @@ def test_stall_watchdog_names_the_outstanding_sample(tmp_path: Path) -> None:
 
     started = time.monotonic()
     with pytest.raises(loadgen.TestAborted) as info:
-        loadgen.run(Sut(), QSL, quick(loadgen.Scenario.SINGLE_STREAM), log_dir=tmp_path, no_progress_timeout_s=0.3)
+        loadgen.run(
+            Sut(),
+            QSL,
+            quick(loadgen.Scenario.SINGLE_STREAM),
+            log_dir=tmp_path,
+            no_progress_timeout_s=0.3,
+        )
     assert 0.3 <= time.monotonic() - started < 5
     ((rid, index),) = held
     assert str(info.value) == (
@@ -581,8 +680,14 @@ def test_stall_watchdog_lists_ten_samples_and_the_count(tmp_path: Path) -> None:
             pass
 
     with pytest.raises(loadgen.TestAborted) as info:
-        loadgen.run(Sut(), QSL, quick(loadgen.Scenario.OFFLINE), log_dir=tmp_path, batch="numpy",
-                    no_progress_timeout_s=0.2)
+        loadgen.run(
+            Sut(),
+            QSL,
+            quick(loadgen.Scenario.OFFLINE),
+            log_dir=tmp_path,
+            batch="numpy",
+            no_progress_timeout_s=0.2,
+        )
     named = ", ".join(f"{rid}: {index}" for rid, index in kept[:10])
     assert str(info.value) == (
         "No sample completed for 0.2 s with 15 samples outstanding (no_progress_timeout): the SUT "
@@ -594,8 +699,13 @@ def test_slow_but_steady_sut_is_not_a_stall(tmp_path: Path) -> None:
     # Samples are outstanding all the time (30 ms each, one every 5 ms), but keep completing.
     sut = SleepSut(latency_s=0.03, per_sample_s=0.0)
     try:
-        result = loadgen.run(sut, QSL, quick(loadgen.Scenario.SERVER, server_target_qps=200, min_query_count=100),
-                             log_dir=tmp_path, no_progress_timeout_s=0.2)
+        result = loadgen.run(
+            sut,
+            QSL,
+            quick(loadgen.Scenario.SERVER, server_target_qps=200, min_query_count=100),
+            log_dir=tmp_path,
+            no_progress_timeout_s=0.2,
+        )
     finally:
         sut.close()
     assert not result.interrupted and result.samples_completed == result.queries_issued
@@ -603,11 +713,20 @@ def test_slow_but_steady_sut_is_not_a_stall(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("value", [0, -1.0, math.nan, math.inf, True, "1"])
 def test_no_progress_timeout_must_be_positive(value: Any, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="^no_progress_timeout_s must be a positive number of seconds"):
-        loadgen.run(NullSut(), QSL, quick(loadgen.Scenario.OFFLINE), log_dir=tmp_path, no_progress_timeout_s=value)
+    with pytest.raises(
+        ValueError, match="^no_progress_timeout_s must be a positive number of seconds"
+    ):
+        loadgen.run(
+            NullSut(),
+            QSL,
+            quick(loadgen.Scenario.OFFLINE),
+            log_dir=tmp_path,
+            no_progress_timeout_s=value,
+        )
 
 
 # --- numpy batches -------------------------------------------------------------------------
+
 
 def test_numpy_batch_is_a_zero_copy_read_only_view(tmp_path: Path) -> None:
     seen: list[dict[str, Any]] = []
@@ -615,12 +734,19 @@ def test_numpy_batch_is_a_zero_copy_read_only_view(tmp_path: Path) -> None:
     class Sut:
         def issue(self, batch: loadgen.NumpyBatch) -> None:
             samples = batch.samples
-            seen.append(dict(
-                shape=samples.shape, dtype=samples.dtype, strides=samples.strides,
-                owndata=samples.flags.owndata, writeable=samples.flags.writeable,
-                base=type(samples.base).__name__, ids_base=batch.ids.base is samples,
-                indices=batch.indices.tolist(), length=len(batch),
-            ))
+            seen.append(
+                dict(
+                    shape=samples.shape,
+                    dtype=samples.dtype,
+                    strides=samples.strides,
+                    owndata=samples.flags.owndata,
+                    writeable=samples.flags.writeable,
+                    base=type(samples.base).__name__,
+                    ids_base=batch.ids.base is samples,
+                    indices=batch.indices.tolist(),
+                    length=len(batch),
+                )
+            )
             with pytest.raises(ValueError, match="read-only"):
                 samples[0, 0] = 0
             loadgen.complete(batch.ids)
@@ -642,7 +768,9 @@ def test_numpy_batch_is_a_zero_copy_read_only_view(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("scenario", [loadgen.Scenario.OFFLINE, loadgen.Scenario.SINGLE_STREAM])
-def test_numpy_batches_kept_beyond_the_call_stay_valid(scenario: loadgen.Scenario, tmp_path: Path) -> None:
+def test_numpy_batches_kept_beyond_the_call_stay_valid(
+    scenario: loadgen.Scenario, tmp_path: Path
+) -> None:
     # A SUT may hand the view to a worker thread (which completes after issue returned) and
     # keep it after the test: the engine's batch lives as long as the view, and a batch kept
     # across queries is not overwritten by the next one.
@@ -652,7 +780,9 @@ def test_numpy_batches_kept_beyond_the_call_stay_valid(scenario: loadgen.Scenari
     class Sut:
         def issue(self, batch: loadgen.NumpyBatch) -> None:
             kept.append((batch, batch.ids.tolist()))
-            worker = threading.Thread(target=lambda: (time.sleep(0.001), loadgen.complete(batch.ids)))
+            worker = threading.Thread(
+                target=lambda: (time.sleep(0.001), loadgen.complete(batch.ids))
+            )
             workers.append(worker)
             worker.start()
 
@@ -667,18 +797,28 @@ def test_numpy_batches_kept_beyond_the_call_stay_valid(scenario: loadgen.Scenari
         assert batch.ids.tolist() == ids_at_issue
 
 
-def test_numpy_batch_without_numpy_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_numpy_batch_without_numpy_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(sys.modules, "numpy", None)
-    with pytest.raises(ImportError, match=r"^run\(\.\.\., batch='numpy'\) needs numpy: pip install 'loadgen\[numpy\]'$"):
-        loadgen.run(NullSut(), QSL, quick(loadgen.Scenario.OFFLINE), log_dir=tmp_path, batch="numpy")  # type: ignore[call-overload]
+    with pytest.raises(
+        ImportError,
+        match=r"^run\(\.\.\., batch='numpy'\) needs numpy: pip install 'loadgen\[numpy\]'$",
+    ):
+        loadgen.run(
+            NullSut(), QSL, quick(loadgen.Scenario.OFFLINE), log_dir=tmp_path, batch="numpy"
+        )  # type: ignore[call-overload]
 
 
 def test_unknown_batch_kind(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="^batch must be 'list' or 'numpy', got 'arrow'$"):
-        loadgen.run(NullSut(), QSL, quick(loadgen.Scenario.OFFLINE), log_dir=tmp_path, batch="arrow")  # type: ignore[call-overload]
+        loadgen.run(
+            NullSut(), QSL, quick(loadgen.Scenario.OFFLINE), log_dir=tmp_path, batch="arrow"
+        )  # type: ignore[call-overload]
 
 
 # --- asyncio SUTs --------------------------------------------------------------------------
+
 
 def test_async_sut_runs_on_a_loop_thread_loadgen_manages(tmp_path: Path) -> None:
     threads: set[str] = set()
@@ -708,7 +848,9 @@ def test_async_sut_with_numpy_batches_gets_copies(tmp_path: Path) -> None:
         def flush(self) -> None:
             pass
 
-    assert loadgen.run(Sut(), QSL, quick(loadgen.Scenario.OFFLINE), log_dir=tmp_path, batch="numpy").valid
+    assert loadgen.run(
+        Sut(), QSL, quick(loadgen.Scenario.OFFLINE), log_dir=tmp_path, batch="numpy"
+    ).valid
 
 
 def test_exception_in_a_coroutine_stops_the_run_and_is_re_raised(tmp_path: Path) -> None:
@@ -776,7 +918,10 @@ def start_child(tmp_path: Path, mode: str) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     child = subprocess.Popen(
         [sys.executable, str(script), str(tmp_path / "logs"), mode],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     assert child.stdout is not None
     assert child.stdout.readline().strip() == "running"
@@ -798,7 +943,9 @@ def assert_logs_complete(folder: Path) -> None:
     assert json.loads((folder / "mlperf_log_accuracy.json").read_text()) == []
 
 
-FIRST_PRESS = "Interrupted (Ctrl-C): issuing stopped; outstanding samples had up to 10 s to complete."
+FIRST_PRESS = (
+    "Interrupted (Ctrl-C): issuing stopped; outstanding samples had up to 10 s to complete."
+)
 
 
 def test_first_ctrl_c_stops_issuing_and_drains(tmp_path: Path) -> None:

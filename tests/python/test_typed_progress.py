@@ -16,34 +16,56 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
-from rich.console import Console
-
 import loadgen
 import loadgen.progress as progress
+import pytest
 from loadgen import _core
 from loadgen.demo import NullSut, SleepSut
+from rich.console import Console
 
 QSL = loadgen.InMemoryQsl(1024, 256)
 
 
 def server_settings(**changes: Any) -> loadgen.Settings:
     return loadgen.Settings(
-        scenario=loadgen.Scenario.SERVER, server_target_qps=1000, server_target_latency_ns=50_000_000,
-        min_duration_ms=600, min_query_count=100,
+        scenario=loadgen.Scenario.SERVER,
+        server_target_qps=1000,
+        server_target_latency_ns=50_000_000,
+        min_duration_ms=600,
+        min_query_count=100,
     ).replace(**changes)
 
 
 def snapshot(**changes: Any) -> Any:
     """A stand-in for loadgen._core.LiveSnapshot (same attributes)."""
     base: dict[str, Any] = dict(
-        running=True, series=1, scenario="Server", accuracy=False, elapsed_s=2.0, min_duration_s=10.0,
-        max_duration_s=0.0, min_query_count=1000, samples_per_query=1, generated_queries=20000,
-        target_latency_ns=10_000_000, target_latency_percentile=0.99, target_qps=500.0,
-        samples_issued=900, queries_issued=900, samples_completed=890, queries_completed=890,
-        latencies_seen=890, latency_p50_ns=1_500_000, latency_p90_ns=3_000_000,
-        latency_p99_ns=8_000_000, latency_at_target_ns=8_000_000, early_stopping_queries=299,
-        use_token_latencies=False, tokens_seen=0, server_ttft_latency_ns=0, server_tpot_latency_ns=0,
+        running=True,
+        series=1,
+        scenario="Server",
+        accuracy=False,
+        elapsed_s=2.0,
+        min_duration_s=10.0,
+        max_duration_s=0.0,
+        min_query_count=1000,
+        samples_per_query=1,
+        generated_queries=20000,
+        target_latency_ns=10_000_000,
+        target_latency_percentile=0.99,
+        target_qps=500.0,
+        samples_issued=900,
+        queries_issued=900,
+        samples_completed=890,
+        queries_completed=890,
+        latencies_seen=890,
+        latency_p50_ns=1_500_000,
+        latency_p90_ns=3_000_000,
+        latency_p99_ns=8_000_000,
+        latency_at_target_ns=8_000_000,
+        early_stopping_queries=299,
+        use_token_latencies=False,
+        tokens_seen=0,
+        server_ttft_latency_ns=0,
+        server_tpot_latency_ns=0,
         **{f"{m}_{p}_ns": 0 for m in ("ttft", "tpot") for p in ("p50", "p90", "p99", "at_target")},
     )
     base.update(changes)
@@ -52,15 +74,27 @@ def snapshot(**changes: Any) -> Any:
 
 def token_snapshot(**changes: Any) -> Any:
     """A Server token run: target_latency is 0 (as mlperf.conf sets it), TTFT/TPOT are the targets."""
-    return snapshot(**{
-        **dict(
-            use_token_latencies=True, tokens_seen=890, target_latency_ns=0, latency_at_target_ns=30_000_000,
-            server_ttft_latency_ns=2_000_000, server_tpot_latency_ns=200_000,
-            ttft_p50_ns=400_000, ttft_p90_ns=900_000, ttft_p99_ns=1_800_000, ttft_at_target_ns=1_800_000,
-            tpot_p50_ns=120_000, tpot_p90_ns=150_000, tpot_p99_ns=190_000, tpot_at_target_ns=190_000,
-        ),
-        **changes,
-    })
+    return snapshot(
+        **{
+            **dict(
+                use_token_latencies=True,
+                tokens_seen=890,
+                target_latency_ns=0,
+                latency_at_target_ns=30_000_000,
+                server_ttft_latency_ns=2_000_000,
+                server_tpot_latency_ns=200_000,
+                ttft_p50_ns=400_000,
+                ttft_p90_ns=900_000,
+                ttft_p99_ns=1_800_000,
+                ttft_at_target_ns=1_800_000,
+                tpot_p50_ns=120_000,
+                tpot_p90_ns=150_000,
+                tpot_p99_ns=190_000,
+                tpot_at_target_ns=190_000,
+            ),
+            **changes,
+        }
+    )
 
 
 def rows(text: str) -> dict[str, str]:
@@ -80,20 +114,24 @@ def rendered(snap: Any) -> str:
 
 # --- forecast ------------------------------------------------------------------------------
 
+
 def test_forecast_pending_until_every_minimum_is_reached() -> None:
     assert progress.forecast(snapshot()) == (
-        "pending", "min duration in 8.0 s; 100 more queries for min_query_count"
+        "pending",
+        "min duration in 8.0 s; 100 more queries for min_query_count",
     )
-    assert progress.forecast(snapshot(queries_completed=100, queries_issued=100, elapsed_s=10.0)) == (
-        "pending", "900 more queries for min_query_count; early stopping needs 299 queries"
-    )
-    assert progress.forecast(snapshot(elapsed_s=10.5, queries_issued=1000, queries_completed=990)) == (
-        "on track", "every constraint is met so far"
-    )
+    assert progress.forecast(
+        snapshot(queries_completed=100, queries_issued=100, elapsed_s=10.0)
+    ) == ("pending", "900 more queries for min_query_count; early stopping needs 299 queries")
+    assert progress.forecast(
+        snapshot(elapsed_s=10.5, queries_issued=1000, queries_completed=990)
+    ) == ("on track", "every constraint is met so far")
 
 
 def test_forecast_server_latency_over_target_is_at_risk() -> None:
-    state, details = progress.forecast(snapshot(latency_at_target_ns=12_500_000, elapsed_s=11.0, queries_issued=2000))
+    state, details = progress.forecast(
+        snapshot(latency_at_target_ns=12_500_000, elapsed_s=11.0, queries_issued=2000)
+    )
     assert state == "at risk"
     assert details == "p99 latency 12.50 ms is over the 10.00 ms target"
 
@@ -101,12 +139,19 @@ def test_forecast_server_latency_over_target_is_at_risk() -> None:
 def test_forecast_server_token_run_checks_ttft_and_tpot_instead_of_latency() -> None:
     met = dict(elapsed_s=11.0, queries_issued=2000, queries_completed=1990)
     # The end-to-end latency (30 ms over a 0 target) is not a constraint in a token run.
-    assert progress.forecast(token_snapshot(**met)) == ("on track", "every constraint is met so far")
-    assert progress.forecast(token_snapshot(**met, ttft_at_target_ns=2_500_000)) == (
-        "at risk", "p99 TTFT 2.50 ms is over the 2.00 ms target"
+    assert progress.forecast(token_snapshot(**met)) == (
+        "on track",
+        "every constraint is met so far",
     )
-    assert progress.forecast(token_snapshot(**met, ttft_at_target_ns=2_500_000, tpot_at_target_ns=250_000)) == (
-        "at risk", "p99 TTFT 2.50 ms is over the 2.00 ms target; p99 TPOT 250 µs is over the 200 µs target"
+    assert progress.forecast(token_snapshot(**met, ttft_at_target_ns=2_500_000)) == (
+        "at risk",
+        "p99 TTFT 2.50 ms is over the 2.00 ms target",
+    )
+    assert progress.forecast(
+        token_snapshot(**met, ttft_at_target_ns=2_500_000, tpot_at_target_ns=250_000)
+    ) == (
+        "at risk",
+        "p99 TTFT 2.50 ms is over the 2.00 ms target; p99 TPOT 250 µs is over the 200 µs target",
     )
     assert progress.forecast(token_snapshot(tpot_at_target_ns=210_000, elapsed_s=5.0)) == (
         "at risk",
@@ -114,22 +159,36 @@ def test_forecast_server_token_run_checks_ttft_and_tpot_instead_of_latency() -> 
     )
     # Equal passes (the official compares with >), and nothing sampled yet is no risk.
     assert progress.forecast(token_snapshot(**met, ttft_at_target_ns=2_000_000))[0] == "on track"
-    assert progress.forecast(token_snapshot(**met, tokens_seen=0, ttft_at_target_ns=9_000_000))[0] == "on track"
+    assert (
+        progress.forecast(token_snapshot(**met, tokens_seen=0, ttft_at_target_ns=9_000_000))[0]
+        == "on track"
+    )
     # Outside Server the token figures have no target.
-    ss = token_snapshot(**met, scenario="SingleStream", ttft_at_target_ns=9_000_000, tpot_at_target_ns=9_000_000)
+    ss = token_snapshot(
+        **met, scenario="SingleStream", ttft_at_target_ns=9_000_000, tpot_at_target_ns=9_000_000
+    )
     assert progress.forecast(ss)[0] == "on track"
 
 
 def test_forecast_offline_and_accuracy() -> None:
-    offline = snapshot(scenario="Offline", queries_issued=1, min_query_count=1, early_stopping_queries=0,
-                       elapsed_s=0.5, min_duration_s=0.0)
+    offline = snapshot(
+        scenario="Offline",
+        queries_issued=1,
+        min_query_count=1,
+        early_stopping_queries=0,
+        elapsed_s=0.5,
+        min_duration_s=0.0,
+    )
     assert progress.forecast(offline) == ("on track", "every constraint is met so far")
     assert progress.forecast(snapshot(accuracy=True))[0] == "accuracy"
 
 
 def test_format_ns() -> None:
     assert [progress.format_ns(v) for v in (512, 850_000, 1_234_567, 2_500_000_000)] == [
-        "512 ns", "850 µs", "1.23 ms", "2.50 s"
+        "512 ns",
+        "850 µs",
+        "1.23 ms",
+        "2.50 s",
     ]
 
 
@@ -150,11 +209,19 @@ def test_render_token_run_shows_ttft_and_tpot_rows() -> None:
     shown = rows(rendered(token_snapshot()))
     # The latency row loses its target: a token run's Server targets are TTFT and TPOT.
     assert shown["latency"] == "p50 1.50 ms · p99 8.00 ms (approximate: 890 sampled)"
-    assert shown["TTFT"] == "p50 400 µs · p99 1.80 ms · target p99 2.00 ms (approximate: 890 sampled)"
+    assert (
+        shown["TTFT"] == "p50 400 µs · p99 1.80 ms · target p99 2.00 ms (approximate: 890 sampled)"
+    )
     assert shown["TPOT"] == "p50 120 µs · p99 190 µs · target p99 200 µs (approximate: 890 sampled)"
-    assert shown["forecast"] == "pending · min duration in 8.0 s; 100 more queries for min_query_count"
+    assert (
+        shown["forecast"] == "pending · min duration in 8.0 s; 100 more queries for min_query_count"
+    )
 
-    single = rows(rendered(token_snapshot(scenario="SingleStream", target_latency_percentile=0.9, tokens_seen=40)))
+    single = rows(
+        rendered(
+            token_snapshot(scenario="SingleStream", target_latency_percentile=0.9, tokens_seen=40)
+        )
+    )
     assert single["TTFT"] == "p50 400 µs · p99 1.80 ms (approximate: 40 sampled)"
     assert single["TPOT"] == "p50 120 µs · p99 190 µs (approximate: 40 sampled)"
 
@@ -166,6 +233,7 @@ def test_render_token_run_shows_ttft_and_tpot_rows() -> None:
 
 
 # --- engine snapshots ----------------------------------------------------------------------
+
 
 def test_live_snapshots_follow_a_run(tmp_path: Path) -> None:
     snaps: list[_core.LiveSnapshot] = []
@@ -182,7 +250,9 @@ def test_live_snapshots_follow_a_run(tmp_path: Path) -> None:
     poller.start()
     sut = SleepSut(latency_s=0.002, per_sample_s=0.0)
     try:
-        result = loadgen.run(sut, QSL, server_settings(min_duration_ms=400), log_dir=tmp_path, progress=False)
+        result = loadgen.run(
+            sut, QSL, server_settings(min_duration_ms=400), log_dir=tmp_path, progress=False
+        )
     finally:
         done.set()
         poller.join()
@@ -193,7 +263,10 @@ def test_live_snapshots_follow_a_run(tmp_path: Path) -> None:
     assert all(s.series == series for s in snaps)
     first = snaps[0]
     assert (first.scenario, first.accuracy, first.min_query_count, first.target_qps) == (
-        "Server", False, 100, 1000.0
+        "Server",
+        False,
+        100,
+        1000.0,
     )
     assert first.min_duration_s == 0.4 and first.target_latency_ns == 50_000_000
     assert first.target_latency_percentile == 0.99
@@ -203,7 +276,9 @@ def test_live_snapshots_follow_a_run(tmp_path: Path) -> None:
     last = snaps[-1]
     assert last.latencies_seen > 0
     assert 2_000_000 <= last.latency_p50_ns <= last.latency_p99_ns < 1_000_000_000
-    assert last.early_stopping_queries >= 299  # MinPassing(t, 0.99) + t, t estimated from the sample
+    assert (
+        last.early_stopping_queries >= 299
+    )  # MinPassing(t, 0.99) + t, t estimated from the sample
     assert not last.use_token_latencies and last.tokens_seen == 0
     assert last.ttft_p50_ns == last.tpot_p99_ns == last.server_ttft_latency_ns == 0
     # Between series the board keeps how the last one ended.
@@ -242,8 +317,11 @@ class TokenSut:
 
 def token_settings(**changes: Any) -> loadgen.Settings:
     return server_settings(
-        use_token_latencies=True, server_ttft_latency_ns=40_000_000, server_tpot_latency_ns=5_000_000,
-        min_duration_ms=600, min_query_count=100,
+        use_token_latencies=True,
+        server_ttft_latency_ns=40_000_000,
+        server_tpot_latency_ns=5_000_000,
+        min_duration_ms=600,
+        min_query_count=100,
     ).replace(**changes)
 
 
@@ -261,7 +339,9 @@ def test_live_snapshots_of_a_token_run(tmp_path: Path) -> None:
     poller.start()
     sut = TokenSut()
     try:
-        result = loadgen.run(sut, QSL, token_settings(min_duration_ms=400), log_dir=tmp_path, progress=False)
+        result = loadgen.run(
+            sut, QSL, token_settings(min_duration_ms=400), log_dir=tmp_path, progress=False
+        )
     finally:
         done.set()
         poller.join()
@@ -272,7 +352,13 @@ def test_live_snapshots_of_a_token_run(tmp_path: Path) -> None:
     assert (last.server_ttft_latency_ns, last.server_tpot_latency_ns) == (40_000_000, 5_000_000)
     assert 0 < last.tokens_seen == last.latencies_seen
     assert 0 < last.ttft_p50_ns <= last.ttft_p90_ns <= last.ttft_p99_ns == last.ttft_at_target_ns
-    assert 200_000 <= last.tpot_p50_ns <= last.tpot_p90_ns <= last.tpot_p99_ns == last.tpot_at_target_ns
+    assert (
+        200_000
+        <= last.tpot_p50_ns
+        <= last.tpot_p90_ns
+        <= last.tpot_p99_ns
+        == last.tpot_at_target_ns
+    )
     # Sampled from the same completions, each with TTFT < latency and TPOT = (latency - TTFT) / 10.
     for p in ("p50", "p99"):
         assert getattr(last, f"ttft_{p}_ns") < getattr(last, f"latency_{p}_ns")
@@ -289,12 +375,15 @@ def test_live_snapshots_of_a_token_run(tmp_path: Path) -> None:
 
 # --- the display in loadgen.run ------------------------------------------------------------
 
+
 def test_run_with_progress_draws_on_stderr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = io.StringIO()
 
     class Captured(progress.ProgressDisplay):
         def __init__(self) -> None:
-            super().__init__(Console(file=out, force_terminal=True, width=140, color_system=None), interval_s=0.1)
+            super().__init__(
+                Console(file=out, force_terminal=True, width=140, color_system=None), interval_s=0.1
+            )
 
     monkeypatch.setattr(progress, "ProgressDisplay", Captured)
     sut = SleepSut(latency_s=0.002, per_sample_s=0.0)
@@ -306,15 +395,22 @@ def test_run_with_progress_draws_on_stderr(tmp_path: Path, monkeypatch: pytest.M
     text = out.getvalue()
     frames = text.count("loadgen · Server · performance")
     assert frames >= 4  # refreshed while running, plus the final frame
-    final = text[text.rindex("loadgen · Server · performance"):]
+    final = text[text.rindex("loadgen · Server · performance") :]
     assert " s · finished" in final.splitlines()[0]
-    assert f"{result.queries_issued:,} issued / 100 min · {result.samples_completed:,} completed" in final
+    assert (
+        f"{result.queries_issued:,} issued / 100 min · {result.samples_completed:,} completed"
+        in final
+    )
     assert "on track · every constraint is met so far" in final
     assert "p50 " in final and "avg · target 1,000.0" in final
 
 
-def test_run_with_progress_shows_ttft_and_tpot_of_a_token_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    console = Console(file=io.StringIO(), record=True, force_terminal=True, width=160, color_system=None)
+def test_run_with_progress_shows_ttft_and_tpot_of_a_token_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console = Console(
+        file=io.StringIO(), record=True, force_terminal=True, width=160, color_system=None
+    )
     shown: list[progress.Snapshot] = []
 
     class Captured(progress.ProgressDisplay):
@@ -335,7 +431,7 @@ def test_run_with_progress_shows_ttft_and_tpot_of_a_token_run(tmp_path: Path, mo
     assert result.errors == 0
     text = console.export_text()
     assert text.count("loadgen · Server · performance") >= 4
-    final = rows(text[text.rindex("loadgen · Server · performance"):])
+    final = rows(text[text.rindex("loadgen · Server · performance") :])
     snap = shown[-1]  # the final counters, drawn by stop()
     assert not snap.running and snap.tokens_seen > 0
     fmt = progress.format_ns
@@ -352,16 +448,27 @@ def test_run_with_progress_shows_ttft_and_tpot_of_a_token_run(tmp_path: Path, mo
     assert final["latency"].startswith("p50 ") and "target" not in final["latency"]
 
 
-def test_progress_is_off_by_default_when_stderr_is_not_a_terminal(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
-    loadgen.run(NullSut(), QSL, loadgen.Settings(min_duration_ms=0, min_query_count=64), log_dir=tmp_path)
+def test_progress_is_off_by_default_when_stderr_is_not_a_terminal(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    loadgen.run(
+        NullSut(), QSL, loadgen.Settings(min_duration_ms=0, min_query_count=64), log_dir=tmp_path
+    )
     assert capfd.readouterr().err == ""
 
 
 def test_progress_true_without_rich_warns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "rich", None)
-    with pytest.warns(RuntimeWarning, match=r"^progress=True needs rich: pip install 'loadgen\[progress\]'"):
-        result = loadgen.run(NullSut(), QSL, loadgen.Settings(min_duration_ms=0, min_query_count=64),
-                             log_dir=tmp_path, progress=True)
+    with pytest.warns(
+        RuntimeWarning, match=r"^progress=True needs rich: pip install 'loadgen\[progress\]'"
+    ):
+        result = loadgen.run(
+            NullSut(),
+            QSL,
+            loadgen.Settings(min_duration_ms=0, min_query_count=64),
+            log_dir=tmp_path,
+            progress=True,
+        )
     assert result.valid
 
 
@@ -395,8 +502,14 @@ def test_compat_module_shows_progress_only_when_asked(enabled: bool, tmp_path: P
     env.pop("LOADGEN_PROGRESS", None)
     if enabled:
         env["LOADGEN_PROGRESS"] = "1"
-    child = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True,
-                           env=env, timeout=60, check=False)
+    child = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert child.returncode == 0, child.stderr
     assert child.stdout == "done\n"
     if enabled:

@@ -28,7 +28,17 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
-LISTED = ("ok", "no-usage", "status-400", "status-429", "status-500", "status-503", "reset", "stall", "malformed-sse")
+LISTED = (
+    "ok",
+    "no-usage",
+    "status-400",
+    "status-429",
+    "status-500",
+    "status-503",
+    "reset",
+    "stall",
+    "malformed-sse",
+)
 
 
 class FaultServer:
@@ -38,7 +48,9 @@ class FaultServer:
         self.stall_s = stall_s
         self.requests: list[Mapping[str, Any]] = []  # bodies received, for assertions
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="fault-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="fault-server", daemon=True
+        )
         self._server: asyncio.AbstractServer | None = None
         self.port = 0
 
@@ -84,14 +96,22 @@ class FaultServer:
             if not writer.is_closing():
                 writer.close()
 
-    async def _answer(self, method: str, path: str, body: bytes, writer: asyncio.StreamWriter) -> bool:
+    async def _answer(
+        self, method: str, path: str, body: bytes, writer: asyncio.StreamWriter
+    ) -> bool:
         """Writes the answer; False when the connection must end."""
         if method == "GET" and path == "/health":
             return await _send_json(writer, 200, {"status": "ok"})
         if method == "GET" and path == "/v1/models":
-            return await _send_json(writer, 200, {"object": "list", "data": [{"id": m, "object": "model"} for m in LISTED]})
+            return await _send_json(
+                writer,
+                200,
+                {"object": "list", "data": [{"id": m, "object": "model"} for m in LISTED]},
+            )
         if method != "POST" or path not in ("/v1/completions", "/v1/chat/completions"):
-            return await _send_json(writer, 404, {"error": {"message": f"no route {method} {path}"}})
+            return await _send_json(
+                writer, 404, {"error": {"message": f"no route {method} {path}"}}
+            )
         try:
             request = json.loads(body)
         except ValueError:
@@ -107,9 +127,13 @@ class FaultServer:
             return False
         if fault.startswith("status-"):
             status = int(fault.split("-", 1)[1])
-            return await _send_json(writer, status, {"error": {"message": f"injected {status}", "code": status}})
+            return await _send_json(
+                writer, status, {"error": {"message": f"injected {status}", "code": status}}
+            )
         if fault not in LISTED:
-            return await _send_json(writer, 404, {"error": {"message": f"model {fault!r} not found"}})
+            return await _send_json(
+                writer, 404, {"error": {"message": f"model {fault!r} not found"}}
+            )
         usage = {"prompt_tokens": 1, "completion_tokens": tokens, "total_tokens": tokens + 1}
         if not request.get("stream"):
             if fault == "reset":
@@ -123,16 +147,22 @@ class FaultServer:
                 return True
             text = "".join(_token(i) for i in range(tokens))
             choice = {"index": 0, "finish_reason": "length"}
-            choice.update({"message": {"role": "assistant", "content": text}} if chat else {"text": text})
-            return await _send_json(writer, 200, {
-                "object": "chat.completion" if chat else "text_completion",
-                "model": fault,
-                "choices": [choice],
-                **({} if fault == "no-usage" else {"usage": usage}),
-            })
+            choice.update(
+                {"message": {"role": "assistant", "content": text}} if chat else {"text": text}
+            )
+            return await _send_json(
+                writer,
+                200,
+                {
+                    "object": "chat.completion" if chat else "text_completion",
+                    "model": fault,
+                    "choices": [choice],
+                    **({} if fault == "no-usage" else {"usage": usage}),
+                },
+            )
         writer.write(_head(200, "text/event-stream", None))
         if fault == "malformed-sse":
-            writer.write(_chunked(b"data: {\"choices\": [ this is not json\n\n"))
+            writer.write(_chunked(b'data: {"choices": [ this is not json\n\n'))
             writer.write(_chunked(b"data: [DONE]\n\n") + b"0\r\n\r\n")
             await writer.drain()
             return True

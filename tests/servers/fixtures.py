@@ -61,7 +61,9 @@ def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def llama_server(tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+def llama_server(
+    tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LlamaServer]:
     try:
         import xllamacpp  # noqa: F401
     except ImportError:
@@ -69,11 +71,31 @@ def llama_server(tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     from .tiny_gguf import FIRST_PRINTABLE_ID, MODEL_NAME, vocab_size
 
     port = free_port()
-    command = [sys.executable, str(HERE / "llama_server.py"), "--model", str(tiny_gguf), "--port", str(port),
-               "--alias", MODEL_NAME, "--parallel", "4", "--ctx", "4096", "--threads", "1"]
-    server = ServerProcess(command, f"http://127.0.0.1:{port}/health",
-                           tmp_path_factory.mktemp("llama") / "server.log", timeout_s=60)
-    yield LlamaServer(f"http://127.0.0.1:{port}", MODEL_NAME, vocab_size(), FIRST_PRINTABLE_ID, server.pgid)
+    command = [
+        sys.executable,
+        str(HERE / "llama_server.py"),
+        "--model",
+        str(tiny_gguf),
+        "--port",
+        str(port),
+        "--alias",
+        MODEL_NAME,
+        "--parallel",
+        "4",
+        "--ctx",
+        "4096",
+        "--threads",
+        "1",
+    ]
+    server = ServerProcess(
+        command,
+        f"http://127.0.0.1:{port}/health",
+        tmp_path_factory.mktemp("llama") / "server.log",
+        timeout_s=60,
+    )
+    yield LlamaServer(
+        f"http://127.0.0.1:{port}", MODEL_NAME, vocab_size(), FIRST_PRINTABLE_ID, server.pgid
+    )
     server.stop()
 
 
@@ -89,12 +111,27 @@ def triton_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonSe
         _unavailable(f"tritonserver ({python})", "a venv with nvidia-pytriton==0.7.0")
     http, grpc, metrics = free_port(), free_port(), free_port()
     work = tmp_path_factory.mktemp("triton")
-    command = [str(python), str(HERE / "tritonserver.py"), "--http", str(http), "--grpc", str(grpc),
-               "--metrics", str(metrics), "--workdir", str(work)]
-    server = ServerProcess(command, f"http://127.0.0.1:{http}/v2/health/ready", work / "server.log",
-                           timeout_s=120)
-    yield TritonServer(f"http://127.0.0.1:{http}", f"127.0.0.1:{grpc}", f"http://127.0.0.1:{metrics}/metrics",
-                       server.pgid)
+    command = [
+        str(python),
+        str(HERE / "tritonserver.py"),
+        "--http",
+        str(http),
+        "--grpc",
+        str(grpc),
+        "--metrics",
+        str(metrics),
+        "--workdir",
+        str(work),
+    ]
+    server = ServerProcess(
+        command, f"http://127.0.0.1:{http}/v2/health/ready", work / "server.log", timeout_s=120
+    )
+    yield TritonServer(
+        f"http://127.0.0.1:{http}",
+        f"127.0.0.1:{grpc}",
+        f"http://127.0.0.1:{metrics}/metrics",
+        server.pgid,
+    )
     server.stop()
 
 

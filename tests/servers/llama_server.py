@@ -24,7 +24,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--alias", default="tiny")
     parser.add_argument("--parallel", type=int, default=4)
-    parser.add_argument("--ctx", type=int, default=4096, help="total KV context, split over the slots")
+    parser.add_argument(
+        "--ctx", type=int, default=4096, help="total KV context, split over the slots"
+    )
     parser.add_argument("--threads", type=int, default=1)
     a = parser.parse_args()
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})  # for sigwait

@@ -57,7 +57,9 @@ class ServerProcess:
         deadline = time.monotonic() + timeout_s
         while True:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}: {self.log_tail()}")
+                raise RuntimeError(
+                    f"server exited with {self.process.returncode}: {self.log_tail()}"
+                )
             try:
                 with urllib.request.urlopen(url, timeout=1) as response:
                     if response.status == 200:

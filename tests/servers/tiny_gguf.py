@@ -75,13 +75,20 @@ def vocabulary() -> Vocabulary:
     ]
     entries += [(f"<0x{b:02X}>", kinds.BYTE, 0.0) for b in range(256)]
     space = "\u2581"  # SentencePiece's word-start marker
-    pieces = [space, *string.printable[:94], *(space + c for c in string.ascii_letters), *(space + w for w in WORDS)]
+    pieces = [
+        space,
+        *string.printable[:94],
+        *(space + c for c in string.ascii_letters),
+        *(space + w for w in WORDS),
+    ]
     seen = {e[0] for e in entries}
     for rank, piece in enumerate(pieces):
         if piece not in seen:
             seen.add(piece)
             entries.append((piece, kinds.NORMAL, -float(rank)))  # earlier pieces win ties
-    return Vocabulary([e[0] for e in entries], [e[2] for e in entries], [int(e[1]) for e in entries])
+    return Vocabulary(
+        [e[0] for e in entries], [e[2] for e in entries], [int(e[1]) for e in entries]
+    )
 
 
 BOS_ID, EOS_ID, UNK_ID = 1, 2, 0
@@ -114,21 +121,25 @@ def weights(shape: Shape, vocab: Vocabulary, seed: int, allow_eos: bool) -> dict
             attn_out[0, :] = 0.0  # keep dimension 0 constant through the residual stream
             ffn_down[0, :] = 0.0
         block = f"blk.{i}."
-        tensors.update({
-            block + "attn_norm.weight": np.ones(e, dtype=np.float32),
-            block + "attn_q.weight": random(e, e, std=0.1),
-            block + "attn_k.weight": random(shape.kv_heads * head_dim, e, std=0.1),
-            block + "attn_v.weight": random(shape.kv_heads * head_dim, e, std=0.1),
-            block + "attn_output.weight": attn_out,
-            block + "ffn_norm.weight": np.ones(e, dtype=np.float32),
-            block + "ffn_gate.weight": random(shape.ff, e, std=0.1),
-            block + "ffn_up.weight": random(shape.ff, e, std=0.1),
-            block + "ffn_down.weight": ffn_down,
-        })
+        tensors.update(
+            {
+                block + "attn_norm.weight": np.ones(e, dtype=np.float32),
+                block + "attn_q.weight": random(e, e, std=0.1),
+                block + "attn_k.weight": random(shape.kv_heads * head_dim, e, std=0.1),
+                block + "attn_v.weight": random(shape.kv_heads * head_dim, e, std=0.1),
+                block + "attn_output.weight": attn_out,
+                block + "ffn_norm.weight": np.ones(e, dtype=np.float32),
+                block + "ffn_gate.weight": random(shape.ff, e, std=0.1),
+                block + "ffn_up.weight": random(shape.ff, e, std=0.1),
+                block + "ffn_down.weight": ffn_down,
+            }
+        )
     return tensors
 
 
-def write_tiny_gguf(out: Path, shape: Shape = Shape(), seed: int = 0, allow_eos: bool = False) -> Path:
+def write_tiny_gguf(
+    out: Path, shape: Shape = Shape(), seed: int = 0, allow_eos: bool = False
+) -> Path:
     if shape.embd % shape.heads or shape.heads % shape.kv_heads:
         raise ValueError(f"embd must divide by heads and heads by kv_heads: {shape}")
     vocab = vocabulary()
@@ -178,7 +189,9 @@ def main() -> None:
     parser.add_argument("--kv-heads", type=int, default=4)
     parser.add_argument("--ctx", type=int, default=2048)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--allow-eos", action="store_true", help="a plain random model (may stop early)")
+    parser.add_argument(
+        "--allow-eos", action="store_true", help="a plain random model (may stop early)"
+    )
     a = parser.parse_args()
     shape = Shape(a.layers, a.embd, a.ff, a.heads, a.kv_heads, a.ctx)
     write_tiny_gguf(a.out, shape, a.seed, a.allow_eos)

@@ -46,7 +46,11 @@ def main() -> None:
     env = dict(os.environ)
     # The copied stub's $ORIGIN rpath no longer reaches nvidia_pytriton.libs; this interpreter's
     # LIBDIR goes first so the stub loads this Python's libpython, not the system's.
-    libs = [sysconfig.get_config_var("LIBDIR"), str(package.parent / "nvidia_pytriton.libs"), env.get("LD_LIBRARY_PATH")]
+    libs = [
+        sysconfig.get_config_var("LIBDIR"),
+        str(package.parent / "nvidia_pytriton.libs"),
+        env.get("LD_LIBRARY_PATH"),
+    ]
     env["LD_LIBRARY_PATH"] = ":".join(p for p in libs if p)
     site_packages = sysconfig.get_paths()["purelib"]  # numpy for the stub
     env["PYTHONPATH"] = ":".join(p for p in (site_packages, env.get("PYTHONPATH")) if p)
@@ -57,9 +61,12 @@ def main() -> None:
         f"--model-repository={a.repo}",
         f"--backend-directory={server_dir / 'backends'}",
         f"--cache-directory={server_dir / 'caches'}",
-        "--http-address=127.0.0.1", f"--http-port={a.http}",
-        "--grpc-address=127.0.0.1", f"--grpc-port={a.grpc}",
-        "--metrics-address=127.0.0.1", f"--metrics-port={a.metrics}",
+        "--http-address=127.0.0.1",
+        f"--http-port={a.http}",
+        "--grpc-address=127.0.0.1",
+        f"--grpc-port={a.grpc}",
+        "--metrics-address=127.0.0.1",
+        f"--metrics-port={a.metrics}",
         "--allow-gpu-metrics=false",
         # A shared-memory prefix of our own, so several servers can run side by side.
         f"--backend-config=python,shm-region-prefix-name=loadgen{os.getpid()}_",

@@ -7,8 +7,8 @@
 #include <functional>
 #include <string>
 
-#include "loadgen/export.h"
 #include "loadgen/errors.h"
+#include "loadgen/export.h"
 #include "query_sample.h"
 #include "query_sample_library.h"
 #include "system_under_test.h"

@@ -1,5 +1,6 @@
 /// \file query_sample.h
-/// \brief The per-sample types exchanged between loadgen and a SUT (official names, namespace mlperf).
+/// \brief The per-sample types exchanged between loadgen and a SUT (official names, namespace
+/// mlperf).
 #ifndef MLPERF_LOADGEN_QUERY_SAMPLE_H_
 #define MLPERF_LOADGEN_QUERY_SAMPLE_H_
 

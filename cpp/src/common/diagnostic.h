@@ -11,8 +11,8 @@ enum class Severity { kInfo, kWarning, kError };
 
 struct Diagnostic {
   Severity severity = Severity::kInfo;
-  std::string key;      // detail-log key, e.g. "error_invalid_config"
-  std::string message;  // detail-log value (a string)
+  std::string key;                  // detail-log key, e.g. "error_invalid_config"
+  std::string message;              // detail-log value (a string)
   const char* file = "loadgen.cc";  // reported as metadata.file
   int line = 0;                     // reported as metadata.line_no
 };

@@ -23,8 +23,7 @@ class IssueThreadPool {
   void Serve(const OnRegister& on_register) LOADGEN_EXCLUDES(mu_);
 
   /// Waits up to `timeout` until at least `count` threads are registered; returns how many are.
-  uint64_t WaitForThreads(uint64_t count, std::chrono::milliseconds timeout)
-      LOADGEN_EXCLUDES(mu_);
+  uint64_t WaitForThreads(uint64_t count, std::chrono::milliseconds timeout) LOADGEN_EXCLUDES(mu_);
 
   /// Runs `job` on threads 0..count-1 (stride = count) and waits for all of them. Exceptions
   /// thrown by the job are captured and the first is rethrown here.

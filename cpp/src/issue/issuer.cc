@@ -98,8 +98,8 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
     if (idx >= available) {
       if (generator == nullptr) break;
       // A streamed plan: the generating thread is normally far ahead of the schedule.
-      available = generator->WaitFor(
-          idx, [&] { return shared.abort->load(std::memory_order_relaxed); });
+      available =
+          generator->WaitFor(idx, [&] { return shared.abort->load(std::memory_order_relaxed); });
       if (idx >= available && !shared.abort->load(std::memory_order_relaxed)) break;
     }
     if (shared.abort->load(std::memory_order_relaxed)) {
@@ -123,9 +123,8 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
     } else {
       if (any) {
         const uint64_t prev = last_query;
-        rec.progress().WaitUntil([&] {
-          return rec.QueryDone(prev) || shared.abort->load(std::memory_order_relaxed);
-        });
+        rec.progress().WaitUntil(
+            [&] { return rec.QueryDone(prev) || shared.abort->load(std::memory_order_relaxed); });
         if (shared.abort->load(std::memory_order_relaxed)) {
           aborted = true;
           break;
@@ -149,8 +148,7 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
     }
     // Server coalescing: overdue queries ride along, each keeping its own scheduled time.
     if (coalesce) {
-      while (idx + stride < available &&
-             now >= start + plan.scheduled_delta_ns[idx + stride]) {
+      while (idx + stride < available && now >= start + plan.scheduled_delta_ns[idx + stride]) {
         idx += stride;
         ++per_iter;
         rec.MarkIssued(idx, start + plan.scheduled_delta_ns[idx], now);
@@ -203,8 +201,7 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
     if (s.max_duration_ms != 0 && duration > max_duration_ns) {
       log(Severity::kError, "error_runtime",
           "IssueQueryThread " + std::to_string(thread_idx) +
-              " Ending early: Max test duration reached. duration_ns " +
-              std::to_string(duration));
+              " Ending early: Max test duration reached. duration_ns " + std::to_string(duration));
       ran_out = false;
       break;
     }

@@ -21,9 +21,8 @@ void IssueCounter::IssueQuery(const std::vector<mlperf::QuerySample>& samples) {
     // Positions rise within a batch (coalesced Server queries, Offline's one query).
     const uint64_t end = record::ResponseIdLocal(samples.back().id) + 1;
     uint64_t seen = end_.load(std::memory_order_relaxed);
-    while (seen < end &&
-           !end_.compare_exchange_weak(seen, end, std::memory_order_acq_rel,
-                                       std::memory_order_relaxed)) {
+    while (seen < end && !end_.compare_exchange_weak(seen, end, std::memory_order_acq_rel,
+                                                     std::memory_order_relaxed)) {
     }
     samples_.fetch_add(samples.size(), std::memory_order_acq_rel);
   }
@@ -127,11 +126,9 @@ bool LiveBoard::WaitForStop(std::chrono::nanoseconds period) {
 std::string LiveBoard::StallMessage(const record::SeriesRecorder& recorder, uint64_t issued_end,
                                     uint64_t outstanding, std::chrono::nanoseconds timeout) {
   char seconds[32];
-  std::snprintf(seconds, sizeof(seconds), "%g",
-                std::chrono::duration<double>(timeout).count());
+  std::snprintf(seconds, sizeof(seconds), "%g", std::chrono::duration<double>(timeout).count());
   std::string message = "No sample completed for " + std::string(seconds) + " s with " +
-                        std::to_string(outstanding) +
-                        (outstanding == 1 ? " sample" : " samples") +
+                        std::to_string(outstanding) + (outstanding == 1 ? " sample" : " samples") +
                         " outstanding (no_progress_timeout): the SUT stopped completing. "
                         "Outstanding (response id: QSL index):";
   const schedule::SeriesPlan& plan = recorder.plan();
@@ -245,18 +242,18 @@ Snapshot LiveBoard::Take() {
         int64_t t = 0;
         if (!sorted.empty()) {
           const auto over = sorted.end() - std::upper_bound(sorted.begin(), sorted.end(), bound);
-          t = static_cast<int64_t>(std::llround(static_cast<double>(over) /
-                                                static_cast<double>(sorted.size()) *
-                                                static_cast<double>(s.queries_completed)));
+          t = static_cast<int64_t>(
+              std::llround(static_cast<double>(over) / static_cast<double>(sorted.size()) *
+                           static_cast<double>(s.queries_completed)));
         }
         results::MinPassingFinder finder;  // a fresh cache per estimate, as the official's
         return static_cast<uint64_t>(finder.Find(t, p) + t);
       };
       // With tokens the official stops early on TPOT and TTFT, not on the latency.
-      s.early_stopping_queries =
-          info_.use_tokens ? std::max(needed(s.tpot_sample, info_.target_tpot_ns),
-                                      needed(s.ttft_sample, info_.target_ttft_ns))
-                           : needed(s.latency_sample, info_.target_latency_ns);
+      s.early_stopping_queries = info_.use_tokens
+                                     ? std::max(needed(s.tpot_sample, info_.target_tpot_ns),
+                                                needed(s.ttft_sample, info_.target_ttft_ns))
+                                     : needed(s.latency_sample, info_.target_latency_ns);
     } else {
       // The estimate needs one query over the percentile plus the passing ones around it.
       results::MinPassingFinder finder;

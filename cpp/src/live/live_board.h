@@ -163,9 +163,9 @@ class LiveBoard {
 /// Begin on construction, End on destruction; does nothing without a board.
 class SeriesScope {
  public:
-  SeriesScope(LiveBoard* board, const record::SeriesRecorder* recorder,
-              const IssueCounter* counter, const SeriesInfo& info,
-              std::chrono::nanoseconds no_progress_timeout, LiveBoard::StallHandler on_stall)
+  SeriesScope(LiveBoard* board, const record::SeriesRecorder* recorder, const IssueCounter* counter,
+              const SeriesInfo& info, std::chrono::nanoseconds no_progress_timeout,
+              LiveBoard::StallHandler on_stall)
       : board_(board) {
     if (board_) board_->Begin(recorder, counter, info, no_progress_timeout, std::move(on_stall));
   }

@@ -48,8 +48,7 @@ void AccuracyLogWriter::AppendEntry(uint64_t seq_id, uint64_t qsl_idx, const uin
   if (buffer_.size() >= flush_threshold_) WriteBuffer();
 }
 
-void AccuracyLogWriter::Add(uint64_t seq_id, uint64_t qsl_idx, const uint8_t* data,
-                            size_t size) {
+void AccuracyLogWriter::Add(uint64_t seq_id, uint64_t qsl_idx, const uint8_t* data, size_t size) {
   if (finished_) return;
   AppendEntry(seq_id, qsl_idx, data, size, nullptr);
 }

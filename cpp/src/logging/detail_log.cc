@@ -55,8 +55,9 @@ void DetailLog::Log(std::string_view key, const JsonValue& value, Severity sever
   line_ += value.text();
   line_ += ", \"time_ms\": ";
   line_ += FormatTimeMs(time_ns - origin_ns_);
-  line_ += ", \"namespace\": \"mlperf::logging\", \"event_type\": \"POINT_IN_TIME\", "
-           "\"metadata\": {\"is_error\": ";
+  line_ +=
+      ", \"namespace\": \"mlperf::logging\", \"event_type\": \"POINT_IN_TIME\", "
+      "\"metadata\": {\"is_error\": ";
   line_ += is_error ? "true" : "false";
   line_ += ", \"is_warning\": ";
   line_ += is_warning ? "true" : "false";

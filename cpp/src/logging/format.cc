@@ -27,20 +27,39 @@ char* WriteJsonQuoted(char* out, std::string_view text) {
   for (unsigned char c : text) {
     char escape = 0;
     switch (c) {
-      case '"': escape = '"'; break;
-      case '\\': escape = '\\'; break;
-      case '\b': escape = 'b'; break;
-      case '\f': escape = 'f'; break;
-      case '\n': escape = 'n'; break;
-      case '\r': escape = 'r'; break;
-      case '\t': escape = 't'; break;
-      default: break;
+      case '"':
+        escape = '"';
+        break;
+      case '\\':
+        escape = '\\';
+        break;
+      case '\b':
+        escape = 'b';
+        break;
+      case '\f':
+        escape = 'f';
+        break;
+      case '\n':
+        escape = 'n';
+        break;
+      case '\r':
+        escape = 'r';
+        break;
+      case '\t':
+        escape = 't';
+        break;
+      default:
+        break;
     }
     if (escape != 0) {
       *out++ = '\\';
       *out++ = escape;
     } else if (c < 0x20) {
-      const char u[6] = {'\\', 'u', '0', '0', kHexDigits[c >> 4],
+      const char u[6] = {'\\',
+                         'u',
+                         '0',
+                         '0',
+                         kHexDigits[c >> 4],
                          static_cast<char>(kHexDigits[c & 15] | 0x20)};  // lowercase, as %04x
       std::memcpy(out, u, 6);
       out += 6;

@@ -47,8 +47,7 @@ void OpenWithoutTruncating(PendingFile& pending, std::string& failures) {
 
 }  // namespace
 
-LogPaths MakeLogPaths(const mlperf::LogOutputSettings& settings,
-                      const std::string& test_datetime) {
+LogPaths MakeLogPaths(const mlperf::LogOutputSettings& settings, const std::string& test_datetime) {
   std::string stem = settings.outdir + "/" + settings.prefix;
   if (settings.prefix_with_datetime) stem += test_datetime + "_";
   LogPaths paths;
@@ -102,8 +101,7 @@ void LogFiles::Close() {
   }
 }
 
-LogFiles OpenLogFiles(const mlperf::LogOutputSettings& settings,
-                      const std::string& test_datetime) {
+LogFiles OpenLogFiles(const mlperf::LogOutputSettings& settings, const std::string& test_datetime) {
   LogFiles files;
   files.paths_ = MakeLogPaths(settings, test_datetime);
   PendingFile pending[] = {{&files.paths_.summary},
@@ -129,8 +127,7 @@ LogFiles OpenLogFiles(const mlperf::LogOutputSettings& settings,
                    "create it.");
   }
 
-  LogFiles::Stream* streams[] = {&files.summary_, &files.detail_, &files.accuracy_,
-                                 &files.trace_};
+  LogFiles::Stream* streams[] = {&files.summary_, &files.detail_, &files.accuracy_, &files.trace_};
   for (int i = 0; i < 4; ++i) {
     LogFiles::Stream& s = *streams[i];
     s.file = ::fdopen(pending[i].fd, "w");
@@ -160,8 +157,7 @@ std::string TestDatetimeNow() { return FormatTestDatetime(std::chrono::system_cl
 
 std::string PowerTimeString(std::chrono::system_clock::time_point time) {
   // floor, not truncation, so times before 1970 still get 0..999 milliseconds.
-  const int64_t ms =
-      std::chrono::floor<std::chrono::milliseconds>(time.time_since_epoch()).count();
+  const int64_t ms = std::chrono::floor<std::chrono::milliseconds>(time.time_since_epoch()).count();
   const int64_t seconds = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
   const std::time_t t = static_cast<std::time_t>(seconds);
   std::tm utc{};

@@ -21,10 +21,12 @@ struct Entry {
 using Requested = Entry<TestSettings>;
 using Effective = Entry<EffectiveSettings>;
 
-#define LOADGEN_REQUESTED(field, Kind) \
-  Requested { "requested_" #field, [](const TestSettings& s) { return JsonValue::Kind(s.field); } }
-#define LOADGEN_EFFECTIVE(field, Kind)                                                  \
-  Effective {                                                                           \
+#define LOADGEN_REQUESTED(field, Kind)                                                  \
+  Requested {                                                                           \
+    "requested_" #field, [](const TestSettings& s) { return JsonValue::Kind(s.field); } \
+  }
+#define LOADGEN_EFFECTIVE(field, Kind)                                                       \
+  Effective {                                                                                \
     "effective_" #field, [](const EffectiveSettings& s) { return JsonValue::Kind(s.field); } \
   }
 
@@ -82,10 +84,9 @@ const Requested kRequestedTokenTargets[] = {
 };
 
 const Effective kEffective[] = {
-    Effective{"effective_scenario",
-              [](const EffectiveSettings& s) {
-                return JsonValue::String(ScenarioName(s.scenario));
-              }},
+    Effective{
+        "effective_scenario",
+        [](const EffectiveSettings& s) { return JsonValue::String(ScenarioName(s.scenario)); }},
     Effective{"effective_test_mode",
               [](const EffectiveSettings& s) { return JsonValue::String(ModeName(s.mode)); }},
     LOADGEN_EFFECTIVE(samples_per_query, Uint),
@@ -131,10 +132,18 @@ void LogRequested(DetailLog& log, const TestSettings& r, int64_t time_ns) {
   put("requested_scenario", JsonValue::String(ScenarioName(r.scenario)));
   put("requested_test_mode", JsonValue::String(ModeName(r.mode)));
   switch (r.scenario) {
-    case TestScenario::SingleStream: Write(log, kRequestedSingleStream, r, time_ns); break;
-    case TestScenario::MultiStream: Write(log, kRequestedMultiStream, r, time_ns); break;
-    case TestScenario::Server: Write(log, kRequestedServer, r, time_ns); break;
-    case TestScenario::Offline: Write(log, kRequestedOffline, r, time_ns); break;
+    case TestScenario::SingleStream:
+      Write(log, kRequestedSingleStream, r, time_ns);
+      break;
+    case TestScenario::MultiStream:
+      Write(log, kRequestedMultiStream, r, time_ns);
+      break;
+    case TestScenario::Server:
+      Write(log, kRequestedServer, r, time_ns);
+      break;
+    case TestScenario::Offline:
+      Write(log, kRequestedOffline, r, time_ns);
+      break;
   }
   Write(log, kRequestedCommon, r, time_ns);
   if (r.use_token_latencies) {

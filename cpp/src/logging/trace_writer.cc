@@ -55,8 +55,8 @@ void TraceWriter::Complete(std::string_view name, int tid, int64_t start_ns, int
                            std::initializer_list<TraceArg> args) {
   if (!Accepting()) return;
   constexpr size_t kFixedBytes = 96;  // literals (57) and the name's quotes
-  size_t max_bytes = kFixedBytes + 6 * name.size() + 2 * SpanAppender::kMaxIntChars +
-                     2 * kMaxMicrosChars;
+  size_t max_bytes =
+      kFixedBytes + 6 * name.size() + 2 * SpanAppender::kMaxIntChars + 2 * kMaxMicrosChars;
   for (const TraceArg& arg : args) {
     max_bytes += 4 + 6 * arg.key_.size() +
                  (arg.kind_ == TraceArg::Kind::kString ? 6 * arg.text_.size() + 2
@@ -82,9 +82,15 @@ void TraceWriter::Complete(std::string_view name, int tid, int64_t start_ns, int
       out.JsonQuoted(arg.key_);
       out.Char(':');
       switch (arg.kind_) {
-        case TraceArg::Kind::kInt: out.Int(arg.int_); break;
-        case TraceArg::Kind::kUint: out.Uint(arg.uint_); break;
-        case TraceArg::Kind::kString: out.JsonQuoted(arg.text_); break;
+        case TraceArg::Kind::kInt:
+          out.Int(arg.int_);
+          break;
+        case TraceArg::Kind::kUint:
+          out.Uint(arg.uint_);
+          break;
+        case TraceArg::Kind::kString:
+          out.JsonQuoted(arg.text_);
+          break;
       }
     }
     out.Literal("}},\n");

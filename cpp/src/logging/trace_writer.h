@@ -15,8 +15,8 @@ namespace loadgen::logging {
 /// One entry of a trace event's "args" object: an integer or a string (JSON-escaped).
 class TraceArg {
  public:
-  template <typename T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>,
-                                         int> = 0>
+  template <typename T,
+            std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>, int> = 0>
   TraceArg(std::string_view key, T value)
       : key_(key),
         kind_(std::is_signed_v<T> ? Kind::kInt : Kind::kUint),

@@ -1,11 +1,10 @@
 #include "net/client.h"
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <future>
 #include <stdexcept>
 #include <utility>
-
-#include <boost/asio/post.hpp>
 
 #include "common/clock.h"
 #include "loadgen.h"
@@ -17,18 +16,30 @@ namespace asio = boost::asio;
 
 const char* FailureReasonName(FailureReason reason) {
   switch (reason) {
-    case FailureReason::kNone: return "none";
-    case FailureReason::kHttp4xx: return "http_4xx";
-    case FailureReason::kHttp5xx: return "http_5xx";
-    case FailureReason::kConnectFailed: return "connect_failed";
-    case FailureReason::kConnectionClosed: return "connection_closed";
-    case FailureReason::kConnectTimeout: return "timeout_connect";
-    case FailureReason::kFirstByteTimeout: return "timeout_first_byte";
-    case FailureReason::kTotalTimeout: return "timeout_total";
-    case FailureReason::kMalformedResponse: return "malformed_response";
-    case FailureReason::kBadSample: return "bad_sample";
-    case FailureReason::kCancelled: return "cancelled";
-    case FailureReason::kCount: break;
+    case FailureReason::kNone:
+      return "none";
+    case FailureReason::kHttp4xx:
+      return "http_4xx";
+    case FailureReason::kHttp5xx:
+      return "http_5xx";
+    case FailureReason::kConnectFailed:
+      return "connect_failed";
+    case FailureReason::kConnectionClosed:
+      return "connection_closed";
+    case FailureReason::kConnectTimeout:
+      return "timeout_connect";
+    case FailureReason::kFirstByteTimeout:
+      return "timeout_first_byte";
+    case FailureReason::kTotalTimeout:
+      return "timeout_total";
+    case FailureReason::kMalformedResponse:
+      return "malformed_response";
+    case FailureReason::kBadSample:
+      return "bad_sample";
+    case FailureReason::kCancelled:
+      return "cancelled";
+    case FailureReason::kCount:
+      break;
   }
   return "unknown";
 }
@@ -79,7 +90,8 @@ void CheckHeaderText(const std::string& text) {
 
 Client::Client(EndpointConfig config, std::vector<std::string> bodies,
                std::vector<size_t> json_lengths)
-    : config_(std::move(config)), json_lengths_(std::move(json_lengths)),
+    : config_(std::move(config)),
+      json_lengths_(std::move(json_lengths)),
       work_(asio::make_work_guard(io_)) {
   if (config_.base_urls.empty()) throw std::invalid_argument("no endpoint URL given");
   if (config_.base_urls.size() > 65535) throw std::invalid_argument("too many endpoint URLs");
@@ -116,11 +128,11 @@ Client::Client(EndpointConfig config, std::vector<std::string> bodies,
       throw std::runtime_error("cannot resolve '" + url.host + "' (" + config_.base_urls[i] +
                                "): " + ec.message());
     }
-    const std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]"
-                                                                       : url.host;
-    endpoint->head_prefix = "POST " + url.path_prefix + config_.path + " HTTP/1.1\r\nHost: " +
-                            host + ":" + url.port + "\r\nContent-Type: " +
-                            config_.content_type + "\r\nUser-Agent: loadgen\r\n" + fixed_headers;
+    const std::string host =
+        url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+    endpoint->head_prefix =
+        "POST " + url.path_prefix + config_.path + " HTTP/1.1\r\nHost: " + host + ":" + url.port +
+        "\r\nContent-Type: " + config_.content_type + "\r\nUser-Agent: loadgen\r\n" + fixed_headers;
     for (size_t c = 0; c < config_.max_connections; ++c) {
       endpoint->connections.push_back(std::make_unique<Connection>(io_, *this, *endpoint));
       endpoint->closed.push_back(endpoint->connections.back().get());
@@ -164,7 +176,8 @@ Client::~Client() {
 
 void Client::Issue(const mlperf::QuerySample* samples, size_t count) {
   const int64_t now = NowNs();
-  outstanding_.fetch_add(count, std::memory_order_relaxed);  // before the I/O thread can complete them
+  outstanding_.fetch_add(count,
+                         std::memory_order_relaxed);  // before the I/O thread can complete them
   bool wake;
   {
     std::lock_guard<std::mutex> lock(issue_mu_);
@@ -383,7 +396,8 @@ void Client::Complete(Query* q) {
   }
   // A failed sample is completed with no output, so the run goes on and nothing waits on it.
   const std::string& output = q->parsed.output;
-  mlperf::QuerySampleResponse response(q->id, failed ? 0 : reinterpret_cast<uintptr_t>(output.data()),
+  mlperf::QuerySampleResponse response(q->id,
+                                       failed ? 0 : reinterpret_cast<uintptr_t>(output.data()),
                                        failed ? 0 : output.size(), r.tokens);
   mlperf::QuerySamplesComplete(&response, 1);
   q->parsed.Reset();
@@ -397,7 +411,8 @@ EndpointStats Client::Stats() const {
   return stats_;
 }
 
-void Client::CopyRecords(std::vector<QueryRecord>* records, std::vector<int64_t>* chunk_times) const {
+void Client::CopyRecords(std::vector<QueryRecord>* records,
+                         std::vector<int64_t>* chunk_times) const {
   std::lock_guard<std::mutex> lock(stats_mu_);
   *records = records_;
   *chunk_times = chunk_times_;

@@ -5,6 +5,9 @@
 #define LOADGEN_NET_CLIENT_H_
 
 #include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -14,10 +17,6 @@
 #include <string_view>
 #include <thread>
 #include <vector>
-
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
 #include "net/endpoint_config.h"
 #include "net/response_parsers.h"
@@ -53,12 +52,12 @@ struct Endpoint {
   std::string head_prefix;  // request line and fixed headers, formatted once
   boost::asio::ip::tcp::resolver::results_type addresses;
   std::vector<std::unique_ptr<Connection>> connections;
-  std::vector<Connection*> idle;    // connected, keep-alive, free
-  std::vector<Connection*> closed;  // free, not connected
-  std::deque<Query*> waiting;       // no free connection yet
-  size_t connecting_ahead = 0;      // Preconnects under way
-  size_t outstanding = 0;           // assigned here and not yet completed
-  bool closes_after_stream = false; // learned: do not reuse a connection after a stream
+  std::vector<Connection*> idle;     // connected, keep-alive, free
+  std::vector<Connection*> closed;   // free, not connected
+  std::deque<Query*> waiting;        // no free connection yet
+  size_t connecting_ahead = 0;       // Preconnects under way
+  size_t outstanding = 0;            // assigned here and not yet completed
+  bool closes_after_stream = false;  // learned: do not reuse a connection after a stream
 };
 
 class Client {
@@ -108,8 +107,8 @@ class Client {
   void Fail(Query* q, FailureReason reason, std::string_view message);
 
   EndpointConfig config_;
-  std::string bodies_;               // all request bodies, back to back
-  std::vector<size_t> body_offsets_; // sample i: [offsets[i], offsets[i+1])
+  std::string bodies_;                // all request bodies, back to back
+  std::vector<size_t> body_offsets_;  // sample i: [offsets[i], offsets[i+1])
   std::vector<size_t> json_lengths_;
 
   boost::asio::io_context io_;

@@ -10,10 +10,14 @@ namespace {
 
 const char* ApiName(ApiKind api) {
   switch (api) {
-    case ApiKind::kOpenAiCompletions: return "openai";
-    case ApiKind::kOpenAiChat: return "openai-chat";
-    case ApiKind::kKserveV2: return "kserve";
-    case ApiKind::kTritonGenerate: return "triton-generate";
+    case ApiKind::kOpenAiCompletions:
+      return "openai";
+    case ApiKind::kOpenAiChat:
+      return "openai-chat";
+    case ApiKind::kKserveV2:
+      return "kserve";
+    case ApiKind::kTritonGenerate:
+      return "triton-generate";
   }
   return "?";
 }

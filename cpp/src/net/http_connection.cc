@@ -2,17 +2,16 @@
 
 #include <sys/socket.h>
 
-#include <cerrno>
-#include <cstdio>
-#include <cstdlib>
-#include <chrono>
-#include <string_view>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
 
 #include "common/clock.h"
 #include "net/client.h"
@@ -190,29 +189,26 @@ void Connection::ReadHeader() {
   parser_->body_limit(boost::none);
   parser_->header_limit(64 * 1024);
   const uint64_t generation = generation_;
-  http::async_read_header(socket_, read_buffer_, *parser_,
-                          [this, generation](const error_code& ec, size_t) {
-                            if (generation != generation_) return;
-                            if (ec) {
-                              FailFromError(ec, /*header_phase=*/true);
-                              return;
-                            }
-                            Query* q = query_;
-                            q->record.first_byte_ns = NowNs();
-                            const auto& response = parser_->get();
-                            http_status_ = response.result_int();
-                            q->record.http_status = static_cast<uint16_t>(http_status_);
-                            streaming_ = http_status_ / 100 == 2 &&
-                                         IsEventStream(response[http::field::content_type]);
-                            sse_.Reset();
-                            body_.clear();
-                            const EndpointConfig& config = client_.config();
-                            ArmTimer(config.total_timeout_ns > 0
-                                         ? q->record.issued_ns + config.total_timeout_ns
-                                         : 0,
-                                     FailureReason::kTotalTimeout);
-                            ReadBody();
-                          });
+  http::async_read_header(
+      socket_, read_buffer_, *parser_, [this, generation](const error_code& ec, size_t) {
+        if (generation != generation_) return;
+        if (ec) {
+          FailFromError(ec, /*header_phase=*/true);
+          return;
+        }
+        Query* q = query_;
+        q->record.first_byte_ns = NowNs();
+        const auto& response = parser_->get();
+        http_status_ = response.result_int();
+        q->record.http_status = static_cast<uint16_t>(http_status_);
+        streaming_ = http_status_ / 100 == 2 && IsEventStream(response[http::field::content_type]);
+        sse_.Reset();
+        body_.clear();
+        const EndpointConfig& config = client_.config();
+        ArmTimer(config.total_timeout_ns > 0 ? q->record.issued_ns + config.total_timeout_ns : 0,
+                 FailureReason::kTotalTimeout);
+        ReadBody();
+      });
 }
 
 void Connection::ReadBody() {
@@ -225,19 +221,18 @@ void Connection::ReadBody() {
   body.size = piece_.size();
   body.more = true;
   const uint64_t generation = generation_;
-  http::async_read_some(socket_, read_buffer_, *parser_,
-                        [this, generation](error_code ec, size_t) {
-                          if (generation != generation_) return;
-                          if (ec == http::error::need_buffer) ec = {};
-                          if (ec) {
-                            FailFromError(ec, /*header_phase=*/false);
-                            return;
-                          }
-                          const size_t n = piece_.size() - parser_->get().body().size;
-                          if (n > 0) OnBodyBytes(n, NowNs());
-                          if (generation != generation_) return;  // failed while parsing
-                          ReadBody();
-                        });
+  http::async_read_some(socket_, read_buffer_, *parser_, [this, generation](error_code ec, size_t) {
+    if (generation != generation_) return;
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) {
+      FailFromError(ec, /*header_phase=*/false);
+      return;
+    }
+    const size_t n = piece_.size() - parser_->get().body().size;
+    if (n > 0) OnBodyBytes(n, NowNs());
+    if (generation != generation_) return;  // failed while parsing
+    ReadBody();
+  });
 }
 
 void Connection::OnBodyBytes(size_t n, int64_t now_ns) {
@@ -267,8 +262,9 @@ bool Connection::OnEvent(std::string_view data, int64_t now_ns) {
       return false;
     }
     kind = events_.Parse(data,
-                         config.api == ApiKind::kOpenAiChat ? StreamEventParser::Format::kOpenAiChat
-                                                            : StreamEventParser::Format::kOpenAiCompletions,
+                         config.api == ApiKind::kOpenAiChat
+                             ? StreamEventParser::Format::kOpenAiChat
+                             : StreamEventParser::Format::kOpenAiCompletions,
                          {}, &parsed);
   } else {
     parsed.error = "a KServe v2 infer response cannot be an event stream";
@@ -277,8 +273,7 @@ bool Connection::OnEvent(std::string_view data, int64_t now_ns) {
   if (kind == EventKind::kError) return false;
   if (kind == EventKind::kContent || kind == EventKind::kReasoning) {
     if (config.record_chunk_times) q->chunk_ns.push_back(now_ns);
-    const bool counts_as_first =
-        kind == EventKind::kContent || !config.first_token_skips_reasoning;
+    const bool counts_as_first = kind == EventKind::kContent || !config.first_token_skips_reasoning;
     if (counts_as_first && !first_token_seen_) {
       first_token_seen_ = true;
       q->record.first_token_ns = now_ns;
@@ -334,9 +329,8 @@ void Connection::Finish() {
     }
   }
   last_was_stream_ = streaming_;
-  const bool reusable =
-      failure != FailureReason::kMalformedResponse && keep_alive &&
-      !(streaming_ && endpoint_.closes_after_stream);
+  const bool reusable = failure != FailureReason::kMalformedResponse && keep_alive &&
+                        !(streaming_ && endpoint_.closes_after_stream);
   if (failure != FailureReason::kNone) {
     FailWith(failure, message);
     return;
@@ -357,21 +351,20 @@ void Connection::FailWith(FailureReason reason, std::string_view message) {
 
 void Connection::FailFromError(const error_code& ec, bool header_phase) {
   if (timed_out_) {
-    FailWith(timer_reason_, timer_reason_ == FailureReason::kTotalTimeout
-                                ? "total timeout"
-                                : timer_reason_ == FailureReason::kFirstByteTimeout
-                                      ? "no response byte within the first-byte timeout"
-                                      : "connect timed out");
+    FailWith(timer_reason_, timer_reason_ == FailureReason::kTotalTimeout ? "total timeout"
+                            : timer_reason_ == FailureReason::kFirstByteTimeout
+                                ? "no response byte within the first-byte timeout"
+                                : "connect timed out");
     return;
   }
   const bool closed = ec == asio::error::eof || ec == http::error::end_of_stream ||
-                      ec == http::error::partial_message ||
-                      ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-                      ec == asio::error::connection_aborted;
+                      ec == http::error::partial_message || ec == asio::error::connection_reset ||
+                      ec == asio::error::broken_pipe || ec == asio::error::connection_aborted;
   // A reused keep-alive connection the server closed before answering a single byte (llama.cpp's
   // server closes after each stream while advertising keep-alive): the request was not served,
   // so it is sent again once on a fresh connection.
-  const bool unanswered = header_phase && !(parser_ && parser_->got_some()) && read_buffer_.size() == 0;
+  const bool unanswered =
+      header_phase && !(parser_ && parser_->got_some()) && read_buffer_.size() == 0;
   if (closed && unanswered && reused_ && query_->record.attempts == 1) {
     Query* q = query_;
     query_ = nullptr;

@@ -5,15 +5,14 @@
 #define LOADGEN_NET_HTTP_CONNECTION_H_
 
 #include <array>
-#include <cstdint>
-#include <optional>
-#include <string>
-
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
 
 #include "net/endpoint_config.h"
 #include "net/response_parsers.h"
@@ -69,15 +68,15 @@ class Connection {
   std::array<char, 16384> piece_{};  // body bytes of one read
   std::string body_;                 // a whole non-streamed body (reused)
   SseFramer sse_;
-  JsonReader json_;          // whole bodies
+  JsonReader json_;           // whole bodies
   StreamEventParser events_;  // stream events
 
   Query* query_ = nullptr;
   uint64_t generation_ = 0;  // handlers of an earlier query or socket see a different value
   bool connected_ = false;
-  bool reused_ = false;        // this query runs on a connection that served one before
+  bool reused_ = false;  // this query runs on a connection that served one before
   bool last_was_stream_ = false;
-  bool streaming_ = false;     // the current response is text/event-stream
+  bool streaming_ = false;  // the current response is text/event-stream
   bool first_token_seen_ = false;
   bool timed_out_ = false;
   unsigned http_status_ = 0;

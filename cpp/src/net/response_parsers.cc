@@ -1,11 +1,10 @@
 #include "net/response_parsers.h"
 
-#include <cstring>
-#include <new>
-
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/string.hpp>
+#include <cstring>
+#include <new>
 
 namespace loadgen::net {
 
@@ -13,7 +12,8 @@ namespace json = boost::json;
 
 JsonReader::JsonReader()
     : resource_(arena_, sizeof(arena_)),
-      parser_(json::storage_ptr(), json::parse_options(), parser_scratch_, sizeof(parser_scratch_)) {}
+      parser_(json::storage_ptr(), json::parse_options(), parser_scratch_,
+              sizeof(parser_scratch_)) {}
 
 const json::value* JsonReader::Parse(std::string_view text, std::string* error) {
   // The previous document lived in the arena; its memory is reclaimed all at once.
@@ -160,8 +160,8 @@ bool ParseOpenAiBody(std::string_view body, bool chat, JsonReader& reader, Parse
   return true;
 }
 
-EventKind ParseTritonEvent(std::string_view data, std::string_view output_name,
-                           JsonReader& reader, ParsedResponse* out) {
+EventKind ParseTritonEvent(std::string_view data, std::string_view output_name, JsonReader& reader,
+                           ParsedResponse* out) {
   const json::value* v = reader.Parse(data, &out->error);
   if (v == nullptr) return EventKind::kError;
   const json::object* o = v->if_object();
@@ -226,12 +226,18 @@ bool AppendElement(const json::value& v, std::string_view type, std::string* out
     *error = "output element is not a number";
     return false;
   }
-  if (type == "FP32") AppendRaw(static_cast<float>(d), out);
-  else if (type == "FP64") AppendRaw(d, out);
-  else if (type == "BOOL" || type == "UINT8" || type == "INT8") AppendRaw(static_cast<uint8_t>(i), out);
-  else if (type == "UINT16" || type == "INT16") AppendRaw(static_cast<uint16_t>(i), out);
-  else if (type == "UINT32" || type == "INT32") AppendRaw(static_cast<uint32_t>(i), out);
-  else if (type == "UINT64" || type == "INT64") AppendRaw(static_cast<uint64_t>(i), out);
+  if (type == "FP32")
+    AppendRaw(static_cast<float>(d), out);
+  else if (type == "FP64")
+    AppendRaw(d, out);
+  else if (type == "BOOL" || type == "UINT8" || type == "INT8")
+    AppendRaw(static_cast<uint8_t>(i), out);
+  else if (type == "UINT16" || type == "INT16")
+    AppendRaw(static_cast<uint16_t>(i), out);
+  else if (type == "UINT32" || type == "INT32")
+    AppendRaw(static_cast<uint32_t>(i), out);
+  else if (type == "UINT64" || type == "INT64")
+    AppendRaw(static_cast<uint64_t>(i), out);
   else {
     *error = "JSON data of datatype " + std::string(type) + " is not supported";
     return false;

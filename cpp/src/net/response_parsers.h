@@ -5,14 +5,13 @@
 #ifndef LOADGEN_NET_RESPONSE_PARSERS_H_
 #define LOADGEN_NET_RESPONSE_PARSERS_H_
 
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parser.hpp>
+#include <boost/json/value.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include <boost/json/monotonic_resource.hpp>
-#include <boost/json/parser.hpp>
-#include <boost/json/value.hpp>
 
 namespace loadgen::net {
 
@@ -64,16 +63,15 @@ class JsonReader {
 /// One `data:` payload of an OpenAI completions or chat stream. (The client reads events with
 /// StreamEventParser, which gives the same results without building a document; this one is
 /// its reference in the tests.)
-EventKind ParseOpenAiEvent(std::string_view data, bool chat, JsonReader& json,
-                           ParsedResponse* out);
+EventKind ParseOpenAiEvent(std::string_view data, bool chat, JsonReader& json, ParsedResponse* out);
 
 /// A whole (non-streamed) OpenAI completions or chat response. False if malformed.
 bool ParseOpenAiBody(std::string_view body, bool chat, JsonReader& json, ParsedResponse* out);
 
 /// One `data:` payload of Triton's generate_stream; the text is the string field
 /// `output_name` (e.g. "text_output").
-EventKind ParseTritonEvent(std::string_view data, std::string_view output_name,
-                           JsonReader& json, ParsedResponse* out);
+EventKind ParseTritonEvent(std::string_view data, std::string_view output_name, JsonReader& json,
+                           ParsedResponse* out);
 
 /// A KServe v2 infer response. `json_length` is the Inference-Header-Content-Length of the
 /// binary-tensor extension (the JSON part's size; the rest of the body is the tensors), or

@@ -54,8 +54,8 @@ class SseFramer {
     }
   }
 
-  std::string line_;  // a line begun in an earlier piece
-  std::string data_;  // the current event's data (unless data_in_piece_)
+  std::string line_;             // a line begun in an earlier piece
+  std::string data_;             // the current event's data (unless data_in_piece_)
   std::string_view piece_data_;  // the current event's data, in the piece being fed
   bool data_in_piece_ = false;
   bool has_data_ = false;
@@ -74,14 +74,16 @@ bool SseFramer::FeedPiece(std::string_view bytes, OnEvent& on_event) {
     const char* rest = bytes.data() + pos;
     const size_t rest_size = bytes.size() - pos;
     const void* lf = std::memchr(rest, '\n', rest_size);
-    const size_t before_lf = lf ? static_cast<size_t>(static_cast<const char*>(lf) - rest) : rest_size;
+    const size_t before_lf =
+        lf ? static_cast<size_t>(static_cast<const char*>(lf) - rest) : rest_size;
     const void* cr = std::memchr(rest, '\r', before_lf);
     if (lf == nullptr && cr == nullptr) {
       if (line_.size() + rest_size > kMaxLineBytes) return false;
       line_.append(rest, rest_size);
       return true;
     }
-    const size_t end = pos + (cr ? static_cast<size_t>(static_cast<const char*>(cr) - rest) : before_lf);
+    const size_t end =
+        pos + (cr ? static_cast<size_t>(static_cast<const char*>(cr) - rest) : before_lf);
     bool go_on;
     if (line_.empty()) {
       go_on = Line(bytes.substr(pos, end - pos), /*in_piece=*/true, on_event);

@@ -32,10 +32,9 @@ CompletionStatus ActiveSeries::RejectAll(size_t count, GetId&& get_id, int64_t n
     const bool well_formed = ResponseIdTag(id) != 0 && ResponseIdLocal(id) != UINT64_MAX;
     well_formed ? ++status.stale : ++status.unknown;
     if (sink) {
-      sink->TryPush(CompletionError{now_ns, logging::CurrentThreadId(),
-                                    well_formed ? CompletionError::kStale
-                                                : CompletionError::kUnknown,
-                                    id});
+      sink->TryPush(
+          CompletionError{now_ns, logging::CurrentThreadId(),
+                          well_formed ? CompletionError::kStale : CompletionError::kUnknown, id});
     }
   }
   return status;

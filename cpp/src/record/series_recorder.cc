@@ -9,9 +9,8 @@ namespace {
 
 void AtomicMax(std::atomic<int64_t>& target, int64_t value) {
   int64_t cur = target.load(std::memory_order_relaxed);
-  while (cur < value &&
-         !target.compare_exchange_weak(cur, value, std::memory_order_acq_rel,
-                                       std::memory_order_relaxed)) {
+  while (cur < value && !target.compare_exchange_weak(cur, value, std::memory_order_acq_rel,
+                                                      std::memory_order_relaxed)) {
   }
 }
 
@@ -284,9 +283,9 @@ CompletionStatus SeriesRecorder::FirstTokenIds(const uint64_t* ids, size_t count
     const uint64_t seq = plan_.first_sample_seq + local;
     if (prev & (kCompleted | kFirstToken)) {
       ++status.duplicate;
-      ReportError(prev & kCompleted ? CompletionError::kTokenAfterComplete
-                                    : CompletionError::kTokenTwice,
-                  seq, now_ns);
+      ReportError(
+          prev & kCompleted ? CompletionError::kTokenAfterComplete : CompletionError::kTokenTwice,
+          seq, now_ns);
       continue;
     }
     RecordFirstToken(local, now_ns);

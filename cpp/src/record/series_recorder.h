@@ -8,10 +8,10 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
-#include <new>
-#include <type_traits>
 #include <exception>
 #include <memory>
+#include <new>
+#include <type_traits>
 #include <vector>
 
 #include "loadgen.h"
@@ -85,7 +85,9 @@ class SeriesRecorder {
 
   const schedule::SeriesPlan& plan() const { return plan_; }
   uint32_t series_tag() const { return options_.series_tag; }
-  uint64_t ResponseIdOf(uint64_t local) const { return EncodeResponseId(options_.series_tag, local); }
+  uint64_t ResponseIdOf(uint64_t local) const {
+    return EncodeResponseId(options_.series_tag, local);
+  }
 
   // --- Issuing side (the issuing thread of query q) ---
   /// Marks query q's samples as issued with its scheduled and issue times. Must be called

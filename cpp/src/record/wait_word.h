@@ -12,6 +12,7 @@
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
 #include <ctime>
 #else
 #include <condition_variable>

@@ -67,8 +67,8 @@ struct PercentileEstimate {
   int64_t value = 0;
 };
 
-PercentileEstimate EstimatePercentile(MinPassingFinder& finder,
-                                      const std::vector<int64_t>& sorted, int64_t n, double p) {
+PercentileEstimate EstimatePercentile(MinPassingFinder& finder, const std::vector<int64_t>& sorted,
+                                      int64_t n, double p) {
   PercentileEstimate e;
   e.min_queries = finder.Find(1, p) + 1;
   if (n < e.min_queries) return e;
@@ -195,8 +195,7 @@ EarlyStoppingOutcome SingleStreamEarlyStopping(const std::vector<int64_t>& sorte
 EarlyStoppingOutcome MultiStreamEarlyStopping(const std::vector<int64_t>& sorted_query_latencies,
                                               uint64_t queries_issued, double percentile) {
   MinPassingFinder finder;
-  return TargetPercentileEarlyStopping(finder, sorted_query_latencies, queries_issued,
-                                       percentile);
+  return TargetPercentileEarlyStopping(finder, sorted_query_latencies, queries_issued, percentile);
 }
 
 EarlyStoppingOutcome ServerEarlyStopping(const std::vector<int64_t>& latencies,

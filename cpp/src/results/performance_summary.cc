@@ -51,9 +51,9 @@ void ProcessLatencies(PerformanceResult& result, PerformanceSummary& s) {
   const double p = settings.target_latency_percentile;
   if (n == 0) return;
   if (settings.scenario == TestScenario::Server) {
-    s.overlatency_query_count = static_cast<uint64_t>(std::count_if(
-        result.sample_latencies.begin(), result.sample_latencies.end(),
-        [&](int64_t latency) { return latency > settings.target_latency_ns; }));
+    s.overlatency_query_count = static_cast<uint64_t>(
+        std::count_if(result.sample_latencies.begin(), result.sample_latencies.end(),
+                      [&](int64_t latency) { return latency > settings.target_latency_ns; }));
   }
   s.sample_latency = ComputeStats(result.sample_latencies, n, p);
   if (settings.use_token_latencies) {
@@ -198,8 +198,8 @@ void DecideValidity(PerformanceSummary& s) {
       break;
   }
   if (s.min_duration_met) s.min_duration_recommendation.clear();
-  s.min_queries_met = s.queries_issued >= settings.min_query_count &&
-                      s.sample_count >= settings.min_sample_count;
+  s.min_queries_met =
+      s.queries_issued >= settings.min_query_count && s.sample_count >= settings.min_sample_count;
   if (!s.min_queries_met) s.min_queries_recommendation = kExitedEarly;
   if (scenario == TestScenario::Server) {
     std::string& rec = s.perf_constraints_recommendation;

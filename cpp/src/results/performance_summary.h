@@ -17,8 +17,7 @@
 namespace loadgen::results {
 
 /// The fixed percentiles every report lists (labels "50.00" ... "99.90").
-inline constexpr std::array<double, 6> kReportedPercentiles = {0.50, 0.90, 0.95,
-                                                               0.97, 0.99, 0.999};
+inline constexpr std::array<double, 6> kReportedPercentiles = {0.50, 0.90, 0.95, 0.97, 0.99, 0.999};
 
 /// Index of the percentile `p` in `count` sorted values: trunc(count * p), as the official
 /// LoadGen takes it, but the last element where that is out of range (p >= 1).
@@ -45,9 +44,9 @@ struct PerformanceSummary {
   double final_query_all_samples_done_time_s = 0;
 
   LatencyStats sample_latency;
-  LatencyStats query_latency;          // MultiStream only
-  LatencyStats first_token_latency;    // token runs, non-Offline
-  LatencyStats time_per_output_token;  // token runs, non-Offline
+  LatencyStats query_latency;            // MultiStream only
+  LatencyStats first_token_latency;      // token runs, non-Offline
+  LatencyStats time_per_output_token;    // token runs, non-Offline
   uint64_t overlatency_query_count = 0;  // Server: samples over target_latency_ns
   int64_t token_count = 0;
 
@@ -92,8 +91,7 @@ struct PerformanceSummary {
 
 /// Computes every metric and decision of one series from what it measured. Never divides an
 /// integer by zero; floating divisions by zero give inf/nan as in the official LoadGen.
-PerformanceSummary Summarize(const settings::EffectiveSettings& settings,
-                             PerformanceResult result);
+PerformanceSummary Summarize(const settings::EffectiveSettings& settings, PerformanceResult result);
 
 /// `text` with each newline replaced by a space (the detail log's one-line form).
 std::string NewlinesToSpaces(std::string text);

@@ -40,9 +40,9 @@ void AppendStatsBlock(std::string& out, const LatencyStats& stats, const char* m
 }
 
 void AppendLatencyBlock(std::string& out, const LatencyStats& stats) {
-  AppendStatsBlock(out, stats, "Min latency (ns)                : ",
-                   "Max latency (ns)                : ", "Mean latency (ns)               : ",
-                   " percentile latency (ns)   : ");
+  AppendStatsBlock(out, stats,
+                   "Min latency (ns)                : ", "Max latency (ns)                : ",
+                   "Mean latency (ns)               : ", " percentile latency (ns)   : ");
 }
 
 // The headline metric, the validity checks with their recommendations, early stopping.
@@ -85,18 +85,18 @@ void AppendResults(std::string& out, const PerformanceSummary& s) {
   }
   if (st.infer_token_latencies) {
     if (scenario == TestScenario::Server) {
-      AppendLine(out, "Completed tokens per second (inferred): " +
-                          Fixed2(s.inferred_tokens_per_second));
+      AppendLine(out,
+                 "Completed tokens per second (inferred): " + Fixed2(s.inferred_tokens_per_second));
     } else if (scenario == TestScenario::Offline) {
-      AppendLine(out, "Tokens per second (inferred): " +
-                          logging::FormatG6(s.inferred_tokens_per_second));
+      AppendLine(
+          out, "Tokens per second (inferred): " + logging::FormatG6(s.inferred_tokens_per_second));
     }
   }
 
   AppendLine(out, std::string("Result is : ") + (s.valid() ? "VALID" : "INVALID"));
   if (scenario == TestScenario::Server) {
-    AppendLine(out, std::string("  Performance constraints satisfied : ") +
-                        YesNo(s.perf_constraints_met));
+    AppendLine(
+        out, std::string("  Performance constraints satisfied : ") + YesNo(s.perf_constraints_met));
   }
   AppendLine(out, std::string("  Min duration satisfied : ") + YesNo(s.min_duration_met));
   AppendLine(out, std::string("  Min queries satisfied : ") + YesNo(s.min_queries_met));
@@ -210,8 +210,7 @@ void AppendTestParameters(std::string& out, const PerformanceSummary& s) {
   if (st.sample_concatenate_permutation) {
     AppendLine(out, "WARNING: sample_concatenate_permutation was set to true. ");
     AppendLine(out, "Generated samples per query might be different as the one in the setting.");
-    AppendLine(out,
-               "Check the generated_samples_per_query line in the detailed log for the real");
+    AppendLine(out, "Check the generated_samples_per_query line in the detailed log for the real");
     AppendLine(out, "samples_per_query value");
   }
 }
@@ -287,8 +286,7 @@ void LogDetailResults(logging::DetailLog& log, const PerformanceSummary& s) {
     put("early_stopping_tpot_result",
         JsonValue::String(NewlinesToSpaces(s.early_stopping_tpot_text)), 708);
   } else {
-    put("early_stopping_result", JsonValue::String(NewlinesToSpaces(s.early_stopping_text)),
-        700);
+    put("early_stopping_result", JsonValue::String(NewlinesToSpaces(s.early_stopping_text)), 700);
   }
   put("result_query_count", JsonValue::Uint(s.queries_issued), 712);
   if (scenario == TestScenario::Server) {
@@ -297,10 +295,9 @@ void LogDetailResults(logging::DetailLog& log, const PerformanceSummary& s) {
 
   switch (scenario) {
     case TestScenario::SingleStream:
-      put("result_qps_with_loadgen_overhead", JsonValue::Double(s.qps_with_loadgen_overhead),
-          735);
-      put("result_qps_without_loadgen_overhead",
-          JsonValue::Double(s.qps_without_loadgen_overhead), 736);
+      put("result_qps_with_loadgen_overhead", JsonValue::Double(s.qps_with_loadgen_overhead), 735);
+      put("result_qps_without_loadgen_overhead", JsonValue::Double(s.qps_without_loadgen_overhead),
+          736);
       put("early_stopping_latency_ss", JsonValue::Int(s.early_stopping_latency_ss), 737);
       put("early_stopping_latency_ms", JsonValue::Int(s.early_stopping_latency_ms), 739);
       break;
@@ -312,10 +309,8 @@ void LogDetailResults(logging::DetailLog& log, const PerformanceSummary& s) {
       put("early_stopping_latency_ms", JsonValue::Int(s.early_stopping_latency_ms), 745);
       break;
     case TestScenario::Server:
-      put("result_scheduled_samples_per_sec", JsonValue::Double(s.scheduled_samples_per_sec),
-          760);
-      put("result_completed_samples_per_sec", JsonValue::Double(s.completed_samples_per_sec),
-          763);
+      put("result_scheduled_samples_per_sec", JsonValue::Double(s.scheduled_samples_per_sec), 760);
+      put("result_completed_samples_per_sec", JsonValue::Double(s.completed_samples_per_sec), 763);
       break;
     case TestScenario::Offline:
       put("result_samples_per_second", JsonValue::Double(s.samples_per_second), 768);

@@ -40,7 +40,8 @@ class ShuffledPositions {
 
   uint64_t Next(const char* what) {
     if (next_ == positions_.size()) {
-      throw SettingsError(std::string(what) + " has more queries to fill than the loaded set has "
+      throw SettingsError(std::string(what) +
+                          " has more queries to fill than the loaded set has "
                           "samples; lower min_query_count or disable it");
     }
     return positions_[next_++];
@@ -78,8 +79,9 @@ int64_t WrappingAdd(int64_t a, int64_t b) {
 
 void CheckSet(const LoadableSet& set) {
   if (set.samples.empty() || set.dist_end == 0 || set.dist_end > set.samples.size()) {
-    throw SettingsError("the loaded sample set is empty: check the QSL sample counts and "
-                        "performance_sample_count_override");
+    throw SettingsError(
+        "the loaded sample set is empty: check the QSL sample counts and "
+        "performance_sample_count_override");
   }
   if (set.samples.size() > kMaxIndex) {
     throw SettingsError("the loaded sample set has more than 2^32 - 1 entries");
@@ -153,7 +155,9 @@ struct QueryGenerator::Loop {
   uint64_t bits_done = 0;
 
   explicit Loop(const EffectiveSettings& e)
-      : effective(e), sample_rng(e.sample_index_rng_seed), schedule_rng(e.schedule_rng_seed),
+      : effective(e),
+        sample_rng(e.sample_index_rng_seed),
+        schedule_rng(e.schedule_rng_seed),
         offset_rng(e.accuracy_log_rng_seed) {}
 
   bool more() const { return previous < horizon_ns || generated < min_queries; }
@@ -242,11 +246,12 @@ QueryGenerator::QueryGenerator(const EffectiveSettings& effective, const Loadabl
   l.fixed_gap_ns = server ? 0 : SecondsToNs(1.0 / l.qps);
   if (l.horizon_ns > 0) {
     const double horizon_s = static_cast<double>(l.horizon_ns) / 1e9;
-    const double estimate = server ? horizon_s * l.qps
-                                   : static_cast<double>(l.horizon_ns) / l.fixed_gap_ns;
+    const double estimate =
+        server ? horizon_s * l.qps : static_cast<double>(l.horizon_ns) / l.fixed_gap_ns;
     if (!(l.fixed_gap_ns > 0 || server) || !(estimate <= kMaxGeneratedQueries)) {
-      throw SettingsError("the expected latency or target QPS would generate more than 2^32 "
-                          "queries for the minimum duration; check the settings");
+      throw SettingsError(
+          "the expected latency or target QPS would generate more than 2^32 "
+          "queries for the minimum duration; check the settings");
     }
   }
 
@@ -255,8 +260,9 @@ QueryGenerator::QueryGenerator(const EffectiveSettings& effective, const Loadabl
   plan_.first_sample_seq = sequence.next_sample_seq;
   plan_.samples_per_query = l.spq;
   if (l.horizon_ns == 0 && l.min_queries == 0) {
-    throw SettingsError("no queries would be generated: raise min_query_count or min_duration_ms"
-                        " (or, with performance_issue_unique, load at least one query's samples)");
+    throw SettingsError(
+        "no queries would be generated: raise min_query_count or min_duration_ms"
+        " (or, with performance_issue_unique, load at least one query's samples)");
   }
   // Reserve the expected size up front; growth would double the memory of large plans (and
   // untouched capacity costs only address space).
@@ -275,9 +281,8 @@ uint64_t QueryGenerator::expected_queries() const {
   if (!l.more()) return l.generated;
   uint64_t expected = std::max(l.min_queries, l.generated);
   if (l.horizon_ns > 0) {
-    const double by_horizon = l.server
-                                  ? static_cast<double>(l.horizon_ns) / 1e9 * l.qps * 1.01 + 64
-                                  : static_cast<double>(l.horizon_ns / l.fixed_gap_ns) + 2;
+    const double by_horizon = l.server ? static_cast<double>(l.horizon_ns) / 1e9 * l.qps * 1.01 + 64
+                                       : static_cast<double>(l.horizon_ns / l.fixed_gap_ns) + 2;
     expected = std::max(expected, static_cast<uint64_t>(by_horizon));
   }
   return expected;
@@ -341,8 +346,12 @@ bool QueryGenerator::Generate(uint64_t max_queries) {
     } else if (l.multi_stream) {
       uint64_t start;
       switch (l.source) {
-        case Source::kUnique: start = l.unique_positions.Next("performance_issue_unique"); break;
-        case Source::kSame: start = l.same; break;
+        case Source::kUnique:
+          start = l.unique_positions.Next("performance_issue_unique");
+          break;
+        case Source::kSame:
+          start = l.same;
+          break;
         default:
           start = l.accuracy ? l.main_positions.Next("the accuracy run")
                              : UniformInt(l.sample_rng, 0, dist_end - 1);
@@ -355,7 +364,9 @@ bool QueryGenerator::Generate(uint64_t max_queries) {
           case Source::kUnique:
             position = l.unique_positions.Next("performance_issue_unique");
             break;
-          case Source::kSame: position = l.same; break;
+          case Source::kSame:
+            position = l.same;
+            break;
           case Source::kEqualIssue:
             position = l.equal_issue[l.equal_issue_next];
             l.equal_issue_next = (l.equal_issue_next + 1) % l.equal_issue.size();
@@ -420,10 +431,13 @@ SeriesPlan GenerateQueries(const EffectiveSettings& effective, const LoadableSet
 
 std::vector<TestMode> SeriesModes(TestMode test_mode) {
   switch (test_mode) {
-    case TestMode::SubmissionRun: return {TestMode::AccuracyOnly, TestMode::PerformanceOnly};
-    case TestMode::AccuracyOnly: return {TestMode::AccuracyOnly};
+    case TestMode::SubmissionRun:
+      return {TestMode::AccuracyOnly, TestMode::PerformanceOnly};
+    case TestMode::AccuracyOnly:
+      return {TestMode::AccuracyOnly};
     case TestMode::PerformanceOnly:
-    case TestMode::FindPeakPerformance: return {TestMode::PerformanceOnly};
+    case TestMode::FindPeakPerformance:
+      return {TestMode::PerformanceOnly};
   }
   return {};
 }
@@ -450,8 +464,8 @@ std::vector<PlannedSeries> GenerateTestPlan(const EffectiveSettings& effective,
         add(std::move(set), mode);
       }
     } else {
-      add(std::move(GenerateLoadableSets(effective, effective.performance_sample_count,
-                                         qsl_total).front()),
+      add(std::move(GenerateLoadableSets(effective, effective.performance_sample_count, qsl_total)
+                        .front()),
           mode);
     }
   }

@@ -6,9 +6,9 @@
 
 #include <atomic>
 #include <chrono>
-#include <thread>
 #include <cstdint>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "schedule/plan_array.h"
@@ -46,10 +46,10 @@ struct SeriesPlan {
   mlperf::TestMode mode = mlperf::TestMode::PerformanceOnly;  // AccuracyOnly or PerformanceOnly
   uint64_t first_query_seq = 0;
   uint64_t first_sample_seq = 0;
-  uint64_t samples_per_query = 1;  // generated (possibly padded) spq
-  PlanArray<uint32_t> sample_index;        // QSL indices, query-major
-  PlanArray<int64_t> scheduled_delta_ns;   // per query, from the series start
-  int64_t generated_duration_ns = 0;       // last delta plus one more gap (official)
+  uint64_t samples_per_query = 1;         // generated (possibly padded) spq
+  PlanArray<uint32_t> sample_index;       // QSL indices, query-major
+  PlanArray<int64_t> scheduled_delta_ns;  // per query, from the series start
+  int64_t generated_duration_ns = 0;      // last delta plus one more gap (official)
   /// Accuracy-log choice per sample (bit i of word i/64). In AccuracyOnly every bit is set.
   PlanArray<uint64_t> accuracy_log_bits;
   /// Upper bounds of the final counts (what readers may size arrays by) and of the samples
@@ -168,7 +168,7 @@ struct PlannedSeries {
 /// The series a test with these settings issues, in order (SeriesModes): every accuracy set,
 /// then the first performance set. Same samples, times and sequence ids as a run.
 std::vector<PlannedSeries> GenerateTestPlan(const settings::EffectiveSettings& effective,
-                                    uint64_t qsl_total);
+                                            uint64_t qsl_total);
 
 }  // namespace loadgen::schedule
 

@@ -52,7 +52,8 @@ class PlanArray {
     if (frozen_) {
       throw SettingsError("internal: a streamed plan outgrew its reserved capacity");
     }
-    std::unique_ptr<T[], Free> grown(static_cast<T*>(std::malloc(std::max<size_t>(n, 1) * sizeof(T))));
+    std::unique_ptr<T[], Free> grown(
+        static_cast<T*>(std::malloc(std::max<size_t>(n, 1) * sizeof(T))));
     if (!grown) throw std::bad_alloc();
     if (size_ > 0) std::memcpy(grown.get(), data_.get(), size_ * sizeof(T));
     data_ = std::move(grown);

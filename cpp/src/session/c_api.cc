@@ -65,8 +65,7 @@ class FunctionQsl : public QuerySampleLibrary {
 
 void* ConstructSUT(ClientData client_data, const char* name, size_t name_length,
                    IssueQueryCallback issue_cb, FlushQueriesCallback flush_queries_cb) {
-  return new FunctionSut(client_data, std::string(name, name_length), issue_cb,
-                         flush_queries_cb);
+  return new FunctionSut(client_data, std::string(name, name_length), issue_cb, flush_queries_cb);
 }
 
 void DestroySUT(void* sut) { delete static_cast<FunctionSut*>(sut); }
@@ -95,10 +94,9 @@ void QuerySamplesComplete(QuerySampleResponse* responses, size_t response_count)
 
 void QuerySamplesCompleteResponseCb(QuerySampleResponse* responses, size_t response_count,
                                     ResponseCallback response_cb, ClientData client_data) {
-  mlperf::QuerySamplesComplete(responses, response_count,
-                               [response_cb, client_data](QuerySampleResponse* r) {
-                                 response_cb(client_data, r);
-                               });
+  mlperf::QuerySamplesComplete(
+      responses, response_count,
+      [response_cb, client_data](QuerySampleResponse* r) { response_cb(client_data, r); });
 }
 
 void FirstTokenComplete(QuerySampleResponse* responses, size_t response_count) {
@@ -107,10 +105,9 @@ void FirstTokenComplete(QuerySampleResponse* responses, size_t response_count) {
 
 void FirstTokenCompleteResponseCb(QuerySampleResponse* responses, size_t response_count,
                                   ResponseCallback response_cb, ClientData client_data) {
-  mlperf::FirstTokenComplete(responses, response_count,
-                             [response_cb, client_data](QuerySampleResponse* r) {
-                               response_cb(client_data, r);
-                             });
+  mlperf::FirstTokenComplete(
+      responses, response_count,
+      [response_cb, client_data](QuerySampleResponse* r) { response_cb(client_data, r); });
 }
 
 void RegisterIssueQueryThread() { mlperf::RegisterIssueQueryThread(); }

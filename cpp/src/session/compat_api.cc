@@ -16,9 +16,7 @@ void StartTest(SystemUnderTest* sut, QuerySampleLibrary* qsl,
 
 void AbortTest() { loadgen::session::AbortRunningTest("AbortTest() was called."); }
 
-void RegisterIssueQueryThread() {
-  loadgen::session::GetProcessIssueThreads().Serve(nullptr);
-}
+void RegisterIssueQueryThread() { loadgen::session::GetProcessIssueThreads().Serve(nullptr); }
 
 void QuerySamplesComplete(QuerySampleResponse* responses, size_t response_count,
                           const ResponseCallback& response_cb) {

@@ -11,10 +11,14 @@ using logging::JsonValue;
 
 const char* KindName(schedule::ArrivalKind kind) {
   switch (kind) {
-    case schedule::ArrivalKind::kConstantRate: return "constant_rate";
-    case schedule::ArrivalKind::kGamma: return "gamma";
-    case schedule::ArrivalKind::kConcurrency: return "concurrency";
-    case schedule::ArrivalKind::kTrace: return "trace";
+    case schedule::ArrivalKind::kConstantRate:
+      return "constant_rate";
+    case schedule::ArrivalKind::kGamma:
+      return "gamma";
+    case schedule::ArrivalKind::kConcurrency:
+      return "concurrency";
+    case schedule::ArrivalKind::kTrace:
+      return "trace";
   }
   return "";
 }
@@ -28,8 +32,9 @@ uint64_t LastIssued(const schedule::StagePlan& stage, const issue::StageIssueSta
 
 bool IsMeasured(const schedule::LoadPlan& load, uint64_t q) {
   // The stage whose range holds q: the last one starting at or before it.
-  auto it = std::upper_bound(load.stages.begin(), load.stages.end(), q,
-                             [](uint64_t v, const schedule::StagePlan& s) { return v < s.first_query; });
+  auto it =
+      std::upper_bound(load.stages.begin(), load.stages.end(), q,
+                       [](uint64_t v, const schedule::StagePlan& s) { return v < s.first_query; });
   return it != load.stages.begin() && std::prev(it)->measured;
 }
 
@@ -90,9 +95,11 @@ std::vector<StageResult> SummarizeLoadStages(const record::SeriesRecorder& recor
       s.duration_s = static_cast<double>(last_done - st.first_issue_ns) / 1e9;
       const int64_t issue_span = st.last_issue_ns - st.first_issue_ns;
       if (issue_span > 0) {
-        s.issued_qps = static_cast<double>(st.queries_issued - 1) / (static_cast<double>(issue_span) / 1e9);
+        s.issued_qps =
+            static_cast<double>(st.queries_issued - 1) / (static_cast<double>(issue_span) / 1e9);
       }
-      if (s.duration_s > 0) s.completed_qps = static_cast<double>(s.samples_completed) / s.duration_s;
+      if (s.duration_s > 0)
+        s.completed_qps = static_cast<double>(s.samples_completed) / s.duration_s;
     }
     if (!latencies.empty()) {
       std::sort(latencies.begin(), latencies.end());
@@ -114,14 +121,14 @@ std::vector<StageResult> SummarizeLoadStages(const record::SeriesRecorder& recor
 void LogLoadStages(logging::DetailLog& detail, const schedule::LoadPlan& load) {
   for (size_t i = 0; i < load.stages.size(); ++i) {
     const schedule::StagePlan& s = load.stages[i];
-    std::string v = "{\"index\":" + std::to_string(i) + ",\"name\":" + logging::JsonQuote(s.name) +
-                    ",\"kind\":\"" + KindName(s.kind) + "\",\"measured\":" +
-                    (s.measured ? "true" : "false") + ",\"first_sample_seq\":" +
-                    std::to_string(load.plan.first_sample_seq + s.first_query) +
-                    ",\"sample_count\":" + std::to_string(s.end_query - s.first_query) +
-                    ",\"planned_start_ns\":" + std::to_string(s.start_ns) +
-                    ",\"planned_end_ns\":" + std::to_string(s.end_ns) +
-                    ",\"concurrency\":" + std::to_string(s.concurrency) + "}";
+    std::string v =
+        "{\"index\":" + std::to_string(i) + ",\"name\":" + logging::JsonQuote(s.name) +
+        ",\"kind\":\"" + KindName(s.kind) + "\",\"measured\":" + (s.measured ? "true" : "false") +
+        ",\"first_sample_seq\":" + std::to_string(load.plan.first_sample_seq + s.first_query) +
+        ",\"sample_count\":" + std::to_string(s.end_query - s.first_query) +
+        ",\"planned_start_ns\":" + std::to_string(s.start_ns) +
+        ",\"planned_end_ns\":" + std::to_string(s.end_ns) +
+        ",\"concurrency\":" + std::to_string(s.concurrency) + "}";
     detail.Log("loadgen_load_stage", JsonValue::Raw(std::move(v)), Severity::kInfo,
                "load_stages.cc");
   }

@@ -32,7 +32,7 @@ struct StageResult {
   double completed_qps = 0;  // completions per second over duration_s
   int64_t latency_min_ns = 0, latency_mean_ns = 0, latency_max_ns = 0;
   std::vector<std::pair<double, int64_t>> latency_percentiles_ns;  // (p, value)
-  uint64_t gated_queries = 0;  // open loop with a cap: queries that waited for a slot
+  uint64_t gated_queries = 0;     // open loop with a cap: queries that waited for a slot
   int64_t gate_wait_mean_ns = 0;  // over the gated queries
   int64_t gate_wait_max_ns = 0;
   bool ran_out = false;  // a closed loop used its planned queries before its duration

@@ -71,17 +71,17 @@ void LogPump::DrainLocked() {
   record::SeriesRecorder* const recorder = recorder_;
   if (recorder && accuracy_) {
     const schedule::SeriesPlan& plan = recorder->plan();
-    recorder->DrainAccuracy([&](const record::AccuracyRecord& r, const uint8_t* token_data,
-                                 size_t token_size) {
-      const uint64_t seq = plan.first_sample_seq + r.local;
-      const uint64_t idx = plan.sample_index[r.local];
-      if (token_accuracy_) {
-        accuracy_->AddWithTokens(seq, idx, r.data, r.size, token_data, token_size,
-                                 recorder->n_tokens(r.local), offline_);
-      } else {
-        accuracy_->Add(seq, idx, r.data, r.size);
-      }
-    });
+    recorder->DrainAccuracy(
+        [&](const record::AccuracyRecord& r, const uint8_t* token_data, size_t token_size) {
+          const uint64_t seq = plan.first_sample_seq + r.local;
+          const uint64_t idx = plan.sample_index[r.local];
+          if (token_accuracy_) {
+            accuracy_->AddWithTokens(seq, idx, r.data, r.size, token_data, token_size,
+                                     recorder->n_tokens(r.local), offline_);
+          } else {
+            accuracy_->Add(seq, idx, r.data, r.size);
+          }
+        });
   }
 }
 
@@ -95,8 +95,8 @@ void LogPump::WriteError(const record::CompletionError& e) {
       message = "Attempted to complete a sample twice.";
       break;
     case K::kStale:
-      message = "Received completion for a response id of an earlier series or test (" +
-                Hex(e.a) + "); it was ignored.";
+      message = "Received completion for a response id of an earlier series or test (" + Hex(e.a) +
+                "); it was ignored.";
       file = "loadgen.cc";
       break;
     case K::kUnknown:

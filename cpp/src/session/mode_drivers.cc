@@ -29,8 +29,9 @@ void Session::UnloadSet(const schedule::LoadableSet& set) {
   qsl_->UnloadSamplesFromRam(indices);
 }
 
-results::PerformanceSummary Session::SummarizeAndLog(
-    const SeriesOutput& out, const settings::EffectiveSettings& effective, bool write_reports) {
+results::PerformanceSummary Session::SummarizeAndLog(const SeriesOutput& out,
+                                                     const settings::EffectiveSettings& effective,
+                                                     bool write_reports) {
   results::PerformanceSummary summary = results::Summarize(effective, out.result);
   if (write_reports) {
     summary_text_ = results::RenderSummary(summary, sut_->Name());
@@ -90,8 +91,7 @@ void Session::CheckPerfClock(std::chrono::system_clock::time_point sc_start, int
     std::printf("Loadgen :: Perf mode stop. systme_clock Timestamp = %lld\n",
                 static_cast<long long>(std::chrono::system_clock::to_time_t(sc_stop)));
     std::printf("Loadgen :: PerfClock Perf duration = %lldms\n", static_cast<long long>(pc_ms));
-    std::printf("Loadgen :: system_clock Perf duration = %lldms\n",
-                static_cast<long long>(sc_ms));
+    std::printf("Loadgen :: system_clock Perf duration = %lldms\n", static_cast<long long>(sc_ms));
     std::printf("Loadgen :: PerfClock/system_clock ratio = %.4f\n", ratio);
     std::fflush(stdout);
   }
@@ -124,7 +124,7 @@ std::string QpsText(double qps) { return std::to_string(qps); }
 
 // One performance series at `qps`, first loading the set generated for that QPS if `load`.
 results::PerformanceSummary Session::RunPeakSeries(PeakSearch& search, double qps, bool load,
-                                                    SeriesOutput* out) {
+                                                   SeriesOutput* out) {
   settings::EffectiveSettings e = effective_;
   e.target_qps = qps;
   if (load) {
@@ -157,7 +157,8 @@ void Session::RunFindPeak() {
   if (!base.perf_constraints_met) {
     LogMessage(Severity::kError, "error_runtime",
                "FindPeakPerformance: Initial lower bound does not satisfy performance "
-               "constraints, msg: " + base.perf_constraints_recommendation);
+               "constraints, msg: " +
+                   base.perf_constraints_recommendation);
     outcome_.performance = SummarizeAndLog(search.lower_out, effective_, true);
     UnloadSet(*search.loaded);
     return;

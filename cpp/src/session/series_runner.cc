@@ -11,8 +11,8 @@
 #include "issue/issuer.h"
 #include "issue/load_issuer.h"
 #include "logging/format.h"
-#include "session/log_pump.h"
 #include "session/load_stages.h"
+#include "session/log_pump.h"
 #include "session/plan_streamer.h"
 #include "session/session.h"
 
@@ -137,14 +137,12 @@ record::RecorderOptions Session::NextRecorderOptions(const settings::EffectiveSe
 uint64_t Session::WaitForIssueThreads(const settings::EffectiveSettings& effective) {
   const uint64_t wanted = effective.server_num_issue_query_threads;
   if (wanted == 0) return 0;
-  const uint64_t got =
-      env_.issue_threads->WaitForThreads(wanted, std::chrono::milliseconds(10000));
+  const uint64_t got = env_.issue_threads->WaitForThreads(wanted, std::chrono::milliseconds(10000));
   if (got >= wanted) return wanted;
   LogMessage(Severity::kError, "error_runtime",
              "Mismatch between settings and number of registered IssueQueryThreads! "
              "settings.server_num_issue_query_threads = " +
-                 std::to_string(wanted) + " but " + std::to_string(got) +
-                 " threads registered.",
+                 std::to_string(wanted) + " but " + std::to_string(got) + " threads registered.",
              "issue_query_controller.cc");
   return 0;  // The official hangs here; we issue from the StartTest thread instead.
 }
@@ -172,8 +170,7 @@ live::SeriesInfo Session::LiveInfo(const SeriesState& series, TestMode mode,
 // Issues the series on the registered issue threads or this one, then flushes. Returns the
 // exception of a SUT callback, if one threw (issuing then stops).
 std::exception_ptr Session::IssueSeries(SeriesState& series, live::IssueCounter* counter,
-                                        TestMode mode,
-                                        const settings::EffectiveSettings& effective,
+                                        TestMode mode, const settings::EffectiveSettings& effective,
                                         uint64_t thread_count) {
   issue::IssueShared& shared = series.shared;
   shared.abort = &abort_;
@@ -250,11 +247,10 @@ void Session::LogSeriesEnd(const SeriesState& series) {
   const auto power_end =
       series.start_for_power + std::chrono::nanoseconds(last_completion - start_ns);
   const int64_t ts = NowNs();
-  detail_->Log("power_begin",
-               JsonValue::String(logging::PowerTimeString(series.start_for_power)),
+  detail_->Log("power_begin", JsonValue::String(logging::PowerTimeString(series.start_for_power)),
                Severity::kInfo, "loadgen.cc", 0, ts);
-  detail_->Log("power_end", JsonValue::String(logging::PowerTimeString(power_end)),
-               Severity::kInfo, "loadgen.cc", 0, ts);
+  detail_->Log("power_end", JsonValue::String(logging::PowerTimeString(power_end)), Severity::kInfo,
+               "loadgen.cc", 0, ts);
 }
 
 // The measured latencies of the issued queries, in sequence order.
@@ -348,8 +344,8 @@ void Session::WriteTrace(const record::SeriesRecorder& rec) {
       logging::TraceSample t = s;
       t.completed_ns = rec.scheduled_ns(q) + rec.ttft(local);
       if (server) {
-        trace_->LatencyCounter(logging::TraceSampleKind::kToken, t.completed_ns,
-                               t.issue_delay_ns, t.completed_ns - rec.issued_ns(q));
+        trace_->LatencyCounter(logging::TraceSampleKind::kToken, t.completed_ns, t.issue_delay_ns,
+                               t.completed_ns - rec.issued_ns(q));
       } else {
         trace_->AsyncSample(logging::TraceSampleKind::kToken, t);
       }

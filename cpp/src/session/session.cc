@@ -84,8 +84,7 @@ void Session::Abort(const std::string& reason, bool is_error, bool graceful) {
   if (env_.issue_threads) env_.issue_threads->EndThreads();
 }
 
-void Session::LogMessage(Severity sev, const char* key, const std::string& text,
-                         const char* file) {
+void Session::LogMessage(Severity sev, const char* key, const std::string& text, const char* file) {
   detail_->Log(key, JsonValue::String(text), sev, file, 0);
 }
 
@@ -121,8 +120,8 @@ void Session::OpenLogs() {
   trace_ = std::make_unique<logging::TraceWriter>(
       log_settings_.enable_trace ? files_.trace() : nullptr, origin_ns_, origin_unix_ns,
       static_cast<int>(::getpid()));
-  errors_ = std::make_unique<record::BoundedMpmcQueue<record::CompletionError>>(
-      kErrorQueueCapacity);
+  errors_ =
+      std::make_unique<record::BoundedMpmcQueue<record::CompletionError>>(kErrorQueueCapacity);
   // Token flags come from the requested settings, as the official logger's do (official
   // loadgen.cc, StartTest: the logger is set up before audit.config is read).
   pump_ = std::make_unique<LogPump>(detail_.get(), accuracy_.get(), errors_.get(),
@@ -146,8 +145,8 @@ void Session::LogTestHeader() {
   auto log = [&](const char* key, const JsonValue& v) {
     detail_->Log(key, v, Severity::kInfo, "loadgen.cc", 0, ts);
   };
-  log("test_datetime", JsonValue::String(logging::FormatTestDatetime(
-                           std::chrono::system_clock::now())));
+  log("test_datetime",
+      JsonValue::String(logging::FormatTestDatetime(std::chrono::system_clock::now())));
   log("sut_name", JsonValue::String(sut_name));
   log("get_sut_name_duration_ns", JsonValue::Int(name_ns));
   log("qsl_name", JsonValue::String(qsl_name));
@@ -195,12 +194,14 @@ void Session::ResolveSettings() {
 // long the series runs, so the Server minimums do not apply, and it issues from this thread.
 void Session::ApplyLoadModel() {
   if (effective_.scenario != TestScenario::Server) {
-    throw SettingsError("a load model runs as the Server scenario (whose metrics it reports); "
-                        "set the scenario to Server");
+    throw SettingsError(
+        "a load model runs as the Server scenario (whose metrics it reports); "
+        "set the scenario to Server");
   }
   if (effective_.mode == TestMode::FindPeakPerformance) {
-    throw SettingsError("FindPeakPerformance searches the Server rate itself; it does not take "
-                        "a load model");
+    throw SettingsError(
+        "FindPeakPerformance searches the Server rate itself; it does not take "
+        "a load model");
   }
   schedule::ValidateLoadModel(*env_.load_model);
   effective_.min_duration_ms = 0;

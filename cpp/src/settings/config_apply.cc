@@ -36,9 +36,12 @@ const KeyValues::value_type* Lookup(const KeyValues& kv, const std::string& mode
 
 bool GateOpen(const KnownKey& key, const TestSettings& settings) {
   switch (key.gate) {
-    case KeyGate::kAlways: return true;
-    case KeyGate::kUseTokenLatencies: return settings.use_token_latencies;
-    case KeyGate::kInferTokenLatencies: return settings.infer_token_latencies;
+    case KeyGate::kAlways:
+      return true;
+    case KeyGate::kUseTokenLatencies:
+      return settings.use_token_latencies;
+    case KeyGate::kInferTokenLatencies:
+      return settings.infer_token_latencies;
   }
   return true;
 }

@@ -59,9 +59,9 @@ int FromConfig(mlperf::TestSettings& settings, const std::string& path, const st
   return 0;
 }
 
-std::vector<AppliedKey> ExplainConfig(const mlperf::TestSettings& settings,
-                                      const std::string& path, const std::string& model,
-                                      const std::string& scenario, int conf_type) {
+std::vector<AppliedKey> ExplainConfig(const mlperf::TestSettings& settings, const std::string& path,
+                                      const std::string& model, const std::string& scenario,
+                                      int conf_type) {
   const std::string source = conf_type == 0 ? MlperfConfPath() : path;
   ConfigContext scratch;  // keeps the messages out of the next test's detail log
   KeyValues kv;

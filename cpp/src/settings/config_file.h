@@ -54,9 +54,9 @@ struct AppliedKey {
 /// order, without changing `settings` or any process state (no user.conf counting, no detail
 /// log messages). conf_type 0 explains the rules file (MlperfConfPath()); other values explain
 /// `path` alone. Empty if the file cannot be read or the official parser rejects it.
-std::vector<AppliedKey> ExplainConfig(const mlperf::TestSettings& settings,
-                                      const std::string& path, const std::string& model,
-                                      const std::string& scenario, int conf_type);
+std::vector<AppliedKey> ExplainConfig(const mlperf::TestSettings& settings, const std::string& path,
+                                      const std::string& model, const std::string& scenario,
+                                      int conf_type);
 
 }  // namespace loadgen::settings
 

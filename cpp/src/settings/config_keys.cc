@@ -24,26 +24,25 @@ KnownKey Integer(const char* name, const char* scenario, Member<uint64_t> member
                  double multiplier = 1, KeyScope scope = KeyScope::kAnyFile,
                  KeyGate gate = KeyGate::kAlways, const char* unit = "",
                  ValueKind kind = ValueKind::kUint64) {
-  return {name,        scenario, kind,    multiplier, scope, gate,
-          member.name, member.field, nullptr, nullptr, unit};
+  return {name,        scenario,     kind,    multiplier, scope, gate,
+          member.name, member.field, nullptr, nullptr,    unit};
 }
 
-KnownKey Real(const char* name, const char* scenario, Member<double> member,
-              double multiplier = 1, KeyScope scope = KeyScope::kAnyFile,
-              const char* unit = "") {
-  return {name,        scenario, ValueKind::kDouble, multiplier,   scope, KeyGate::kAlways,
-          member.name, nullptr,  member.field,       nullptr,      unit};
+KnownKey Real(const char* name, const char* scenario, Member<double> member, double multiplier = 1,
+              KeyScope scope = KeyScope::kAnyFile, const char* unit = "") {
+  return {name,        scenario, ValueKind::kDouble, multiplier, scope, KeyGate::kAlways,
+          member.name, nullptr,  member.field,       nullptr,    unit};
 }
 
 KnownKey Flag(const char* name, const char* scenario, Member<bool> member, ValueKind kind,
               KeyScope scope = KeyScope::kAnyFile) {
-  return {name,        scenario, kind,    1,       scope, KeyGate::kAlways,
-          member.name, nullptr,  nullptr, member.field, ""};
+  return {name,    scenario, kind,         1, scope, KeyGate::kAlways, member.name,
+          nullptr, nullptr,  member.field, ""};
 }
 
 KnownKey Mode() {
-  return {"mode", nullptr, ValueKind::kMode, 1,       KeyScope::kAnyFile, KeyGate::kAlways,
-          "mode", nullptr, nullptr,          nullptr, ""};
+  return {"mode",  nullptr, ValueKind::kMode, 1, KeyScope::kAnyFile, KeyGate::kAlways, "mode",
+          nullptr, nullptr, nullptr,          ""};
 }
 
 constexpr KeyScope kMlperfConfOnly = KeyScope::kMlperfConfOnly;
@@ -63,15 +62,14 @@ const std::vector<KnownKey>& KnownKeys() {
       Integer("qsl_rng_seed", nullptr, LOADGEN_MEMBER(qsl_rng_seed), 1, kMlperfConfOnly),
       Integer("sample_index_rng_seed", nullptr, LOADGEN_MEMBER(sample_index_rng_seed), 1,
               kMlperfConfOnly),
-      Integer("schedule_rng_seed", nullptr, LOADGEN_MEMBER(schedule_rng_seed), 1,
-              kMlperfConfOnly),
-      Real("accuracy_log_probability", nullptr, LOADGEN_MEMBER(accuracy_log_probability),
-           kPercent, kMlperfConfOnly, "%"),
+      Integer("schedule_rng_seed", nullptr, LOADGEN_MEMBER(schedule_rng_seed), 1, kMlperfConfOnly),
+      Real("accuracy_log_probability", nullptr, LOADGEN_MEMBER(accuracy_log_probability), kPercent,
+           kMlperfConfOnly, "%"),
       Flag("test05", nullptr, LOADGEN_MEMBER(test05), ValueKind::kFlagIsOne, kMlperfConfOnly),
       Integer("test05_qsl_rng_seed", nullptr, LOADGEN_MEMBER(test05_qsl_rng_seed), 1,
               kMlperfConfOnly),
-      Integer("test05_sample_index_rng_seed", nullptr,
-              LOADGEN_MEMBER(test05_sample_index_rng_seed), 1, kMlperfConfOnly),
+      Integer("test05_sample_index_rng_seed", nullptr, LOADGEN_MEMBER(test05_sample_index_rng_seed),
+              1, kMlperfConfOnly),
       Integer("test05_schedule_rng_seed", nullptr, LOADGEN_MEMBER(test05_schedule_rng_seed), 1,
               kMlperfConfOnly),
       Flag("use_token_latencies", nullptr, LOADGEN_MEMBER(use_token_latencies),
@@ -82,18 +80,17 @@ const std::vector<KnownKey>& KnownKeys() {
               KeyGate::kUseTokenLatencies, "ms"),
       Flag("infer_token_latencies", nullptr, LOADGEN_MEMBER(infer_token_latencies),
            ValueKind::kFlagIsOne),
-      Integer("token_latency_scaling_factor", nullptr,
-              LOADGEN_MEMBER(token_latency_scaling_factor), 1, kAnyFile,
-              KeyGate::kInferTokenLatencies),
+      Integer("token_latency_scaling_factor", nullptr, LOADGEN_MEMBER(token_latency_scaling_factor),
+              1, kAnyFile, KeyGate::kInferTokenLatencies),
       Real("target_latency_percentile", single_stream,
            LOADGEN_MEMBER(single_stream_target_latency_percentile), kPercent, kAnyFile, "%"),
       Real("target_latency_percentile", multi_stream,
            LOADGEN_MEMBER(multi_stream_target_latency_percentile), kPercent, kAnyFile, "%"),
       Integer("samples_per_query", multi_stream, LOADGEN_MEMBER(multi_stream_samples_per_query)),
-      Real("target_latency_percentile", server,
-           LOADGEN_MEMBER(server_target_latency_percentile), kPercent, kAnyFile, "%"),
-      Integer("target_latency", server, LOADGEN_MEMBER(server_target_latency_ns), kMsToNs,
-              kAnyFile, KeyGate::kAlways, "ms"),
+      Real("target_latency_percentile", server, LOADGEN_MEMBER(server_target_latency_percentile),
+           kPercent, kAnyFile, "%"),
+      Integer("target_latency", server, LOADGEN_MEMBER(server_target_latency_ns), kMsToNs, kAnyFile,
+              KeyGate::kAlways, "ms"),
       Flag("performance_issue_unique", nullptr, LOADGEN_MEMBER(performance_issue_unique),
            ValueKind::kFlagNonZero),
       Flag("performance_issue_same", nullptr, LOADGEN_MEMBER(performance_issue_same),
@@ -104,8 +101,8 @@ const std::vector<KnownKey>& KnownKeys() {
            LOADGEN_MEMBER(sample_concatenate_permutation), ValueKind::kFlagIsOne),
       Flag("coalesce_queries", server, LOADGEN_MEMBER(server_coalesce_queries),
            ValueKind::kFlagNonZero),
-      Integer("max_async_queries", server, LOADGEN_MEMBER(server_max_async_queries), 1,
-              kAnyFile, KeyGate::kAlways, "", ValueKind::kInt32),
+      Integer("max_async_queries", server, LOADGEN_MEMBER(server_max_async_queries), 1, kAnyFile,
+              KeyGate::kAlways, "", ValueKind::kInt32),
       Integer("min_duration", nullptr, LOADGEN_MEMBER(min_duration_ms), 1, kAnyFile,
               KeyGate::kAlways, "ms"),
       Integer("max_duration", nullptr, LOADGEN_MEMBER(max_duration_ms), 1, kAnyFile,
@@ -122,8 +119,7 @@ const std::vector<KnownKey>& KnownKeys() {
            kMsToNs, kAnyFile, "ms"),
       Real("target_qps", server, LOADGEN_MEMBER(server_target_qps)),
       Real("target_qps", offline, LOADGEN_MEMBER(offline_expected_qps)),
-      Flag("print_timestamps", nullptr, LOADGEN_MEMBER(print_timestamps),
-           ValueKind::kFlagNonZero),
+      Flag("print_timestamps", nullptr, LOADGEN_MEMBER(print_timestamps), ValueKind::kFlagNonZero),
       Integer("accuracy_log_rng_seed", nullptr, LOADGEN_MEMBER(accuracy_log_rng_seed)),
       Integer("accuracy_log_sampling_target", nullptr,
               LOADGEN_MEMBER(accuracy_log_sampling_target)),

@@ -202,8 +202,8 @@ class Linter {
     }
     if (line.values.size() > 1) {
       Add(line, key,
-          "several values: the official parser keeps only the last one ('" +
-              line.values.back() + "')",
+          "several values: the official parser keeps only the last one ('" + line.values.back() +
+              "')",
           Rewritten(key, line.values.back()));
     }
     CheckDuplicate(line, key);
@@ -299,8 +299,8 @@ class Linter {
     auto [it, inserted] = first_line_.emplace(key, line.number);
     if (!inserted) {
       Add(line, key,
-          "'" + key + "' is set again: this line overrides line " +
-              std::to_string(it->second) + " (the last one wins)");
+          "'" + key + "' is set again: this line overrides line " + std::to_string(it->second) +
+              " (the last one wins)");
       it->second = line.number;
     }
   }
@@ -310,9 +310,9 @@ class Linter {
   // value is read.
   void CheckKey(const ConfigLine& line, const std::string& key, const std::string& value) {
     size_t last_dot = key.rfind('.');
-    size_t scenario_dot =
-        (last_dot == std::string::npos || last_dot == 0) ? std::string::npos
-                                                          : key.rfind('.', last_dot - 1);
+    size_t scenario_dot = (last_dot == std::string::npos || last_dot == 0)
+                              ? std::string::npos
+                              : key.rfind('.', last_dot - 1);
     if (scenario_dot == std::string::npos) {
       std::string name = last_dot == std::string::npos ? key : key.substr(last_dot + 1);
       std::string known = KnownOrClosest(name);
@@ -353,8 +353,7 @@ class Linter {
     std::string guess = Closest(scenario, ConfigScenarioNames());
     Add(line, key,
         "unknown scenario '" + scenario + "': use " + ScenarioChoices() +
-            "; this key is never read" +
-            (guess.empty() ? "" : " (did you mean '" + guess + "'?)"),
+            "; this key is never read" + (guess.empty() ? "" : " (did you mean '" + guess + "'?)"),
         guess.empty() ? "" : prefix + "." + guess + "." + name);
   }
 
@@ -369,8 +368,8 @@ class Linter {
     }
     if (read_rows.empty()) {
       Add(line, key,
-          "'" + name + "' is only read for " + JoinFixedScenarios(rows) + "; under '" +
-              scenario + "' it is never read");
+          "'" + name + "' is only read for " + JoinFixedScenarios(rows) + "; under '" + scenario +
+              "' it is never read");
       return;
     }
     if (rows.front()->scope == KeyScope::kMlperfConfOnly) {
@@ -389,8 +388,8 @@ class Linter {
     return Closest(name, names);
   }
 
-  void ReportUnknownName(const ConfigLine& line, const std::string& key,
-                         const std::string& prefix, const std::string& name) {
+  void ReportUnknownName(const ConfigLine& line, const std::string& key, const std::string& prefix,
+                         const std::string& name) {
     const auto& aliases = AttributeAliases();
     auto alias = aliases.find(name);
     if (alias != aliases.end()) {
@@ -442,15 +441,14 @@ class Linter {
       return;
     }
     if (value[0] == '-' && read != 0) {
-      Add(line, key,
-          "negative value for '" + name + "': it wraps around to " + ToString(read));
+      Add(line, key, "negative value for '" + name + "': it wraps around to " + ToString(read));
       return;
     }
     switch (row.kind) {
       case ValueKind::kFlagIsOne:
         if (read != 0 && read != 1) {
-          Add(line, key,
-              "only 1 turns '" + name + "' on: " + value + " reads as off", Rewritten(key, "1"));
+          Add(line, key, "only 1 turns '" + name + "' on: " + value + " reads as off",
+              Rewritten(key, "1"));
         }
         break;
       case ValueKind::kMode:
@@ -483,12 +481,13 @@ class Linter {
     if (row.multiplier == kPercent) {
       if (read <= 0 || read >= 100) {
         Add(line, key,
-            "'" + name + "' is a percent and must be between 0 and 100 (e.g. 99 for the 99th "
-            "percentile)");
+            "'" + name +
+                "' is a percent and must be between 0 and 100 (e.g. 99 for the 99th "
+                "percentile)");
       } else if (read < 1) {
         Add(line, key,
-            "'" + name + "' is a percent: " + value + " means p = " + value +
-                " / 100; write " + PercentText(read) + " if you meant p = " + value,
+            "'" + name + "' is a percent: " + value + " means p = " + value + " / 100; write " +
+                PercentText(read) + " if you meant p = " + value,
             Rewritten(key, PercentText(read)));
       }
       return;

@@ -11,10 +11,10 @@ namespace loadgen::settings {
 /// One problem found by the strict checker.
 struct ConfigProblem {
   std::string file;
-  int line = 0;           // 1-based
-  std::string key;        // the key text, may be empty
-  std::string message;    // what is wrong and what to do
-  std::string suggestion; // did-you-mean, may be empty
+  int line = 0;            // 1-based
+  std::string key;         // the key text, may be empty
+  std::string message;     // what is wrong and what to do
+  std::string suggestion;  // did-you-mean, may be empty
 };
 
 /// Strict lint of a config file: everything the official parser rejects, plus what it silently

@@ -110,11 +110,11 @@ void ApplyScenarioTargets(const mlperf::TestSettings& requested, EffectiveSettin
       if (requested.server_target_qps >= 0) {
         s.target_qps = requested.server_target_qps;
       } else {
-        diagnostics->push_back(SettingsDiagnostic(
-            "Invalid value for server_target_qps requested. requested: " +
-                logging::FormatG6(requested.server_target_qps) +
-                " using: " + logging::FormatG6(s.target_qps),
-            kLineServerQps));
+        diagnostics->push_back(
+            SettingsDiagnostic("Invalid value for server_target_qps requested. requested: " +
+                                   logging::FormatG6(requested.server_target_qps) +
+                                   " using: " + logging::FormatG6(s.target_qps),
+                               kLineServerQps));
       }
       s.target_latency_ns = static_cast<int64_t>(requested.server_target_latency_ns);
       s.target_latency_percentile = requested.server_target_latency_percentile;
@@ -125,11 +125,11 @@ void ApplyScenarioTargets(const mlperf::TestSettings& requested, EffectiveSettin
       if (requested.offline_expected_qps >= 0) {
         s.target_qps = requested.offline_expected_qps;
       } else {
-        diagnostics->push_back(SettingsDiagnostic(
-            "Invalid value for offline_expected_qps requested. requested: " +
-                logging::FormatG6(requested.offline_expected_qps) +
-                " using: " + logging::FormatG6(s.target_qps),
-            kLineOfflineQps));
+        diagnostics->push_back(
+            SettingsDiagnostic("Invalid value for offline_expected_qps requested. requested: " +
+                                   logging::FormatG6(requested.offline_expected_qps) +
+                                   " using: " + logging::FormatG6(s.target_qps),
+                               kLineOfflineQps));
       }
       s.max_async_queries = 1;
       break;
@@ -171,8 +171,7 @@ void SizeQueries(const mlperf::TestSettings& requested, uint64_t qsl_performance
 
 // The official LoadGen logs these two conflicts and runs anyway.
 void ReportConflictingIssueModes(const EffectiveSettings& s, Diagnostics* diagnostics) {
-  if (s.performance_issue_same &&
-      s.performance_issue_same_index >= s.performance_sample_count) {
+  if (s.performance_issue_same && s.performance_issue_same_index >= s.performance_sample_count) {
     diagnostics->push_back(SettingsDiagnostic(
         "Sample Idx to be repeated in performance_issue_same mode cannot be greater than "
         "loaded performance_sample_count. performance_issue_same_index: " +
@@ -231,20 +230,23 @@ void CheckSampleCounts(const EffectiveSettings& effective, const mlperf::TestSet
   const TestScenario scenario = effective.scenario;
   if (scenario == TestScenario::SingleStream && requested.sample_concatenate_permutation &&
       qsl_performance_count == 0) {
-    Fail("sample_concatenate_permutation (equal issue) in SingleStream needs the QSL's "
-         "PerformanceSampleCount() to be > 0, but it reports 0 (the official LoadGen divides "
-         "by zero): make the QSL report its performance sample count");
+    Fail(
+        "sample_concatenate_permutation (equal issue) in SingleStream needs the QSL's "
+        "PerformanceSampleCount() to be > 0, but it reports 0 (the official LoadGen divides "
+        "by zero): make the QSL report its performance sample count");
   }
 
   if (shape.runs_performance) {
     if (qsl_total_count == 0) {
-      Fail("the QSL reports TotalSampleCount() = 0: a performance run needs at least one "
-           "sample");
+      Fail(
+          "the QSL reports TotalSampleCount() = 0: a performance run needs at least one "
+          "sample");
     }
     if (effective.performance_sample_count == 0) {
-      Fail("performance_sample_count is 0 (the QSL reports PerformanceSampleCount() = 0 and "
-           "performance_sample_count_override is 0): set performance_sample_count_override "
-           "or make the QSL report how many samples fit in memory");
+      Fail(
+          "performance_sample_count is 0 (the QSL reports PerformanceSampleCount() = 0 and "
+          "performance_sample_count_override is 0): set performance_sample_count_override "
+          "or make the QSL report how many samples fit in memory");
     }
   }
   if (shape.runs_accuracy && shape.accuracy_universe == 0) {
@@ -259,17 +261,20 @@ void CheckRates(const EffectiveSettings& effective, const mlperf::TestSettings& 
   const TestScenario scenario = effective.scenario;
   if (scenario == TestScenario::Server) {
     if (requested.server_target_qps == 0) {
-      Fail("server_target_qps is 0: the Poisson schedule would have infinite gaps; set "
-           "server_target_qps to the expected queries per second (> 0)");
+      Fail(
+          "server_target_qps is 0: the Poisson schedule would have infinite gaps; set "
+          "server_target_qps to the expected queries per second (> 0)");
     }
     if (std::isinf(requested.server_target_qps)) {
-      Fail("server_target_qps is infinite: the schedule would never advance; set a finite "
-           "queries-per-second value");
+      Fail(
+          "server_target_qps is infinite: the schedule would never advance; set a finite "
+          "queries-per-second value");
     }
   }
   if (scenario == TestScenario::Offline && std::isinf(requested.offline_expected_qps)) {
-    Fail("offline_expected_qps is infinite: the Offline query size cannot be computed; set a "
-         "finite queries-per-second value");
+    Fail(
+        "offline_expected_qps is infinite: the Offline query size cannot be computed; set a "
+        "finite queries-per-second value");
   }
   if (shape.runs_performance &&
       (scenario == TestScenario::SingleStream || scenario == TestScenario::MultiStream)) {
@@ -298,8 +303,9 @@ void CheckMultiStream(const EffectiveSettings& effective, const RunShape& shape)
   if (scenario != TestScenario::MultiStream) return;
   const uint64_t spq = effective.samples_per_query;
   if (spq == 0) {
-    Fail("multi_stream_samples_per_query is 0: every MultiStream query needs at least one "
-         "sample");
+    Fail(
+        "multi_stream_samples_per_query is 0: every MultiStream query needs at least one "
+        "sample");
   }
   if (shape.runs_performance && spq > shape.perf_set) {
     Fail("multi_stream_samples_per_query (" + Num(spq) + ") is larger than the " +
@@ -324,13 +330,13 @@ void CheckQueriesGenerated(const EffectiveSettings& effective, const RunShape& s
   uint64_t generated;
   if (scenario == TestScenario::Offline) {
     if (spq == 0) {
-      Fail("the Offline query would have 0 samples (min_query_count is 0 and "
-           "min_duration_ms x offline_expected_qps gives 0): set min_query_count >= 1");
+      Fail(
+          "the Offline query would have 0 samples (min_query_count is 0 and "
+          "min_duration_ms x offline_expected_qps gives 0): set min_query_count >= 1");
     }
     generated = unique ? shape.perf_set / spq : 1;
   } else if (unique) {
-    const uint64_t loaded =
-        shape.perf_set + (scenario == TestScenario::MultiStream ? spq - 1 : 0);
+    const uint64_t loaded = shape.perf_set + (scenario == TestScenario::MultiStream ? spq - 1 : 0);
     generated = loaded / spq;
   } else {
     generated = (effective.min_query_count > 0 || effective.target_duration_ms > 0) ? 1 : 0;
@@ -370,8 +376,7 @@ void CheckPercentileAndFindPeak(const EffectiveSettings& effective, const RunSha
   if (shape.runs_performance) {
     const double p = effective.target_latency_percentile;
     if (!(p >= 0 && p < 1)) {
-      Fail("the " + shape.scenario_name + " target latency percentile is " +
-           logging::FormatG6(p) +
+      Fail("the " + shape.scenario_name + " target latency percentile is " + logging::FormatG6(p) +
            ": it must be in [0, 1) (0.99 for the 99th percentile); percentiles >= 1 index past "
            "the end of the latencies");
     }

@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any, Callable, Literal, get_args
 
 from ..settings import Mode, Scenario, Settings
-from .datasets import Dataset, DatasetError, load_jsonl, load_tensors, parse_length, random_tensors, synthetic_llm
+from .datasets import (
+    Dataset,
+    DatasetError,
+    load_jsonl,
+    load_tensors,
+    parse_length,
+    random_tensors,
+    synthetic_llm,
+)
 from .probe import EndpointError, Preflight, preflight
 from .requests import Api
 
@@ -34,23 +42,32 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     ``--target-qps`` (the Server or Offline target, like user.conf's ``target_qps``) and
     ``--target-latency-ms``. A flag overrides the same setting from ``--user-conf``."""
     group = parser.add_argument_group("test settings (override --user-conf)")
-    group.add_argument("--target-qps", type=float,
-                       help="server_target_qps in Server, offline_expected_qps in Offline")
+    group.add_argument(
+        "--target-qps",
+        type=float,
+        help="server_target_qps in Server, offline_expected_qps in Offline",
+    )
     group.add_argument("--target-latency-ms", type=float, help="server_target_latency_ns, in ms")
     for f in dataclasses.fields(Settings):
         if f.name in _NOT_FLAGS:
             continue
         type_name = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
         kind = _FLAG_TYPES[type_name]
-        group.add_argument(f"--{f.name.replace('_', '-')}", dest=f"setting_{f.name}", type=kind,
-                           metavar=type_name.upper())
+        group.add_argument(
+            f"--{f.name.replace('_', '-')}",
+            dest=f"setting_{f.name}",
+            type=kind,
+            metavar=type_name.upper(),
+        )
 
 
 def parse_scenario(name: str) -> Scenario:
     for s in Scenario:
         if name.lower() in (s.value.lower(), s.name.lower(), s.name.lower().replace("_", "")):
             return s
-    raise argparse.ArgumentTypeError(f"unknown scenario {name!r}; choose from {', '.join(s.value for s in Scenario)}")
+    raise argparse.ArgumentTypeError(
+        f"unknown scenario {name!r}; choose from {', '.join(s.value for s in Scenario)}"
+    )
 
 
 def _boolean(text: str) -> bool:
@@ -72,9 +89,13 @@ def settings_from_args(args: argparse.Namespace, scenario: Scenario, conf_model:
         settings = Settings.from_config(args.user_conf, conf_model, scenario)
     else:
         settings = Settings(scenario=scenario)
-    changes: dict[str, Any] = {"mode": Mode.ACCURACY if args.mode == "accuracy" else Mode.PERFORMANCE}
+    changes: dict[str, Any] = {
+        "mode": Mode.ACCURACY if args.mode == "accuracy" else Mode.PERFORMANCE
+    }
     if args.target_qps is not None:
-        changes["offline_expected_qps" if scenario is Scenario.OFFLINE else "server_target_qps"] = args.target_qps
+        changes["offline_expected_qps" if scenario is Scenario.OFFLINE else "server_target_qps"] = (
+            args.target_qps
+        )
     if args.target_latency_ms is not None:
         changes["server_target_latency_ns"] = int(args.target_latency_ms * 1e6)
     for f in dataclasses.fields(Settings):
@@ -97,19 +118,29 @@ def make_dataset(args: argparse.Namespace, api: str, found: Preflight) -> Datase
         path = Path(args.dataset)
         if path.suffix in (".npy", ".npz"):
             if api in LLM_APIS:
-                raise DatasetError(f"{path}: numpy tensors are for --api kserve/kserve-grpc, not {api}")
+                raise DatasetError(
+                    f"{path}: numpy tensors are for --api kserve/kserve-grpc, not {api}"
+                )
             name = args.input_name or _single_input(found)
-            return load_tensors(path, input_name=name, batch_dim=not args.no_batch_dim,
-                                performance_sample_count=args.performance_sample_count)
+            return load_tensors(
+                path,
+                input_name=name,
+                batch_dim=not args.no_batch_dim,
+                performance_sample_count=args.performance_sample_count,
+            )
         if api not in LLM_APIS:
             raise DatasetError(f"{path}: --api {api} takes .npy/.npz tensors, not JSONL")
-        return load_jsonl(path, max_tokens=args.max_tokens, performance_sample_count=args.performance_sample_count)
+        return load_jsonl(
+            path, max_tokens=args.max_tokens, performance_sample_count=args.performance_sample_count
+        )
     if api in LLM_APIS:
         form: Literal["token_ids", "prompt", "messages"]
         if api == "openai-chat":
             form = "messages"
         elif api == "openai" and args.vocab_size is not None:
-            form = "token_ids"  # an exact input length: only when the ids fit the model's vocabulary
+            form = (
+                "token_ids"  # an exact input length: only when the ids fit the model's vocabulary
+            )
         else:
             form = "prompt"
         return synthetic_llm(
@@ -128,8 +159,13 @@ def make_dataset(args: argparse.Namespace, api: str, found: Preflight) -> Datase
             "random tensors need the model's metadata: give --dataset (.npy/.npz), or --metadata-url "
             "with the server's HTTP base URL"
         )
-    return random_tensors(found.metadata, count, seed=args.dataset_seed, dynamic_dim=args.dynamic_dim,
-                          performance_sample_count=args.performance_sample_count)
+    return random_tensors(
+        found.metadata,
+        count,
+        seed=args.dataset_seed,
+        dynamic_dim=args.dynamic_dim,
+        performance_sample_count=args.performance_sample_count,
+    )
 
 
 def _single_input(found: Preflight) -> str | None:
@@ -138,47 +174,111 @@ def _single_input(found: Preflight) -> str | None:
 
 
 def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("more_urls", nargs="*", metavar="URL",
-                        help="more replicas of the same model; requests are balanced over all URLs")
-    parser.add_argument("--scenario", type=parse_scenario, default=Scenario.SERVER,
-                        help="SingleStream, MultiStream, Server (default) or Offline")
+    parser.add_argument(
+        "more_urls",
+        nargs="*",
+        metavar="URL",
+        help="more replicas of the same model; requests are balanced over all URLs",
+    )
+    parser.add_argument(
+        "--scenario",
+        type=parse_scenario,
+        default=Scenario.SERVER,
+        help="SingleStream, MultiStream, Server (default) or Offline",
+    )
     parser.add_argument("--mode", choices=("performance", "accuracy"), default="performance")
     parser.add_argument("--user-conf", help="a user.conf; flags override its values")
-    parser.add_argument("--conf-model", help="the model name the user.conf keys use (default: --model)")
-    parser.add_argument("--log-dir", required=True, help="where the logs, the report and endpoint.json go")
+    parser.add_argument(
+        "--conf-model", help="the model name the user.conf keys use (default: --model)"
+    )
+    parser.add_argument(
+        "--log-dir", required=True, help="where the logs, the report and endpoint.json go"
+    )
     parser.add_argument("--no-report", action="store_true", help="skip the HTML report")
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                        help="a live display on stderr (default: when stderr is a terminal)")
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a live display on stderr (default: when stderr is a terminal)",
+    )
     conn = parser.add_argument_group("connections")
-    conn.add_argument("--balance", choices=("round-robin", "least-outstanding"), default="round-robin")
+    conn.add_argument(
+        "--balance", choices=("round-robin", "least-outstanding"), default="round-robin"
+    )
     conn.add_argument("--max-connections", type=int, default=64, help="per endpoint URL")
-    conn.add_argument("--no-stream", action="store_true", help="ask for whole responses, not SSE streams")
-    conn.add_argument("--request-timeout-s", type=float, default=0.0,
-                      help="fail a request not finished after this long (0: no limit)")
-    conn.add_argument("--first-byte-timeout-s", type=float, default=0.0,
-                      help="fail a request with no answer after this long (0: no limit)")
-    conn.add_argument("--binary-tensors", action="store_true",
-                      help="kserve: send tensors with the binary-tensor extension instead of JSON")
-    conn.add_argument("--first-token", choices=("any", "content"), default="any",
-                      help="content: the first token is the first non-reasoning chunk")
-    conn.add_argument("--metadata-url", help="kserve-grpc: the server's HTTP base URL, to read the model's metadata")
+    conn.add_argument(
+        "--no-stream", action="store_true", help="ask for whole responses, not SSE streams"
+    )
+    conn.add_argument(
+        "--request-timeout-s",
+        type=float,
+        default=0.0,
+        help="fail a request not finished after this long (0: no limit)",
+    )
+    conn.add_argument(
+        "--first-byte-timeout-s",
+        type=float,
+        default=0.0,
+        help="fail a request with no answer after this long (0: no limit)",
+    )
+    conn.add_argument(
+        "--binary-tensors",
+        action="store_true",
+        help="kserve: send tensors with the binary-tensor extension instead of JSON",
+    )
+    conn.add_argument(
+        "--first-token",
+        choices=("any", "content"),
+        default="any",
+        help="content: the first token is the first non-reasoning chunk",
+    )
+    conn.add_argument(
+        "--metadata-url",
+        help="kserve-grpc: the server's HTTP base URL, to read the model's metadata",
+    )
     data = parser.add_argument_group("dataset")
-    data.add_argument("--dataset", help="prompts (.jsonl) or tensors (.npy/.npz); default: synthetic")
-    data.add_argument("--max-tokens", type=int, help="output length of JSONL samples that give none")
-    data.add_argument("--sample-count", type=int, default=1024, help="synthetic samples (default 1024)")
-    data.add_argument("--performance-sample-count", type=int, help="samples loaded at once (default: all)")
+    data.add_argument(
+        "--dataset", help="prompts (.jsonl) or tensors (.npy/.npz); default: synthetic"
+    )
+    data.add_argument(
+        "--max-tokens", type=int, help="output length of JSONL samples that give none"
+    )
+    data.add_argument(
+        "--sample-count", type=int, default=1024, help="synthetic samples (default 1024)"
+    )
+    data.add_argument(
+        "--performance-sample-count", type=int, help="samples loaded at once (default: all)"
+    )
     data.add_argument("--dataset-seed", type=int, default=0, help="seed of the synthetic samples")
-    data.add_argument("--input-len", default="128", help="N, uniform:LOW:HIGH or normal:MEAN:SD[:LOW[:HIGH]]")
+    data.add_argument(
+        "--input-len", default="128", help="N, uniform:LOW:HIGH or normal:MEAN:SD[:LOW[:HIGH]]"
+    )
     data.add_argument("--output-len", default="128", help="as --input-len")
-    data.add_argument("--vocab-size", type=int,
-                      help="openai: send token-id prompts (exact input length) with ids below this")
-    data.add_argument("--first-token-id", type=int, default=0, help="lowest token id of synthetic prompts")
-    data.add_argument("--tokenizer", help="a Hugging Face tokenizer available locally (exact text lengths)")
-    data.add_argument("--ignore-eos", action="store_true", help="ask the server to generate max_tokens tokens")
-    data.add_argument("--input-name", help="the input a .npy file feeds (default: the model's only input)")
-    data.add_argument("--no-batch-dim", action="store_true",
-                      help="tensors: send each sample without a leading batch dimension of 1")
-    data.add_argument("--dynamic-dim", type=int, default=16, help="random tensors: the size of -1 dimensions")
+    data.add_argument(
+        "--vocab-size",
+        type=int,
+        help="openai: send token-id prompts (exact input length) with ids below this",
+    )
+    data.add_argument(
+        "--first-token-id", type=int, default=0, help="lowest token id of synthetic prompts"
+    )
+    data.add_argument(
+        "--tokenizer", help="a Hugging Face tokenizer available locally (exact text lengths)"
+    )
+    data.add_argument(
+        "--ignore-eos", action="store_true", help="ask the server to generate max_tokens tokens"
+    )
+    data.add_argument(
+        "--input-name", help="the input a .npy file feeds (default: the model's only input)"
+    )
+    data.add_argument(
+        "--no-batch-dim",
+        action="store_true",
+        help="tensors: send each sample without a leading batch dimension of 1",
+    )
+    data.add_argument(
+        "--dynamic-dim", type=int, default=16, help="random tensors: the size of -1 dimensions"
+    )
     add_settings_arguments(parser)
 
 
@@ -186,15 +286,25 @@ def run_bench(args: argparse.Namespace, headers: Mapping[str, str]) -> int:
     urls: Sequence[str] = [args.url, *args.more_urls]
     scenario: Scenario = args.scenario
     if args.api not in (*get_args(Api), "kserve-grpc"):
-        return _fail(f"--api {args.api} is not supported by the native client yet "
-                     f"(supported: {', '.join(get_args(Api))}); `loadgen probe` can check the endpoint")
+        return _fail(
+            f"--api {args.api} is not supported by the native client yet "
+            f"(supported: {', '.join(get_args(Api))}); `loadgen probe` can check the endpoint"
+        )
     try:
         found = preflight(urls[0], args.api, args.model, headers=headers, timeout_s=args.timeout_s)
         for url in urls[1:]:  # every replica must serve the same model
             preflight(url, args.api, found.model, headers=headers, timeout_s=args.timeout_s)
         if args.metadata_url and found.metadata is None:
-            found = Preflight(found.model, preflight(args.metadata_url, "kserve", found.model,
-                                                     headers=headers, timeout_s=args.timeout_s).metadata)
+            found = Preflight(
+                found.model,
+                preflight(
+                    args.metadata_url,
+                    "kserve",
+                    found.model,
+                    headers=headers,
+                    timeout_s=args.timeout_s,
+                ).metadata,
+            )
     except EndpointError as e:
         return _fail(f"{e} (nothing was sent: the test did not start)")
     try:
@@ -204,8 +314,11 @@ def run_bench(args: argparse.Namespace, headers: Mapping[str, str]) -> int:
         return _fail(str(e))
     log_dir = Path(args.log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
-    print(f"bench {', '.join(urls)} (api {args.api}, model {found.model}): {scenario.value}, "
-          f"{len(dataset)} samples -> {log_dir}", file=sys.stderr)
+    print(
+        f"bench {', '.join(urls)} (api {args.api}, model {found.model}): {scenario.value}, "
+        f"{len(dataset)} samples -> {log_dir}",
+        file=sys.stderr,
+    )
     return _run(args, urls, headers, found, settings, dataset, log_dir)
 
 
@@ -236,13 +349,20 @@ def _run(
             total_timeout_s=args.request_timeout_s or None,
             max_connections=args.max_connections,
         )
-        if args.api == "kserve-grpc":  # grpcio's asyncio client, not the native one (docs/net.md, gRPC)
+        if (
+            args.api == "kserve-grpc"
+        ):  # grpcio's asyncio client, not the native one (docs/net.md, gRPC)
             from .grpc_endpoint import grpc_endpoint_sut
 
             sut: Any = grpc_endpoint_sut(endpoint, dataset, timeout_s=args.timeout_s)
         else:
             sut = EndpointSut(endpoint, dataset)
-    except (ValueError, RuntimeError, OSError, ImportError) as e:  # a URL the client rejects, no client built
+    except (
+        ValueError,
+        RuntimeError,
+        OSError,
+        ImportError,
+    ) as e:  # a URL the client rejects, no client built
         return _fail(f"{e} (the test did not start)")
     qsl = endpoint_qsl(dataset)
     with sut:
@@ -273,8 +393,10 @@ def format_endpoint_stats(stats: Mapping[str, Any], urls: Sequence[str]) -> str:
         if stats.get("last_failure"):
             lines.append(f"last failure: {stats['last_failure']}")
     for url, counts in zip(urls, stats.get("endpoints") or ()):
-        lines.append(f"  {url}: {counts.get('issued', 0)} issued, {counts.get('failed', 0)} failed, "
-                     f"{counts.get('connections_opened', 0)} connections")
+        lines.append(
+            f"  {url}: {counts.get('issued', 0)} issued, {counts.get('failed', 0)} failed, "
+            f"{counts.get('connections_opened', 0)} connections"
+        )
     return "\n".join(lines) + "\n"
 
 

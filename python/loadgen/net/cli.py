@@ -11,16 +11,34 @@ from .probe import APIS, EndpointError
 
 def add_endpoint_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared by probe and bench: where the endpoint is and how to talk to it."""
-    parser.add_argument("url", help="the endpoint's base URL, e.g. http://127.0.0.1:8080 (host:port for gRPC)")
-    parser.add_argument("--api", choices=APIS, default="openai",
-                        help="protocol: openai (/v1/completions), openai-chat (/v1/chat/completions), "
-                        "kserve (v2 REST), kserve-grpc (v2 gRPC), triton-generate (generate_stream)")
-    parser.add_argument("--model", help="model name (default for OpenAI: the first one /v1/models lists)")
-    parser.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
-                        help="an extra request header (repeatable)")
-    parser.add_argument("--api-key-env", metavar="VAR",
-                        help="send 'Authorization: Bearer $VAR'; the key itself is never printed or logged")
-    parser.add_argument("--timeout-s", type=float, default=10.0, help="per-request timeout of the checks")
+    parser.add_argument(
+        "url", help="the endpoint's base URL, e.g. http://127.0.0.1:8080 (host:port for gRPC)"
+    )
+    parser.add_argument(
+        "--api",
+        choices=APIS,
+        default="openai",
+        help="protocol: openai (/v1/completions), openai-chat (/v1/chat/completions), "
+        "kserve (v2 REST), kserve-grpc (v2 gRPC), triton-generate (generate_stream)",
+    )
+    parser.add_argument(
+        "--model", help="model name (default for OpenAI: the first one /v1/models lists)"
+    )
+    parser.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="an extra request header (repeatable)",
+    )
+    parser.add_argument(
+        "--api-key-env",
+        metavar="VAR",
+        help="send 'Authorization: Bearer $VAR'; the key itself is never printed or logged",
+    )
+    parser.add_argument(
+        "--timeout-s", type=float, default=10.0, help="per-request timeout of the checks"
+    )
 
 
 def request_headers(args: argparse.Namespace) -> dict[str, str]:
@@ -33,7 +51,9 @@ def request_headers(args: argparse.Namespace) -> dict[str, str]:
     if args.api_key_env:
         key = os.environ.get(args.api_key_env)
         if not key:
-            raise EndpointError(f"--api-key-env {args.api_key_env}: that environment variable is not set")
+            raise EndpointError(
+                f"--api-key-env {args.api_key_env}: that environment variable is not set"
+            )
         headers["Authorization"] = f"Bearer {key}"
     return headers
 
@@ -44,7 +64,9 @@ def add_probe_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="check an endpoint: reachable, model listed, one request, streaming, token counting",
     )
     add_endpoint_arguments(probe)
-    probe.add_argument("--max-tokens", type=int, default=8, help="output length of the test requests")
+    probe.add_argument(
+        "--max-tokens", type=int, default=8, help="output length of the test requests"
+    )
     probe.set_defaults(func=_cmd_probe)
 
 
@@ -56,8 +78,14 @@ def _cmd_probe(args: argparse.Namespace) -> int:
     except EndpointError as e:
         print(f"loadgen probe: {e}", file=sys.stderr)
         return 2
-    report = probe(args.url, args.api, args.model, headers=headers, timeout_s=args.timeout_s,
-                   max_tokens=args.max_tokens)
+    report = probe(
+        args.url,
+        args.api,
+        args.model,
+        headers=headers,
+        timeout_s=args.timeout_s,
+        max_tokens=args.max_tokens,
+    )
     sys.stdout.write(report.format())
     return 0 if report.ok else 1
 

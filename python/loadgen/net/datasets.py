@@ -8,7 +8,6 @@ once, before the run, so nothing here is on the hot path.
 from __future__ import annotations
 
 import json
-import math
 import random
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass
@@ -55,7 +54,9 @@ class Dataset(Sequence[Sample]):
     """The samples of a QSL, in index order, and how many of them fit in memory at once
     (``performance_sample_count``; all of them unless given)."""
 
-    def __init__(self, samples: Iterable[Sample], performance_sample_count: int | None = None) -> None:
+    def __init__(
+        self, samples: Iterable[Sample], performance_sample_count: int | None = None
+    ) -> None:
         self._samples: tuple[Sample, ...] = tuple(samples)
         if not self._samples:
             raise DatasetError("a dataset needs at least one sample")
@@ -131,7 +132,9 @@ def _sample_from_json(line: str, default_max_tokens: int | None) -> Sample:
         raise ValueError(f"expected a JSON object, got {type(record).__name__}")
     unknown = sorted(set(record) - set(_JSONL_KEYS))
     if unknown:
-        raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))}; known: {', '.join(_JSONL_KEYS)}")
+        raise ValueError(
+            f"unknown key(s) {', '.join(map(repr, unknown))}; known: {', '.join(_JSONL_KEYS)}"
+        )
     given = [k for k in ("prompt", "messages", "token_ids") if k in record]
     if len(given) != 1:
         raise ValueError(
@@ -148,7 +151,9 @@ def _sample_from_json(line: str, default_max_tokens: int | None) -> Sample:
         elif isinstance(value, str):
             prompt = value
         else:
-            raise ValueError(f"'prompt' must be a string or a list of token ids, got {type(value).__name__}")
+            raise ValueError(
+                f"'prompt' must be a string or a list of token ids, got {type(value).__name__}"
+            )
     elif "messages" in record:
         messages = _messages(record["messages"])
     else:
@@ -159,7 +164,13 @@ def _sample_from_json(line: str, default_max_tokens: int | None) -> Sample:
     extra = record.get("extra_body")
     if extra is not None and not isinstance(extra, dict):
         raise ValueError(f"'extra_body' must be an object, got {type(extra).__name__}")
-    return Sample(prompt=prompt, messages=messages, token_ids=token_ids, max_tokens=max_tokens, extra_body=extra)
+    return Sample(
+        prompt=prompt,
+        messages=messages,
+        token_ids=token_ids,
+        max_tokens=max_tokens,
+        extra_body=extra,
+    )
 
 
 def _token_ids(value: Any, key: str) -> tuple[int, ...]:
@@ -173,10 +184,14 @@ def _token_ids(value: Any, key: str) -> tuple[int, ...]:
 
 def _messages(value: Any) -> tuple[Mapping[str, Any], ...]:
     if not isinstance(value, list) or not value:
-        raise ValueError("'messages' must be a non-empty list of {\"role\": ..., \"content\": ...} objects")
+        raise ValueError(
+            '\'messages\' must be a non-empty list of {"role": ..., "content": ...} objects'
+        )
     for i, m in enumerate(value):
         if not isinstance(m, dict) or not isinstance(m.get("role"), str) or "content" not in m:
-            raise ValueError(f"messages[{i}] must be an object with a string 'role' and a 'content'")
+            raise ValueError(
+                f"messages[{i}] must be an object with a string 'role' and a 'content'"
+            )
     return tuple(value)
 
 
@@ -212,7 +227,9 @@ class Uniform:
 
     def __post_init__(self) -> None:
         if not 1 <= self.low <= self.high:
-            raise DatasetError(f"uniform lengths need 1 <= low <= high, got {self.low}..{self.high}")
+            raise DatasetError(
+                f"uniform lengths need 1 <= low <= high, got {self.low}..{self.high}"
+            )
 
     def draw(self, rng: random.Random) -> int:
         return rng.randint(self.low, self.high)
@@ -230,9 +247,7 @@ class Normal:
 
     def __post_init__(self) -> None:
         if self.stddev < 0 or self.low < 1 or (self.high is not None and self.high < self.low):
-            raise DatasetError(
-                f"normal lengths need stddev >= 0 and 1 <= low <= high, got {self}"
-            )
+            raise DatasetError(f"normal lengths need stddev >= 0 and 1 <= low <= high, got {self}")
 
     def draw(self, rng: random.Random) -> int:
         value = max(self.low, int(round(rng.gauss(self.mean, self.stddev))))
@@ -312,11 +327,15 @@ def synthetic_llm(
     if vocab_size is None:
         vocab_size = len(tok) if isinstance(tok, Sized) else 32000
     if not 0 <= first_token_id < vocab_size:
-        raise DatasetError(f"token ids need 0 <= first_token_id < vocab_size, got {first_token_id}, {vocab_size}")
+        raise DatasetError(
+            f"token ids need 0 <= first_token_id < vocab_size, got {first_token_id}, {vocab_size}"
+        )
     inputs = Fixed(input_len) if isinstance(input_len, int) else input_len
     outputs = Fixed(output_len) if isinstance(output_len, int) else output_len
     # Separate streams, so changing the output distribution leaves the prompts as they were.
-    length_rng, content_rng, output_rng = (random.Random(f"{seed}:{part}") for part in ("in", "ids", "out"))
+    length_rng, content_rng, output_rng = (
+        random.Random(f"{seed}:{part}") for part in ("in", "ids", "out")
+    )
     samples = []
     for _ in range(count):
         n = inputs.draw(length_rng)
@@ -329,7 +348,9 @@ def synthetic_llm(
         if form == "prompt":
             samples.append(Sample(prompt=text, max_tokens=max_tokens))
         elif form == "messages":
-            samples.append(Sample(messages=({"role": "user", "content": text},), max_tokens=max_tokens))
+            samples.append(
+                Sample(messages=({"role": "user", "content": text},), max_tokens=max_tokens)
+            )
         else:
             raise DatasetError(f"form must be 'token_ids', 'prompt' or 'messages', got {form!r}")
     return Dataset(samples, performance_sample_count)
@@ -404,7 +425,9 @@ def load_tensors(
     counts = {name: (a.shape[0] if a.ndim else 0) for name, a in arrays.items()}
     if 0 in counts.values():
         empty = [name for name, c in counts.items() if c == 0]
-        raise DatasetError(f"{path}: array(s) {', '.join(empty)} have no samples along the first axis")
+        raise DatasetError(
+            f"{path}: array(s) {', '.join(empty)} have no samples along the first axis"
+        )
     if len(set(counts.values())) != 1:
         raise DatasetError(
             f"{path}: the arrays disagree on the number of samples (first axis): "
@@ -460,8 +483,12 @@ def random_tensors(
         if not isinstance(name, str) or not isinstance(shape, list):
             raise DatasetError(f"malformed input in the model metadata: {spec!r}")
         if datatype not in _V2_DTYPES:
-            raise DatasetError(f"input {name!r}: datatype {datatype!r} is not supported for random tensors")
-        dims = tuple((1 if i == 0 else dynamic_dim) if d == -1 else int(d) for i, d in enumerate(shape))
+            raise DatasetError(
+                f"input {name!r}: datatype {datatype!r} is not supported for random tensors"
+            )
+        dims = tuple(
+            (1 if i == 0 else dynamic_dim) if d == -1 else int(d) for i, d in enumerate(shape)
+        )
         specs.append((name, datatype, dims))
     rng = np.random.default_rng(seed)
     samples = []
@@ -473,7 +500,9 @@ def random_tensors(
     return Dataset(samples, performance_sample_count)
 
 
-def _random_array(rng: numpy.random.Generator, datatype: str, dims: tuple[int, ...]) -> numpy.ndarray:
+def _random_array(
+    rng: numpy.random.Generator, datatype: str, dims: tuple[int, ...]
+) -> numpy.ndarray:
     import numpy as np
 
     if datatype == "BYTES":

@@ -67,7 +67,9 @@ class Endpoint:
             raise ValueError("Endpoint needs at least one URL")
         object.__setattr__(self, "urls", urls)
         if self.balance not in ("round-robin", "least-outstanding"):
-            raise ValueError(f"balance must be 'round-robin' or 'least-outstanding', got {self.balance!r}")
+            raise ValueError(
+                f"balance must be 'round-robin' or 'least-outstanding', got {self.balance!r}"
+            )
         if self.first_token not in ("any", "content"):
             raise ValueError(f"first_token must be 'any' or 'content', got {self.first_token!r}")
         if self.max_connections < 1:
@@ -91,8 +93,10 @@ class Endpoint:
         return headers
 
     def __repr__(self) -> str:  # headers may carry secrets
-        return (f"Endpoint(urls={self.urls!r}, api={self.api!r}, model={self.model!r}, "
-                f"stream={self.stream}, balance={self.balance!r})")
+        return (
+            f"Endpoint(urls={self.urls!r}, api={self.api!r}, model={self.model!r}, "
+            f"stream={self.stream}, balance={self.balance!r})"
+        )
 
 
 class EndpointSut:
@@ -104,14 +108,24 @@ class EndpointSut:
         self.endpoint = endpoint
         path = request_path(endpoint.api, endpoint.model)
         # Only the OpenAI apis have a choice: generate_stream always streams, KServe infer never.
-        stream = endpoint.stream if endpoint.api in ("openai", "openai-chat") else endpoint.api == "triton-generate"
+        stream = (
+            endpoint.stream
+            if endpoint.api in ("openai", "openai-chat")
+            else endpoint.api == "triton-generate"
+        )
         requests = build_bodies(
-            endpoint.api, dataset, model=endpoint.model, stream=stream,
-            ignore_eos=endpoint.ignore_eos, binary_tensors=endpoint.binary_tensors,
+            endpoint.api,
+            dataset,
+            model=endpoint.model,
+            stream=stream,
+            ignore_eos=endpoint.ignore_eos,
+            binary_tensors=endpoint.binary_tensors,
         )
         native = getattr(_core, "EndpointSut", None)
         if native is None:
-            raise RuntimeError("this loadgen build has no network client (built with LOADGEN_NET=OFF)")
+            raise RuntimeError(
+                "this loadgen build has no network client (built with LOADGEN_NET=OFF)"
+            )
         self._native = native(
             list(endpoint.base_urls()),
             path,
@@ -205,11 +219,17 @@ class EndpointQsl:
     Usable as the ``qsl`` of :func:`loadgen.run`, and as the QSL handle of the drop-in
     ``mlperf_loadgen.StartTest`` (it converts to a handle made on first use)."""
 
-    def __init__(self, dataset: Sequence[Sample], performance_sample_count: Optional[int] = None) -> None:
+    def __init__(
+        self, dataset: Sequence[Sample], performance_sample_count: Optional[int] = None
+    ) -> None:
         self._total = len(dataset)
         if self._total == 0:
             raise ValueError("the dataset is empty")
-        count = performance_sample_count or getattr(dataset, "performance_sample_count", None) or self._total
+        count = (
+            performance_sample_count
+            or getattr(dataset, "performance_sample_count", None)
+            or self._total
+        )
         self._performance = int(count)
         self._handle: Optional[int] = None
 
@@ -229,7 +249,9 @@ class EndpointQsl:
 
     def __index__(self) -> int:
         if self._handle is None:
-            self._handle = int(_core.ConstructQSL(self._total, self._performance, self.load, self.unload))
+            self._handle = int(
+                _core.ConstructQSL(self._total, self._performance, self.load, self.unload)
+            )
         return self._handle
 
     def close(self) -> None:
@@ -244,6 +266,8 @@ class EndpointQsl:
             pass
 
 
-def endpoint_qsl(dataset: Sequence[Sample], performance_sample_count: Optional[int] = None) -> EndpointQsl:
+def endpoint_qsl(
+    dataset: Sequence[Sample], performance_sample_count: Optional[int] = None
+) -> EndpointQsl:
     """The QSL for an EndpointSut built from the same dataset."""
     return EndpointQsl(dataset, performance_sample_count)

@@ -83,7 +83,9 @@ class GrpcEndpoint:
         if not self.model:
             raise ValueError("GrpcEndpoint needs a model name")
         if self.balance not in ("round-robin", "least-outstanding"):
-            raise ValueError(f"balance must be 'round-robin' or 'least-outstanding', got {self.balance!r}")
+            raise ValueError(
+                f"balance must be 'round-robin' or 'least-outstanding', got {self.balance!r}"
+            )
         if self.channels < 1:
             raise ValueError("channels must be >= 1")
         if self.api_key_env is not None and not os.environ.get(self.api_key_env):
@@ -112,8 +114,14 @@ class _Channel:
         self.infer = infer  # per channel: the ModelInfer or ModelStreamInfer method
         self.next = 0
         self.outstanding = 0
-        self.counts = {"issued": 0, "completed": 0, "failed": 0, "connections_opened": len(channels),
-                       "retries": 0, "closes_after_stream": False}
+        self.counts = {
+            "issued": 0,
+            "completed": 0,
+            "failed": 0,
+            "connections_opened": len(channels),
+            "retries": 0,
+            "closes_after_stream": False,
+        }
 
 
 def _address(data: bytes) -> int:
@@ -169,19 +177,30 @@ class GrpcEndpointSut:
 
     async def _open(self, grpc: Any) -> list[_Channel]:
         method = "ModelStreamInfer" if self.endpoint.stream else "ModelInfer"
-        response = self._pb.ModelStreamInferResponse if self.endpoint.stream else self._pb.ModelInferResponse
+        response = (
+            self._pb.ModelStreamInferResponse
+            if self.endpoint.stream
+            else self._pb.ModelInferResponse
+        )
         options = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
         replicas: list[_Channel] = []
         for target in self.endpoint.targets():
             channels, methods = [], []
             for k in range(self.endpoint.channels):
                 # Distinct channel arguments keep grpc from sharing one connection between them.
-                channel = grpc.aio.insecure_channel(target, options=[*options, ("loadgen.channel", k)])
+                channel = grpc.aio.insecure_channel(
+                    target, options=[*options, ("loadgen.channel", k)]
+                )
                 channels.append(channel)
                 # Requests are serialized once before the run: bytes go out as they are.
                 factory = channel.stream_stream if self.endpoint.stream else channel.unary_unary
-                methods.append(factory(SERVICE + method, request_serializer=None,
-                                       response_deserializer=response.FromString))
+                methods.append(
+                    factory(
+                        SERVICE + method,
+                        request_serializer=None,
+                        response_deserializer=response.FromString,
+                    )
+                )
             replicas.append(_Channel(len(replicas), target, channels, methods))
             for channel in channels:
                 try:
@@ -192,7 +211,8 @@ class GrpcEndpointSut:
                             await c.close()
                     raise ConnectionError(
                         f"cannot connect to the gRPC endpoint {target} within "
-                        f"{self.endpoint.connect_timeout_s:g} s") from None
+                        f"{self.endpoint.connect_timeout_s:g} s"
+                    ) from None
         return replicas
 
     def _dispatch(self, ids: list[int], indices: list[int], issued_ns: int) -> None:
@@ -230,8 +250,9 @@ class GrpcEndpointSut:
         return replica.infer[k]
 
     async def _unary(self, query: _Query, replica: _Channel) -> None:
-        call = self._method(replica)(self._requests[query.index], timeout=self._deadline(query),
-                                     metadata=self._metadata)
+        call = self._method(replica)(
+            self._requests[query.index], timeout=self._deadline(query), metadata=self._metadata
+        )
         query.written_ns = time.monotonic_ns()  # handed to grpc's core, which writes it
         try:
             response = await call
@@ -245,8 +266,11 @@ class GrpcEndpointSut:
         self._finish(query, replica, None, "", output_bytes(response), 0)
 
     async def _stream(self, query: _Query, replica: _Channel) -> None:
-        call = self._method(replica)(iter((self._requests[query.index],)), timeout=self._deadline(query),
-                                     metadata=self._metadata)
+        call = self._method(replica)(
+            iter((self._requests[query.index],)),
+            timeout=self._deadline(query),
+            metadata=self._metadata,
+        )
         query.written_ns = time.monotonic_ns()
         pieces: list[bytes] = []
         try:
@@ -282,8 +306,15 @@ class GrpcEndpointSut:
         reason = failure_reason(code, error.details() or "", connected=True)
         self._finish(query, replica, reason, f"{code.name}: {error.details()}", b"", 0)
 
-    def _finish(self, query: _Query, replica: _Channel, failure: Optional[str], message: str,
-                output: bytes, tokens: int) -> None:
+    def _finish(
+        self,
+        query: _Query,
+        replica: _Channel,
+        failure: Optional[str],
+        message: str,
+        output: bytes,
+        tokens: int,
+    ) -> None:
         query.done_ns = time.monotonic_ns()
         replica.outstanding -= 1
         with self._stats_lock:
@@ -298,7 +329,9 @@ class GrpcEndpointSut:
                 self._tokens_from_chunks += 1
             self._records.append(query.record(failure, self.endpoint.stream))
         # A failed sample completes with no output, so the run goes on and nothing waits on it.
-        response = _core.QuerySampleResponse(query.id, _address(output) if output else 0, len(output), tokens)
+        response = _core.QuerySampleResponse(
+            query.id, _address(output) if output else 0, len(output), tokens
+        )
         _core.complete_samples([response])
 
     # ------------------------------------------------------------------- the SUT
@@ -310,15 +343,18 @@ class GrpcEndpointSut:
     def issue(self, batch: Any) -> None:
         """Queues the batch for the loop thread; never waits on the network."""
         issued_ns = time.monotonic_ns()
-        self._loop.call_soon_threadsafe(self._dispatch, list(batch.ids), list(batch.indices), issued_ns)
+        self._loop.call_soon_threadsafe(
+            self._dispatch, list(batch.ids), list(batch.indices), issued_ns
+        )
 
     def flush(self) -> None:
         """Nothing to flush: requests leave as soon as they are issued."""
 
     def _issue_query_samples(self, samples: Sequence[Any]) -> None:  # the drop-in's callback
         issued_ns = time.monotonic_ns()
-        self._loop.call_soon_threadsafe(self._dispatch, [s.id for s in samples], [s.index for s in samples],
-                                        issued_ns)
+        self._loop.call_soon_threadsafe(
+            self._dispatch, [s.id for s in samples], [s.index for s in samples], issued_ns
+        )
 
     def __index__(self) -> int:
         """A SUT handle, so ``mlperf_loadgen.StartTest(sut, qsl, settings)`` accepts this object."""
@@ -342,8 +378,11 @@ class GrpcEndpointSut:
         and per endpoint issued, completed, failed, connections_opened (channels)."""
         with self._stats_lock:
             return {
-                "issued": self._issued, "completed": self._completed, "failed": self._failed,
-                "tokens_from_usage": 0, "tokens_from_chunks": self._tokens_from_chunks,
+                "issued": self._issued,
+                "completed": self._completed,
+                "failed": self._failed,
+                "tokens_from_usage": 0,
+                "tokens_from_chunks": self._tokens_from_chunks,
                 "failures_by_reason": dict(self._by_reason),
                 "endpoints": [dict(r.counts) for r in self._channels],
                 "last_failure": self._last_failure,
@@ -355,9 +394,22 @@ class GrpcEndpointSut:
         (first) response arrived."""
         with self._stats_lock:
             rows = list(self._records)
-        columns = ("sample_index", "issued_ns", "written_ns", "first_byte_ns", "first_token_ns", "done_ns",
-                   "tokens", "token_source", "failure", "endpoint", "http_status", "attempts", "chunk_times_ns",
-                   "grpc_status")
+        columns = (
+            "sample_index",
+            "issued_ns",
+            "written_ns",
+            "first_byte_ns",
+            "first_token_ns",
+            "done_ns",
+            "tokens",
+            "token_source",
+            "failure",
+            "endpoint",
+            "http_status",
+            "attempts",
+            "chunk_times_ns",
+            "grpc_status",
+        )
         return {c: [row[c] for row in rows] for c in columns}
 
     def clear_records(self) -> None:
@@ -366,6 +418,7 @@ class GrpcEndpointSut:
 
     def cancel_all(self) -> None:
         """Fails every in-flight request now (their samples complete as failed)."""
+
         async def cancel() -> None:
             tasks = list(self._tasks)
             for task in tasks:
@@ -414,8 +467,18 @@ class GrpcEndpointSut:
 
 
 class _Query:
-    __slots__ = ("id", "index", "issued_ns", "endpoint", "written_ns", "first_byte_ns", "first_token_ns",
-                 "done_ns", "chunk_ns", "grpc_status")
+    __slots__ = (
+        "id",
+        "index",
+        "issued_ns",
+        "endpoint",
+        "written_ns",
+        "first_byte_ns",
+        "first_token_ns",
+        "done_ns",
+        "chunk_ns",
+        "grpc_status",
+    )
 
     def __init__(self, response_id: int, index: int, issued_ns: int, endpoint: int) -> None:
         self.id = response_id
@@ -428,26 +491,41 @@ class _Query:
 
     def record(self, failure: Optional[str], stream: bool) -> dict[str, Any]:
         return {
-            "sample_index": self.index, "issued_ns": self.issued_ns, "written_ns": self.written_ns,
-            "first_byte_ns": self.first_byte_ns, "first_token_ns": self.first_token_ns, "done_ns": self.done_ns,
+            "sample_index": self.index,
+            "issued_ns": self.issued_ns,
+            "written_ns": self.written_ns,
+            "first_byte_ns": self.first_byte_ns,
+            "first_token_ns": self.first_token_ns,
+            "done_ns": self.done_ns,
             "tokens": len(self.chunk_ns) if failure is None else 0,
             "token_source": "chunks" if stream and failure is None else "none",
-            "failure": failure, "endpoint": self.endpoint, "http_status": 0, "attempts": 1,
-            "chunk_times_ns": self.chunk_ns, "grpc_status": self.grpc_status,
+            "failure": failure,
+            "endpoint": self.endpoint,
+            "http_status": 0,
+            "attempts": 1,
+            "chunk_times_ns": self.chunk_ns,
+            "grpc_status": self.grpc_status,
         }
 
 
-def grpc_endpoint_sut(endpoint: Any, dataset: Sequence[Sample], *, timeout_s: float = 10.0) -> GrpcEndpointSut:
+def grpc_endpoint_sut(
+    endpoint: Any, dataset: Sequence[Sample], *, timeout_s: float = 10.0
+) -> GrpcEndpointSut:
     """The gRPC SUT for the settings of a ``loadgen.net.endpoint.Endpoint`` (what ``loadgen bench``
     builds from its flags). It streams (ModelStreamInfer) when the model is decoupled, unless
     the endpoint says ``stream=False``. Raises ConnectionError if a server cannot be reached."""
     from .grpc_probe import is_decoupled
 
-    stream = bool(endpoint.stream) and is_decoupled(endpoint.urls[0], endpoint.model, headers=dict(endpoint.headers),
-                                                   timeout_s=timeout_s)
+    stream = bool(endpoint.stream) and is_decoupled(
+        endpoint.urls[0], endpoint.model, headers=dict(endpoint.headers), timeout_s=timeout_s
+    )
     grpc_endpoint = GrpcEndpoint(
-        endpoint.urls, model=endpoint.model, stream=stream, balance=endpoint.balance,
-        headers=dict(endpoint.request_headers()), connect_timeout_s=endpoint.connect_timeout_s,
+        endpoint.urls,
+        model=endpoint.model,
+        stream=stream,
+        balance=endpoint.balance,
+        headers=dict(endpoint.request_headers()),
+        connect_timeout_s=endpoint.connect_timeout_s,
         total_timeout_s=endpoint.total_timeout_s,
     )
     return GrpcEndpointSut(grpc_endpoint, dataset)

@@ -37,8 +37,16 @@ SERVICE = "/inference.GRPCInferenceService/"
 #: Failure reasons of the gRPC client: the HTTP client's names where the meaning is the same
 #: (docs/net.md), plus ``grpc_error`` for a non-OK status the server returned.
 FAILURE_REASONS = (
-    "http_4xx", "http_5xx", "connect_failed", "connection_closed", "timeout_connect",
-    "timeout_first_byte", "timeout_total", "malformed_response", "bad_sample", "grpc_error",
+    "http_4xx",
+    "http_5xx",
+    "connect_failed",
+    "connection_closed",
+    "timeout_connect",
+    "timeout_first_byte",
+    "timeout_total",
+    "malformed_response",
+    "bad_sample",
+    "grpc_error",
 )
 
 
@@ -69,13 +77,25 @@ def parse_target(url: str) -> str:
 
 
 def _bytes_elements(array: numpy.ndarray) -> list[bytes]:
-    return [item.encode() if isinstance(item, str) else bytes(item) for item in array.reshape(-1).tolist()]
+    return [
+        item.encode() if isinstance(item, str) else bytes(item)
+        for item in array.reshape(-1).tolist()
+    ]
 
 
 _V2_TYPES = {
-    "b": "BOOL", "u1": "UINT8", "u2": "UINT16", "u4": "UINT32", "u8": "UINT64",
-    "i1": "INT8", "i2": "INT16", "i4": "INT32", "i8": "INT64",
-    "f2": "FP16", "f4": "FP32", "f8": "FP64",
+    "b": "BOOL",
+    "u1": "UINT8",
+    "u2": "UINT16",
+    "u4": "UINT32",
+    "u8": "UINT64",
+    "i1": "INT8",
+    "i2": "INT16",
+    "i4": "INT32",
+    "i8": "INT64",
+    "f2": "FP16",
+    "f4": "FP32",
+    "f8": "FP64",
 }
 
 
@@ -122,10 +142,17 @@ def build_infer_requests(samples: Sequence[Sample], model: str, *, stream: bool)
 
 
 _TYPED_FIELDS = {
-    "BOOL": ("bool_contents", "?"), "INT8": ("int_contents", "<i1"), "INT16": ("int_contents", "<i2"),
-    "INT32": ("int_contents", "<i4"), "INT64": ("int64_contents", "<i8"), "UINT8": ("uint_contents", "<u1"),
-    "UINT16": ("uint_contents", "<u2"), "UINT32": ("uint_contents", "<u4"), "UINT64": ("uint64_contents", "<u8"),
-    "FP32": ("fp32_contents", "<f4"), "FP64": ("fp64_contents", "<f8"),
+    "BOOL": ("bool_contents", "?"),
+    "INT8": ("int_contents", "<i1"),
+    "INT16": ("int_contents", "<i2"),
+    "INT32": ("int_contents", "<i4"),
+    "INT64": ("int64_contents", "<i8"),
+    "UINT8": ("uint_contents", "<u1"),
+    "UINT16": ("uint_contents", "<u2"),
+    "UINT32": ("uint_contents", "<u4"),
+    "UINT64": ("uint64_contents", "<u8"),
+    "FP32": ("fp32_contents", "<f4"),
+    "FP64": ("fp64_contents", "<f8"),
 }
 
 
@@ -168,7 +195,7 @@ def stream_piece(response: Any) -> tuple[bytes, bool]:
             at = 0
             while at + 4 <= len(data):
                 (n,) = struct.unpack_from("<I", data, at)
-                pieces.append(data[at + 4: at + 4 + n])
+                pieces.append(data[at + 4 : at + 4 + n])
                 at += 4 + n
             if not raw:
                 pieces.extend(output.contents.bytes_contents)
@@ -182,10 +209,18 @@ def metadata_dict(response: Any) -> dict[str, Any]:
     takes)."""
 
     def tensors(items: Any) -> list[dict[str, Any]]:
-        return [{"name": t.name, "datatype": t.datatype, "shape": [int(d) for d in t.shape]} for t in items]
+        return [
+            {"name": t.name, "datatype": t.datatype, "shape": [int(d) for d in t.shape]}
+            for t in items
+        ]
 
-    return {"name": response.name, "versions": list(response.versions), "platform": response.platform,
-            "inputs": tensors(response.inputs), "outputs": tensors(response.outputs)}
+    return {
+        "name": response.name,
+        "versions": list(response.versions),
+        "platform": response.platform,
+        "inputs": tensors(response.inputs),
+        "outputs": tensors(response.outputs),
+    }
 
 
 def failure_reason(code: grpc.StatusCode, details: str, connected: bool) -> str:

@@ -67,7 +67,9 @@ class ProbeReport:
         lines = [f"probe {self.url} (api {self.api}, model {self.model or '?'})"]
         lines += [f"  {c.status.value:4}  {c.name:15} {c.detail}" for c in self.checks]
         failed = [c.name for c in self.checks if c.status is Status.FAIL]
-        lines.append("result: " + (f"FAILED ({', '.join(failed)})" if failed else "the endpoint is ready"))
+        lines.append(
+            "result: " + (f"FAILED ({', '.join(failed)})" if failed else "the endpoint is ready")
+        )
         return "\n".join(lines) + "\n"
 
 
@@ -118,10 +120,16 @@ class _Http:
         self.timeout_s = timeout_s
 
     def _connect(self) -> http.client.HTTPConnection:
-        kind = http.client.HTTPSConnection if self.target.scheme == "https" else http.client.HTTPConnection
+        kind = (
+            http.client.HTTPSConnection
+            if self.target.scheme == "https"
+            else http.client.HTTPConnection
+        )
         return kind(self.target.host, self.target.port, timeout=self.timeout_s)
 
-    def _send(self, conn: http.client.HTTPConnection, method: str, path: str, body: Any) -> http.client.HTTPResponse:
+    def _send(
+        self, conn: http.client.HTTPConnection, method: str, path: str, body: Any
+    ) -> http.client.HTTPResponse:
         headers = {"Accept": "*/*", **self.headers}
         data = None
         if body is not None:
@@ -133,11 +141,15 @@ class _Http:
         except (socket.timeout, TimeoutError):
             raise EndpointError(f"{method} {path}: no answer within {self.timeout_s:g} s") from None
         except ConnectionRefusedError:
-            raise EndpointError(f"cannot connect to {self.target.where}: connection refused") from None
+            raise EndpointError(
+                f"cannot connect to {self.target.where}: connection refused"
+            ) from None
         except OSError as e:
             raise EndpointError(f"cannot reach {self.target.where}: {e.strerror or e}") from None
         except http.client.HTTPException as e:
-            raise EndpointError(f"{method} {path}: not an HTTP answer ({type(e).__name__})") from None
+            raise EndpointError(
+                f"{method} {path}: not an HTTP answer ({type(e).__name__})"
+            ) from None
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, bytes, float]:
         """Status, body and seconds taken; connection problems raise EndpointError."""
@@ -148,9 +160,13 @@ class _Http:
             try:
                 payload = response.read()
             except (socket.timeout, TimeoutError):
-                raise EndpointError(f"{method} {path}: no answer within {self.timeout_s:g} s") from None
+                raise EndpointError(
+                    f"{method} {path}: no answer within {self.timeout_s:g} s"
+                ) from None
             except (OSError, http.client.HTTPException) as e:
-                raise EndpointError(f"{method} {path}: the answer broke off ({type(e).__name__})") from None
+                raise EndpointError(
+                    f"{method} {path}: the answer broke off ({type(e).__name__})"
+                ) from None
             return response.status, payload, time.perf_counter() - start
         finally:
             conn.close()
@@ -163,15 +179,21 @@ class _Http:
         try:
             response = self._send(conn, "POST", path, body)
             if response.status != 200:
-                raise EndpointError(f"POST {path}: HTTP {response.status} {_error_text(response.read())}")
+                raise EndpointError(
+                    f"POST {path}: HTTP {response.status} {_error_text(response.read())}"
+                )
             data: list[str] = []
             while True:
                 try:
                     raw = response.readline()
                 except (socket.timeout, TimeoutError):
-                    raise EndpointError(f"POST {path}: the stream stalled for {self.timeout_s:g} s") from None
+                    raise EndpointError(
+                        f"POST {path}: the stream stalled for {self.timeout_s:g} s"
+                    ) from None
                 except (OSError, http.client.HTTPException) as e:
-                    raise EndpointError(f"POST {path}: the stream broke off ({type(e).__name__})") from None
+                    raise EndpointError(
+                        f"POST {path}: the stream broke off ({type(e).__name__})"
+                    ) from None
                 if not raw:
                     yield time.perf_counter() - start, None
                     return
@@ -252,7 +274,9 @@ def _openai_model(client: _Http, model: str | None) -> tuple[str, str]:
     if model is None:
         if not names:
             raise EndpointError("the server lists no model in /v1/models; give --model")
-        return names[0], f"none given: using {names[0]!r}, the first of {len(names)} listed ({shown})"
+        return names[
+            0
+        ], f"none given: using {names[0]!r}, the first of {len(names)} listed ({shown})"
     if model not in names:
         raise EndpointError(f"model {model!r} is not listed by GET /v1/models (listed: {shown})")
     return model, f"{model!r} is listed (GET /v1/models in {_ms(took)}: {shown})"
@@ -266,11 +290,15 @@ def _v2_model(client: _Http, model: str | None) -> tuple[str, Mapping[str, Any]]
         raise EndpointError("--model is required with KServe v2 and Triton endpoints")
     status, payload, _ = client.call("GET", f"/v2/models/{model}")
     if status != 200:
-        raise EndpointError(f"model {model!r} not found: GET /v2/models/{model}: HTTP {status} {_error_text(payload)}")
+        raise EndpointError(
+            f"model {model!r} not found: GET /v2/models/{model}: HTTP {status} {_error_text(payload)}"
+        )
     metadata = _json(payload, f"GET /v2/models/{model}")
     status, payload, _ = client.call("GET", f"/v2/models/{model}/ready")
     if status != 200:
-        raise EndpointError(f"model {model!r} is not ready: GET /v2/models/{model}/ready: HTTP {status}")
+        raise EndpointError(
+            f"model {model!r} is not ready: GET /v2/models/{model}/ready: HTTP {status}"
+        )
     if not isinstance(metadata, dict):
         raise EndpointError(f"GET /v2/models/{model}: the metadata is not a JSON object")
     return model, metadata
@@ -333,7 +361,10 @@ class _ProbeState:
 
 def _reachable_openai(s: _ProbeState) -> tuple[Status, str]:
     status, _, took = s.client.call("GET", "/v1/models")
-    return Status.OK, f"{s.client.target.where} answers (GET /v1/models: HTTP {status} in {_ms(took)})"
+    return (
+        Status.OK,
+        f"{s.client.target.where} answers (GET /v1/models: HTTP {status} in {_ms(took)})",
+    )
 
 
 def _model_openai(s: _ProbeState) -> tuple[Status, str]:
@@ -365,9 +396,15 @@ def _request_openai(s: _ProbeState) -> tuple[Status, str]:
         choice = answer["choices"][0]
         text = choice["message"]["content"] if s.api == "openai-chat" else choice["text"]
     except (KeyError, IndexError, TypeError):
-        raise EndpointError(f"POST {path}: no choices[0] {'message.content' if s.api == 'openai-chat' else 'text'} in the answer") from None
+        raise EndpointError(
+            f"POST {path}: no choices[0] {'message.content' if s.api == 'openai-chat' else 'text'} in the answer"
+        ) from None
     usage = answer.get("usage") or {}
-    tokens = f", {usage['completion_tokens']} tokens (usage)" if "completion_tokens" in usage else ", no usage"
+    tokens = (
+        f", {usage['completion_tokens']} tokens (usage)"
+        if "completion_tokens" in usage
+        else ", no usage"
+    )
     return Status.OK, f"POST {path}: HTTP 200 in {_ms(took)}{tokens}, text {str(text)[:40]!r}"
 
 
@@ -394,7 +431,11 @@ def _streaming_openai(s: _ProbeState) -> tuple[Status, str]:
         if event.get("usage"):
             s.stream_usage = event["usage"].get("completion_tokens")
         for choice in event.get("choices") or ():
-            piece = (choice.get("delta") or {}).get("content") if s.api == "openai-chat" else choice.get("text")
+            piece = (
+                (choice.get("delta") or {}).get("content")
+                if s.api == "openai-chat"
+                else choice.get("text")
+            )
             if piece:
                 content += 1
                 first = at if first is None else first
@@ -416,7 +457,10 @@ def _tokens_openai(s: _ProbeState) -> tuple[Status, str]:
             "which undercounts when the server puts several tokens in one chunk"
         )
     agreement = "matches" if s.stream_usage == s.stream_tokens else "differs from"
-    return Status.OK, f"usage in the stream: completion_tokens={s.stream_usage} ({agreement} {s.stream_tokens} content chunks)"
+    return (
+        Status.OK,
+        f"usage in the stream: completion_tokens={s.stream_usage} ({agreement} {s.stream_tokens} content chunks)",
+    )
 
 
 def _reachable_v2(s: _ProbeState) -> tuple[Status, str]:
@@ -428,7 +472,10 @@ def _reachable_v2(s: _ProbeState) -> tuple[Status, str]:
 
 def _model_v2(s: _ProbeState) -> tuple[Status, str]:
     s.model, s.metadata = _v2_model(s.client, s.model)
-    inputs = ", ".join(f"{i.get('name')} {i.get('datatype')} {i.get('shape')}" for i in s.metadata.get("inputs") or ())
+    inputs = ", ".join(
+        f"{i.get('name')} {i.get('datatype')} {i.get('shape')}"
+        for i in s.metadata.get("inputs") or ()
+    )
     return Status.OK, f"{s.model!r} is ready; inputs: {inputs or 'none listed'}"
 
 
@@ -445,7 +492,12 @@ def _request_v2(s: _ProbeState) -> tuple[Status, str]:
     except ImportError:
         return Status.SKIP, "random v2 inputs need numpy, which is not installed"
     inputs = [
-        {"name": name, "datatype": spec["datatype"], "shape": list(array.shape), "data": _v2_data(array)}
+        {
+            "name": name,
+            "datatype": spec["datatype"],
+            "shape": list(array.shape),
+            "data": _v2_data(array),
+        }
         for (name, array), spec in zip((sample.tensors or {}).items(), s.metadata["inputs"])
     ]
     path = f"/v2/models/{s.model}/infer"
@@ -454,12 +506,18 @@ def _request_v2(s: _ProbeState) -> tuple[Status, str]:
         raise EndpointError(f"POST {path}: HTTP {status} {_error_text(payload)}")
     outputs = _json(payload, f"POST {path}").get("outputs") or []
     names = ", ".join(f"{o.get('name')} {o.get('shape')}" for o in outputs)
-    return Status.OK, f"POST {path} with random inputs: HTTP 200 in {_ms(took)}, outputs {names or 'none'}"
+    return (
+        Status.OK,
+        f"POST {path} with random inputs: HTTP 200 in {_ms(took)}, outputs {names or 'none'}",
+    )
 
 
 def _v2_data(array: Any) -> list[Any]:
     if array.dtype == object:
-        return [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in array.reshape(-1)]
+        return [
+            v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+            for v in array.reshape(-1)
+        ]
     flat: list[Any] = array.reshape(-1).tolist()
     return flat
 
@@ -487,7 +545,10 @@ def _streaming_v2(s: _ProbeState) -> tuple[Status, str]:
     s.stream_tokens = events
     if events == 0:
         raise EndpointError(f"POST {path}: the stream carried no text_output")
-    return Status.OK, f"{events} events with text_output, first after {_ms(first or 0.0)}, ended after {_ms(end)}"
+    return (
+        Status.OK,
+        f"{events} events with text_output, first after {_ms(first or 0.0)}, ended after {_ms(end)}",
+    )
 
 
 def _tokens_v2(s: _ProbeState) -> tuple[Status, str]:
@@ -495,7 +556,10 @@ def _tokens_v2(s: _ProbeState) -> tuple[Status, str]:
         return Status.SKIP, "v2 inference responses carry no token counts"
     if s.stream_tokens is None:
         return Status.SKIP, "no stream to count"
-    return Status.WARN, f"generate_stream has no usage: tokens are counted from events ({s.stream_tokens} here)"
+    return (
+        Status.WARN,
+        f"generate_stream has no usage: tokens are counted from events ({s.stream_tokens} here)",
+    )
 
 
 _Step = Callable[[_ProbeState], Tuple[Status, str]]

@@ -77,7 +77,9 @@ def _openai(sample: Sample, chat: bool, model: str | None, stream: bool, ignore_
         elif sample.prompt is not None:
             body["messages"] = [{"role": "user", "content": sample.prompt}]
         else:
-            raise ValueError("a chat request needs messages or a prompt (token ids need api 'openai')")
+            raise ValueError(
+                "a chat request needs messages or a prompt (token ids need api 'openai')"
+            )
     else:
         if sample.token_ids is not None:
             body["prompt"] = list(sample.token_ids)
@@ -108,9 +110,18 @@ def _triton_generate(sample: Sample) -> bytes:
 
 
 _V2_TYPES = {
-    "b": "BOOL", "u1": "UINT8", "u2": "UINT16", "u4": "UINT32", "u8": "UINT64",
-    "i1": "INT8", "i2": "INT16", "i4": "INT32", "i8": "INT64",
-    "f2": "FP16", "f4": "FP32", "f8": "FP64",
+    "b": "BOOL",
+    "u1": "UINT8",
+    "u2": "UINT16",
+    "u4": "UINT32",
+    "u8": "UINT64",
+    "i1": "INT8",
+    "i2": "INT16",
+    "i4": "INT32",
+    "i8": "INT64",
+    "f2": "FP16",
+    "f4": "FP32",
+    "f8": "FP64",
 }
 
 
@@ -200,12 +211,18 @@ def build_bodies(
     for index, sample in enumerate(samples):
         try:
             body, json_length = build_body(
-                api, sample, model=model, stream=stream, ignore_eos=ignore_eos,
+                api,
+                sample,
+                model=model,
+                stream=stream,
+                ignore_eos=ignore_eos,
                 binary_tensors=binary_tensors,
             )
         except ValueError as e:
             raise ValueError(f"sample {index}: {e}") from None
         bodies.append(body)
         lengths.append(json_length)
-    content_type = "application/octet-stream" if api == "kserve" and binary_tensors else "application/json"
+    content_type = (
+        "application/octet-stream" if api == "kserve" and binary_tensors else "application/json"
+    )
     return RequestBodies(tuple(bodies), tuple(lengths), content_type)

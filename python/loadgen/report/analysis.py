@@ -111,14 +111,22 @@ class RunLogs:
     def target_latency_ns(self) -> int | None:
         """The Server latency bound (the other scenarios have none)."""
         t = self.value("effective_target_latency_ns")
-        return int(t) if self.scenario == "Server" and isinstance(t, (int, float)) and t > 0 else None
+        return (
+            int(t) if self.scenario == "Server" and isinstance(t, (int, float)) and t > 0 else None
+        )
 
     def token_targets_ns(self) -> tuple[int | None, int | None]:
         """The Server TTFT and TPOT bounds of a token run (None elsewhere)."""
         if self.scenario != "Server" or not self.use_tokens:
             return None, None
-        ttft, tpot = self.value("requested_server_ttft_latency"), self.value("requested_server_tpot_latency")
-        return (int(ttft) if isinstance(ttft, int) else None, int(tpot) if isinstance(tpot, int) else None)
+        ttft, tpot = (
+            self.value("requested_server_ttft_latency"),
+            self.value("requested_server_tpot_latency"),
+        )
+        return (
+            int(ttft) if isinstance(ttft, int) else None,
+            int(tpot) if isinstance(tpot, int) else None,
+        )
 
     def stats(self, family: str) -> LatencyStats | None:
         """``latency``, ``query_latency`` (MultiStream), ``ttft`` or ``tpot`` from the results block."""
@@ -135,7 +143,7 @@ class RunLogs:
         if not starts:
             return []
         block = []
-        for e in self.entries[starts[-1]:]:
+        for e in self.entries[starts[-1] :]:
             block.append((e.key, e.value))
             if e.key == "num_errors":
                 break
@@ -163,8 +171,14 @@ class RunLogs:
         if not self.has_result:
             if self.mode == "AccuracyOnly":
                 count = self.accuracy_entry_count
-                what = f"{count} accuracy log entries" if count is not None else "no readable accuracy log"
-                reason = f"AccuracyOnly run: {what}; accuracy is scored by the benchmark's own script."
+                what = (
+                    f"{count} accuracy log entries"
+                    if count is not None
+                    else "no readable accuracy log"
+                )
+                reason = (
+                    f"AccuracyOnly run: {what}; accuracy is scored by the benchmark's own script."
+                )
                 return "NO PERFORMANCE RESULT", [reason]
             reason = "The detail log has no results block: the test stopped early (see the errors)."
             return "NO RESULT", [reason]

@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from .analysis import RunLogs
-from .figures import CDF_YLABEL, draw_latency_cdf, finish_axes, new_figure, png_bytes, require_matplotlib
+from .figures import (
+    CDF_YLABEL,
+    draw_latency_cdf,
+    finish_axes,
+    new_figure,
+    png_bytes,
+    require_matplotlib,
+)
 from .html import format_value, img, page, table
 
 if TYPE_CHECKING:
@@ -36,24 +43,30 @@ def compare_rows(a: RunLogs, b: RunLogs) -> list[tuple[str, str, str, str]]:
     ha, hb = a.headline(), b.headline()
     if ha or hb:
         label = (ha or hb or ("", ""))[0]
-        rows.append((label, ha[1] if ha else "", hb[1] if hb else "", _change(_float(ha), _float(hb))))
+        rows.append(
+            (label, ha[1] if ha else "", hb[1] if hb else "", _change(_float(ha), _float(hb)))
+        )
     if a.samples is not None or b.samples is not None:
-        rows.append((
-            "samples in the trace",
-            str(len(a.samples)) if a.samples is not None else "",
-            str(len(b.samples)) if b.samples is not None else "",
-            "",
-        ))
+        rows.append(
+            (
+                "samples in the trace",
+                str(len(a.samples)) if a.samples is not None else "",
+                str(len(b.samples)) if b.samples is not None else "",
+                "",
+            )
+        )
     values_a, values_b = dict(a.results_block()), dict(b.results_block())
     keys = list(values_a) + [k for k in values_b if k not in values_a]
     for key in keys:
         value_a, value_b = values_a.get(key), values_b.get(key)
-        rows.append((
-            key,
-            "" if value_a is None else format_value(key, value_a),
-            "" if value_b is None else format_value(key, value_b),
-            _change(_number(value_a), _number(value_b)),
-        ))
+        rows.append(
+            (
+                key,
+                "" if value_a is None else format_value(key, value_a),
+                "" if value_b is None else format_value(key, value_b),
+                _change(_number(value_a), _number(value_b)),
+            )
+        )
     return rows
 
 
@@ -97,7 +110,9 @@ def build_compare_figure(a: RunLogs, b: RunLogs, name_a: str, name_b: str) -> Fi
     fig = new_figure("Latency distributions")
     ax = fig.axes[0]
     drawn = [
-        draw_latency_cdf(ax, run, (f"{name} ({{n}} samples)", name), (f"{name} (percentiles)", name))
+        draw_latency_cdf(
+            ax, run, (f"{name} ({{n}} samples)", name), (f"{name} (percentiles)", name)
+        )
         for run, name in ((a, name_a), (b, name_b))
     ]
     if all(d is None for d in drawn):
@@ -106,7 +121,9 @@ def build_compare_figure(a: RunLogs, b: RunLogs, name_a: str, name_b: str) -> Fi
     return fig
 
 
-def write_compare_html(a: RunLogs, b: RunLogs, name_a: str, name_b: str, output: str | Path) -> Path:
+def write_compare_html(
+    a: RunLogs, b: RunLogs, name_a: str, name_b: str, output: str | Path
+) -> Path:
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     rows = compare_rows(a, b)

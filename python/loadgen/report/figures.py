@@ -58,7 +58,11 @@ def new_figure(title: str, ncols: int = 1) -> Figure:
 
 
 def finish_axes(
-    ax: Axes, xlabel: str, ylabel: str, legend_loc: LegendCorner, ylim: tuple[float, float] | None = None
+    ax: Axes,
+    xlabel: str,
+    ylabel: str,
+    legend_loc: LegendCorner,
+    ylim: tuple[float, float] | None = None,
 ) -> None:
     """The labels, grid and legend every panel has."""
     ax.set_xlabel(xlabel)
@@ -102,7 +106,11 @@ def _sorted_cdf(values_ns: Iterable[int]) -> tuple[FloatArray, FloatArray]:
 
 def _stats_cdf(stats: LatencyStats) -> tuple[list[float], list[float]]:
     """A coarse CDF through min, the logged percentiles and max (when there is no trace)."""
-    xs = [_ms(stats.min_ns)] + [_ms(stats.percentiles_ns[p]) for p in PERCENTILES] + [_ms(stats.max_ns)]
+    xs = (
+        [_ms(stats.min_ns)]
+        + [_ms(stats.percentiles_ns[p]) for p in PERCENTILES]
+        + [_ms(stats.max_ns)]
+    )
     return xs, [0.0, *PERCENTILES, 1.0]
 
 
@@ -132,7 +140,9 @@ def _histogram(ax: Axes, values_ms: FloatArray) -> None:
     import numpy as np
 
     counts, edges = np.histogram(values_ms, bins=max(10, min(100, int(math.sqrt(len(values_ms))))))
-    ax.stairs(counts, edges, fill=True, alpha=0.8, label=f"samples ({len(values_ms)})", gid="samples")
+    ax.stairs(
+        counts, edges, fill=True, alpha=0.8, label=f"samples ({len(values_ms)})", gid="samples"
+    )
 
 
 def _percentile_marks(ax: Axes, stats: LatencyStats | None, cdf: bool) -> None:
@@ -148,7 +158,9 @@ def _percentile_marks(ax: Axes, stats: LatencyStats | None, cdf: bool) -> None:
             ax.axvline(x, color="black", linestyle=":", linewidth=1, label=label, gid="percentile")
 
 
-def _target_line(ax: Axes, target_ms: float, data_max_ms: float, label: str, vertical: bool) -> None:
+def _target_line(
+    ax: Axes, target_ms: float, data_max_ms: float, label: str, vertical: bool
+) -> None:
     """A dashed red line at the target. A target far beyond the data stays off the axis (the
     legend says so) instead of squeezing the data into a corner."""
     off_scale = target_ms > 3 * data_max_ms > 0
@@ -167,7 +179,9 @@ def _target_line(ax: Axes, target_ms: float, data_max_ms: float, label: str, ver
 def _target_marks(ax: Axes, run: RunLogs, data_max_ms: float, cdf: bool) -> None:
     target = run.target_latency_ns
     if target is not None:
-        _target_line(ax, _ms(target), data_max_ms, f"target latency {_ms(target):g} ms", vertical=True)
+        _target_line(
+            ax, _ms(target), data_max_ms, f"target latency {_ms(target):g} ms", vertical=True
+        )
     percentile = run.target_percentile
     if cdf and percentile is not None:
         label = f"target percentile {percentile * 100:g}%"
@@ -180,7 +194,10 @@ def latency_cdf_figure(run: RunLogs) -> Figure | None:
     fig = new_figure(f"Latency distribution ({run.scenario})")
     ax = fig.axes[0]
     data_max = draw_latency_cdf(
-        ax, run, ("samples ({n})", "samples"), ("from the detail log's percentiles (no trace)", "percentiles")
+        ax,
+        run,
+        ("samples ({n})", "samples"),
+        ("from the detail log's percentiles (no trace)", "percentiles"),
     )
     assert data_max is not None
     if run.samples is not None and run.scenario == "MultiStream":
@@ -209,7 +226,9 @@ def _time_axis(run: RunLogs) -> tuple[FloatArray, str]:
     """Offline schedules every sample at the start, so its samples are placed at completion."""
     assert run.samples is not None
     if run.scenario == "Offline":
-        return _array(s.completed_s for s in run.samples), "completion time (s since the test started)"
+        return _array(
+            s.completed_s for s in run.samples
+        ), "completion time (s since the test started)"
     return _array(s.scheduled_s for s in run.samples), "scheduled time (s since the first query)"
 
 
@@ -223,7 +242,9 @@ def latency_over_time_figure(run: RunLogs) -> Figure | None:
     ax.plot(xs, ys, ".", markersize=2, label="samples", gid="samples")
     target = run.target_latency_ns
     if target is not None:
-        _target_line(ax, _ms(target), _data_max(ys), f"target latency {_ms(target):g} ms", vertical=False)
+        _target_line(
+            ax, _ms(target), _data_max(ys), f"target latency {_ms(target):g} ms", vertical=False
+        )
     finish_axes(ax, xlabel, "latency (ms)", "upper right")
     return fig
 
@@ -248,7 +269,9 @@ def throughput_over_time_figure(run: RunLogs) -> Figure | None:
     if run.scenario == "Server" and isinstance(target_qps, (int, float)):
         label = f"target {target_qps:g} samples/s"
         ax.axhline(float(target_qps), color="tab:red", linestyle="--", label=label, gid="target")
-    finish_axes(ax, "completion time (s since the first query)", "samples per second", "lower right")
+    finish_axes(
+        ax, "completion time (s since the first query)", "samples per second", "lower right"
+    )
     return fig
 
 
@@ -266,8 +289,12 @@ def issue_lag_figure(run: RunLogs) -> Figure | None:
         label="issue lag per sample",
         gid="samples",
     )
-    finish_axes(ax, "scheduled time (s since the first query)", "issue lag (µs, issued - scheduled)",
-                "upper right")
+    finish_axes(
+        ax,
+        "scheduled time (s since the first query)",
+        "issue lag (µs, issued - scheduled)",
+        "upper right",
+    )
     return fig
 
 
@@ -285,11 +312,17 @@ def _token_panel(
         xlabel, ylabel = f"{name} (ms)", "samples"
     elif stats is not None:
         labels = ["min", *(f"p{p * 100:g}" for p in PERCENTILES), "max"]
-        heights = [_ms(stats.min_ns), *(_ms(stats.percentiles_ns[p]) for p in PERCENTILES), _ms(stats.max_ns)]
+        heights = [
+            _ms(stats.min_ns),
+            *(_ms(stats.percentiles_ns[p]) for p in PERCENTILES),
+            _ms(stats.max_ns),
+        ]
         bars = ax.bar(labels, heights, alpha=0.8, label="from the detail log", gid="percentiles")
         ax.bar_label(bars, fmt="%.3g", fontsize="x-small")
         if target_ns is not None:
-            _target_line(ax, _ms(target_ns), max(heights), f"target {_ms(target_ns):g} ms", vertical=False)
+            _target_line(
+                ax, _ms(target_ns), max(heights), f"target {_ms(target_ns):g} ms", vertical=False
+            )
         xlabel, ylabel = "statistic", f"{name} (ms)"
     else:
         xlabel, ylabel = "", ""

@@ -114,7 +114,10 @@ def render_html(run: RunLogs, figures: dict[str, bytes], exports: Sequence[str])
                 ("SUT", run.sut_name),
                 ("test date", str(run.value("test_datetime", ""))),
                 ("LoadGen version", str(run.value("loadgen_version", ""))),
-                ("samples in the trace", "no trace" if run.samples is None else str(len(run.samples))),
+                (
+                    "samples in the trace",
+                    "no trace" if run.samples is None else str(len(run.samples)),
+                ),
             ],
             None,
         ),

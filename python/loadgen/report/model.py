@@ -3,7 +3,6 @@ latency statistics of a results block."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ..results import LatencyStats  # one class for run results and parsed logs

@@ -47,7 +47,7 @@ def read_detail(path: Path) -> list[DetailEntry]:
         for line in f:
             if not line.startswith(_MARKER):
                 continue
-            text = line[len(_MARKER):].rstrip("\n")
+            text = line[len(_MARKER) :].rstrip("\n")
             try:
                 obj = json.loads(text)
                 meta = obj.get("metadata", {})
@@ -124,17 +124,30 @@ def _span_begins(path: Path) -> Iterator[tuple[str, float, int, int, int, int, i
                 continue
             m = _SPAN_BEGIN.match(line)
             if m:
-                yield (m["name"], float(m["ts"]), int(m["seq"]), int(m["query"]), int(m["idx"]),
-                       int(m["delay"]), int(m["done"]))
+                yield (
+                    m["name"],
+                    float(m["ts"]),
+                    int(m["seq"]),
+                    int(m["query"]),
+                    int(m["idx"]),
+                    int(m["delay"]),
+                    int(m["done"]),
+                )
                 continue
             if '"ph":"b"' not in line:  # end events carry no arguments
                 continue
             for event in _events_in_lines([line]):
                 args = event.get("args", {})
                 try:
-                    yield (str(event["name"]), float(event["ts"]), int(args["sample_seq"]),
-                           int(args["query_seq"]), int(args["sample_idx"]),
-                           int(args["issue_start_ns"]), int(args["complete_ns"]))
+                    yield (
+                        str(event["name"]),
+                        float(event["ts"]),
+                        int(args["sample_seq"]),
+                        int(args["query_seq"]),
+                        int(args["sample_idx"]),
+                        int(args["issue_start_ns"]),
+                        int(args["complete_ns"]),
+                    )
                 except (KeyError, TypeError, ValueError):
                     continue
 
@@ -148,7 +161,11 @@ def read_trace_samples(path: Path) -> list[dict[str, Any]]:
             record.setdefault("ttft_ns", done)
         elif "latency_ns" not in record:  # a repeated completion keeps the first
             record.update(
-                query_seq=query, sample_idx=idx, scheduled_us=ts, issue_delay_ns=delay, latency_ns=done
+                query_seq=query,
+                sample_idx=idx,
+                scheduled_us=ts,
+                issue_delay_ns=delay,
+                latency_ns=done,
             )
     return [r for r in by_seq.values() if "latency_ns" in r]
 
@@ -223,7 +240,9 @@ def load_run(location: str | Path) -> RunLogs:
     if not entries:
         raise ReportError(f"{detail_path}: no :::MLLOG entries; is this a LoadGen detail log?")
     summary_path = files["summary"]
-    summary_text = summary_path.read_text(encoding="utf-8", errors="replace") if summary_path else ""
+    summary_text = (
+        summary_path.read_text(encoding="utf-8", errors="replace") if summary_path else ""
+    )
     accuracy_count: int | None = None
     tokens: dict[int, int] = {}
     if files["accuracy"] is not None:
@@ -248,7 +267,9 @@ def _measured_samples(
     run: RunLogs, records: list[dict[str, Any]], tokens: dict[int, int]
 ) -> list[Sample] | None:
     first, end = run.measured_seq_range()
-    chosen = [r for r in records if r["sample_seq"] >= first and (end is None or r["sample_seq"] < end)]
+    chosen = [
+        r for r in records if r["sample_seq"] >= first and (end is None or r["sample_seq"] < end)
+    ]
     if not chosen:
         return None
     chosen.sort(key=lambda r: r["sample_seq"])

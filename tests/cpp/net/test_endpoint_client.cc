@@ -1,18 +1,18 @@
 // EndpointSut end to end in C++, against a scripted loopback server: connection reuse, a server
 // that closes after each stream (as llama.cpp's does), and responses cut or garbled. No test is
 // running, so the engine ignores the completions; the client's records say what happened.
+#include <gtest/gtest.h>
+
 #include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
 #include <chrono>
 #include <functional>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read_until.hpp>
-#include <boost/asio/streambuf.hpp>
-#include <boost/asio/write.hpp>
-#include <gtest/gtest.h>
 
 #include "net/endpoint_sut.h"
 
@@ -41,7 +41,9 @@ class ScriptedServer {
     thread_.join();
     for (auto& t : connections_) t.join();
   }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()); }
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
+  }
   int accepted() const { return accepted_; }
 
  private:
@@ -109,7 +111,8 @@ std::string Chunk(const std::string& data) {
   return std::string(size) + "\r\n" + data + "\r\n";
 }
 
-const char kSseHead[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
+const char kSseHead[] =
+    "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
 
 // Issues `count` queries one after another (like SingleStream) and waits for each.
 std::vector<QueryRecord> RunSequentially(EndpointSut& sut, int count) {
@@ -158,7 +161,8 @@ TEST(EndpointClient, KeepAliveResponsesReuseOneConnection) {
 TEST(EndpointClient, ServerClosingAfterEachStreamCostsNoFailure) {
   // Keep-alive advertised (HTTP/1.1, no Connection: close), closed after the stream anyway.
   ScriptedServer server([](int, tcp::socket& s) {
-    Send(s, std::string(kSseHead) + Chunk("data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n") +
+    Send(s, std::string(kSseHead) +
+                Chunk("data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n") +
                 Chunk("data: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\n") +
                 Chunk("data: [DONE]\n\n") + "0\r\n\r\n");
     return false;
@@ -188,7 +192,8 @@ TEST(EndpointClient, CutAndGarbledResponsesFailWithTheirReason) {
         Send(s, "NOT HTTP AT ALL\r\n\r\n");
         return false;
       case 2:  // a complete stream that forgot [DONE]
-        Send(s, std::string(kSseHead) + Chunk("data: {\"choices\":[{\"text\":\"a\"}]}\n\n") + "0\r\n\r\n");
+        Send(s, std::string(kSseHead) + Chunk("data: {\"choices\":[{\"text\":\"a\"}]}\n\n") +
+                    "0\r\n\r\n");
         return true;
       default:
         Send(s, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\noops");
@@ -234,7 +239,8 @@ TEST(EndpointClient, ABurstIsQueuedOnAtMostMaxConnections) {
 TEST(EndpointClient, BadUrlsAreRejected) {
   EXPECT_THROW(EndpointSut(Config("https://127.0.0.1:1", ApiKind::kOpenAiChat), {"{}"}),
                std::invalid_argument);
-  EXPECT_THROW(EndpointSut(Config("127.0.0.1:1", ApiKind::kOpenAiChat), {"{}"}), std::invalid_argument);
+  EXPECT_THROW(EndpointSut(Config("127.0.0.1:1", ApiKind::kOpenAiChat), {"{}"}),
+               std::invalid_argument);
   EndpointConfig config = Config("http://127.0.0.1:1", ApiKind::kOpenAiChat);
   config.headers = {{"X-Injected", "a\r\nEvil: 1"}};
   EXPECT_THROW(EndpointSut(config, {"{}"}), std::invalid_argument);

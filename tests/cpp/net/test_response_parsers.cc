@@ -1,8 +1,8 @@
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <cstring>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "net/response_parsers.h"
 
@@ -14,10 +14,11 @@ TEST(OpenAiEvent, CompletionsTextAndUsageInTheFinishChunk) {
   ParsedResponse r;
   EXPECT_EQ(ParseOpenAiEvent(R"({"choices":[{"text":"Hel","index":0}]})", false, json, &r),
             EventKind::kContent);
-  EXPECT_EQ(ParseOpenAiEvent(
-                R"({"choices":[{"text":"lo","finish_reason":"length"}],"usage":{"completion_tokens":2,"prompt_tokens":5}})",
-                false, json, &r),
-            EventKind::kContent);
+  EXPECT_EQ(
+      ParseOpenAiEvent(
+          R"({"choices":[{"text":"lo","finish_reason":"length"}],"usage":{"completion_tokens":2,"prompt_tokens":5}})",
+          false, json, &r),
+      EventKind::kContent);
   EXPECT_EQ(ParseOpenAiEvent("[DONE]", false, json, &r), EventKind::kDone);
   EXPECT_EQ(r.output, "Hello");
   EXPECT_EQ(r.content_chunks, 2);
@@ -30,9 +31,9 @@ TEST(OpenAiEvent, ChatRoleChunkUsageChunkAndReasoning) {
   ParsedResponse r;
   EXPECT_EQ(ParseOpenAiEvent(R"({"choices":[{"delta":{"role":"assistant"}}]})", true, json, &r),
             EventKind::kNoOutput);
-  EXPECT_EQ(ParseOpenAiEvent(R"({"choices":[{"delta":{"reasoning_content":"hmm"}}]})", true,
-                             json, &r),
-            EventKind::kReasoning);
+  EXPECT_EQ(
+      ParseOpenAiEvent(R"({"choices":[{"delta":{"reasoning_content":"hmm"}}]})", true, json, &r),
+      EventKind::kReasoning);
   EXPECT_EQ(ParseOpenAiEvent(R"({"choices":[{"delta":{"content":"Hi"}}]})", true, json, &r),
             EventKind::kContent);
   EXPECT_EQ(ParseOpenAiEvent(R"({"choices":[],"usage":{"completion_tokens":7}})", true, json, &r),
@@ -72,8 +73,8 @@ TEST(OpenAiEvent, LargeDocumentsOutgrowTheArena) {
 TEST(OpenAiBody, CompletionsAndChat) {
   JsonReader json;
   ParsedResponse r;
-  EXPECT_TRUE(ParseOpenAiBody(
-      R"({"choices":[{"text":"abc"}],"usage":{"completion_tokens":3}})", false, json, &r));
+  EXPECT_TRUE(ParseOpenAiBody(R"({"choices":[{"text":"abc"}],"usage":{"completion_tokens":3}})",
+                              false, json, &r));
   EXPECT_EQ(r.output, "abc");
   EXPECT_EQ(r.usage_tokens, 3);
   r.Reset();
@@ -92,8 +93,9 @@ TEST(TritonEvent, TextOutputAndTheEmptyFinalResponse) {
   EXPECT_EQ(ParseTritonEvent(R"({"model_name":"stream","model_version":"1","text_output":"tok0 "})",
                              "text_output", json, &r),
             EventKind::kContent);
-  EXPECT_EQ(ParseTritonEvent(R"({"model_name":"stream","text_output":""})", "text_output", json, &r),
-            EventKind::kNoOutput);
+  EXPECT_EQ(
+      ParseTritonEvent(R"({"model_name":"stream","text_output":""})", "text_output", json, &r),
+      EventKind::kNoOutput);
   EXPECT_EQ(ParseTritonEvent(R"({"error":"model failed"})", "text_output", json, &r),
             EventKind::kError);
   EXPECT_EQ(r.output, "tok0 ");

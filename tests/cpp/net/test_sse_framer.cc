@@ -1,8 +1,8 @@
+#include <gtest/gtest.h>
+
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "net/sse_framer.h"
 
@@ -40,8 +40,8 @@ TEST(SseFramer, OpenAiStreamAtEveryByteBoundary) {
       "data: {\"choices\":[{\"text\":\"a\"}]}\n\n"
       "data: {\"choices\":[{\"text\":\"b\"}]}\n\n"
       "data: [DONE]\n\n";
-  ExpectSameAtEverySplit(stream, {"{\"choices\":[{\"text\":\"a\"}]}",
-                                  "{\"choices\":[{\"text\":\"b\"}]}", "[DONE]"});
+  ExpectSameAtEverySplit(
+      stream, {"{\"choices\":[{\"text\":\"a\"}]}", "{\"choices\":[{\"text\":\"b\"}]}", "[DONE]"});
 }
 
 TEST(SseFramer, CrLfAndCrLineEndsAtEveryByteBoundary) {

@@ -1,9 +1,9 @@
 // StreamEventParser (SAX) against the document-based ParseOpenAiEvent / ParseTritonEvent: the
 // same events must give the same results, including for malformed and truncated ones.
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "net/response_parsers.h"
 #include "net/stream_event_parser.h"
@@ -59,7 +59,8 @@ void ExpectSame(const std::string& event, Format format, bool compare_errors) {
   StreamEventParser parser;
   ParsedResponse got;
   const EventKind kind = parser.Parse(event, format, "text_output", &got);
-  const std::string where = "event: " + event + " format " + std::to_string(static_cast<int>(format));
+  const std::string where =
+      "event: " + event + " format " + std::to_string(static_cast<int>(format));
   EXPECT_EQ(kind, reference_kind) << where;
   if (kind != EventKind::kError) {
     EXPECT_EQ(got.output, reference.output) << where;
@@ -104,11 +105,13 @@ TEST(StreamEventParser, ReusedAcrossEventsAndAfterErrors) {
   ParsedResponse r;
   EXPECT_EQ(parser.Parse(R"({"choices":[{"delta":{"content":"a"}}]})", Format::kOpenAiChat, {}, &r),
             EventKind::kContent);
-  EXPECT_EQ(parser.Parse(R"({"choices":[{"delta":)", Format::kOpenAiChat, {}, &r), EventKind::kError);
+  EXPECT_EQ(parser.Parse(R"({"choices":[{"delta":)", Format::kOpenAiChat, {}, &r),
+            EventKind::kError);
   r.error.clear();
   EXPECT_EQ(parser.Parse(R"({"choices":[{"delta":{"content":"b"}}]})", Format::kOpenAiChat, {}, &r),
             EventKind::kContent);
-  EXPECT_EQ(parser.Parse(R"({"choices":[],"usage":{"completion_tokens":2}})", Format::kOpenAiChat, {}, &r),
+  EXPECT_EQ(parser.Parse(R"({"choices":[],"usage":{"completion_tokens":2}})", Format::kOpenAiChat,
+                         {}, &r),
             EventKind::kNoOutput);
   EXPECT_EQ(parser.Parse("[DONE]", Format::kOpenAiChat, {}, &r), EventKind::kDone);
   EXPECT_EQ(r.output, "ab");

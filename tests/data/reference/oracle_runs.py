@@ -4,6 +4,7 @@ Usage: python oracle_runs.py {ss|tokss|tokms|tokserver} OUTDIR
 The SUT completes every query inside IssueQuery (after a first token and a 0.2 ms sleep in the
 token runs); each response is 16 bytes with n_tokens = 5.
 """
+
 import array
 import os
 import sys

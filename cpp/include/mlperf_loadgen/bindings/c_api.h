@@ -9,8 +9,8 @@
 
 #include <string>
 
-#include "../loadgen/export.h"
 #include "../loadgen/errors.h"
+#include "../loadgen/export.h"
 #include "../query_sample.h"
 #include "../test_settings.h"
 
@@ -28,7 +28,8 @@ typedef void (*UnloadSamplesFromRamCallback)(ClientData, const QuerySampleIndex*
 
 /// Returns an opaque SUT handle; `name` is copied.
 LOADGEN_EXPORT void* ConstructSUT(ClientData client_data, const char* name, size_t name_length,
-                                  IssueQueryCallback issue_cb, FlushQueriesCallback flush_queries_cb);
+                                  IssueQueryCallback issue_cb,
+                                  FlushQueriesCallback flush_queries_cb);
 LOADGEN_EXPORT void DestroySUT(void* sut);
 
 LOADGEN_EXPORT void* ConstructQSL(ClientData client_data, const char* name, size_t name_length,

@@ -34,9 +34,9 @@ LOADGEN_EXPORT CompletionStatus CompleteSamples(mlperf::QuerySampleResponse* res
                                                 const mlperf::ResponseCallback& response_cb = {});
 
 /// mlperf::FirstTokenComplete that reports rejected ids.
-LOADGEN_EXPORT CompletionStatus CompleteFirstTokens(
-    mlperf::QuerySampleResponse* responses, size_t count,
-    const mlperf::ResponseCallback& response_cb = {});
+LOADGEN_EXPORT CompletionStatus
+CompleteFirstTokens(mlperf::QuerySampleResponse* responses, size_t count,
+                    const mlperf::ResponseCallback& response_cb = {});
 
 /// Completes samples given only their ids (no response data; `n_tokens` may be null).
 /// The fast path for batch harnesses: one call per batch, no QuerySampleResponse objects.

@@ -12,7 +12,8 @@ namespace {
 constexpr double kMaxPlannedQueries = 4294967296.0;
 
 std::string Name(const StageSpec& s, size_t i) {
-  return s.name.empty() ? "stage " + std::to_string(i) : "stage " + std::to_string(i) + " ('" + s.name + "')";
+  return s.name.empty() ? "stage " + std::to_string(i)
+                        : "stage " + std::to_string(i) + " ('" + s.name + "')";
 }
 
 bool PositiveFinite(double x) { return x > 0 && std::isfinite(x); }
@@ -59,11 +60,13 @@ void ValidateLoadModel(const LoadModel& model) {
       case ArrivalKind::kTrace:
         if (!s.trace) refuse("the trace has no arrivals");
         if (s.trace->arrival_s.empty()) refuse("the trace has no arrivals");
-        if (!s.trace->sample_ids.empty() && s.trace->sample_ids.size() != s.trace->arrival_s.size()) {
-          refuse("the trace has " + std::to_string(s.trace->sample_ids.size()) + " sample ids for " +
-                 std::to_string(s.trace->arrival_s.size()) + " arrivals");
+        if (!s.trace->sample_ids.empty() &&
+            s.trace->sample_ids.size() != s.trace->arrival_s.size()) {
+          refuse("the trace has " + std::to_string(s.trace->sample_ids.size()) +
+                 " sample ids for " + std::to_string(s.trace->arrival_s.size()) + " arrivals");
         }
-        if (!PositiveFinite(s.time_scale)) refuse("the time scale must be a positive, finite number");
+        if (!PositiveFinite(s.time_scale))
+          refuse("the time scale must be a positive, finite number");
         break;
     }
   }

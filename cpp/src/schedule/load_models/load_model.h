@@ -45,8 +45,8 @@ struct StageSpec {
   bool measured = true;  // false: warm-up or cool-down, issued but excluded from the metrics
   // kTrace only.
   std::shared_ptr<const TraceArrivals> trace;
-  double time_scale = 1;     // offsets are multiplied by this (0.5 replays twice as fast)
-  bool sort_trace = false;   // timestamps that go backwards: sorted, or refused (false)
+  double time_scale = 1;    // offsets are multiplied by this (0.5 replays twice as fast)
+  bool sort_trace = false;  // timestamps that go backwards: sorted, or refused (false)
 };
 
 /// Queries planned for a closed-loop stage bounded only by a duration.

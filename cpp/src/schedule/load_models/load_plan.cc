@@ -26,8 +26,9 @@ class SamplePicker {
   uint32_t FromTrace(const TraceArrivals& trace, uint64_t entry, const std::string& stage) {
     const uint64_t id = trace.sample_ids[entry];
     if (in_set_.count(id) == 0) {
-      const std::string where =
-          trace.line.size() > entry ? "line " + std::to_string(trace.line[entry]) : "entry " + std::to_string(entry + 1);
+      const std::string where = trace.line.size() > entry
+                                    ? "line " + std::to_string(trace.line[entry])
+                                    : "entry " + std::to_string(entry + 1);
       throw SettingsError(stage + ": trace " + where + ": sample id " + std::to_string(id) +
                           " is not in the loaded set of " + std::to_string(set_.dist_end) +
                           " samples (the QSL's performance_sample_count; a trace with sample "
@@ -87,8 +88,8 @@ LoadPlan GenerateLoadPlan(const LoadModel& model, const settings::EffectiveSetti
         const bool ids = !spec.trace->sample_ids.empty();
         for (const TraceArrival& a : arrivals) {
           plan.scheduled_delta_ns.push_back(stage_start + a.offset_ns);
-          plan.sample_index.push_back(ids ? picker.FromTrace(*spec.trace, a.entry, StageName(spec, i))
-                                          : picker.Random());
+          plan.sample_index.push_back(
+              ids ? picker.FromTrace(*spec.trace, a.entry, StageName(spec, i)) : picker.Random());
         }
         length = spec.duration_ns > 0 ? spec.duration_ns
                                       : (arrivals.empty() ? 0 : arrivals.back().offset_ns);

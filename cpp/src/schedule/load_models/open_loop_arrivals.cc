@@ -48,8 +48,8 @@ int64_t GenerateOpenLoopArrivals(const StageSpec& stage, Mt19937& schedule_rng,
   const double duration_s = static_cast<double>(stage.duration_ns) / 1e9;
   RateCurve curve{r0, ramp ? (stage.end_rate_qps - r0) / (2.0 * duration_s) : 0.0};
   // Operational time at the stage's end (a ramp's arrivals stop there; its rate may reach 0).
-  const double u_end = ramp ? duration_s * (r0 + stage.end_rate_qps) / 2.0
-                            : std::numeric_limits<double>::infinity();
+  const double u_end =
+      ramp ? duration_s * (r0 + stage.end_rate_qps) / 2.0 : std::numeric_limits<double>::infinity();
   const double shape = 1.0 / stage.burstiness;
   double u = 0.0;
   while (count < max_queries && u < u_end) {

@@ -36,7 +36,8 @@ std::vector<TraceArrival> TraceReplayArrivals(const StageSpec& stage) {
   }
   // Stable: equal timestamps keep their file order.
   if (stage.sort_trace) {
-    std::stable_sort(order.begin(), order.end(), [&](uint64_t a, uint64_t b) { return t[a] < t[b]; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](uint64_t a, uint64_t b) { return t[a] < t[b]; });
   }
   std::vector<TraceArrival> out;
   if (order.empty()) return out;

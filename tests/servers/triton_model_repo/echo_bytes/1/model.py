@@ -7,7 +7,11 @@ class TritonPythonModel:
     def execute(self, requests):
         return [
             pb_utils.InferenceResponse(
-                output_tensors=[pb_utils.Tensor("TEXT_OUT", pb_utils.get_input_tensor_by_name(r, "TEXT_IN").as_numpy())]
+                output_tensors=[
+                    pb_utils.Tensor(
+                        "TEXT_OUT", pb_utils.get_input_tensor_by_name(r, "TEXT_IN").as_numpy()
+                    )
+                ]
             )
             for r in requests
         ]

@@ -19,7 +19,9 @@ class TritonPythonModel:
             for i in range(int(_scalar(request, "max_tokens", 0))):
                 if delay_s:
                     time.sleep(delay_s)
-                text = pb_utils.Tensor("text_output", np.array([f"tok{i} ".encode()], dtype=np.object_))
+                text = pb_utils.Tensor(
+                    "text_output", np.array([f"tok{i} ".encode()], dtype=np.object_)
+                )
                 sender.send(pb_utils.InferenceResponse(output_tensors=[text]))
             sender.send(flags=pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL)
         return None
