@@ -81,6 +81,10 @@ def experiments(quick: bool, servers: int) -> list[Experiment]:
         Experiment("closed-64", concurrency=64, count=int(40000 * s), servers=servers),
         Experiment("stream-32", rate=20, count=int(400 * s), stream=True, output_tokens=32,
                    ttft_ms=50, itl_ms=10),
+        # The same 32 chunks written back to back (no delays): the client reads several chunks per
+        # wake-up, so the CPU above poisson-100's per request is the cost of parsing and stamping a
+        # chunk, without the wake-up that a chunk 10 ms after the previous one costs.
+        Experiment("stream-burst", rate=100, count=int(2000 * s), stream=True, output_tokens=32),
     ]
 
 
@@ -485,22 +489,26 @@ def run_one(args: argparse.Namespace, exp: Experiment, client: str, out: Path) -
     return res
 
 
-FIGURES = [  # (label, experiment, key, scale, unit)
-    ("Poisson 20/s: KS D (5% critical value)", "poisson-20", "ks_d", 1, ""),
-    ("Poisson 100/s: KS D (5% critical value)", "poisson-100", "ks_d", 1, ""),
-    ("Poisson 1000/s: achieved/requested", "poisson-1000", "achieved_over_requested", 1, ""),
-    ("Poisson 1000/s: KS D (5% critical value)", "poisson-1000", "ks_d", 1, ""),
-    ("Poisson 1000/s: send lateness p50", "poisson-1000", "lateness_us_p50", 1, "µs"),
-    ("Poisson 1000/s: send lateness p99", "poisson-1000", "lateness_us_p99", 1, "µs"),
-    ("client CPU per request, Poisson 100/s", "poisson-100", "client_cpu_us_per_request", 1, "µs"),
-    ("client CPU per request, Poisson 1000/s", "poisson-1000", "client_cpu_us_per_request", 1, "µs"),
-    ("closed loop 64 in flight: req/s", "closed-64", "window_rate", 1, ""),
-    ("closed loop: client CPU per request", "closed-64", "client_cpu_us_per_request", 1, "µs"),
-    ("closed loop: client core busy / server core busy", "closed-64", "client_core_busy", 1, ""),
-    ("streamed (32 chunks, Poisson 20/s): client CPU per chunk, all costs", "stream-32", "client_cpu_us_per_chunk_all", 1, "µs"),
-    ("TTFT error p50 / p99", "stream-32", "ttft_err_us_p50", 1, "µs"),
-    ("ITL error p50 / p99", "stream-32", "itl_err_us_p50", 1, "µs"),
-    ("E2E error p50 / p99", "stream-32", "e2e_err_us_p50", 1, "µs"),
+FIGURES = [  # (label, experiment, key, better: "low" | "high" | "abs" (|x| low) | "" (no ratio), unit)
+    ("Poisson 20/s: KS D (5% critical value)", "poisson-20", "ks_d", "low", ""),
+    ("Poisson 100/s: KS D (5% critical value)", "poisson-100", "ks_d", "low", ""),
+    ("Poisson 1000/s: achieved/requested", "poisson-1000", "achieved_over_requested", "high", ""),
+    ("Poisson 1000/s: KS D (5% critical value)", "poisson-1000", "ks_d", "low", ""),
+    ("Poisson 1000/s: send lateness p50 (IssueQuery to request written)", "poisson-1000", "lateness_us_p50", "", "µs"),
+    ("Poisson 1000/s: send lateness p99", "poisson-1000", "lateness_us_p99", "", "µs"),
+    ("client CPU per request, Poisson 20/s", "poisson-20", "client_cpu_us_per_request", "low", "µs"),
+    ("client CPU per request, Poisson 100/s", "poisson-100", "client_cpu_us_per_request", "low", "µs"),
+    ("client CPU per request, Poisson 1000/s", "poisson-1000", "client_cpu_us_per_request", "low", "µs"),
+    ("closed loop, 64 in flight, non-streamed: req/s", "closed-64", "window_rate", "high", ""),
+    ("closed loop: client CPU per request", "closed-64", "client_cpu_us_per_request", "low", "µs"),
+    ("closed loop: client core busy / server core busy", "closed-64", "client_core_busy", "", ""),
+    ("streamed, 32 chunks 10 ms apart, Poisson 20/s: client CPU per chunk, all costs", "stream-32",
+     "client_cpu_us_per_chunk_all", "low", "µs"),
+    ("streamed, 32 chunks back to back, Poisson 100/s: client CPU per chunk, all costs", "stream-burst",
+     "client_cpu_us_per_chunk_all", "low", "µs"),
+    ("TTFT error p50 / p99 (TTFT 50 ms)", "stream-32", "ttft_err_us_p50", "abs", "µs"),
+    ("ITL error p50 / p99 (ITL 10 ms)", "stream-32", "itl_err_us_p50", "abs", "µs"),
+    ("E2E error p50 / p99 (E2E 360 ms)", "stream-32", "e2e_err_us_p50", "abs", "µs"),
 ]
 
 
@@ -519,9 +527,27 @@ def _fmt(x: Optional[float]) -> str:
     return f"{x:.3f}"
 
 
+def _ratio(ours: Optional[float], peers: list[Optional[float]], better: str) -> str:
+    """loadgen over the best peer's figure (for "high": the best peer over loadgen), so that
+    below 1 is always better."""
+    vals = [p for p in peers if p is not None]
+    if not better or ours is None or not vals:
+        return ""
+    if better == "high":
+        best = max(vals)
+        return f"{best / ours:.3g}" if ours else ""
+    if better == "abs":
+        ours, best = abs(ours), min(abs(v) for v in vals)
+    else:
+        best = min(vals)
+    return f"{ours / best:.3g}" if best else ""
+
+
 def summary(results: list[dict[str, Any]], clients: list[str]) -> str:
-    lines = ["| figure | " + " | ".join(clients) + " |", "|---" * (len(clients) + 1) + "|"]
-    for label, exp, key, _, unit in FIGURES:
+    ratio = clients[:1] == ["loadgen"] and len(clients) > 1
+    head = "| figure | " + " | ".join(clients) + (" | ratio to best peer (< 1: loadgen better) |" if ratio else " |")
+    lines = [head, "|---" * (len(clients) + 1 + ratio) + "|"]
+    for label, exp, key, better, unit in FIGURES:
         cells = []
         for c in clients:
             v = _median(results, exp, c, key)
@@ -535,7 +561,22 @@ def summary(results: list[dict[str, Any]], clients: list[str]) -> str:
             else:
                 cell = _fmt(v)
             cells.append(cell + (f" {unit}" if unit and v is not None else ""))
+        if ratio:
+            vals = [_median(results, exp, c, key) for c in clients]
+            cells.append(_ratio(vals[0], vals[1:], better))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    # What a chunk adds to a request: streamed burst minus non-streamed, same rate, per chunk.
+    cells, vals = [], []
+    for c in clients:
+        burst = _median(results, "stream-burst", c, "client_cpu_us_per_request")
+        plain = _median(results, "poisson-100", c, "client_cpu_us_per_request")
+        v = (burst - plain) / 32 if burst is not None and plain is not None else None
+        vals.append(v)
+        cells.append(f"{_fmt(v)} µs" if v is not None else "–")
+    if ratio:
+        cells.append(_ratio(vals[0], vals[1:], "low"))
+    lines.append("| CPU a chunk adds: (back-to-back streamed − non-streamed) per request / 32, Poisson 100/s | "
+                 + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -548,12 +589,12 @@ def main() -> int:
     ap.add_argument("--server-python", default=sys.executable,
                     help="a python with httptools, uvloop and orjson for the truth server")
     ap.add_argument("--clients", default="loadgen,inference-perf,aiperf")
-    ap.add_argument("--experiments", default="poisson-20,poisson-100,poisson-1000,closed-64,stream-32")
+    ap.add_argument("--experiments", default="poisson-20,poisson-100,poisson-1000,closed-64,stream-32,stream-burst")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="half the request counts")
     ap.add_argument("--count-scale", type=float, default=1.0, help="multiply every request count")
     ap.add_argument("--servers", type=int, default=1, help="truth-server instances for the closed loop")
-    ap.add_argument("--client-cpu", type=int, default=0)
+    ap.add_argument("--client-cpu", default="0", help="core(s) of the client, a taskset list (\"0\" or \"0,1\")")
     ap.add_argument("--server-cpus", default="1", help="comma-separated cores for the server instances")
     ap.add_argument("--base-port", type=int, default=18300)
     ap.add_argument("--run-timeout-s", type=float, default=240.0, help="bound of each client run")
