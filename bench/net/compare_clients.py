@@ -232,6 +232,7 @@ class ClientRequest:
 class ClientRun:
     requests: list[ClientRequest] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    monotonic: bool = False       # start_ns on CLOCK_MONOTONIC, the server's clock
 
 
 def _mean_itl(times: list[float]) -> Optional[float]:
@@ -252,9 +253,13 @@ def run_loadgen(args: argparse.Namespace, exp: Experiment, urls: list[str], out:
     if exp.stream:
         cmd.append("--stream")
     launch(cmd)
+    return parse_loadgen(rec_path, exp)
+
+
+def parse_loadgen(rec_path: Path, exp: Experiment) -> ClientRun:
     data = json.loads(rec_path.read_text())
     r = data["records"]
-    run = ClientRun()
+    run = ClientRun(monotonic=True)
     lateness = []
     for i in range(len(r["issued_ns"])):
         if r["failure"][i]:
@@ -270,7 +275,25 @@ def run_loadgen(args: argparse.Namespace, exp: Experiment, urls: list[str], out:
     run.extra = {"lateness_us_p50": _pct(lateness, 50), "lateness_us_p99": _pct(lateness, 99),
                  "lateness_us_max": max(lateness) if lateness else None,
                  "failed": data["stats"].get("failed"), "valid": data["valid"]}
+    if exp.rate:
+        run.extra.update(_issue_timing(r, exp.rate))
     return run
+
+
+def _issue_timing(r: dict[str, list[Any]], rate: float) -> dict[str, Any]:
+    """Where the timing is lost: the KS D of the IssueQuery entry times themselves (the engine's
+    issuer, before the client), and the send lateness split by whether the next query was due
+    within 150 µs (the engine's issuer then spins until it, on the client's core)."""
+    q = sorted((i, w) for i, w, f in zip(r["issued_ns"], r["written_ns"], r["failure"]) if not f)
+    gaps = [(b[0] - a[0]) / 1e9 for a, b in zip(q, q[1:])]
+    near = [(w - i) / 1e3 for (i, w), (i2, _) in zip(q, q[1:]) if i2 - i < 150_000]
+    far = [(w - i) / 1e3 for (i, w), (i2, _) in zip(q, q[1:]) if i2 - i >= 150_000]
+    out: dict[str, Any] = {"issue_ks_d": _ks_exponential(gaps, rate)[0] if gaps else None,
+                           "next_due_within_150us_share": len(near) / max(1, len(near) + len(far))}
+    for name, xs in (("near", near), ("far", far)):
+        out[f"lateness_us_p50_{name}"] = _pct(xs, 50)
+        out[f"lateness_us_p99_{name}"] = _pct(xs, 99)
+    return out
 
 
 def run_inference_perf(args: argparse.Namespace, exp: Experiment, urls: list[str], out: Path,
@@ -296,7 +319,11 @@ def run_inference_perf(args: argparse.Namespace, exp: Experiment, urls: list[str
     (out / "inference-perf.yaml").write_text(config)
     launch([str(Path(args.inference_perf_venv) / "bin" / "inference-perf"), "--config_file",
             str(out / "inference-perf.yaml")])
-    run = ClientRun()
+    return parse_inference_perf(report, exp)
+
+
+def parse_inference_perf(report: Path, exp: Experiment) -> ClientRun:
+    run = ClientRun(monotonic=True)
     for r in json.loads((report / "per_request_lifecycle_metrics.json").read_text()):
         if r.get("error"):
             continue
@@ -325,7 +352,11 @@ def run_aiperf(args: argparse.Namespace, exp: Experiment, urls: list[str], out: 
     if exp.stream:
         cmd.append("--streaming")
     launch(cmd)
-    run = ClientRun()
+    return parse_aiperf(art, exp)
+
+
+def parse_aiperf(art: Path, exp: Experiment) -> ClientRun:
+    run = ClientRun()  # its stamps are wall-clock (time.time_ns)
     export = next(art.rglob("profile_export.jsonl"))
     for line in export.read_text().splitlines():
         rec = json.loads(line)
@@ -406,7 +437,24 @@ def analyse(exp: Experiment, srv: list[dict[str, Any]], trailers: list[dict[str,
         res["server_loop_lag_mean_ms"] = statistics.mean(t["lag_mean_ms"] for t in trailers)
     if exp.stream:
         res.update(_accuracy(srv, client.requests))
+        if client.monotonic and res.get("paired"):
+            res.update(_stamp_paths(srv, client.requests))
     return res
+
+
+def _stamp_paths(srv: list[dict[str, Any]], reqs: list[ClientRequest]) -> dict[str, Any]:
+    """With one clock on both sides, a TTFT error splits into the way out (client start stamp ->
+    server arrival stamp: send lateness, loopback, the server's loop lag) and the way back
+    (server's first-token send stamp -> client's first-token stamp: loopback, the client's
+    wake-up and parsing). Only the way back is the client's measuring error proper."""
+    reqs = sorted(reqs, key=lambda q: q.start_ns)
+    out_us = [(r["am"] - q.start_ns) / 1e3 for r, q in zip(srv, reqs)]
+    back_us = [((q.start_ns + (q.ttft_s or 0) * 1e9) - (r["am"] + r["f"])) / 1e3
+               for r, q in zip(srv, reqs) if q.ttft_s is not None]
+    end_us = [((q.start_ns + q.e2e_s * 1e9) - (r["am"] + r["e"])) / 1e3 for r, q in zip(srv, reqs)]
+    return {"way_out_us_p50": _pct(out_us, 50), "way_out_us_p99": _pct(out_us, 99),
+            "first_token_way_back_us_p50": _pct(back_us, 50), "first_token_way_back_us_p99": _pct(back_us, 99),
+            "end_way_back_us_p50": _pct(end_us, 50), "end_way_back_us_p99": _pct(end_us, 99)}
 
 
 def _accuracy(srv: list[dict[str, Any]], reqs: list[ClientRequest]) -> dict[str, Any]:
@@ -565,6 +613,16 @@ def summary(results: list[dict[str, Any]], clients: list[str]) -> str:
             vals = [_median(results, exp, c, key) for c in clients]
             cells.append(_ratio(vals[0], vals[1:], better))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    for label, key in (("streamed: way back, server's first-token send → client's stamp, p50 / p99",
+                        "first_token_way_back_us_p50"),
+                       ("streamed: way out, client's start stamp → server's arrival stamp, p50 / p99",
+                        "way_out_us_p50")):
+        cells = []
+        for c in clients:
+            v = _median(results, "stream-32", c, key)
+            cells.append(f"{_fmt(v)} / {_fmt(_median(results, 'stream-32', c, key.replace('p50', 'p99')))} µs"
+                         if v is not None else "– (no shared clock)")
+        lines.append(f"| {label} | " + " | ".join(cells) + (" |  |" if ratio else " |"))
     # What a chunk adds to a request: streamed burst minus non-streamed, same rate, per chunk.
     cells, vals = [], []
     for c in clients:
@@ -578,6 +636,32 @@ def summary(results: list[dict[str, Any]], clients: list[str]) -> str:
     lines.append("| CPU a chunk adds: (back-to-back streamed − non-streamed) per request / 32, Poisson 100/s | "
                  + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _backfill(results: list[dict[str, Any]], out: Path) -> bool:
+    """Figures added to the analysis after a run, computed from the run's saved files (the
+    client's records and the server's log); True if any was added."""
+    exps = {e.name: e for e in experiments(False, 1)}
+    changed = False
+    for res in results:
+        d = out / f"{res['experiment']}-{res['client']}-{res['repeat']}"
+        exp = exps.get(res["experiment"])
+        if exp is None or not (d / "server0.jsonl").exists():
+            continue
+        if res["client"] == "loadgen" and exp.rate and "issue_ks_d" not in res:
+            r = json.loads((d / "loadgen_records.json").read_text())["records"]
+            res.update(_issue_timing(r, exp.rate))
+            changed = True
+        if exp.stream and res.get("paired") and "way_out_us_p50" not in res and res["client"] != "aiperf":
+            run = (parse_loadgen(d / "loadgen_records.json", exp) if res["client"] == "loadgen"
+                   else parse_inference_perf(d / "ip-report", exp))
+            srv = sorted((json.loads(line) for line in (d / "server0.jsonl").read_text().splitlines()
+                          if '"p":"/v1/completions"' in line), key=lambda r: r["am"])
+            srv = [r for r in srv if r.get("s") == 200]
+            if len(srv) == len(run.requests):
+                res.update(_stamp_paths(srv, run.requests))
+                changed = True
+    return changed
 
 
 def main() -> int:
@@ -601,8 +685,8 @@ def main() -> int:
     ap.add_argument("--nice", type=int, default=-10,
                     help="niceness of the server and the client (on a shared machine, so that other work "
                          "preempts them less; 0 = unchanged)")
-    ap.add_argument("--peer-closed-count", type=int, default=3000,
-                    help="closed loop: requests for a peer (they run below 1k req/s)")
+    ap.add_argument("--peer-count-cap", type=int, default=2000,
+                    help="at most this many requests per peer run (they run below 1k req/s: bounds the run time)")
     ap.add_argument("--summarize", action="store_true", help="only rebuild summary.md from OUT/results.json")
     args = ap.parse_args()
     args.server_cpus = [int(c) for c in args.server_cpus.split(",")]
@@ -628,6 +712,8 @@ def main() -> int:
     results_path = args.out / "results.json"
     results: list[dict[str, Any]] = json.loads(results_path.read_text()) if results_path.exists() else []
     if args.summarize:
+        if _backfill(results, args.out):
+            results_path.write_text(json.dumps(results, indent=1))
         print(summary(results, clients))
         return 0
     meta = {"loadavg_start": os.getloadavg(), "nproc": os.cpu_count(), "argv": sys.argv}
@@ -635,8 +721,8 @@ def main() -> int:
         for exp in exps:
             for client in clients:  # interleaved, so the machine's load hits every client alike
                 run_exp = exp
-                if client != "loadgen" and not exp.rate:
-                    run_exp = Experiment(**{**exp.__dict__, "count": min(exp.count, args.peer_closed_count)})
+                if client != "loadgen":
+                    run_exp = Experiment(**{**exp.__dict__, "count": min(exp.count, args.peer_count_cap)})
                 res = run_one(args, run_exp, client, args.out / f"{exp.name}-{client}-{rep}")
                 res.update(repeat=rep, loadavg=os.getloadavg()[0])
                 results.append(res)
