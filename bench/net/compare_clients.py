@@ -288,7 +288,10 @@ def _issue_timing(r: dict[str, list[Any]], rate: float) -> dict[str, Any]:
     gaps = [(b[0] - a[0]) / 1e9 for a, b in zip(q, q[1:])]
     near = [(w - i) / 1e3 for (i, w), (i2, _) in zip(q, q[1:]) if i2 - i < 150_000]
     far = [(w - i) / 1e3 for (i, w), (i2, _) in zip(q, q[1:]) if i2 - i >= 150_000]
+    written = sorted(w for _, w in q)
+    written_gaps = [(b - a) / 1e9 for a, b in zip(written, written[1:])]
     out: dict[str, Any] = {"issue_ks_d": _ks_exponential(gaps, rate)[0] if gaps else None,
+                           "written_ks_d": _ks_exponential(written_gaps, rate)[0] if written_gaps else None,
                            "next_due_within_150us_share": len(near) / max(1, len(near) + len(far))}
     for name, xs in (("near", near), ("far", far)):
         out[f"lateness_us_p50_{name}"] = _pct(xs, 50)
@@ -540,6 +543,10 @@ def run_one(args: argparse.Namespace, exp: Experiment, client: str, out: Path) -
 FIGURES = [  # (label, experiment, key, better: "low" | "high" | "abs" (|x| low) | "" (no ratio), unit)
     ("Poisson 20/s: KS D (5% critical value)", "poisson-20", "ks_d", "low", ""),
     ("Poisson 100/s: KS D (5% critical value)", "poisson-100", "ks_d", "low", ""),
+    ("loadgen's own stamps, Poisson 100/s: KS D of IssueQuery entries / of requests written", "poisson-100",
+     "issue_ks_d", "", ""),
+    ("loadgen's own stamps, Poisson 1000/s: KS D of IssueQuery entries / of requests written", "poisson-1000",
+     "issue_ks_d", "", ""),
     ("Poisson 1000/s: achieved/requested", "poisson-1000", "achieved_over_requested", "high", ""),
     ("Poisson 1000/s: KS D (5% critical value)", "poisson-1000", "ks_d", "low", ""),
     ("Poisson 1000/s: send lateness p50 (IssueQuery to request written)", "poisson-1000", "lateness_us_p50", "", "µs"),
@@ -602,6 +609,8 @@ def summary(results: list[dict[str, Any]], clients: list[str]) -> str:
             if key == "ks_d":
                 crit = _median(results, exp, c, "ks_crit")
                 cell = f"{_fmt(v)} ({_fmt(crit)})" if v is not None else "–"
+            elif key == "issue_ks_d":
+                cell = f"{_fmt(v)} / {_fmt(_median(results, exp, c, 'written_ks_d'))}" if v is not None else "–"
             elif key == "client_core_busy":
                 cell = f"{_fmt(v)} / {_fmt(_median(results, exp, c, 'server_core_busy'))}"
             elif key.endswith("_err_us_p50"):
@@ -648,7 +657,7 @@ def _backfill(results: list[dict[str, Any]], out: Path) -> bool:
         exp = exps.get(res["experiment"])
         if exp is None or not (d / "server0.jsonl").exists():
             continue
-        if res["client"] == "loadgen" and exp.rate and "issue_ks_d" not in res:
+        if res["client"] == "loadgen" and exp.rate and "written_ks_d" not in res:
             r = json.loads((d / "loadgen_records.json").read_text())["records"]
             res.update(_issue_timing(r, exp.rate))
             changed = True
