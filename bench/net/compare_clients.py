@@ -709,10 +709,6 @@ def main() -> int:
         ap.error("--aiperf-venv is required to run aiperf")
     args.out.mkdir(parents=True, exist_ok=True)
     args.tokenizer = str(args.out / "tokenizer")
-    peer_venv = args.inference_perf_venv or args.aiperf_venv
-    if peer_venv and not Path(args.tokenizer, "tokenizer.json").exists():
-        subprocess.run([str(Path(peer_venv) / "bin" / "python"), "-c", MAKE_TOKENIZER, args.tokenizer],
-                       check=True, env=dict(os.environ, HF_HUB_OFFLINE="1"))
     wanted = set(args.experiments.split(","))
     exps = []
     for e in experiments(args.quick, args.servers):
@@ -725,6 +721,10 @@ def main() -> int:
             results_path.write_text(json.dumps(results, indent=1))
         print(summary(results, clients))
         return 0
+    peer_venv = args.inference_perf_venv or args.aiperf_venv
+    if peer_venv and not Path(args.tokenizer, "tokenizer.json").exists():
+        subprocess.run([str(Path(peer_venv) / "bin" / "python"), "-c", MAKE_TOKENIZER, args.tokenizer],
+                       check=True, env=dict(os.environ, HF_HUB_OFFLINE="1"))
     meta = {"loadavg_start": os.getloadavg(), "nproc": os.cpu_count(), "argv": sys.argv}
     for rep in range(args.repeats):
         for exp in exps:
