@@ -703,9 +703,9 @@ def main() -> int:
     for c in clients:
         if c not in CLIENTS:
             ap.error(f"unknown client {c}")
-    if "inference-perf" in clients and not args.inference_perf_venv:
+    if "inference-perf" in clients and not args.summarize and not args.inference_perf_venv:
         ap.error("--inference-perf-venv is required to run inference-perf")
-    if "aiperf" in clients and not args.aiperf_venv:
+    if "aiperf" in clients and not args.summarize and not args.aiperf_venv:
         ap.error("--aiperf-venv is required to run aiperf")
     args.out.mkdir(parents=True, exist_ok=True)
     args.tokenizer = str(args.out / "tokenizer")
@@ -719,7 +719,9 @@ def main() -> int:
     if args.summarize:
         if _backfill(results, args.out):
             results_path.write_text(json.dumps(results, indent=1))
-        print(summary(results, clients))
+        table = summary(results, clients)
+        (args.out / "summary.md").write_text(table)
+        print(table)
         return 0
     peer_venv = args.inference_perf_venv or args.aiperf_venv
     if peer_venv and not Path(args.tokenizer, "tokenizer.json").exists():
