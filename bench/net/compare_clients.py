@@ -34,7 +34,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 HERE = Path(__file__).resolve().parent
 TRUTH_SERVER = HERE / "truth_server.py"
@@ -153,7 +153,7 @@ class CpuSampler(threading.Thread):
         self._halt.set()
         self.join()
 
-    def cpu_between(self, name: str, t0: int, t1: int) -> Optional[float]:
+    def cpu_between(self, name: str, t0: int, t1: int) -> float | None:
         s = self.samples.get(name) or []
         if len(s) < 2 or t0 < s[0][0] or t1 > s[-1][0]:
             return None
@@ -183,8 +183,8 @@ class TruthServers:
             cmd = [*niceness, "taskset", "-c", str(cpus[i % len(cpus)]), python, str(TRUTH_SERVER), "--port", str(port),
                    "--log", str(log), "--ready-file", str(ready), "--ttft-ms", str(exp.ttft_ms),
                    "--itl-ms", str(exp.itl_ms), "--output-tokens", str(exp.output_tokens)]
-            self.procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(out / f"server{i}.err", "wb"),
-                                               start_new_session=True))
+            with open(out / f"server{i}.err", "wb") as err:
+                self.procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True))
             self.logs.append(log)
             self.urls.append(f"http://127.0.0.1:{port}")
             deadline = time.monotonic() + 30
@@ -223,9 +223,9 @@ class TruthServers:
 @dataclass
 class ClientRequest:
     start_ns: int                 # the client's start stamp (monotonic when it says so)
-    ttft_s: Optional[float]
+    ttft_s: float | None
     e2e_s: float
-    itl_s: Optional[float]        # mean inter-chunk interval of this request
+    itl_s: float | None        # mean inter-chunk interval of this request
 
 
 @dataclass
@@ -235,7 +235,7 @@ class ClientRun:
     monotonic: bool = False       # start_ns on CLOCK_MONOTONIC, the server's clock
 
 
-def _mean_itl(times: list[float]) -> Optional[float]:
+def _mean_itl(times: list[float]) -> float | None:
     return (times[-1] - times[0]) / (len(times) - 1) if len(times) > 1 else None
 
 
@@ -367,12 +367,12 @@ def parse_aiperf(art: Path, exp: Experiment) -> ClientRun:
         if rec.get("error") or "request_latency" not in m:
             continue
 
-        def sec(name: str) -> Optional[float]:
+        def sec(name: str, m: dict[str, Any] = m) -> float | None:
             v = m.get(name)
             if not v:
                 return None
             scale = {"ms": 1e-3, "ns": 1e-9, "us": 1e-6, "s": 1.0}[v.get("unit", "ms")]
-            return v["value"] * scale
+            return float(v["value"]) * scale
 
         md = rec.get("metadata") or {}
         run.requests.append(ClientRequest(
@@ -390,11 +390,11 @@ CLIENTS: dict[str, Callable[..., ClientRun]] = {
 # ---------------------------------------------------------------- analysis
 
 
-def _pct(xs: list[float], q: float) -> Optional[float]:
+def _pct(xs: list[float], q: float) -> float | None:
     if not xs:
         return None
     s = sorted(xs)
-    return s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))]
+    return s[min(len(s) - 1, round(q / 100 * (len(s) - 1)))]
 
 
 def _ks_exponential(gaps: list[float], rate: float) -> tuple[float, float]:
@@ -463,16 +463,16 @@ def _stamp_paths(srv: list[dict[str, Any]], reqs: list[ClientRequest]) -> dict[s
 def _accuracy(srv: list[dict[str, Any]], reqs: list[ClientRequest]) -> dict[str, Any]:
     """Client minus server, per request paired in arrival order (when the counts agree), else
     the difference of the distributions' quantiles."""
-    truth = {
+    truth: dict[str, list[float | None]] = {
         "ttft": [r["f"] / 1e9 for r in srv],
         "e2e": [r["e"] / 1e9 for r in srv],
         "itl": [_mean_itl([c / 1e9 for c in r["ch"]]) for r in srv],
     }
     reqs = sorted(reqs, key=lambda q: q.start_ns)
-    claims = {"ttft": [q.ttft_s for q in reqs], "e2e": [q.e2e_s for q in reqs], "itl": [q.itl_s for q in reqs]}
+    claims: dict[str, list[float | None]] = {"ttft": [q.ttft_s for q in reqs], "e2e": [q.e2e_s for q in reqs], "itl": [q.itl_s for q in reqs]}
     out: dict[str, Any] = {"paired": len(reqs) == len(srv)}
-    for k in truth:
-        t = [x for x in truth[k] if x is not None]
+    for k, truth_k in truth.items():
+        t = [x for x in truth_k if x is not None]
         c = [x for x in claims[k] if x is not None]
         if not c:
             continue
@@ -524,7 +524,7 @@ def run_one(args: argparse.Namespace, exp: Experiment, client: str, out: Path) -
     try:
         result = CLIENTS[client](args, exp, servers.urls, out, launch)
         error = None
-    except Exception as e:  # a peer that failed: keep the server-side figures
+    except Exception as e:  # noqa: BLE001 -- a peer that failed: keep the server-side figures
         result, error = ClientRun(), f"{type(e).__name__}: {e}"
     finally:
         time.sleep(0.1)
@@ -567,12 +567,12 @@ FIGURES = [  # (label, experiment, key, better: "low" | "high" | "abs" (|x| low)
 ]
 
 
-def _median(results: list[dict[str, Any]], exp: str, client: str, key: str) -> Optional[float]:
+def _median(results: list[dict[str, Any]], exp: str, client: str, key: str) -> float | None:
     xs = [r[key] for r in results if r["experiment"] == exp and r["client"] == client and r.get(key) is not None]
     return statistics.median(xs) if xs else None
 
 
-def _fmt(x: Optional[float]) -> str:
+def _fmt(x: float | None) -> str:
     if x is None:
         return "–"
     if abs(x) >= 100:
@@ -582,7 +582,7 @@ def _fmt(x: Optional[float]) -> str:
     return f"{x:.3f}"
 
 
-def _ratio(ours: Optional[float], peers: list[Optional[float]], better: str) -> str:
+def _ratio(ours: float | None, peers: list[float | None], better: str) -> str:
     """loadgen over the best peer's figure (for "high": the best peer over loadgen), so that
     below 1 is always better."""
     vals = [p for p in peers if p is not None]
