@@ -29,14 +29,24 @@ def main() -> int:
     a = ap.parse_args()
 
     dataset = synthetic_llm(1024, input_len=a.input_len, output_len=a.output_tokens, form="prompt")
-    endpoint = Endpoint(a.urls, api="openai", model="truth-model", stream=a.stream, ignore_eos=True,
-                        max_connections=a.max_connections)
+    endpoint = Endpoint(
+        a.urls,
+        api="openai",
+        model="truth-model",
+        stream=a.stream,
+        ignore_eos=True,
+        max_connections=a.max_connections,
+    )
     scenario = loadgen.Scenario.SERVER if a.scenario == "server" else loadgen.Scenario.OFFLINE
     settings = loadgen.Settings(
-        scenario=scenario, mode=loadgen.Mode.PERFORMANCE,
-        server_target_qps=a.rate, offline_expected_qps=max(a.rate, 1.0),
-        min_query_count=a.count, max_query_count=a.count,
-        min_duration_ms=0, max_duration_ms=int(a.max_duration_s * 1000),
+        scenario=scenario,
+        mode=loadgen.Mode.PERFORMANCE,
+        server_target_qps=a.rate,
+        offline_expected_qps=max(a.rate, 1.0),
+        min_query_count=a.count,
+        max_query_count=a.count,
+        min_duration_ms=0,
+        max_duration_ms=int(a.max_duration_s * 1000),
         server_target_latency_ns=10**10,
     )
     with EndpointSut(endpoint, dataset) as sut, tempfile.TemporaryDirectory() as logs:
