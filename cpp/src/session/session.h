@@ -9,6 +9,7 @@
 #ifndef LOADGEN_SESSION_SESSION_H_
 #define LOADGEN_SESSION_SESSION_H_
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <exception>
@@ -44,6 +45,9 @@ struct TestOutcome {
   bool aborted = false;
   std::string abort_reason;
   uint64_t rejected_responses = 0;
+  /// Samples the SUT completed as failed (loadgen/failure.h), over every series of the test.
+  uint64_t failed_samples = 0;
+  std::array<uint64_t, kSampleFailureCount> failed_by_reason{};
 };
 
 /// Process-wide services the official free functions need; tests build their own.
@@ -127,6 +131,7 @@ class Session {
   void FinishStreaming(SeriesState& series, PlanStreamer& streamer, bool aborted,
                        std::exception_ptr* failure);
   void LogSeriesEnd(const SeriesState& series);
+  void CountFailedSamples(const results::PerformanceResult& result, mlperf::TestMode mode);
   results::PerformanceResult CollectResult(const SeriesState& series,
                                            const settings::EffectiveSettings& effective) const;
   void WriteTrace(const record::SeriesRecorder& rec);
