@@ -51,6 +51,8 @@ _LAZY_NAMES = {
     "RunResult": "results",
     "abort": "runner",
     "complete": "runner",
+    "fail": "runner",
+    "SAMPLE_FAILURE_REASONS": "runner",
     "first_token": "runner",
     "plan": "runner",
     "PlannedSeries": "runner",
@@ -71,7 +73,17 @@ _LAZY_NAMES = {
 
 if TYPE_CHECKING:
     from .results import LatencyStats, RunResult
-    from .runner import PlannedSeries, PlannedTest, abort, complete, first_token, plan, run
+    from .runner import (
+        SAMPLE_FAILURE_REASONS,
+        PlannedSeries,
+        PlannedTest,
+        abort,
+        complete,
+        fail,
+        first_token,
+        plan,
+        run,
+    )
     from .settings import LogOptions, Mode, Scenario, Settings
     from .sut import (
         AsyncSystemUnderTest,
@@ -117,6 +129,7 @@ __all__ = [
     "QuerySampleLibrary",
     "ResponseIdError",
     "RunResult",
+    "SAMPLE_FAILURE_REASONS",
     "SampleBatch",
     "Scenario",
     "Settings",
@@ -128,6 +141,7 @@ __all__ = [
     "__version__",
     "abort",
     "complete",
+    "fail",
     "first_token",
     "get_cmake_dir",
     "plan",
