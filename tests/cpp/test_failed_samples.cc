@@ -109,6 +109,7 @@ TEST_F(FailedRecorderTest, RejectsRepeatedStaleAndUnknownIdsLikeCompletion) {
   ASSERT_EQ(recorder_.CompleteFailedIds(&second, 1, SampleFailure::kError, NowNs()).accepted, 1u);
   // Failing a completed sample, completing or failing a failed one: duplicates.
   EXPECT_EQ(recorder_.CompleteFailedIds(&first, 1, SampleFailure::kError, NowNs()).duplicate, 1u);
+  EXPECT_FALSE(recorder_.SampleFailed(0));  // the completion stands
   EXPECT_EQ(recorder_.CompleteIds(&second, 1, nullptr, NowNs()).duplicate, 1u);
   EXPECT_EQ(recorder_.CompleteFailedIds(&second, 1, SampleFailure::kError, NowNs()).duplicate,
             1u);

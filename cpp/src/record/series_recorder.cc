@@ -240,7 +240,14 @@ CompletionStatus SeriesRecorder::CompleteFailedIds(const uint64_t* ids, size_t c
   for (size_t i = 0; i < count; ++i) {
     uint64_t local;
     if (!Resolve(ids[i], &local, &status, now_ns)) continue;
-    const uint8_t prev = state_[local].fetch_or(kCompleted | kFailed, std::memory_order_acq_rel);
+    // One compare-and-swap (a retry only if a first token lands at the same moment), so a
+    // repeated call leaves a completed sample's state as it was.
+    uint8_t prev = state_[local].load(std::memory_order_acquire);
+    while (!(prev & kCompleted) &&
+           !state_[local].compare_exchange_weak(prev, prev | kCompleted | kFailed,
+                                                std::memory_order_acq_rel,
+                                                std::memory_order_acquire)) {
+    }
     if (prev & kCompleted) {
       ++status.duplicate;
       ReportError(CompletionError::kDuplicate, plan_.first_sample_seq + local, now_ns);

@@ -44,8 +44,8 @@ LOADGEN_EXPORT bool SampleFailureFromName(const char* name, SampleFailure* reaso
 /// (unknown, stale and repeated ids are counted, logged and returned, never dereferenced). A
 /// failed sample's latency is the time to the failure; it carries no output (an accuracy-log
 /// entry is empty) and, in a token run, 0 tokens without a token error.
-/// Thread-safety: any thread. Blocking: never (no lock). Allocates: no. One atomic per sample
-/// and two per call.
+/// Thread-safety: any thread. Blocking: never (no lock). Allocates: no. One compare-and-swap per
+/// sample; per call, the failure count's atomic add beside those of CompleteSampleIds.
 LOADGEN_EXPORT CompletionStatus CompleteFailedIds(const uint64_t* ids, size_t count,
                                                   SampleFailure reason);
 
