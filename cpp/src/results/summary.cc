@@ -110,6 +110,7 @@ void AppendResults(std::string& out, const PerformanceSummary& s) {
       AppendLine(out, " * " + s.min_queries_recommendation);
       AppendLine(out, "   See the detailed log for why this may have occurred.");
     }
+    if (s.failed_samples > 0) AppendLine(out, " * " + s.failed_samples_recommendation);
   }
   if (scenario != TestScenario::Offline) {
     if (tokens) {
@@ -280,6 +281,13 @@ void LogDetailResults(logging::DetailLog& log, const PerformanceSummary& s) {
   put("result_min_queries_met", JsonValue::Bool(s.min_queries_met), 680);
   put("early_stopping_met", JsonValue::Bool(s.early_stopping_met), 681);
   if (!s.valid()) put("result_invalid_reason", JsonValue::String(s.InvalidReason()), 695);
+  // loadgen's own keys (the official parser reads any key), only when samples failed so a
+  // clean run's log has the official's keys alone.
+  if (s.failed_samples > 0) {
+    put("loadgen_failed_samples", JsonValue::Uint(s.failed_samples), 0);
+    put("loadgen_failed_samples_by_reason", JsonValue::Raw(FailureCountsJson(s.failed_by_reason)),
+        0);
+  }
   if (tokens) {
     put("early_stopping_ttft_result",
         JsonValue::String(NewlinesToSpaces(s.early_stopping_ttft_text)), 706);
