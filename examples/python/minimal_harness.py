@@ -22,7 +22,6 @@ qsl = loadgen.InMemoryQsl(total_sample_count=1024, performance_sample_count=256)
 settings = loadgen.Settings(scenario=loadgen.Scenario.SINGLE_STREAM, min_duration_ms=1000)
 log_dir = sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp(prefix="loadgen-")
 result = loadgen.run(SleepySut(), qsl, settings, log_dir=log_dir)
-
 print(f"{result.metric_name}: {result.metric}")
 print("result:", "VALID" if result.valid else f"INVALID {result.failed_constraints}")
 assert result.latency is not None  # set by every performance run

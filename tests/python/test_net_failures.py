@@ -18,10 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import loadgen
 import mlperf_loadgen as lg
+import pytest
 from loadgen.net.datasets import Dataset, Sample
 from loadgen.net.endpoint import Endpoint, EndpointSut, endpoint_qsl
 from servers.fault_server import FaultServer
