@@ -187,7 +187,7 @@ def test_streaming_each_response_is_a_token_with_its_arrival_time(
         assert chunks[0] == first and issued < first <= chunks[-1] <= done
         # The server sleeps delay_ms before each token, so token k cannot arrive before
         # (k + 1) * delay_ms; the final empty response is not a token.
-        assert (np.diff(chunks) > 0).all()
+        assert (np.diff(chunks) >= 0).all()  # two responses read together share a moment
         assert all(c - issued >= 0.9 * (k + 1) * delay_ms * 1e6 for k, c in enumerate(chunks)), (
             chunks
         )

@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .datasets import Sample
+from .requests import v2_bytes_elements, v2_datatype
 
 if TYPE_CHECKING:
     import grpc
-    import numpy
 
 __all__ = [
     "FAILURE_REASONS",
@@ -76,40 +76,6 @@ def parse_target(url: str) -> str:
     return target
 
 
-def _bytes_elements(array: numpy.ndarray) -> list[bytes]:
-    return [
-        item.encode() if isinstance(item, str) else bytes(item)
-        for item in array.reshape(-1).tolist()
-    ]
-
-
-_V2_TYPES = {
-    "b": "BOOL",
-    "u1": "UINT8",
-    "u2": "UINT16",
-    "u4": "UINT32",
-    "u8": "UINT64",
-    "i1": "INT8",
-    "i2": "INT16",
-    "i4": "INT32",
-    "i8": "INT64",
-    "f2": "FP16",
-    "f4": "FP32",
-    "f8": "FP64",
-}
-
-
-def _datatype(array: numpy.ndarray) -> str:
-    kind = array.dtype.kind
-    if kind in ("S", "U", "O"):
-        return "BYTES"
-    key = "b" if kind == "b" else f"{kind}{array.dtype.itemsize}"
-    try:
-        return _V2_TYPES[key]
-    except KeyError:
-        raise ValueError(f"numpy dtype {array.dtype} has no KServe v2 datatype") from None
-
-
 def build_infer_requests(samples: Sequence[Sample], model: str, *, stream: bool) -> list[bytes]:
     """Every sample's serialized ``ModelInferRequest`` (QSL index order), its tensors in
     ``raw_input_contents`` (little-endian elements; BYTES as a 4-byte length and the bytes).
@@ -126,12 +92,12 @@ def build_infer_requests(samples: Sequence[Sample], model: str, *, stream: bool)
         for name, value in sample.tensors.items():
             array = np.asarray(value)
             try:
-                datatype = _datatype(array)
+                datatype = v2_datatype(array)
             except ValueError as e:
                 raise ValueError(f"sample {index}: input {name!r}: {e}") from None
             request.inputs.add(name=name, datatype=datatype, shape=list(array.shape))
             if datatype == "BYTES":
-                raw = b"".join(struct.pack("<I", len(e)) + e for e in _bytes_elements(array))
+                raw = b"".join(struct.pack("<I", len(e)) + e for e in v2_bytes_elements(array))
             else:
                 raw = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
             request.raw_input_contents.append(raw)

@@ -125,7 +125,8 @@ _V2_TYPES = {
 }
 
 
-def _v2_datatype(array: numpy.ndarray) -> str:
+def v2_datatype(array: numpy.ndarray) -> str:
+    """The KServe v2 datatype of a numpy array (shared by the HTTP and gRPC requests)."""
     kind = array.dtype.kind
     if kind in ("S", "U", "O"):
         return "BYTES"
@@ -136,7 +137,8 @@ def _v2_datatype(array: numpy.ndarray) -> str:
         raise ValueError(f"numpy dtype {array.dtype} has no KServe v2 datatype") from None
 
 
-def _bytes_elements(array: numpy.ndarray) -> list[bytes]:
+def v2_bytes_elements(array: numpy.ndarray) -> list[bytes]:
+    """The elements of a BYTES tensor, row-major, each as bytes."""
     out = []
     for item in array.reshape(-1).tolist():
         out.append(item.encode() if isinstance(item, str) else bytes(item))
@@ -152,17 +154,17 @@ def _kserve(sample: Sample, binary: bool) -> tuple[bytes, int]:
     blobs = []
     for name, value in sample.tensors.items():
         array = np.asarray(value)
-        datatype = _v2_datatype(array)
+        datatype = v2_datatype(array)
         entry: dict[str, Any] = {"name": name, "shape": list(array.shape), "datatype": datatype}
         if binary:
             if datatype == "BYTES":
-                blob = b"".join(struct.pack("<I", len(e)) + e for e in _bytes_elements(array))
+                blob = b"".join(struct.pack("<I", len(e)) + e for e in v2_bytes_elements(array))
             else:
                 blob = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
             entry["parameters"] = {"binary_data_size": len(blob)}
             blobs.append(blob)
         elif datatype == "BYTES":
-            entry["data"] = [e.decode("utf-8", "replace") for e in _bytes_elements(array)]
+            entry["data"] = [e.decode("utf-8", "replace") for e in v2_bytes_elements(array)]
         else:
             entry["data"] = array.reshape(-1).tolist()
         inputs.append(entry)
