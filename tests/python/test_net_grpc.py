@@ -191,8 +191,10 @@ def test_streaming_each_response_is_a_token_with_its_arrival_time(
         assert all(c - issued >= 0.9 * (k + 1) * delay_ms * 1e6 for k, c in enumerate(chunks)), (
             chunks
         )
-        # Stamped when each response arrived, not when the stream ended.
-        assert first < done - delay_ms * 1e6
+        # Stamped when each response arrived, not when the stream ended: the last token is
+        # delay_ms after the first at the server; a late wake-up of the client's loop on a busy
+        # machine may stamp the first a little late, so half of it must remain.
+        assert first < done - 0.5 * delay_ms * 1e6
 
 
 def test_streaming_zero_tokens_completes_with_no_output(
