@@ -21,6 +21,7 @@
 #include "issue/lent_batch.h"
 #include "live/live_board.h"
 #include "loadgen/errors.h"
+#include "loadgen/failure.h"
 #include "results/performance_summary.h"
 #include "schedule/plan.h"
 #include "session/process.h"
@@ -235,6 +236,26 @@ CompletionStatus CompleteIdList(py::handle ids, py::handle n_tokens) {
   return CompleteSampleIds(id_vec.data(), id_vec.size(), token_data);
 }
 
+// Failure counts as {reason name: count}, the reasons with a count only.
+std::map<std::string, uint64_t> FailureCounts(
+    const std::array<uint64_t, kSampleFailureCount>& counts) {
+  std::map<std::string, uint64_t> out;
+  for (size_t i = 0; i < kSampleFailureCount; ++i) {
+    if (counts[i] != 0) out[SampleFailureName(static_cast<SampleFailure>(i))] = counts[i];
+  }
+  return out;
+}
+
+SampleFailure SampleFailureArg(const std::string& reason) {
+  SampleFailure r;
+  if (SampleFailureFromName(reason.c_str(), &r)) return r;
+  std::string names;
+  for (size_t i = 0; i < kSampleFailureCount; ++i) {
+    names += (i ? ", " : "") + std::string(SampleFailureName(static_cast<SampleFailure>(i)));
+  }
+  throw py::value_error("unknown failure reason '" + reason + "'; one of: " + names);
+}
+
 // The result types the typed API reads: read-only views of the engine's own structs.
 void RegisterResultTypes(py::module_& m) {
   using results::LatencyStats;
@@ -297,6 +318,12 @@ void RegisterResultTypes(py::module_& m) {
                     &PerformanceSummary::perf_constraints_recommendation)
       .def_readonly("min_duration_recommendation", &PerformanceSummary::min_duration_recommendation)
       .def_readonly("min_queries_recommendation", &PerformanceSummary::min_queries_recommendation)
+      .def_readonly("failed_samples", &PerformanceSummary::failed_samples)
+      .def_property_readonly(
+          "failed_by_reason",
+          [](const PerformanceSummary& s) { return FailureCounts(s.failed_by_reason); })
+      .def_readonly("failed_samples_recommendation",
+                    &PerformanceSummary::failed_samples_recommendation)
       .def_property_readonly("valid", &PerformanceSummary::valid);
 
   py::class_<session::TestOutcome>(m, "TestOutcome", "What _run_test returns.")
@@ -316,7 +343,11 @@ void RegisterResultTypes(py::module_& m) {
       .def_readonly("warnings", &session::TestOutcome::warnings)
       .def_readonly("aborted", &session::TestOutcome::aborted)
       .def_readonly("abort_reason", &session::TestOutcome::abort_reason)
-      .def_readonly("rejected_responses", &session::TestOutcome::rejected_responses);
+      .def_readonly("rejected_responses", &session::TestOutcome::rejected_responses)
+      .def_readonly("failed_samples", &session::TestOutcome::failed_samples)
+      .def_property_readonly("failed_by_reason", [](const session::TestOutcome& o) {
+        return FailureCounts(o.failed_by_reason);
+      });
 
   using live::Snapshot;
   auto info = [](auto field) { return [field](const Snapshot& s) { return s.info.*field; }; };
@@ -437,6 +468,24 @@ void RegisterTyped(py::module_& m) {
         return CompleteFirstTokenIds(v.data(), v.size());
       },
       py::arg("ids"), "complete_first_token_ids for a list or tuple of ints.");
+  m.def(
+      "_fail_id_list",
+      [](py::handle ids, const std::string& reason) {
+        const SampleFailure r = SampleFailureArg(reason);
+        std::vector<uint64_t> local;
+        const std::vector<uint64_t>& v = IdsFromSequence(ids, local);
+        py::gil_scoped_release nogil;
+        return CompleteFailedIds(v.data(), v.size(), r);
+      },
+      py::arg("ids"), py::arg("reason"),
+      "Completes samples as failed for `reason` (a name of SAMPLE_FAILURE_REASONS).");
+  {
+    py::tuple names(kSampleFailureCount);
+    for (size_t i = 0; i < kSampleFailureCount; ++i) {
+      names[i] = py::str(SampleFailureName(static_cast<SampleFailure>(i)));
+    }
+    m.attr("SAMPLE_FAILURE_REASONS") = names;
+  }
   m.def(
       "_abort",
       [](const std::string& reason, bool graceful) {

@@ -65,6 +65,8 @@ _LAZY_NAMES = {
     "load_trace": "load_models",
     "abort": "runner",
     "complete": "runner",
+    "fail": "runner",
+    "SAMPLE_FAILURE_REASONS": "runner",
     "first_token": "runner",
     "plan": "runner",
     "PlannedSeries": "runner",
@@ -100,7 +102,17 @@ if TYPE_CHECKING:
         load_trace,
     )
     from .results import LatencyStats, RunResult, StageResult
-    from .runner import PlannedSeries, PlannedTest, abort, complete, first_token, plan, run
+    from .runner import (
+        SAMPLE_FAILURE_REASONS,
+        PlannedSeries,
+        PlannedTest,
+        abort,
+        complete,
+        fail,
+        first_token,
+        plan,
+        run,
+    )
     from .settings import LogOptions, Mode, Scenario, Settings
     from .sut import (
         AsyncSystemUnderTest,
@@ -153,6 +165,7 @@ __all__ = [
     "Ramp",
     "ResponseIdError",
     "RunResult",
+    "SAMPLE_FAILURE_REASONS",
     "SampleBatch",
     "Scenario",
     "Settings",
@@ -170,6 +183,7 @@ __all__ = [
     "__version__",
     "abort",
     "complete",
+    "fail",
     "first_token",
     "get_cmake_dir",
     "load_trace",

@@ -93,6 +93,11 @@ class RunResult:
     time_per_output_token: LatencyStats | None
     queries_issued: int
     samples_completed: int
+    #: Samples the SUT completed as failed (:func:`loadgen.fail`, an endpoint's failed
+    #: requests), over every series of the test; any makes the run not valid.
+    samples_failed: int
+    #: ``samples_failed`` by reason ("http_5xx", "cancelled", ...), reasons with a count only.
+    failed_by_reason: Mapping[str, int]
     early_stopping_met: bool
     early_stopping_text: str
     early_stopping_latency_ss_ns: int
@@ -149,6 +154,7 @@ def _failed_constraints(perf: _core.PerformanceSummary) -> tuple[str, ...]:
         ("min_queries", perf.min_queries_met),
         ("latency_constraint", perf.perf_constraints_met),
         ("early_stopping", perf.early_stopping_met),
+        ("failed_samples", perf.failed_samples == 0),
     )
     return tuple(name for name, met in checks if not met)
 
@@ -164,7 +170,7 @@ def build_result(
     without_performance = RunResult(
         scenario=scenario,
         mode=mode,
-        valid=not interrupted and outcome.errors == 0,
+        valid=not interrupted and outcome.errors == 0 and outcome.failed_samples == 0,
         failed_constraints=(),
         recommendations=(),
         metric_name="",
@@ -175,6 +181,8 @@ def build_result(
         time_per_output_token=None,
         queries_issued=0,
         samples_completed=0,
+        samples_failed=outcome.failed_samples,
+        failed_by_reason=outcome.failed_by_reason,
         early_stopping_met=True,
         early_stopping_text="",
         early_stopping_latency_ss_ns=0,
@@ -200,6 +208,7 @@ def build_result(
             perf.perf_constraints_recommendation,
             perf.min_duration_recommendation,
             perf.min_queries_recommendation,
+            perf.failed_samples_recommendation,
         )
         if r
     )

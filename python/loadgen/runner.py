@@ -26,7 +26,17 @@ from .sut import (
     SystemUnderTest,
 )
 
-__all__ = ["PlannedSeries", "PlannedTest", "abort", "complete", "first_token", "plan", "run"]
+__all__ = [
+    "SAMPLE_FAILURE_REASONS",
+    "PlannedSeries",
+    "PlannedTest",
+    "abort",
+    "complete",
+    "fail",
+    "first_token",
+    "plan",
+    "run",
+]
 
 BatchKind = Literal["list", "numpy"]
 AnySut = Union[SystemUnderTest, NumpySystemUnderTest, AsyncSystemUnderTest]
@@ -266,6 +276,22 @@ def first_token(ids: Sequence[int] | Any) -> None:
     else:
         status = _core.complete_first_token_ids(ids)
     _check(status, "first_token")
+
+
+def fail(ids: Sequence[int] | Any, reason: str = "error") -> None:
+    """Completes samples by id as failed: the SUT could not produce their responses.
+
+    A failed sample completes (nothing waits for it) with its latency to the failure and no
+    output; the run counts it by ``reason`` (one of ``SAMPLE_FAILURE_REASONS``: "error",
+    "http_5xx", "timeout_total", "cancelled", ...) in :attr:`RunResult.failed_by_reason` and
+    the detail log, and a run with any failed sample is not valid. Raises ValueError for an
+    unknown reason and ResponseIdError as :func:`complete` does.
+    """
+    _check(_core._fail_id_list(ids, reason), "fail")
+
+
+#: The reasons :func:`fail` accepts.
+SAMPLE_FAILURE_REASONS: tuple[str, ...] = _core.SAMPLE_FAILURE_REASONS
 
 
 def _check(status: _core.CompletionStatus, what: str) -> None:

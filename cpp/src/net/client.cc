@@ -8,6 +8,7 @@
 
 #include "common/clock.h"
 #include "loadgen.h"
+#include "loadgen/failure.h"
 #include "net/http_connection.h"
 
 namespace loadgen::net {
@@ -42,6 +43,35 @@ const char* FailureReasonName(FailureReason reason) {
       break;
   }
   return "unknown";
+}
+
+SampleFailure ToSampleFailure(FailureReason reason) {
+  switch (reason) {
+    case FailureReason::kHttp4xx:
+      return SampleFailure::kHttp4xx;
+    case FailureReason::kHttp5xx:
+      return SampleFailure::kHttp5xx;
+    case FailureReason::kConnectFailed:
+      return SampleFailure::kConnectFailed;
+    case FailureReason::kConnectionClosed:
+      return SampleFailure::kConnectionClosed;
+    case FailureReason::kConnectTimeout:
+      return SampleFailure::kTimeoutConnect;
+    case FailureReason::kFirstByteTimeout:
+      return SampleFailure::kTimeoutFirstByte;
+    case FailureReason::kTotalTimeout:
+      return SampleFailure::kTimeoutTotal;
+    case FailureReason::kMalformedResponse:
+      return SampleFailure::kMalformedResponse;
+    case FailureReason::kBadSample:
+      return SampleFailure::kBadSample;
+    case FailureReason::kCancelled:
+      return SampleFailure::kCancelled;
+    case FailureReason::kNone:
+    case FailureReason::kCount:
+      break;
+  }
+  return SampleFailure::kError;
 }
 
 ParsedUrl ParseBaseUrl(const std::string& url) {
@@ -394,12 +424,16 @@ void Client::Complete(Query* q) {
     chunk_times_.insert(chunk_times_.end(), q->chunk_ns.begin(), q->chunk_ns.end());
     records_.push_back(r);
   }
-  // A failed sample is completed with no output, so the run goes on and nothing waits on it.
-  const std::string& output = q->parsed.output;
-  mlperf::QuerySampleResponse response(q->id,
-                                       failed ? 0 : reinterpret_cast<uintptr_t>(output.data()),
-                                       failed ? 0 : output.size(), r.tokens);
-  mlperf::QuerySamplesComplete(&response, 1);
+  // A failed sample is completed as failed (no output), so the run goes on, nothing waits on
+  // it, and the engine counts it by reason and marks the run INVALID.
+  if (failed) {
+    CompleteFailed(q->id, ToSampleFailure(r.failure));
+  } else {
+    const std::string& output = q->parsed.output;
+    mlperf::QuerySampleResponse response(q->id, reinterpret_cast<uintptr_t>(output.data()),
+                                         output.size(), r.tokens);
+    mlperf::QuerySamplesComplete(&response, 1);
+  }
   q->parsed.Reset();
   q->chunk_ns.clear();
   free_slots_.push_back(q);

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "loadgen/failure.h"
+
 namespace loadgen::net {
 
 enum class ApiKind : uint8_t {
@@ -21,7 +23,7 @@ enum class ApiKind : uint8_t {
 
 enum class BalancePolicy : uint8_t { kRoundRobin, kLeastOutstanding };
 
-/// Why a sample failed. Every failed sample is still completed (with no output and 0 tokens).
+/// Why a sample failed. Every failed sample is still completed, as failed (loadgen/failure.h).
 enum class FailureReason : uint8_t {
   kNone,
   kHttp4xx,            // the server answered 4xx
@@ -39,6 +41,9 @@ enum class FailureReason : uint8_t {
 
 /// The name used in stats and logs ("http_4xx", "timeout_total", ...).
 const char* FailureReasonName(FailureReason reason);
+
+/// The engine's reason for a failed sample (loadgen/failure.h; same names).
+SampleFailure ToSampleFailure(FailureReason reason);
 
 /// Where a query's token count came from.
 enum class TokenSource : uint8_t { kNone, kUsage, kCountedChunks };

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "loadgen/failure.h"
 #include "net/endpoint_config.h"
 #include "system_under_test.h"
 
@@ -17,7 +18,7 @@ namespace loadgen::net {
 
 class Client;  // the I/O thread, connection pools and per-query state (Boost.Asio inside)
 
-class EndpointSut final : public mlperf::SystemUnderTest {
+class EndpointSut final : public mlperf::SystemUnderTest, public CancellableSut {
  public:
   /// `bodies[i]` is the request body of QSL sample i. `json_lengths`, if not empty, gives per
   /// sample the size of the JSON part of a KServe binary-tensor request (sent as
@@ -44,6 +45,8 @@ class EndpointSut final : public mlperf::SystemUnderTest {
   /// Fails every queued and in-flight request (reason kCancelled) and closes their
   /// connections; returns once done. After an interrupted run nothing is left on the network.
   void CancelAll();
+  /// The engine's call when a test stops early (loadgen/failure.h): CancelAll.
+  void CancelOutstanding() override { CancelAll(); }
 
  private:
   std::string name_;

@@ -79,6 +79,16 @@ CompletionStatus ActiveSeries::FirstTokenIds(const uint64_t* ids, size_t count) 
   return rec->FirstTokenIds(ids, count, now);
 }
 
+CompletionStatus ActiveSeries::CompleteFailedIds(const uint64_t* ids, size_t count,
+                                                 SampleFailure reason) {
+  const int64_t now = NowNs();
+  if (count == 0) return {};
+  Guard guard(inflight_);
+  SeriesRecorder* rec = current_.load(std::memory_order_seq_cst);
+  if (!rec) return RejectAll(count, [&](size_t i) { return ids[i]; }, now);
+  return rec->CompleteFailedIds(ids, count, reason, now);
+}
+
 bool ActiveSeries::CompletionAwaited(size_t count) {
   Guard guard(inflight_);
   SeriesRecorder* rec = current_.load(std::memory_order_seq_cst);

@@ -30,6 +30,7 @@ class ActiveSeries {
   CompletionStatus FirstTokens(mlperf::QuerySampleResponse* responses, size_t count,
                                const mlperf::ResponseCallback& callback);
   CompletionStatus FirstTokenIds(const uint64_t* ids, size_t count);
+  CompletionStatus CompleteFailedIds(const uint64_t* ids, size_t count, SampleFailure reason);
 
   /// Whether completing `count` more samples may end an engine thread's wait (the closed loop's
   /// previous query, the end-of-series drain): a thread waits, and at most `count` samples are

@@ -106,11 +106,18 @@ bool SeriesRecorder::Resolve(uint64_t id, uint64_t* local, CompletionStatus* sta
   return true;
 }
 
-void SeriesRecorder::RecordCompletion(uint64_t local, int64_t n_tokens, int64_t now_ns) noexcept {
+void SeriesRecorder::RecordCompletion(uint64_t local, int64_t n_tokens, int64_t now_ns,
+                                      bool failed) noexcept {
   const uint64_t q = local / spq_;
   const int64_t latency = now_ns - scheduled_ns(q);
   latency_[local] = latency;
-  if (options_.use_tokens) {
+  if (options_.use_tokens && failed) {
+    // A failed sample produced no tokens: nothing to report as a token error (the failure is
+    // counted instead), and no time per token. Without a first token, the failure stands in.
+    if (!(state_[local].load(std::memory_order_acquire) & kFirstToken)) ttft_[local] = latency;
+    n_tokens_[local] = 0;
+    tpot_[local] = 0;
+  } else if (options_.use_tokens) {
     const uint64_t seq = plan_.first_sample_seq + local;
     int64_t first = 0;
     if (options_.needs_first_token) {
@@ -225,6 +232,39 @@ CompletionStatus SeriesRecorder::CompleteIds(const uint64_t* ids, size_t count,
     if (plan_.LogsAccuracy(local)) PublishAccuracy(local, nullptr, 0);
     RecordCompletion(local, n_tokens ? n_tokens[i] : 0, now_ns);
     ++status.accepted;
+  }
+  FinishCall(status.accepted, now_ns);
+  return status;
+}
+
+CompletionStatus SeriesRecorder::CompleteFailedIds(const uint64_t* ids, size_t count,
+                                                   SampleFailure reason, int64_t now_ns) noexcept {
+  if (static_cast<size_t>(reason) >= kSampleFailureCount) reason = SampleFailure::kError;
+  CompletionStatus status;
+  for (size_t i = 0; i < count; ++i) {
+    uint64_t local;
+    if (!Resolve(ids[i], &local, &status, now_ns)) continue;
+    // One compare-and-swap (a retry only if a first token lands at the same moment), so a
+    // repeated call leaves a completed sample's state as it was.
+    uint8_t prev = state_[local].load(std::memory_order_acquire);
+    while (!(prev & kCompleted) && !state_[local].compare_exchange_weak(
+                                       prev, prev | kCompleted | kFailed, std::memory_order_acq_rel,
+                                       std::memory_order_acquire)) {
+    }
+    if (prev & kCompleted) {
+      ++status.duplicate;
+      ReportError(CompletionError::kDuplicate, plan_.first_sample_seq + local, now_ns);
+      continue;
+    }
+    // The accuracy log keeps one (empty) entry per logged sample, as for an id-only completion.
+    if (plan_.LogsAccuracy(local)) PublishAccuracy(local, nullptr, 0);
+    RecordCompletion(local, 0, now_ns, true);
+    ++status.accepted;
+  }
+  // Counted before FinishCall wakes a drain, so a finished series reads every failure.
+  if (status.accepted > 0) {
+    failed_by_reason_[static_cast<size_t>(reason)].fetch_add(status.accepted,
+                                                             std::memory_order_release);
   }
   FinishCall(status.accepted, now_ns);
   return status;

@@ -5,6 +5,7 @@
 #ifndef LOADGEN_RECORD_SERIES_RECORDER_H_
 #define LOADGEN_RECORD_SERIES_RECORDER_H_
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "loadgen.h"
+#include "loadgen/failure.h"
 #include "loadgen/session.h"
 #include "record/arena.h"
 #include "record/bounded_queue.h"
@@ -107,6 +109,9 @@ class SeriesRecorder {
   CompletionStatus FirstTokens(mlperf::QuerySampleResponse* responses, size_t count,
                                const mlperf::ResponseCallback& callback, int64_t now_ns);
   CompletionStatus FirstTokenIds(const uint64_t* ids, size_t count, int64_t now_ns) noexcept;
+  /// Completes samples as failed for `reason` (loadgen/failure.h).
+  CompletionStatus CompleteFailedIds(const uint64_t* ids, size_t count, SampleFailure reason,
+                                     int64_t now_ns) noexcept;
 
   // --- Progress ---
   uint64_t completed_samples() const { return completed_samples_.load(std::memory_order_acquire); }
@@ -131,6 +136,17 @@ class SeriesRecorder {
   // --- Reading results (after the series drained, or for a partial flush) ---
   bool SampleCompleted(uint64_t local) const {
     return state_[local].load(std::memory_order_acquire) & kCompleted;
+  }
+  bool SampleFailed(uint64_t local) const {
+    return state_[local].load(std::memory_order_acquire) & kFailed;
+  }
+  /// Samples completed as failed, by reason (indexed by SampleFailure).
+  std::array<uint64_t, kSampleFailureCount> failed_by_reason() const {
+    std::array<uint64_t, kSampleFailureCount> counts{};
+    for (size_t i = 0; i < kSampleFailureCount; ++i) {
+      counts[i] = failed_by_reason_[i].load(std::memory_order_acquire);
+    }
+    return counts;
   }
   int64_t latency(uint64_t local) const { return latency_[local]; }
   /// When query q was due: in Server the series start plus the plan's delta, in Offline the
@@ -177,10 +193,12 @@ class SeriesRecorder {
   static constexpr uint8_t kIssued = 1;
   static constexpr uint8_t kCompleted = 2;
   static constexpr uint8_t kFirstToken = 4;
+  static constexpr uint8_t kFailed = 8;  // set with kCompleted, in the same fetch_or
 
   /// Returns the local index of a valid id or counts the rejection.
   bool Resolve(uint64_t id, uint64_t* local, CompletionStatus* status, int64_t now_ns) noexcept;
-  void RecordCompletion(uint64_t local, int64_t n_tokens, int64_t now_ns) noexcept;
+  void RecordCompletion(uint64_t local, int64_t n_tokens, int64_t now_ns,
+                        bool failed = false) noexcept;
   void RecordFirstToken(uint64_t local, int64_t now_ns) noexcept;
   void PublishAccuracy(uint64_t local, const uint8_t* data, size_t size) noexcept;
   void ReportError(CompletionError::Kind kind, uint64_t a, int64_t now_ns) noexcept;
@@ -217,6 +235,7 @@ class SeriesRecorder {
   std::atomic<uint64_t> notify_at_completed_{UINT64_MAX};  // beside the count it is compared to
   alignas(64) std::atomic<uint64_t> completed_queries_{0};
   std::atomic<int64_t> max_completion_ns_{0};
+  alignas(64) std::array<std::atomic<uint64_t>, kSampleFailureCount> failed_by_reason_{};
   WaitWord progress_;
 };
 

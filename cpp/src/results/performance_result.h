@@ -4,8 +4,11 @@
 #ifndef LOADGEN_RESULTS_PERFORMANCE_RESULT_H_
 #define LOADGEN_RESULTS_PERFORMANCE_RESULT_H_
 
+#include <array>
 #include <cstdint>
 #include <vector>
+
+#include "loadgen/failure.h"
 
 namespace loadgen::results {
 
@@ -24,6 +27,10 @@ struct PerformanceResult {
   std::vector<int64_t> ttft_latencies;
   std::vector<int64_t> tpot_latencies;
   std::vector<int64_t> tokens_per_sample;
+  /// Samples completed as failed (loadgen/failure.h), by reason; they are also in the vectors
+  /// above, with their latency to the failure and 0 tokens.
+  std::array<uint64_t, kSampleFailureCount> failed_by_reason{};
+  uint64_t failed_samples = 0;
 };
 
 }  // namespace loadgen::results

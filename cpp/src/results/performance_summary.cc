@@ -238,7 +238,34 @@ std::string PerformanceSummary::InvalidReason() const {
   if (!perf_constraints_met) reason += perf_constraints_recommendation + " ";
   if (!min_duration_met) reason += min_duration_recommendation + " ";
   if (!min_queries_met) reason += min_queries_recommendation;
+  if (failed_samples > 0) {
+    if (!reason.empty() && reason.back() != ' ') reason += ' ';
+    reason += failed_samples_recommendation;
+  }
   return NewlinesToSpaces(std::move(reason));
+}
+
+std::string FailureCountsText(const std::array<uint64_t, kSampleFailureCount>& counts) {
+  std::string text;
+  for (size_t i = 0; i < kSampleFailureCount; ++i) {
+    if (counts[i] == 0) continue;
+    if (!text.empty()) text += ", ";
+    text += SampleFailureName(static_cast<SampleFailure>(i));
+    text += ": " + std::to_string(counts[i]);
+  }
+  return text;
+}
+
+std::string FailureCountsJson(const std::array<uint64_t, kSampleFailureCount>& counts) {
+  std::string json = "{";
+  for (size_t i = 0; i < kSampleFailureCount; ++i) {
+    if (counts[i] == 0) continue;
+    if (json.size() > 1) json += ',';
+    json += '"';
+    json += SampleFailureName(static_cast<SampleFailure>(i));  // names need no escaping
+    json += "\":" + std::to_string(counts[i]);
+  }
+  return json + "}";
 }
 
 PerformanceSummary Summarize(const settings::EffectiveSettings& settings,
@@ -255,6 +282,15 @@ PerformanceSummary Summarize(const settings::EffectiveSettings& settings,
   ComputeThroughput(s);
   DecideEarlyStopping(result, s);
   DecideValidity(s);
+  // Not an official check: a sample the SUT failed (loadgen/failure.h) has no real latency.
+  s.failed_samples = result.failed_samples;
+  s.failed_by_reason = result.failed_by_reason;
+  if (s.failed_samples > 0) {
+    s.failed_samples_recommendation =
+        std::to_string(s.failed_samples) + " of " + std::to_string(s.sample_count) +
+        " samples failed (" + FailureCountsText(s.failed_by_reason) +
+        "): the SUT did not produce their responses. See the detailed log.";
+  }
   return s;
 }
 

@@ -76,22 +76,32 @@ struct PerformanceSummary {
   bool min_queries_met = false;
   bool perf_constraints_met = true;  // Server only; what FindPeakPerformance searches on
   bool early_stopping_met = true;
+  /// Samples the SUT completed as failed (loadgen/failure.h): any makes the result INVALID.
+  uint64_t failed_samples = 0;
+  std::array<uint64_t, kSampleFailureCount> failed_by_reason{};
   // What to change when a check failed (empty when it passed); may contain newlines.
   std::string perf_constraints_recommendation;
   std::string min_duration_recommendation;
   std::string min_queries_recommendation;
+  std::string failed_samples_recommendation;
 
   bool valid() const {
-    return min_duration_met && min_queries_met && perf_constraints_met && early_stopping_met;
+    return min_duration_met && min_queries_met && perf_constraints_met && early_stopping_met &&
+           failed_samples == 0;
   }
-  /// result_invalid_reason: the failed checks' recommendations (none for early stopping),
-  /// newlines replaced by spaces.
+  /// result_invalid_reason: the failed checks' recommendations (none for early stopping; the
+  /// failed samples' last), newlines replaced by spaces.
   std::string InvalidReason() const;
 };
 
 /// Computes every metric and decision of one series from what it measured. Never divides an
 /// integer by zero; floating divisions by zero give inf/nan as in the official LoadGen.
 PerformanceSummary Summarize(const settings::EffectiveSettings& settings, PerformanceResult result);
+
+/// "http_5xx: 2, cancelled: 1": the reasons with a count, in SampleFailure order.
+std::string FailureCountsText(const std::array<uint64_t, kSampleFailureCount>& counts);
+/// {"http_5xx":2,"cancelled":1}: the same as a JSON object (the detail log's value).
+std::string FailureCountsJson(const std::array<uint64_t, kSampleFailureCount>& counts);
 
 /// `text` with each newline replaced by a space (the detail log's one-line form).
 std::string NewlinesToSpaces(std::string text);

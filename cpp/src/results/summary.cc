@@ -110,6 +110,7 @@ void AppendResults(std::string& out, const PerformanceSummary& s) {
       AppendLine(out, " * " + s.min_queries_recommendation);
       AppendLine(out, "   See the detailed log for why this may have occurred.");
     }
+    if (s.failed_samples > 0) AppendLine(out, " * " + s.failed_samples_recommendation);
   }
   if (scenario != TestScenario::Offline) {
     if (tokens) {
@@ -294,6 +295,13 @@ void PutValidity(ResultsBlockWriter& w, const PerformanceSummary& s) {
   w.Put("result_min_queries_met", JsonValue::Bool(s.min_queries_met), 680);
   w.Put("early_stopping_met", JsonValue::Bool(s.early_stopping_met), 681);
   if (!s.valid()) w.Put("result_invalid_reason", JsonValue::String(s.InvalidReason()), 695);
+  // loadgen's own keys (the official parser reads any key), only when samples failed so a
+  // clean run's log has the official's keys alone.
+  if (s.failed_samples > 0) {
+    w.Put("loadgen_failed_samples", JsonValue::Uint(s.failed_samples), 0);
+    w.Put("loadgen_failed_samples_by_reason", JsonValue::Raw(FailureCountsJson(s.failed_by_reason)),
+          0);
+  }
   if (s.settings.use_token_latencies) {
     w.Put("early_stopping_ttft_result",
           JsonValue::String(NewlinesToSpaces(s.early_stopping_ttft_text)), 706);

@@ -2,6 +2,7 @@
 // session stage. The official API takes no session argument: every call addresses the
 // process's one test (session/process.h holds the process-wide state).
 #include "loadgen.h"
+#include "loadgen/failure.h"
 #include "loadgen/session.h"
 #include "session/process.h"
 
@@ -49,6 +50,12 @@ CompletionStatus CompleteSampleIds(const uint64_t* ids, size_t count, const int6
 CompletionStatus CompleteFirstTokenIds(const uint64_t* ids, size_t count) {
   return session::GetProcessActiveSeries().FirstTokenIds(ids, count);
 }
+
+CompletionStatus CompleteFailedIds(const uint64_t* ids, size_t count, SampleFailure reason) {
+  return session::GetProcessActiveSeries().CompleteFailedIds(ids, count, reason);
+}
+
+CancellableSut::~CancellableSut() = default;
 
 bool AbortTestWithError(const std::string& message) {
   return session::AbortRunningTest(message, true);

@@ -8,8 +8,10 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/enum_names.h"
 #include "issue/issuer.h"
 #include "issue/load_issuer.h"
+#include "loadgen/failure.h"
 #include "logging/format.h"
 #include "session/load_stages.h"
 #include "session/log_pump.h"
@@ -104,6 +106,7 @@ Session::SeriesOutput Session::RunSeries(const schedule::LoadableSet& set, TestM
     outcome_.stages = SummarizeLoadStages(recorder, *series.load, series.stage_stats);
     LogLoadStageResults(*detail_, outcome_.stages);
   }
+  CountFailedSamples(out.result, mode);
   out.queries_issued = series.shared.queries_issued;
   WriteTrace(recorder);
   if (failure) std::rethrow_exception(failure);
@@ -209,8 +212,16 @@ void Session::Drain(SeriesState& series, const std::exception_ptr& failure) {
   const int64_t drain_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(kDrainTimeout).count();
   record::SeriesRecorder& recorder = *series.recorder;
+  auto all_done = [&] { return recorder.completed_samples() >= series.shared.samples_issued; };
+  // A stopped test abandons its outstanding samples: a SUT that can cancel them (the endpoint
+  // client's requests in flight) completes them at once, as failed, instead of letting them
+  // run out the drain time. Issuing has stopped, so nothing new arrives after the cancel.
+  if (auto* cancellable = dynamic_cast<CancellableSut*>(sut_)) {
+    recorder.progress().WaitUntil([&] { return all_done() || failure || abort_.load(); });
+    if (!all_done()) cancellable->CancelOutstanding();
+  }
   recorder.progress().WaitUntil([&] {
-    if (recorder.completed_samples() >= series.shared.samples_issued) return true;
+    if (all_done()) return true;
     if (failure || hard_abort_.load()) return true;
     return abort_.load() && NowNs() - abort_time_ns_.load() > drain_ns;
   });
@@ -251,6 +262,22 @@ void Session::LogSeriesEnd(const SeriesState& series) {
                Severity::kInfo, "loadgen.cc", 0, ts);
   detail_->Log("power_end", JsonValue::String(logging::PowerTimeString(power_end)), Severity::kInfo,
                "loadgen.cc", 0, ts);
+}
+
+// Samples the SUT failed: counted for the test and, as one error per series, in the detail log
+// (an accuracy series has no results block to carry them).
+void Session::CountFailedSamples(const results::PerformanceResult& result, TestMode mode) {
+  if (result.failed_samples == 0) return;
+  outcome_.failed_samples += result.failed_samples;
+  for (size_t i = 0; i < kSampleFailureCount; ++i) {
+    outcome_.failed_by_reason[i] += result.failed_by_reason[i];
+  }
+  detail_->Log(
+      "loadgen_series_failed_samples",
+      JsonValue::Raw("{\"mode\":\"" + std::string(ModeName(mode)) +
+                     "\",\"count\":" + std::to_string(result.failed_samples) +
+                     ",\"by_reason\":" + results::FailureCountsJson(result.failed_by_reason) + "}"),
+      Severity::kError, "loadgen.cc");
 }
 
 // The measured latencies of the issued queries, in sequence order.
@@ -297,6 +324,8 @@ results::PerformanceResult Session::CollectResult(
       r.query_latencies.push_back(recorder.query_done_ns(q) - recorder.scheduled_ns(q));
     }
   }
+  r.failed_by_reason = recorder.failed_by_reason();
+  for (uint64_t n : r.failed_by_reason) r.failed_samples += n;
   r.queries_issued = shared.queries_issued;
   r.max_latency_s = static_cast<double>(max_latency) / 1e9;
   if (series.load) {

@@ -9,6 +9,7 @@
 #ifndef LOADGEN_SESSION_SESSION_H_
 #define LOADGEN_SESSION_SESSION_H_
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <exception>
@@ -48,6 +49,9 @@ struct TestOutcome {
   uint64_t rejected_responses = 0;
   /// A load model's performance series: one entry per stage.
   std::vector<StageResult> stages;
+  /// Samples the SUT completed as failed (loadgen/failure.h), over every series of the test.
+  uint64_t failed_samples = 0;
+  std::array<uint64_t, kSampleFailureCount> failed_by_reason{};
 };
 
 /// Process-wide services the official free functions need; tests build their own.
@@ -135,6 +139,7 @@ class Session {
   void FinishStreaming(SeriesState& series, PlanStreamer& streamer, bool aborted,
                        std::exception_ptr* failure);
   void LogSeriesEnd(const SeriesState& series);
+  void CountFailedSamples(const results::PerformanceResult& result, mlperf::TestMode mode);
   results::PerformanceResult CollectResult(const SeriesState& series,
                                            const settings::EffectiveSettings& effective) const;
   void WriteTrace(const record::SeriesRecorder& rec);

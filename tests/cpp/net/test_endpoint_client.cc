@@ -1,6 +1,7 @@
 // EndpointSut end to end in C++, against a scripted loopback server: connection reuse, a server
 // that closes after each stream (as llama.cpp's does), and responses cut or garbled. No test is
-// running, so the engine ignores the completions; the client's records say what happened.
+// running, so the engine ignores the completions; the client's records say what happened. The
+// last tests run mlperf::StartTest with the SUT: failed requests are failed samples of the run.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -9,11 +10,16 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "loadgen.h"
+#include "loadgen/failure.h"
 #include "net/endpoint_sut.h"
 
 namespace loadgen::net {
@@ -244,6 +250,106 @@ TEST(EndpointClient, BadUrlsAreRejected) {
   EndpointConfig config = Config("http://127.0.0.1:1", ApiKind::kOpenAiChat);
   config.headers = {{"X-Injected", "a\r\nEvil: 1"}};
   EXPECT_THROW(EndpointSut(config, {"{}"}), std::invalid_argument);
+}
+
+TEST(EndpointClient, EveryFailureReasonHasTheEngineReasonOfTheSameName) {
+  for (size_t i = 1; i < static_cast<size_t>(FailureReason::kCount); ++i) {
+    const auto reason = static_cast<FailureReason>(i);
+    EXPECT_STREQ(SampleFailureName(ToSampleFailure(reason)), FailureReasonName(reason));
+  }
+}
+
+class OneSampleQsl : public mlperf::QuerySampleLibrary {
+ public:
+  const std::string& Name() override { return name_; }
+  size_t TotalSampleCount() override { return 1; }
+  size_t PerformanceSampleCount() override { return 1; }
+  void LoadSamplesToRam(const std::vector<mlperf::QuerySampleIndex>&) override {}
+  void UnloadSamplesFromRam(const std::vector<mlperf::QuerySampleIndex>&) override {}
+
+ private:
+  std::string name_ = "OneSample";
+};
+
+class EndpointRunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("lg_net_run_" +
+            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    log_settings_.log_output.outdir = dir_.string();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string Read(const char* name) const {
+    std::ifstream f(dir_ / name);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+  }
+  std::filesystem::path dir_;
+  mlperf::LogSettings log_settings_;
+  OneSampleQsl qsl_;
+};
+
+TEST_F(EndpointRunTest, FailedRequestsAreFailedSamplesAndTheRunIsInvalid) {
+  std::atomic<int> request{0};
+  ScriptedServer server([&request](int, tcp::socket& s) {
+    if (request++ % 2 == 1) {
+      return Send(s, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy");
+    }
+    return Send(s, JsonResponse(R"({"choices":[{"text":"ok"}],"usage":{"completion_tokens":3}})"));
+  });
+  EndpointSut sut(Config(server.url(), ApiKind::kOpenAiCompletions), {"{}"});
+  mlperf::TestSettings settings;
+  settings.mode = mlperf::TestMode::PerformanceOnly;
+  settings.min_query_count = 6;
+  settings.min_duration_ms = 0;
+  mlperf::StartTest(&sut, &qsl_, settings, log_settings_);
+  EXPECT_EQ(sut.Stats().failed, 3u);
+  const std::string detail = Read("mlperf_log_detail.txt");
+  EXPECT_NE(detail.find("\"key\": \"result_validity\", \"value\": \"INVALID\","),
+            std::string::npos);
+  EXPECT_NE(
+      detail.find("\"key\": \"loadgen_failed_samples_by_reason\", \"value\": {\"http_5xx\":3},"),
+      std::string::npos);
+  EXPECT_NE(Read("mlperf_log_summary.txt").find("Result is : INVALID\n"), std::string::npos);
+}
+
+// The engine cancels a stopped test's requests still in flight (CancellableSut) instead of
+// waiting for them: a server that never answers does not hold the test.
+TEST_F(EndpointRunTest, AbortedTestCancelsTheRequestsInFlight) {
+  ScriptedServer server([](int, tcp::socket& s) {
+    char byte;
+    boost::system::error_code ec;
+    s.read_some(asio::buffer(&byte, 1), ec);  // until the client closes the connection
+    return false;
+  });
+  EndpointSut sut(Config(server.url(), ApiKind::kOpenAiCompletions), {"{}"});
+  mlperf::TestSettings settings;
+  settings.scenario = mlperf::TestScenario::Offline;
+  settings.mode = mlperf::TestMode::PerformanceOnly;
+  settings.min_query_count = 4;
+  settings.min_duration_ms = 0;
+  settings.offline_expected_qps = 4;
+  std::thread aborter([&sut] {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (sut.Stats().issued < 4 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    mlperf::AbortTest();
+  });
+  const auto start = std::chrono::steady_clock::now();
+  mlperf::StartTest(&sut, &qsl_, settings, log_settings_);
+  aborter.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(sut.Outstanding(), 0u);
+  const EndpointStats stats = sut.Stats();
+  EXPECT_EQ(stats.failures_by_reason[static_cast<size_t>(FailureReason::kCancelled)], 4u);
+  const std::string detail = Read("mlperf_log_detail.txt");
+  EXPECT_NE(detail.find("\"by_reason\":{\"cancelled\":4}"), std::string::npos) << detail;
 }
 
 }  // namespace
