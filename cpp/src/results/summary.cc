@@ -257,107 +257,148 @@ std::string RenderAccuracyOnlySummary(uint64_t warnings, uint64_t errors) {
   return "\n" + RenderSummaryTrailer(warnings, errors);
 }
 
-void LogDetailResults(logging::DetailLog& log, const PerformanceSummary& s) {
+namespace {
+
+// Writes the keys of one detail-log results block. Every key shares one timestamp, as the
+// official block does, and carries the line number the official results.cc reports for it,
+// for plausible metadata.
+class ResultsBlockWriter {
+ public:
+  explicit ResultsBlockWriter(logging::DetailLog& log) : log_(log), now_(NowNs()) {}
+
+  void Put(const std::string& key, const logging::JsonValue& value, int line) {
+    log_.Log(key, value, Severity::kInfo, "results.cc", line, now_);
+  }
+  // One key per reported percentile: prefix + "<P>" + suffix.
+  void PutPercentiles(const std::string& prefix, const std::string& suffix,
+                      const LatencyStats& stats, int line) {
+    for (size_t i = 0; i < kReportedPercentiles.size(); ++i) {
+      Put(prefix + PercentileLabel(i) + suffix, logging::JsonValue::Int(stats.at_percentile[i]),
+          line);
+    }
+  }
+
+ private:
+  logging::DetailLog& log_;
+  const int64_t now_;
+};
+
+// Validity, the constraints behind it, early stopping and the query counts.
+void PutValidity(ResultsBlockWriter& w, const PerformanceSummary& s) {
   using logging::JsonValue;
   const TestScenario scenario = s.settings.scenario;
-  const bool tokens = s.settings.use_token_latencies;
-  const int64_t now = NowNs();  // the official block shares one timestamp
-  // Line numbers are those the official results.cc reports, for plausible metadata.
-  auto put = [&](const std::string& key, const JsonValue& value, int line) {
-    log.Log(key, value, Severity::kInfo, "results.cc", line, now);
-  };
-  auto put_stats = [&](const std::string& prefix, const std::string& suffix,
-                       const LatencyStats& stats, int line) {
-    for (size_t i = 0; i < kReportedPercentiles.size(); ++i) {
-      put(prefix + PercentileLabel(i) + suffix, JsonValue::Int(stats.at_percentile[i]), line);
-    }
-  };
-
-  put("result_validity", JsonValue::String(s.valid() ? "VALID" : "INVALID"), 674);
+  w.Put("result_validity", JsonValue::String(s.valid() ? "VALID" : "INVALID"), 674);
   if (scenario == TestScenario::Server) {
-    put("result_perf_constraints_met", JsonValue::Bool(s.perf_constraints_met), 677);
+    w.Put("result_perf_constraints_met", JsonValue::Bool(s.perf_constraints_met), 677);
   }
-  put("result_min_duration_met", JsonValue::Bool(s.min_duration_met), 679);
-  put("result_min_queries_met", JsonValue::Bool(s.min_queries_met), 680);
-  put("early_stopping_met", JsonValue::Bool(s.early_stopping_met), 681);
-  if (!s.valid()) put("result_invalid_reason", JsonValue::String(s.InvalidReason()), 695);
+  w.Put("result_min_duration_met", JsonValue::Bool(s.min_duration_met), 679);
+  w.Put("result_min_queries_met", JsonValue::Bool(s.min_queries_met), 680);
+  w.Put("early_stopping_met", JsonValue::Bool(s.early_stopping_met), 681);
+  if (!s.valid()) w.Put("result_invalid_reason", JsonValue::String(s.InvalidReason()), 695);
   // loadgen's own keys (the official parser reads any key), only when samples failed so a
   // clean run's log has the official's keys alone.
   if (s.failed_samples > 0) {
-    put("loadgen_failed_samples", JsonValue::Uint(s.failed_samples), 0);
-    put("loadgen_failed_samples_by_reason", JsonValue::Raw(FailureCountsJson(s.failed_by_reason)),
-        0);
+    w.Put("loadgen_failed_samples", JsonValue::Uint(s.failed_samples), 0);
+    w.Put("loadgen_failed_samples_by_reason", JsonValue::Raw(FailureCountsJson(s.failed_by_reason)),
+          0);
   }
-  if (tokens) {
-    put("early_stopping_ttft_result",
-        JsonValue::String(NewlinesToSpaces(s.early_stopping_ttft_text)), 706);
-    put("early_stopping_tpot_result",
-        JsonValue::String(NewlinesToSpaces(s.early_stopping_tpot_text)), 708);
+  if (s.settings.use_token_latencies) {
+    w.Put("early_stopping_ttft_result",
+          JsonValue::String(NewlinesToSpaces(s.early_stopping_ttft_text)), 706);
+    w.Put("early_stopping_tpot_result",
+          JsonValue::String(NewlinesToSpaces(s.early_stopping_tpot_text)), 708);
   } else {
-    put("early_stopping_result", JsonValue::String(NewlinesToSpaces(s.early_stopping_text)), 700);
+    w.Put("early_stopping_result", JsonValue::String(NewlinesToSpaces(s.early_stopping_text)), 700);
   }
-  put("result_query_count", JsonValue::Uint(s.queries_issued), 712);
+  w.Put("result_query_count", JsonValue::Uint(s.queries_issued), 712);
   if (scenario == TestScenario::Server) {
-    put("result_overlatency_query_count", JsonValue::Uint(s.overlatency_query_count), 714);
+    w.Put("result_overlatency_query_count", JsonValue::Uint(s.overlatency_query_count), 714);
   }
+}
 
-  switch (scenario) {
+// The scenario's own throughput or per-query latency metrics.
+void PutScenarioMetrics(ResultsBlockWriter& w, const PerformanceSummary& s) {
+  using logging::JsonValue;
+  switch (s.settings.scenario) {
     case TestScenario::SingleStream:
-      put("result_qps_with_loadgen_overhead", JsonValue::Double(s.qps_with_loadgen_overhead), 735);
-      put("result_qps_without_loadgen_overhead", JsonValue::Double(s.qps_without_loadgen_overhead),
-          736);
-      put("early_stopping_latency_ss", JsonValue::Int(s.early_stopping_latency_ss), 737);
-      put("early_stopping_latency_ms", JsonValue::Int(s.early_stopping_latency_ms), 739);
+      w.Put("result_qps_with_loadgen_overhead", JsonValue::Double(s.qps_with_loadgen_overhead),
+            735);
+      w.Put("result_qps_without_loadgen_overhead",
+            JsonValue::Double(s.qps_without_loadgen_overhead), 736);
+      w.Put("early_stopping_latency_ss", JsonValue::Int(s.early_stopping_latency_ss), 737);
+      w.Put("early_stopping_latency_ms", JsonValue::Int(s.early_stopping_latency_ms), 739);
       break;
     case TestScenario::MultiStream:
-      put("result_min_query_latency_ns", JsonValue::Int(s.query_latency.min), 719);
-      put("result_max_query_latency_ns", JsonValue::Int(s.query_latency.max), 720);
-      put("result_mean_query_latency_ns", JsonValue::Int(s.query_latency.mean), 721);
-      put_stats("result_", "_percentile_per_query_latency_ns", s.query_latency, 724);
-      put("early_stopping_latency_ms", JsonValue::Int(s.early_stopping_latency_ms), 745);
+      w.Put("result_min_query_latency_ns", JsonValue::Int(s.query_latency.min), 719);
+      w.Put("result_max_query_latency_ns", JsonValue::Int(s.query_latency.max), 720);
+      w.Put("result_mean_query_latency_ns", JsonValue::Int(s.query_latency.mean), 721);
+      w.PutPercentiles("result_", "_percentile_per_query_latency_ns", s.query_latency, 724);
+      w.Put("early_stopping_latency_ms", JsonValue::Int(s.early_stopping_latency_ms), 745);
       break;
     case TestScenario::Server:
-      put("result_scheduled_samples_per_sec", JsonValue::Double(s.scheduled_samples_per_sec), 760);
-      put("result_completed_samples_per_sec", JsonValue::Double(s.completed_samples_per_sec), 763);
+      w.Put("result_scheduled_samples_per_sec", JsonValue::Double(s.scheduled_samples_per_sec),
+            760);
+      w.Put("result_completed_samples_per_sec", JsonValue::Double(s.completed_samples_per_sec),
+            763);
       break;
     case TestScenario::Offline:
-      put("result_samples_per_second", JsonValue::Double(s.samples_per_second), 768);
+      w.Put("result_samples_per_second", JsonValue::Double(s.samples_per_second), 768);
       break;
   }
+}
 
-  put("result_min_latency_ns", JsonValue::Int(s.sample_latency.min), 774);
-  put("result_max_latency_ns", JsonValue::Int(s.sample_latency.max), 775);
-  put("result_mean_latency_ns", JsonValue::Int(s.sample_latency.mean), 776);
-  put_stats("result_", "_percentile_latency_ns", s.sample_latency, 778);
+// Per-sample latency statistics (every scenario).
+void PutSampleLatencies(ResultsBlockWriter& w, const PerformanceSummary& s) {
+  using logging::JsonValue;
+  w.Put("result_min_latency_ns", JsonValue::Int(s.sample_latency.min), 774);
+  w.Put("result_max_latency_ns", JsonValue::Int(s.sample_latency.max), 775);
+  w.Put("result_mean_latency_ns", JsonValue::Int(s.sample_latency.mean), 776);
+  w.PutPercentiles("result_", "_percentile_latency_ns", s.sample_latency, 778);
+}
 
+// Token metrics: measured (use_token_latencies) and inferred (infer_token_latencies).
+void PutTokenMetrics(ResultsBlockWriter& w, const PerformanceSummary& s) {
+  using logging::JsonValue;
+  const TestScenario scenario = s.settings.scenario;
+  const bool tokens = s.settings.use_token_latencies;
   if (tokens && scenario != TestScenario::Offline) {
     const LatencyStats& ttft = s.first_token_latency;
     const LatencyStats& tpot = s.time_per_output_token;
-    put("result_first_token_min_latency_ns", JsonValue::Int(ttft.min), 786);
-    put("result_first_token_max_latency_ns", JsonValue::Int(ttft.max), 788);
-    put("result_first_token_mean_latency_ns", JsonValue::Int(ttft.mean), 790);
-    put_stats("result_first_token_", "_percentile_latency_ns", ttft, 793);
-    put("result_token_throughput_with_loadgen_overhead",
-        JsonValue::Double(s.token_throughput_with_loadgen_overhead), 801);
-    put("result_token_throughput", JsonValue::Double(s.token_throughput_per_ns), 803);
-    put_stats("result_time_per_output_token_", "_percentile_ns", tpot, 805);
-    put("result_time_to_output_token_min", JsonValue::Int(tpot.min), 810);
-    put("result_time_to_output_token_max", JsonValue::Int(tpot.max), 812);
-    put("result_time_to_output_token_mean", JsonValue::Int(tpot.mean), 814);
-    put("result_completed_tokens_per_second", JsonValue::Double(s.completed_tokens_per_second),
-        818);
+    w.Put("result_first_token_min_latency_ns", JsonValue::Int(ttft.min), 786);
+    w.Put("result_first_token_max_latency_ns", JsonValue::Int(ttft.max), 788);
+    w.Put("result_first_token_mean_latency_ns", JsonValue::Int(ttft.mean), 790);
+    w.PutPercentiles("result_first_token_", "_percentile_latency_ns", ttft, 793);
+    w.Put("result_token_throughput_with_loadgen_overhead",
+          JsonValue::Double(s.token_throughput_with_loadgen_overhead), 801);
+    w.Put("result_token_throughput", JsonValue::Double(s.token_throughput_per_ns), 803);
+    w.PutPercentiles("result_time_per_output_token_", "_percentile_ns", tpot, 805);
+    w.Put("result_time_to_output_token_min", JsonValue::Int(tpot.min), 810);
+    w.Put("result_time_to_output_token_max", JsonValue::Int(tpot.max), 812);
+    w.Put("result_time_to_output_token_mean", JsonValue::Int(tpot.mean), 814);
+    w.Put("result_completed_tokens_per_second", JsonValue::Double(s.completed_tokens_per_second),
+          818);
   } else if (tokens) {
-    put("result_tokens_per_second", JsonValue::Double(s.tokens_per_second), 822);
+    w.Put("result_tokens_per_second", JsonValue::Double(s.tokens_per_second), 822);
   }
   if (s.settings.infer_token_latencies) {
     if (scenario == TestScenario::Server) {
-      put("result_inferred_completed_tokens_per_second",
-          JsonValue::Double(s.inferred_tokens_per_second), 832);
+      w.Put("result_inferred_completed_tokens_per_second",
+            JsonValue::Double(s.inferred_tokens_per_second), 832);
     } else if (scenario == TestScenario::Offline) {
-      put("result_inferred_tokens_per_second", JsonValue::Double(s.inferred_tokens_per_second),
-          840);
+      w.Put("result_inferred_tokens_per_second", JsonValue::Double(s.inferred_tokens_per_second),
+            840);
     }
   }
+}
+
+}  // namespace
+
+void LogDetailResults(logging::DetailLog& log, const PerformanceSummary& s) {
+  ResultsBlockWriter w(log);
+  PutValidity(w, s);
+  PutScenarioMetrics(w, s);
+  PutSampleLatencies(w, s);
+  PutTokenMetrics(w, s);
 }
 
 }  // namespace loadgen::results

@@ -319,12 +319,81 @@ void QueryGenerator::Publish(bool done) {
   if (done) published_complete_.store(true, std::memory_order_release);
 }
 
-bool QueryGenerator::Generate(uint64_t max_queries) {
+// Appends the sample indices of the next query: the whole query for Offline, a consecutive
+// run of loaded samples for MultiStream, one draw per sample otherwise.
+void QueryGenerator::AppendQuerySamples() {
   Loop& l = *loop_;
-  if (published_complete_.load(std::memory_order_relaxed)) return true;
   const uint64_t spq = l.spq, set_size = l.set_size, dist_end = l.dist_end;
   const std::vector<uint32_t>& loaded = l.loaded;
   PlanArray<uint32_t>& out = plan_.sample_index;
+  if (l.offline) {
+    if (l.source == Source::kSame) {
+      out.append(spq, loaded[l.same]);
+    } else {
+      for (uint64_t block = 0; block < spq / set_size; ++block) {
+        const size_t start = out.size();
+        out.append(loaded.data(), loaded.data() + set_size);
+        if (l.concatenate) Shuffle(out.data() + start, set_size, l.sample_rng);
+      }
+      out.append(loaded.data(), loaded.data() + spq % set_size);
+    }
+  } else if (l.multi_stream) {
+    uint64_t start;
+    switch (l.source) {
+      case Source::kUnique:
+        start = l.unique_positions.Next("performance_issue_unique");
+        break;
+      case Source::kSame:
+        start = l.same;
+        break;
+      default:
+        start = l.accuracy ? l.main_positions.Next("the accuracy run")
+                           : UniformInt(l.sample_rng, 0, dist_end - 1);
+    }
+    out.append(loaded.data() + start, loaded.data() + start + spq);
+  } else {
+    for (uint64_t i = 0; i < spq; ++i) {
+      uint64_t position;
+      switch (l.source) {
+        case Source::kUnique:
+          position = l.unique_positions.Next("performance_issue_unique");
+          break;
+        case Source::kSame:
+          position = l.same;
+          break;
+        case Source::kEqualIssue:
+          position = l.equal_issue[l.equal_issue_next];
+          l.equal_issue_next = (l.equal_issue_next + 1) % l.equal_issue.size();
+          break;
+        default:
+          position = l.accuracy ? l.main_positions.Next("the accuracy run")
+                                : UniformInt(l.sample_rng, 0, dist_end - 1);
+      }
+      out.push_back(loaded[position]);
+    }
+  }
+}
+
+// Every generated sample takes two draws of the accuracy RNG, in order
+// (docs/official-behaviour.md#schedule-sequence-ids).
+void QueryGenerator::DrawAccuracyLogBits() {
+  Loop& l = *loop_;
+  const uint64_t samples = plan_.sample_index.size();
+  plan_.accuracy_log_bits.resize((samples + 63) / 64);
+  for (uint64_t i = l.bits_done; i < samples; ++i) {
+    // Branch-free: the wrap and the comparison are coin flips for the branch predictor.
+    const double value = Canonical(sequence_.accuracy_rng) + l.offset;
+    const double wrapped = value - static_cast<double>(value >= 1.0);
+    const uint64_t logged = l.accuracy | (wrapped <= l.probability);
+    plan_.accuracy_log_bits[i >> 6] |= logged << (i & 63);
+  }
+  l.bits_done = samples;
+}
+
+bool QueryGenerator::Generate(uint64_t max_queries) {
+  Loop& l = *loop_;
+  if (published_complete_.load(std::memory_order_relaxed)) return true;
+  const uint64_t set_size = l.set_size;
 
   // The generation loop.
   for (uint64_t step = 0; step < max_queries && l.more(); ++step) {
@@ -332,52 +401,7 @@ bool QueryGenerator::Generate(uint64_t max_queries) {
       throw SettingsError("internal: the streamed plan outgrew its bound of " +
                           std::to_string(plan_.query_capacity) + " queries");
     }
-    if (l.offline) {
-      if (l.source == Source::kSame) {
-        out.append(spq, loaded[l.same]);
-      } else {
-        for (uint64_t block = 0; block < spq / set_size; ++block) {
-          const size_t start = out.size();
-          out.append(loaded.data(), loaded.data() + set_size);
-          if (l.concatenate) Shuffle(out.data() + start, set_size, l.sample_rng);
-        }
-        out.append(loaded.data(), loaded.data() + spq % set_size);
-      }
-    } else if (l.multi_stream) {
-      uint64_t start;
-      switch (l.source) {
-        case Source::kUnique:
-          start = l.unique_positions.Next("performance_issue_unique");
-          break;
-        case Source::kSame:
-          start = l.same;
-          break;
-        default:
-          start = l.accuracy ? l.main_positions.Next("the accuracy run")
-                             : UniformInt(l.sample_rng, 0, dist_end - 1);
-      }
-      out.append(loaded.data() + start, loaded.data() + start + spq);
-    } else {
-      for (uint64_t i = 0; i < spq; ++i) {
-        uint64_t position;
-        switch (l.source) {
-          case Source::kUnique:
-            position = l.unique_positions.Next("performance_issue_unique");
-            break;
-          case Source::kSame:
-            position = l.same;
-            break;
-          case Source::kEqualIssue:
-            position = l.equal_issue[l.equal_issue_next];
-            l.equal_issue_next = (l.equal_issue_next + 1) % l.equal_issue.size();
-            break;
-          default:
-            position = l.accuracy ? l.main_positions.Next("the accuracy run")
-                                  : UniformInt(l.sample_rng, 0, dist_end - 1);
-        }
-        out.push_back(loaded[position]);
-      }
-    }
+    AppendQuerySamples();
     plan_.scheduled_delta_ns.push_back(l.timestamp);
     ++l.generated;
     l.previous = l.timestamp;
@@ -389,18 +413,8 @@ bool QueryGenerator::Generate(uint64_t max_queries) {
     }
   }
 
-  // Every generated sample takes two draws of the accuracy RNG, in order
-  // (docs/official-behaviour.md#schedule-sequence-ids).
-  const uint64_t samples = out.size();
-  plan_.accuracy_log_bits.resize((samples + 63) / 64);
-  for (uint64_t i = l.bits_done; i < samples; ++i) {
-    // Branch-free: the wrap and the comparison are coin flips for the branch predictor.
-    const double value = Canonical(sequence_.accuracy_rng) + l.offset;
-    const double wrapped = value - static_cast<double>(value >= 1.0);
-    const uint64_t logged = l.accuracy | (wrapped <= l.probability);
-    plan_.accuracy_log_bits[i >> 6] |= logged << (i & 63);
-  }
-  l.bits_done = samples;
+  DrawAccuracyLogBits();
+  const uint64_t samples = plan_.sample_index.size();
 
   const bool done = !l.more();
   if (done) {

@@ -117,6 +117,8 @@ class QueryGenerator {
 
  private:
   struct Loop;
+  void AppendQuerySamples();
+  void DrawAccuracyLogBits();
   void Publish(bool done);
 
   SeriesPlan plan_;
