@@ -28,6 +28,11 @@ done
 
 command -v clang++ >/dev/null || apt_install clang
 command -v ccache >/dev/null || apt_install ccache
+# Boost headers (Beast, Asio, JSON) for the native network client, cpp/src/net (header-only).
+if [ ! -f /usr/include/boost/json/src.hpp ] || [ ! -f /usr/include/boost/beast.hpp ]; then
+  apt_install libboost1.81-dev
+  apt_install libboost-json1.81-dev
+fi
 
 # The C++ tests and the wheel compile the same library with the same flags, in build folders at
 # the same depth: through ccache the wheel's build reuses the test build's objects.
