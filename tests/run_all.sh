@@ -8,7 +8,8 @@ JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 PY=${PYTHON:-python3}
 
 # System packages (Debian's): GoogleTest for the C++ tests, clang for the thread-safety check,
-# ccache, and a headless browser in which tests/python/test_report.py opens the report page.
+# the Boost headers for the network client, and a headless browser in which
+# tests/python/test_report.py opens the report page.
 # apt_install PACKAGE: installs it (updating the package lists once if needed), or says what to do.
 apt_install() {
   if command -v apt-get >/dev/null; then
@@ -27,18 +28,11 @@ done
 [ -n "$browser" ] || apt_install chromium-headless-shell
 
 command -v clang++ >/dev/null || apt_install clang
-command -v ccache >/dev/null || apt_install ccache
 # Boost headers (Beast, Asio, JSON) for the native network client, cpp/src/net (header-only).
 if [ ! -f /usr/include/boost/json/src.hpp ] || [ ! -f /usr/include/boost/beast.hpp ]; then
   apt_install libboost1.81-dev
   apt_install libboost-json1.81-dev
 fi
-
-# The C++ tests and the wheel compile the same library with the same flags, in build folders at
-# the same depth: through ccache the wheel's build reuses the test build's objects.
-export CMAKE_CXX_COMPILER_LAUNCHER="${CMAKE_CXX_COMPILER_LAUNCHER:-ccache}"
-export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$ROOT}"
-export CCACHE_DIR="${CCACHE_DIR:-$ROOT/build/ccache}"
 
 # Clang's thread-safety analysis (annotations: cpp/src/common/thread_annotations.h) over every
 # file of the library, the network client and the extension: an access to mutex-guarded state
