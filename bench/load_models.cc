@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "loadgen.h"
+#include "null_sut.h"
 #include "schedule/load_models/load_model.h"
 #include "session/process.h"
 
@@ -26,33 +27,6 @@ namespace {
 using loadgen::schedule::ArrivalKind;
 using loadgen::schedule::LoadModel;
 using loadgen::schedule::StageSpec;
-
-class NullSut : public mlperf::SystemUnderTest {
- public:
-  const std::string& Name() override { return name_; }
-  void IssueQuery(const std::vector<mlperf::QuerySample>& samples) override {
-    responses_.clear();
-    for (const auto& s : samples) responses_.emplace_back(s.id, 0, 0);
-    mlperf::QuerySamplesComplete(responses_.data(), responses_.size());
-  }
-  void FlushQueries() override {}
-
- private:
-  std::string name_ = "NullSut";
-  std::vector<mlperf::QuerySampleResponse> responses_;
-};
-
-class NullQsl : public mlperf::QuerySampleLibrary {
- public:
-  const std::string& Name() override { return name_; }
-  size_t TotalSampleCount() override { return 1024; }
-  size_t PerformanceSampleCount() override { return 1024; }
-  void LoadSamplesToRam(const std::vector<mlperf::QuerySampleIndex>&) override {}
-  void UnloadSamplesFromRam(const std::vector<mlperf::QuerySampleIndex>&) override {}
-
- private:
-  std::string name_ = "NullQsl";
-};
 
 struct Case {
   std::string name;
@@ -101,8 +75,8 @@ std::vector<Case> Cases(double qps, int64_t duration_ns, uint64_t queries) {
 }
 
 void Run(const char* mode, Case& c, double qps, int64_t duration_ns, uint64_t queries) {
-  NullSut sut;
-  NullQsl qsl;
+  loadgen::bench::NullSut sut;
+  loadgen::bench::NullQsl qsl(1024);
   mlperf::TestSettings s;
   s.scenario = mlperf::TestScenario::Server;
   s.mode = mlperf::TestMode::PerformanceOnly;

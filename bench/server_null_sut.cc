@@ -12,38 +12,12 @@
 #include <vector>
 
 #include "loadgen.h"
+#include "null_sut.h"
 #include "query_sample_library.h"
 #include "system_under_test.h"
 #include "test_settings.h"
 
 namespace {
-
-class BasicSut : public mlperf::SystemUnderTest {
- public:
-  const std::string& Name() override { return name_; }
-  void IssueQuery(const std::vector<mlperf::QuerySample>& samples) override {
-    responses_.clear();
-    for (const auto& s : samples) responses_.emplace_back(s.id, 0, 0);
-    mlperf::QuerySamplesComplete(responses_.data(), responses_.size());
-  }
-  void FlushQueries() override {}
-
- private:
-  std::string name_ = "BasicSUT";
-  std::vector<mlperf::QuerySampleResponse> responses_;
-};
-
-class NullQsl : public mlperf::QuerySampleLibrary {
- public:
-  const std::string& Name() override { return name_; }
-  size_t TotalSampleCount() override { return 1024 * 1024; }
-  size_t PerformanceSampleCount() override { return 1024; }
-  void LoadSamplesToRam(const std::vector<mlperf::QuerySampleIndex>&) override {}
-  void UnloadSamplesFromRam(const std::vector<mlperf::QuerySampleIndex>&) override {}
-
- private:
-  std::string name_ = "NullQSL";
-};
 
 std::string DetailValue(const std::string& path, const std::string& key) {
   std::ifstream f(path);
@@ -70,8 +44,8 @@ int main(int argc, char** argv) {
     }
   }
   if (targets.empty()) targets = {100000, 300000, 1000000, 1500000, 2000000};
-  BasicSut sut;
-  NullQsl qsl;
+  loadgen::bench::NullSut sut;
+  loadgen::bench::NullQsl qsl(1024 * 1024);
   for (double qps : targets) {
     mlperf::TestSettings s;
     s.scenario = mlperf::TestScenario::Server;

@@ -19,6 +19,7 @@ import mlperf_loadgen as lg
 import pytest
 from loadgen.net.datasets import Dataset, Sample
 from loadgen.net.endpoint import Endpoint, EndpointSut, endpoint_qsl
+from net_helpers import closing_suts
 from servers.fault_server import FaultServer
 from servers.fixtures import LlamaServer
 
@@ -51,16 +52,7 @@ def chats(count: int, *, max_tokens: int = MAX_TOKENS) -> Dataset:
 
 @pytest.fixture
 def make_sut() -> Iterator[Any]:
-    made: list[EndpointSut] = []
-
-    def make(endpoint: Endpoint, dataset: Dataset) -> EndpointSut:
-        sut = EndpointSut(endpoint, dataset)
-        made.append(sut)
-        return sut
-
-    yield make
-    for sut in made:
-        sut.close()
+    yield from closing_suts(EndpointSut)
 
 
 def settings(scenario: loadgen.Scenario, **overrides: Any) -> loadgen.Settings:

@@ -19,6 +19,7 @@ from loadgen.net.datasets import Dataset, Sample
 from loadgen.net.endpoint import endpoint_qsl
 from loadgen.net.grpc_endpoint import GrpcEndpoint, GrpcEndpointSut
 from loadgen.net.probe import EndpointError, Status, preflight, probe
+from net_helpers import accuracy_entries, closing_suts
 from servers.fixtures import TritonServer
 from servers.process import free_port
 
@@ -27,22 +28,7 @@ pytestmark = pytest.mark.usefixtures("hang_watchdog")
 
 @pytest.fixture
 def make_sut() -> Iterator[Any]:
-    made: list[GrpcEndpointSut] = []
-
-    def make(endpoint: GrpcEndpoint, dataset: Dataset) -> GrpcEndpointSut:
-        sut = GrpcEndpointSut(endpoint, dataset)
-        made.append(sut)
-        return sut
-
-    yield make
-    for sut in made:
-        sut.close()
-
-
-def accuracy_entries(result: loadgen.RunResult) -> dict[int, bytes]:
-    return {
-        e["qsl_idx"]: bytes.fromhex(e["data"]) for e in json.loads(result.accuracy_path.read_text())
-    }
+    yield from closing_suts(GrpcEndpointSut)
 
 
 def run(

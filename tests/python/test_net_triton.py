@@ -14,27 +14,13 @@ import numpy as np
 import pytest
 from loadgen.net.datasets import Dataset, Sample
 from loadgen.net.endpoint import Endpoint, EndpointSut, endpoint_qsl
+from net_helpers import accuracy_entries, closing_suts
 from servers.fixtures import TritonServer
 
 
 @pytest.fixture
 def make_sut() -> Iterator[Any]:
-    made: list[EndpointSut] = []
-
-    def make(endpoint: Endpoint, dataset: Dataset) -> EndpointSut:
-        sut = EndpointSut(endpoint, dataset)
-        made.append(sut)
-        return sut
-
-    yield make
-    for sut in made:
-        sut.close()
-
-
-def accuracy_entries(result: loadgen.RunResult) -> dict[int, bytes]:
-    return {
-        e["qsl_idx"]: bytes.fromhex(e["data"]) for e in json.loads(result.accuracy_path.read_text())
-    }
+    yield from closing_suts(EndpointSut)
 
 
 def run(sut: EndpointSut, dataset: Dataset, tmp_path: Path, **overrides: Any) -> loadgen.RunResult:
