@@ -19,7 +19,7 @@ from loadgen.net.datasets import Dataset, Sample
 from loadgen.net.endpoint import endpoint_qsl
 from loadgen.net.grpc_endpoint import GrpcEndpoint, GrpcEndpointSut
 from loadgen.net.probe import EndpointError, Status, preflight, probe
-from net_helpers import accuracy_entries, closing_suts
+from net_helpers import accuracy_entries, check_official_logs, closing_suts
 from servers.fixtures import TritonServer
 from servers.process import free_port
 
@@ -49,6 +49,15 @@ def stream_sample(max_tokens: int, delay_ms: float = 0.0, text: bytes = b"hi") -
             "delay_ms": np.array([delay_ms], dtype=np.float32),
         }
     )
+
+
+# (queries, samples) of a count-bound run of min_query_count n, two samples per MultiStream query.
+EVERY_SCENARIO_COUNTS = {
+    loadgen.Scenario.SINGLE_STREAM: lambda n: (n, n),
+    loadgen.Scenario.MULTI_STREAM: lambda n: (n, 2 * n),
+    loadgen.Scenario.SERVER: lambda n: (n, n),
+    loadgen.Scenario.OFFLINE: lambda n: (1, n),
+}
 
 
 # ------------------------------------------------------------------------------ unary
@@ -109,6 +118,8 @@ def test_unary_runs_every_scenario(
     stats = sut.stats()
     assert stats["failed"] == 0, stats["last_failure"]
     assert stats["completed"] == stats["issued"] == result.samples_completed >= 16
+    queries, samples = EVERY_SCENARIO_COUNTS[scenario](16)
+    check_official_logs(result, queries=queries, samples=samples, tokens_per_sample=None)
 
 
 def test_drop_in_start_test_accepts_the_grpc_sut(
@@ -214,6 +225,8 @@ def test_streaming_runs_every_scenario(
     stats = sut.stats()
     assert stats["failed"] == 0, stats["last_failure"]
     assert set(sut.records()["tokens"]) == {3}
+    queries, samples = EVERY_SCENARIO_COUNTS[scenario](12)
+    check_official_logs(result, queries=queries, samples=samples, tokens_per_sample=3)
 
 
 # ----------------------------------------------------------------------------- failures

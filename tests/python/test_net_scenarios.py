@@ -1,0 +1,162 @@
+"""Every scenario against every HTTP protocol of the real servers (issue 13): llama.cpp's server
+for /v1/completions and /v1/chat/completions (streamed), Triton for KServe v2 infer (JSON and
+binary tensors) and generate_stream. After each run the detail log is read with the official log
+parser's rules and the summary as TEST04 reads it (net_helpers.check_official_logs), and the
+accuracy log (every response logged: accuracy_log_probability 1) holds each sample's output.
+The gRPC protocols run every scenario in test_net_grpc.py with the same checks.
+
+Each run is tiny (8 samples): SingleStream, MultiStream and Server are then INVALID for early
+stopping alone (too few queries for its estimate), Offline is VALID; any other constraint or a
+failed sample would be a bug."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import loadgen
+import numpy as np
+import pytest
+from loadgen.net.datasets import Dataset, Sample
+from loadgen.net.endpoint import Endpoint, EndpointSut, endpoint_qsl
+from net_helpers import check_official_logs, closing_suts
+
+pytestmark = pytest.mark.usefixtures("hang_watchdog")
+
+SAMPLES = 8
+TOKENS = 3  # the tiny GGUF and Triton's stream model emit exactly max_tokens tokens
+ARRAYS = [np.arange(i, i + 4, dtype=np.float32).reshape(1, 4) for i in range(4)]
+
+
+@dataclass(frozen=True)
+class Target:
+    server: str  # the session fixture that starts it
+    endpoint: Callable[[Any], Endpoint]
+    dataset: Dataset
+    tokens: bool
+    expected_output: Callable[[int], bytes | None]  # qsl index -> data (None: any text)
+
+
+TARGETS = {
+    "llama-completions": Target(
+        "llama_server",
+        lambda s: Endpoint(s.url, api="openai", model=s.model),
+        Dataset([Sample(prompt=f"prompt {i}", max_tokens=TOKENS) for i in range(4)]),
+        True,
+        lambda i: None,
+    ),
+    "llama-chat": Target(
+        "llama_server",
+        lambda s: Endpoint(s.url, api="openai-chat", model=s.model),
+        Dataset(
+            [
+                Sample(messages=({"role": "user", "content": f"hi {i}"},), max_tokens=TOKENS)
+                for i in range(4)
+            ]
+        ),
+        True,
+        lambda i: None,
+    ),
+    "triton-kserve-json": Target(
+        "triton_server",
+        lambda s: Endpoint(s.url, api="kserve", model="identity"),
+        Dataset([Sample(tensors={"INPUT0": a}) for a in ARRAYS]),
+        False,
+        lambda i: ARRAYS[i].tobytes(),
+    ),
+    "triton-kserve-binary": Target(
+        "triton_server",
+        lambda s: Endpoint(s.url, api="kserve", model="identity", binary_tensors=True),
+        Dataset([Sample(tensors={"INPUT0": a}) for a in ARRAYS]),
+        False,
+        lambda i: ARRAYS[i].tobytes(),
+    ),
+    "triton-generate-stream": Target(
+        "triton_server",
+        lambda s: Endpoint(s.url, api="triton-generate", model="stream"),
+        Dataset([Sample(prompt=f"p{i}", max_tokens=TOKENS) for i in range(4)]),
+        True,
+        lambda i: b"tok0 tok1 tok2 ",
+    ),
+}
+
+SETTINGS: dict[loadgen.Scenario, dict[str, Any]] = {
+    loadgen.Scenario.SINGLE_STREAM: dict(min_query_count=SAMPLES),
+    loadgen.Scenario.MULTI_STREAM: dict(
+        min_query_count=SAMPLES // 2, multi_stream_samples_per_query=2
+    ),
+    loadgen.Scenario.SERVER: dict(
+        min_query_count=SAMPLES,
+        server_target_qps=100,
+        # Bounds no tiny request misses, even on a busy machine: the verdict is early stopping's.
+        server_target_latency_ns=5_000_000_000,
+        server_ttft_latency_ns=5_000_000_000,
+        server_tpot_latency_ns=5_000_000_000,
+    ),
+    loadgen.Scenario.OFFLINE: dict(min_query_count=SAMPLES, offline_expected_qps=SAMPLES),
+}
+QUERIES = {
+    loadgen.Scenario.SINGLE_STREAM: SAMPLES,
+    loadgen.Scenario.MULTI_STREAM: SAMPLES // 2,
+    loadgen.Scenario.SERVER: SAMPLES,
+    loadgen.Scenario.OFFLINE: 1,
+}
+
+
+@pytest.fixture
+def make_sut() -> Iterator[Any]:
+    yield from closing_suts(EndpointSut)
+
+
+@pytest.mark.parametrize("scenario", list(loadgen.Scenario), ids=lambda s: s.value)
+@pytest.mark.parametrize("target_name", list(TARGETS))
+def test_every_scenario_writes_logs_the_official_parser_reads(
+    target_name: str,
+    scenario: loadgen.Scenario,
+    request: pytest.FixtureRequest,
+    make_sut: Any,
+    tmp_path: Path,
+) -> None:
+    target = TARGETS[target_name]
+    server = request.getfixturevalue(target.server)
+    sut = make_sut(target.endpoint(server), target.dataset)
+    settings = loadgen.Settings(
+        scenario=scenario,
+        min_duration_ms=0,
+        use_token_latencies=target.tokens,
+        accuracy_log_probability=1.0,
+        **SETTINGS[scenario],
+    )
+    result = loadgen.run(
+        sut, endpoint_qsl(target.dataset), settings, log_dir=tmp_path, progress=False
+    )
+
+    expected_failures = () if scenario is loadgen.Scenario.OFFLINE else ("early_stopping",)
+    assert result.failed_constraints == expected_failures, result.summary
+    check_official_logs(
+        result,
+        queries=QUERIES[scenario],
+        samples=SAMPLES,
+        tokens_per_sample=TOKENS if target.tokens else None,
+    )
+    stats = sut.stats()
+    assert stats["failed"] == 0, stats["last_failure"]
+    assert stats["issued"] == stats["completed"] == SAMPLES
+    if target.tokens:
+        source = "tokens_from_chunks" if target_name.startswith("triton") else "tokens_from_usage"
+        assert stats[source] == SAMPLES  # generate_stream has no usage; llama-server sends it
+
+    entries = json.loads(result.accuracy_path.read_text())
+    assert len(entries) == SAMPLES
+    assert sorted(e["seq_id"] for e in entries) == list(range(SAMPLES))
+    for entry in entries:
+        data = bytes.fromhex(entry["data"])
+        expected = target.expected_output(entry["qsl_idx"])
+        if expected is None:
+            assert data.decode()  # the streamed text, non-empty
+        else:
+            assert data == expected
+        if target.tokens:
+            assert entry["token_count"] == TOKENS
