@@ -36,6 +36,7 @@ from typing import Any, Literal, Optional, Union
 
 from .. import _core
 from .datasets import Sample
+from .endpoint import release_handle
 from .grpc_v2 import (
     FAILURE_REASONS,
     SERVICE,
@@ -430,7 +431,7 @@ class GrpcEndpointSut:
 
     def close(self) -> None:
         if self._handle is not None:
-            _core.DestroySUT(self._handle)
+            release_handle(_core.DestroySUT, self._handle)
             self._handle = None
         if not self._thread.is_alive():
             return
