@@ -11,6 +11,12 @@ request is chosen by the request's ``model`` field, so one server serves every c
 - ``stall``: headers sent, then nothing (the client's timeout must fire);
 - ``malformed-sse``: a chunk whose data is not JSON, then [DONE] (not streamed: a body that is
   not JSON).
+- ``close``: the connection is closed cleanly (a FIN) before the response ends (streamed: after
+  the first chunk, without the last chunk of the chunked body; else halfway through the body);
+- ``sse-error``: streamed, one token, then an error event (``data: {"error": {...}}``, as vLLM
+  and llama.cpp's server report a failure mid-stream), then [DONE]; not streamed: 200 with an
+  ``error`` object instead of choices;
+- ``silent``: the request is read and nothing is ever sent (not even the headers).
 
 ``GET /v1/models`` lists the names in ``LISTED``; any other name (but ``status-NNN``) is a missing
 model: 404.
@@ -38,6 +44,9 @@ LISTED = (
     "reset",
     "stall",
     "malformed-sse",
+    "close",
+    "sse-error",
+    "silent",
 )
 
 
@@ -125,6 +134,9 @@ class FaultServer:
             await writer.drain()
             await asyncio.sleep(self.stall_s)
             return False
+        if fault == "silent":
+            await asyncio.sleep(self.stall_s)
+            return False
         if fault.startswith("status-"):
             status = int(fault.split("-", 1)[1])
             return await _send_json(
@@ -145,6 +157,14 @@ class FaultServer:
                 writer.write(_head(200, "application/json", 8) + b"not json")
                 await writer.drain()
                 return True
+            if fault == "close":
+                writer.write(_head(200, "application/json", 100) + b'{"choices": [')
+                await writer.drain()
+                writer.close()
+                return False
+            if fault == "sse-error":
+                error = {"error": {"message": "injected error", "type": "server_error"}}
+                return await _send_json(writer, 200, error)
             text = "".join(_token(i) for i in range(tokens))
             choice = {"index": 0, "finish_reason": "length"}
             choice.update(
@@ -166,11 +186,21 @@ class FaultServer:
             writer.write(_chunked(b"data: [DONE]\n\n") + b"0\r\n\r\n")
             await writer.drain()
             return True
+        if fault == "sse-error":
+            writer.write(_chunked(_sse(_stream_chunk(chat, _token(0)))))
+            error = {"error": {"message": "injected mid-stream error", "code": 500}}
+            writer.write(_chunked(_sse(error)))
+            writer.write(_chunked(b"data: [DONE]\n\n") + b"0\r\n\r\n")
+            await writer.drain()
+            return True
         for i in range(tokens):
             writer.write(_chunked(_sse(_stream_chunk(chat, _token(i)))))
             await writer.drain()
             if fault == "reset":
                 _reset(writer)
+                return False
+            if fault == "close":
+                writer.close()  # a FIN, not a reset; the chunked body never ends
                 return False
         if fault != "no-usage":
             writer.write(_chunked(_sse({"choices": [], "usage": usage})))
