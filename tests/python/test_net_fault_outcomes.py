@@ -267,3 +267,40 @@ def test_generate_stream_of_an_unknown_model_fails_each_sample(
     assert sut.stats()["last_failure"] == (
         'http_4xx: HTTP 404: {"error":"Request for unknown model: \'gone\' is not found"}'
     )
+
+
+# ----------------------------------------------------------------- settings that cannot work
+
+
+@pytest.mark.parametrize(
+    ("argv", "what"),
+    [
+        (
+            ["--api", "openai-chat", "--model", "ok", "--no-stream"],
+            "an answer asked with --no-stream",
+        ),
+        (["--api", "kserve", "--model", "identity"], "a KServe v2 infer answer (--api kserve)"),
+    ],
+    ids=["openai-no-stream", "kserve"],
+)
+def test_token_latencies_of_whole_answers_are_an_error_before_any_load(
+    argv: list[str],
+    what: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Each sample would log an error (a latency recorded before its first token) and TTFT be 0.
+    server = request.getfixturevalue("triton_server" if "kserve" in argv else "fault_server")
+    before = len(getattr(server, "requests", []))
+    log_dir = tmp_path / "logs"
+    rc = main(
+        ["bench", server.url, *argv, "--use-token-latencies", "true", "--log-dir", str(log_dir)]
+    )
+    assert rc == 2
+    assert capsys.readouterr().err == (
+        f"loadgen bench: token latencies need streamed answers, and {what} arrives whole: "
+        "drop use_token_latencies (nothing was sent: the test did not start)\n"
+    )
+    assert len(getattr(server, "requests", [])) == before
+    assert not log_dir.exists()

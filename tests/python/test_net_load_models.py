@@ -2,11 +2,13 @@
 recorded of each request (issue and completion moments, sample index) shows the closed loop
 holding its concurrency, the open-loop stages issuing the plan's samples in the plan's order with
 per-stage results, warm-up and cool-down left out of the metrics, and a trace replayed in its
-arrival order. Exact counts and orders, no timing bounds (test_load_models.py has the statistics
-against an in-process SUT)."""
+arrival order; a stopped load-model run cancels its requests. Exact counts and orders, no timing
+bounds (test_load_models.py has the statistics against an in-process SUT)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -15,6 +17,7 @@ import pytest
 from loadgen.net.datasets import Dataset, Sample
 from loadgen.net.endpoint import Endpoint, EndpointSut, endpoint_qsl
 from net_helpers import closing_suts, official_log_checks
+from servers.fault_server import FaultServer
 from servers.fixtures import LlamaServer
 
 pytestmark = pytest.mark.usefixtures("hang_watchdog")
@@ -138,3 +141,39 @@ def test_trace_replay_replays_the_arrival_order(llama_sut: EndpointSut, tmp_path
     assert (stage.kind, stage.queries_issued, stage.samples_completed) == ("trace", 6, 6)
     assert llama_sut.stats()["failed"] == 0
     assert llama_sut.records()["tokens"] == [TOKENS] * 6
+
+
+def test_stopping_a_load_model_run_cancels_its_requests_and_writes_the_logs(
+    fault_server: FaultServer, tmp_path: Path
+) -> None:
+    # Ctrl-C, loadgen.abort, the watchdog: the same stop. The fault server never answers "stall".
+    dataset = Dataset([Sample(prompt="x", max_tokens=2, extra_body={"model": "stall"})])
+    with EndpointSut(Endpoint(fault_server.url, api="openai", model="stall"), dataset) as sut:
+
+        def stop_when_both_are_in_flight() -> None:
+            deadline = time.monotonic() + 10
+            while sut.stats()["issued"] < 2 and time.monotonic() < deadline:
+                time.sleep(0.005)
+            assert loadgen.abort()
+
+        stopper = threading.Thread(target=stop_when_both_are_in_flight)
+        stopper.start()
+        result = loadgen.run(
+            sut,
+            endpoint_qsl(dataset),
+            SERVER,
+            log_dir=tmp_path,
+            load=loadgen.Concurrency(2, queries=10),
+            progress=False,
+        )
+        stopper.join()
+        assert sut.outstanding == 0
+        assert sut.stats()["failures_by_reason"]["cancelled"] == 2
+    assert result.interrupted and not result.valid
+    assert dict(result.failed_by_reason) == {"cancelled": 2}
+    (stage,) = result.stages
+    assert (stage.queries_issued, stage.samples_completed) == (2, 2)  # the loop stopped issuing
+    log = official_log_checks().parse_mlperf_log(result.detail_path.read_text())
+    assert log["result_validity"][0]["value"] == "INVALID"
+    assert log["loadgen_failed_samples_by_reason"][0]["value"] == {"cancelled": 2}
+    assert "Result is : INVALID" in result.summary

@@ -312,6 +312,13 @@ def run_bench(args: argparse.Namespace, headers: Mapping[str, str]) -> int:
         dataset = make_dataset(args, args.api, found)
     except (ValueError, TypeError) as e:  # ConfigError and DatasetError are ValueErrors
         return _fail(str(e))
+    whole = _whole_answers(args)
+    if settings.use_token_latencies and whole:
+        # Else every sample would log an error (a latency recorded before its first token).
+        return _fail(
+            f"token latencies need streamed answers, and {whole} arrives whole: "
+            "drop use_token_latencies (nothing was sent: the test did not start)"
+        )
     log_dir = Path(args.log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
     print(
@@ -412,6 +419,16 @@ def _write_report(log_dir: Path) -> None:
         print(f"no report: {e}", file=sys.stderr)
         return
     print(f"report: {written[0]}")
+
+
+def _whole_answers(args: argparse.Namespace) -> str | None:
+    """What answers whole, with no first token to time: KServe v2 infer over HTTP, or an OpenAI
+    api with --no-stream; None when the answers stream (gRPC streams for decoupled models)."""
+    if args.api == "kserve":
+        return "a KServe v2 infer answer (--api kserve)"
+    if args.api in ("openai", "openai-chat") and args.no_stream:
+        return "an answer asked with --no-stream"
+    return None
 
 
 def _fail(message: str) -> int:
