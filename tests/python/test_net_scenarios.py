@@ -3,7 +3,9 @@ for /v1/completions and /v1/chat/completions (streamed), Triton for KServe v2 in
 binary tensors) and generate_stream. After each run the detail log is read with the official log
 parser's rules and the summary as TEST04 reads it (net_helpers.check_official_logs), and the
 accuracy log (every response logged: accuracy_log_probability 1) holds each sample's output.
-The gRPC protocols run every scenario in test_net_grpc.py with the same checks.
+The gRPC protocols run every scenario in test_net_grpc.py with the same checks. Then what the
+logs carry: the streamed chat text in the accuracy log, and token counts without usage (counted
+from the content chunks, flagged as such).
 
 Each run is tiny (8 samples): SingleStream, MultiStream and Server are then INVALID for early
 stopping alone (too few queries for its estimate), Offline is VALID; any other constraint or a
@@ -11,6 +13,7 @@ failed sample would be a bug."""
 
 from __future__ import annotations
 
+import http.client
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,3 +163,73 @@ def test_every_scenario_writes_logs_the_official_parser_reads(
             assert data == expected
         if target.tokens:
             assert entry["token_count"] == TOKENS
+
+
+# ------------------------------------------------------------------ what the logs carry
+
+
+def direct_chat(server: Any, content: str) -> str:
+    host, port = server.url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    body = {
+        "model": server.model,
+        "messages": [{"role": "user", "content": content}],
+        "max_tokens": 6,
+        "temperature": 0,
+    }
+    conn.request(
+        "POST", "/v1/chat/completions", json.dumps(body), {"Content-Type": "application/json"}
+    )
+    text = json.loads(conn.getresponse().read())["choices"][0]["message"]["content"]
+    conn.close()
+    return str(text)
+
+
+def test_chat_accuracy_log_holds_the_streamed_text(
+    llama_server: Any, make_sut: Any, tmp_path: Path
+) -> None:
+    # Greedy: the text assembled from the streamed deltas is the non-streamed answer.
+    contents = [f"hello {i}" for i in range(3)]
+    dataset = Dataset(
+        [
+            Sample(
+                messages=({"role": "user", "content": c},),
+                max_tokens=6,
+                extra_body={"temperature": 0},
+            )
+            for c in contents
+        ]
+    )
+    sut = make_sut(Endpoint(llama_server.url, api="openai-chat", model=llama_server.model), dataset)
+    settings = loadgen.Settings(
+        scenario=loadgen.Scenario.SINGLE_STREAM, mode=loadgen.Mode.ACCURACY, min_duration_ms=0
+    )
+    result = loadgen.run(sut, endpoint_qsl(dataset), settings, log_dir=tmp_path, progress=False)
+    entries = json.loads(result.accuracy_path.read_text())
+    assert sorted(e["qsl_idx"] for e in entries) == [0, 1, 2]
+    for entry in entries:
+        text = bytes.fromhex(entry["data"]).decode()
+        assert text == direct_chat(llama_server, contents[entry["qsl_idx"]])
+
+
+@pytest.mark.parametrize("api", ["openai", "openai-chat"])
+def test_tokens_without_usage_are_counted_from_chunks_and_flagged(
+    api: str, fault_server: Any, make_sut: Any, tmp_path: Path
+) -> None:
+    # The fault server's "no-usage" model streams one chunk per token and no usage.
+    dataset = Dataset([Sample(prompt="x", max_tokens=TOKENS)] * 2)
+    sut = make_sut(Endpoint(fault_server.url, api=api, model="no-usage"), dataset)
+    settings = loadgen.Settings(
+        scenario=loadgen.Scenario.OFFLINE,
+        min_duration_ms=0,
+        min_query_count=SAMPLES,
+        use_token_latencies=True,
+    )
+    result = loadgen.run(sut, endpoint_qsl(dataset), settings, log_dir=tmp_path, progress=False)
+    assert result.valid and result.token_count == SAMPLES * TOKENS
+    stats = sut.stats()
+    assert (stats["tokens_from_chunks"], stats["tokens_from_usage"]) == (SAMPLES, 0)
+    records = sut.records()
+    assert records["token_source"] == ["chunks"] * SAMPLES
+    assert records["tokens"] == [TOKENS] * SAMPLES
+    assert all(len(c) == TOKENS for c in records["chunk_times_ns"])
