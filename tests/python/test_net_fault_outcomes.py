@@ -7,7 +7,7 @@ them all in one Offline run):
   run continues (SingleStream: the next query is issued after the failed one, and the good
   prompt's samples still complete with their tokens), the failures are counted in RunResult, in
   the detail log (read with the official parser's rules) and in the summary, and the run is
-  INVALID;
+  INVALID; in MultiStream, Server and Offline too, failed and answered samples side by side;
 - at start, against Triton (KServe v2 infer and generate_stream; the OpenAI apis and gRPC are in
   test_net_bench.py and test_net_grpc.py): an unreachable server or a missing model is a clear
   error before any request, and no log is written;
@@ -208,6 +208,51 @@ def test_a_fault_during_the_run_fails_its_samples_and_the_run_goes_on(
             if index == FAULTY
         ]
         assert all(0.3e9 <= w < 5e9 for w in waits), waits
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [loadgen.Scenario.MULTI_STREAM, loadgen.Scenario.SERVER, loadgen.Scenario.OFFLINE],
+    ids=lambda s: s.value,
+)
+def test_failures_in_the_other_scenarios_are_counted_per_sample(
+    scenario: loadgen.Scenario, fault_server: FaultServer, make_sut: Any, tmp_path: Path
+) -> None:
+    # Two good prompts and two faults: a MultiStream query mixes failed and answered samples.
+    models = ["ok", "status-500", "ok", "reset"]
+    dataset = Dataset(
+        [Sample(prompt="x", max_tokens=TOKENS, extra_body={"model": m}) for m in models]
+    )
+    sut = make_sut(Endpoint(fault_server.url, api="openai", model="ok"), dataset)
+    settings = loadgen.Settings(
+        scenario=scenario,
+        min_duration_ms=0,
+        min_query_count=8,
+        multi_stream_samples_per_query=4,
+        server_target_qps=100,
+        use_token_latencies=True,
+    )
+    result = loadgen.run(sut, endpoint_qsl(dataset), settings, log_dir=tmp_path, progress=False)
+    records = sut.records()
+    expected = {"ok": None, "status-500": "http_5xx", "reset": "connection_closed"}
+    assert records["failure"] == [expected[models[i]] for i in records["sample_index"]]
+    by_reason = {
+        reason: records["failure"].count(reason) for reason in ("http_5xx", "connection_closed")
+    }
+    assert all(by_reason.values())  # the seeds draw both faults
+    samples = 32 if scenario is loadgen.Scenario.MULTI_STREAM else 8
+    assert result.samples_completed == len(records["failure"]) == samples
+    assert result.samples_failed == sum(by_reason.values())
+    assert dict(result.failed_by_reason) == by_reason
+    assert not result.valid and "failed_samples" in result.failed_constraints
+    assert result.errors == 1
+    good = [t for t, f in zip(records["tokens"], records["failure"]) if f is None]
+    assert good == [TOKENS] * (samples - result.samples_failed)
+    assert result.token_count == TOKENS * len(good)
+    log = detail_log(tmp_path)
+    assert log["result_validity"] == "INVALID"
+    assert log["loadgen_failed_samples"] == result.samples_failed
+    assert log["loadgen_failed_samples_by_reason"] == by_reason
 
 
 # ------------------------------------------------------------------------------ Triton
