@@ -1,5 +1,5 @@
 """Every scenario against every HTTP protocol of the real servers (issue 13): llama.cpp's server
-for /v1/completions and /v1/chat/completions (streamed), Triton for KServe v2 infer (JSON and
+for /v1/completions and /v1/chat/completions (streamed; chat also whole), Triton for KServe v2 infer (JSON and
 binary tensors) and generate_stream. After each run the detail log is read with the official log
 parser's rules and the summary as TEST04 reads it (net_helpers.check_official_logs), and the
 accuracy log (every response logged: accuracy_log_probability 1) holds each sample's output.
@@ -60,6 +60,18 @@ TARGETS = {
             ]
         ),
         True,
+        lambda i: None,
+    ),
+    "llama-chat-whole": Target(
+        "llama_server",
+        lambda s: Endpoint(s.url, api="openai-chat", model=s.model, stream=False),
+        Dataset(
+            [
+                Sample(messages=({"role": "user", "content": f"hi {i}"},), max_tokens=TOKENS)
+                for i in range(4)
+            ]
+        ),
+        False,  # a whole answer has no first token to time
         lambda i: None,
     ),
     "triton-kserve-json": Target(
