@@ -1,6 +1,6 @@
 """Every scenario against every HTTP protocol of the real servers (issue 13): llama.cpp's server
-for /v1/completions and /v1/chat/completions (streamed; chat also whole), Triton for KServe v2 infer (JSON and
-binary tensors) and generate_stream. After each run the detail log is read with the official log
+for /v1/completions and /v1/chat/completions (streamed; chat also whole), Triton for KServe v2
+infer (JSON and binary tensors) and generate_stream. After each run the detail log is read with the official log
 parser's rules and the summary as TEST04 reads it (net_helpers.check_official_logs), and the
 accuracy log (every response logged: accuracy_log_probability 1) holds each sample's output.
 The gRPC protocols run every scenario in test_net_grpc.py with the same checks. Then what the
