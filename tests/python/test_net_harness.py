@@ -3,12 +3,14 @@ examples/python/mlperf_harness_endpoint.py (ConstructQSL, TestSettings, StartTes
 DestroySUT/DestroyQSL) runs its in-process SUT, then the same code with an EndpointSut for
 llama.cpp's server and for Triton's generate_stream. The swap changes neither the schedule (the
 same seeds issue the same samples in the same order) nor the logs' form: the official log parser
-reads them, VALID, with TTFT and TPOT."""
+reads them, VALID, with TTFT and TPOT. Ctrl-C in such a harness cancels the requests in flight
+and writes the logs before StartTest hands the interrupt back."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +23,7 @@ from loadgen.net.datasets import Dataset, Sample
 from loadgen.net.endpoint import Endpoint, EndpointSut, endpoint_qsl
 from loadgen.net.grpc_endpoint import GrpcEndpoint, GrpcEndpointSut
 from net_helpers import official_log_checks
+from servers.fault_server import FaultServer
 from servers.fixtures import LlamaServer, TritonServer
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "python" / "mlperf_harness_endpoint.py"
@@ -131,3 +134,73 @@ def test_closing_an_endpoint_sut_the_harness_already_destroyed_is_quiet(
             lg.DestroySUT(sut)
     sut.close()
     grpc.close()
+
+
+CTRL_C_HARNESS = """
+import json, sys, threading, time
+import mlperf_loadgen as lg
+from loadgen.net.datasets import Sample
+from loadgen.net.endpoint import Endpoint, EndpointSut
+
+url, log_dir = sys.argv[1], sys.argv[2]
+sut = EndpointSut(Endpoint(url, api="openai", model="stall"), [Sample(prompt="x", max_tokens=3)] * 4)
+qsl = lg.ConstructQSL(4, 4, lambda indices: None, lambda indices: None)
+settings = lg.TestSettings()
+settings.scenario = lg.TestScenario.Offline
+settings.mode = lg.TestMode.PerformanceOnly
+settings.min_query_count = 4
+settings.min_duration_ms = 0
+log_settings = lg.LogSettings()
+log_settings.log_output.outdir = log_dir
+
+def say_running():
+    while sut.stats()["issued"] < 4:
+        time.sleep(0.005)
+    print("running", flush=True)
+
+threading.Thread(target=say_running, daemon=True).start()
+try:
+    lg.StartTestWithLogSettings(sut, qsl, settings, log_settings)
+    print("returned", flush=True)
+except KeyboardInterrupt:
+    print("KeyboardInterrupt", flush=True)
+stats = sut.stats()
+print(json.dumps(dict(outstanding=sut.outstanding,
+                      by_reason={k: v for k, v in stats["failures_by_reason"].items() if v})))
+lg.DestroyQSL(qsl)
+lg.DestroySUT(sut)
+"""
+
+
+def test_ctrl_c_in_an_mlperf_loadgen_harness_cancels_the_requests_and_writes_the_logs(
+    fault_server: FaultServer, tmp_path: Path
+) -> None:
+    script = tmp_path / "harness.py"
+    script.write_text(CTRL_C_HARNESS)
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    child = subprocess.Popen(
+        [sys.executable, str(script), fault_server.url, str(log_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "running"  # 4 requests stalled at the server
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=20)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 0, err
+    # StartTest returns the Ctrl-C to the harness once the logs are written, as KeyboardInterrupt.
+    interrupted, report = out.strip().splitlines()
+    assert interrupted == "KeyboardInterrupt"
+    assert json.loads(report) == {"outstanding": 0, "by_reason": {"cancelled": 4}}
+    parsed = official_log_checks().parse_mlperf_log((log_dir / "mlperf_log_detail.txt").read_text())
+    assert parsed["result_validity"][0]["value"] == "INVALID"
+    assert parsed["loadgen_failed_samples_by_reason"][0]["value"] == {"cancelled": 4}
+    assert "Result is : INVALID" in (log_dir / "mlperf_log_summary.txt").read_text()
