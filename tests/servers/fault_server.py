@@ -5,7 +5,8 @@ request is chosen by the request's ``model`` field, so one server serves every c
 
 - ``ok``: a well-formed answer (streamed: one chunk per token and a usage chunk, then [DONE]);
 - ``no-usage``: the same without usage (streamed or not);
-- ``status-400`` ... ``status-503`` (any ``status-NNN``): that HTTP status with a JSON error;
+- ``status-400`` ... ``status-503`` (any ``status-NNN``, e.g. ``status-302``, a redirect without
+  a ``Location``): that HTTP status with a JSON error;
 - ``reset``: the connection is cut by a TCP reset (streamed: after the first chunk; else after
   the response head);
 - ``stall``: headers sent, then nothing (the client's timeout must fire);

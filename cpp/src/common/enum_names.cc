@@ -52,7 +52,8 @@ constexpr const char* kSampleFailureNames[kSampleFailureCount] = {"error",
                                                                   "timeout_total",
                                                                   "malformed_response",
                                                                   "bad_sample",
-                                                                  "cancelled"};
+                                                                  "cancelled",
+                                                                  "http_status"};
 }  // namespace
 
 const char* SampleFailureName(SampleFailure reason) {

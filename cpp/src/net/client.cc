@@ -39,6 +39,8 @@ const char* FailureReasonName(FailureReason reason) {
       return "bad_sample";
     case FailureReason::kCancelled:
       return "cancelled";
+    case FailureReason::kHttpStatus:
+      return "http_status";
     case FailureReason::kCount:
       break;
   }
@@ -67,6 +69,8 @@ SampleFailure ToSampleFailure(FailureReason reason) {
       return SampleFailure::kBadSample;
     case FailureReason::kCancelled:
       return SampleFailure::kCancelled;
+    case FailureReason::kHttpStatus:
+      return SampleFailure::kHttpStatus;
     case FailureReason::kNone:
     case FailureReason::kCount:
       break;

@@ -27,7 +27,7 @@ enum class BalancePolicy : uint8_t { kRoundRobin, kLeastOutstanding };
 enum class FailureReason : uint8_t {
   kNone,
   kHttp4xx,            // the server answered 4xx
-  kHttp5xx,            // the server answered 5xx (or another non-2xx status)
+  kHttp5xx,            // the server answered 5xx
   kConnectFailed,      // TCP connect refused or unreachable
   kConnectionClosed,   // closed or reset by the server before the response was complete
   kConnectTimeout,     // connect_timeout_ns passed
@@ -36,6 +36,7 @@ enum class FailureReason : uint8_t {
   kMalformedResponse,  // bad HTTP, JSON or SSE, a stream without [DONE], or an error event
   kBadSample,          // the QSL index has no request body
   kCancelled,          // CancelAll (the run ended with the request still in flight)
+  kHttpStatus,         // another non-2xx status: 1xx, or 3xx (redirects are not followed)
   kCount,
 };
 

@@ -32,6 +32,14 @@ bool IsEventStream(std::string_view content_type) {
   return content_type.substr(0, 17) == "text/event-stream";
 }
 
+// A non-2xx status as a failure: only 4xx and 5xx are the client's or the server's error; a 1xx
+// or 3xx (a redirect, which this client does not follow) is neither.
+FailureReason StatusFailure(unsigned status) {
+  if (status / 100 == 4) return FailureReason::kHttp4xx;
+  if (status / 100 == 5) return FailureReason::kHttp5xx;
+  return FailureReason::kHttpStatus;
+}
+
 }  // namespace
 
 Connection::Connection(asio::io_context& io, Client& client, Endpoint& endpoint)
@@ -292,7 +300,7 @@ void Connection::Finish() {
   FailureReason failure = FailureReason::kNone;
   std::string message;
   if (http_status_ / 100 != 2) {
-    failure = http_status_ / 100 == 4 ? FailureReason::kHttp4xx : FailureReason::kHttp5xx;
+    failure = StatusFailure(http_status_);
     message = "HTTP " + std::to_string(http_status_) + ": " + body_.substr(0, kErrorSnippetBytes);
   } else if (streaming_) {
     if (!sse_.AtEventBoundary()) {

@@ -219,6 +219,32 @@ TEST(EndpointClient, CutAndGarbledResponsesFailWithTheirReason) {
   EXPECT_EQ(stats.last_failure, "http_5xx: HTTP 500: oops");
 }
 
+// A redirect (not followed) or an interim 1xx is not a server error: it is counted apart.
+TEST(EndpointClient, OtherNon2xxStatusesAreNeitherClientNorServerErrors) {
+  ScriptedServer server([](int, tcp::socket& s) {
+    static std::atomic<int> request{0};
+    if (request++ == 0) {
+      return Send(s,
+                  "HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 5\r\n\r\nmoved");
+    }
+    Send(s, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n");
+    return false;
+  });
+  EndpointSut sut(Config(server.url(), ApiKind::kOpenAiCompletions), {"{}"});
+  const auto records = RunSequentially(sut, 2);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].failure, FailureReason::kHttpStatus);
+  EXPECT_EQ(records[0].http_status, 302);
+  EXPECT_EQ(records[1].failure, FailureReason::kHttpStatus);
+  EXPECT_EQ(records[1].http_status, 101);
+  const EndpointStats stats = sut.Stats();
+  EXPECT_EQ(stats.failed, 2u);
+  EXPECT_EQ(stats.failures_by_reason[static_cast<size_t>(FailureReason::kHttpStatus)], 2u);
+  EXPECT_EQ(stats.failures_by_reason[static_cast<size_t>(FailureReason::kHttp5xx)], 0u);
+  EXPECT_EQ(stats.last_failure, "http_status: HTTP 101: ");
+  EXPECT_STREQ(SampleFailureName(ToSampleFailure(FailureReason::kHttpStatus)), "http_status");
+}
+
 TEST(EndpointClient, ABurstIsQueuedOnAtMostMaxConnections) {
   ScriptedServer server([](int, tcp::socket& s) {
     return Send(s, JsonResponse(R"({"choices":[{"message":{"content":"x"}}]})"));

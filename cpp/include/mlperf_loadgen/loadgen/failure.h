@@ -20,7 +20,7 @@ namespace loadgen {
 enum class SampleFailure : uint8_t {
   kError,              ///< "error": unspecified (the SUT's own error)
   kHttp4xx,            ///< "http_4xx"
-  kHttp5xx,            ///< "http_5xx" (or another non-2xx status)
+  kHttp5xx,            ///< "http_5xx"
   kConnectFailed,      ///< "connect_failed"
   kConnectionClosed,   ///< "connection_closed": closed or reset before the response ended
   kTimeoutConnect,     ///< "timeout_connect"
@@ -29,6 +29,7 @@ enum class SampleFailure : uint8_t {
   kMalformedResponse,  ///< "malformed_response": bad HTTP, JSON or event stream
   kBadSample,          ///< "bad_sample": the SUT has no input for the sample
   kCancelled,          ///< "cancelled": still in flight when the run was stopped
+  kHttpStatus,         ///< "http_status": another non-2xx status (1xx, 3xx: not followed)
   kCount,
 };
 
