@@ -37,6 +37,7 @@ def get_cmake_dir() -> str:
 
 from .errors import (
     ConfigError,
+    EndpointError,
     ResponseIdError,
     SettingsError,
     SutCallbackError,
@@ -152,6 +153,7 @@ __all__ = [
     "ConfigError",
     "ConstantRate",
     "Cooldown",
+    "EndpointError",
     "Gamma",
     "InMemoryQsl",
     "LatencyStats",

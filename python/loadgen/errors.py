@@ -6,6 +6,7 @@ from . import _core
 
 __all__ = [
     "ConfigError",
+    "EndpointError",
     "ResponseIdError",
     "SettingsError",
     "SutCallbackError",
@@ -36,6 +37,12 @@ class ConfigError(ValueError):
         self.line = line
         self.key = key
         self.suggestion = suggestion
+
+
+class EndpointError(RuntimeError):
+    """A served model cannot serve the test: its server is unreachable, does not list the model,
+    or answered a check badly. Raised before any load (``loadgen.net``: ``EndpointSut`` at
+    construction, ``preflight``, ``loadgen bench``)."""
 
 
 class ResponseIdError(ValueError):

@@ -20,6 +20,7 @@ from .results import RunResult, build_result
 from .settings import LogOptions, Mode, PathLike, Scenario, Settings
 from .sut import (
     AsyncSystemUnderTest,
+    ChecksSettings,
     NumpyBatch,
     NumpySystemUnderTest,
     QuerySampleLibrary,
@@ -123,6 +124,8 @@ def run(
     cannot run raises :class:`SettingsError` before any load.
     """
     settings.validate()
+    if isinstance(sut, ChecksSettings):  # e.g. an EndpointSut whose answers arrive whole
+        sut.check_settings(settings)
     stages = _load_stages(settings, load)
     if batch not in ("list", "numpy"):
         raise ValueError(f"batch must be 'list' or 'numpy', got {batch!r}")

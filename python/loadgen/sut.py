@@ -8,8 +8,11 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+    from .settings import Settings
+
 __all__ = [
     "AsyncSystemUnderTest",
+    "ChecksSettings",
     "InMemoryQsl",
     "NumpyBatch",
     "NumpySystemUnderTest",
@@ -91,6 +94,15 @@ class AsyncSystemUnderTest(Protocol):
     def issue(self, batch: Any) -> Awaitable[None]: ...
 
     def flush(self) -> Any: ...
+
+
+@runtime_checkable
+class ChecksSettings(Protocol):
+    """A SUT that knows settings it cannot serve (an endpoint whose answers arrive whole has no
+    first token to time): ``run`` calls ``check_settings`` after validating the settings and
+    before opening a log or issuing anything; it raises :class:`loadgen.SettingsError`."""
+
+    def check_settings(self, settings: Settings) -> None: ...
 
 
 @runtime_checkable

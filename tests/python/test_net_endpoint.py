@@ -354,8 +354,10 @@ def test_unreachable_endpoint_fails_each_sample_with_connect_failed(
     make_sut: Any, tmp_path: Path
 ) -> None:
     dataset = prompts(1)
-    sut = make_sut(
-        Endpoint("http://127.0.0.1:9", api="openai", model="ok", connect_timeout_s=1.0), dataset
+    sut = make_sut(  # check=False: the server is down during the run, not at the start check
+        Endpoint("http://127.0.0.1:9", api="openai", model="ok", connect_timeout_s=1.0),
+        dataset,
+        check=False,
     )
     result = loadgen.run(
         sut,
@@ -376,9 +378,10 @@ def test_first_byte_timeout_when_the_server_never_answers(make_sut: Any, tmp_pat
         silent.listen(16)
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
         dataset = prompts(1)
-        sut = make_sut(
+        sut = make_sut(  # check=False: the silent server would fail the start check
             Endpoint(url, api="openai", model="ok", first_byte_timeout_s=0.2, total_timeout_s=5.0),
             dataset,
+            check=False,
         )
         result = loadgen.run(
             sut,
@@ -469,7 +472,9 @@ def test_a_request_unanswered_on_a_reused_connection_is_resent_once(
     server = OneAnswerPerConnection()
     try:
         dataset = prompts(1)
-        sut = make_sut(Endpoint(server.url, api="openai", model="m", stream=False), dataset)
+        sut = make_sut(  # check=False: the scripted server answers completions only
+            Endpoint(server.url, api="openai", model="m", stream=False), dataset, check=False
+        )
         result = loadgen.run(
             sut,
             endpoint_qsl(dataset),
@@ -559,6 +564,7 @@ def test_least_outstanding_avoids_a_slow_replica(
         sut = make_sut(
             Endpoint([fast, slow], api="openai", model="m", stream=False, balance=balance),  # type: ignore[arg-type]
             dataset,
+            check=False,  # the replicas answer completions only, no GET /v1/models
         )
         loadgen.run(
             sut,
@@ -588,6 +594,7 @@ def test_an_aborted_run_leaves_no_request_in_flight(make_sut: Any, tmp_path: Pat
         sut = make_sut(
             Endpoint(f"http://127.0.0.1:{silent.getsockname()[1]}", api="openai", model="ok"),
             dataset,
+            check=False,  # the silent server would fail the start check
         )
         with pytest.raises(loadgen.TestAborted):
             loadgen.run(

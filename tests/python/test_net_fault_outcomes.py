@@ -10,7 +10,10 @@ them all in one Offline run):
   INVALID; in MultiStream, Server and Offline too, failed and answered samples side by side;
 - at start, against Triton (KServe v2 infer and generate_stream; the OpenAI apis and gRPC are in
   test_net_bench.py and test_net_grpc.py): an unreachable server or a missing model is a clear
-  error before any request, and no log is written;
+  error before any request, and no log is written; the same for the typed API, where
+  ``EndpointSut`` checks at construction (``check=False`` skips it);
+- settings that cannot work (token latencies of answers that arrive whole): an error before any
+  load, from the CLI and from ``loadgen.run``;
 - Triton itself refusing a request (a wrong input name, an unknown model) during the run.
 
 Ctrl-C and aborts (cancelled, logs written) are in test_net_failures.py, test_net_bench.py and
@@ -27,8 +30,10 @@ import pytest
 from loadgen.__main__ import main
 from loadgen.net.datasets import Dataset, Sample
 from loadgen.net.endpoint import Endpoint, EndpointSut, endpoint_qsl
+from loadgen.net.grpc_endpoint import GrpcEndpoint, GrpcEndpointSut
+from loadgen.net.probe import EndpointError as probe_endpoint_error
 from net_helpers import closing_suts, official_log_checks
-from servers.fault_server import FaultServer
+from servers.fault_server import LISTED, FaultServer
 from servers.fixtures import TritonServer
 from servers.process import free_port
 
@@ -131,6 +136,21 @@ FAULTS = [
         {},
         "http_5xx",
         'http_5xx: HTTP 503: {"error": {"message": "injected 503"',
+    ),
+    # A redirect (not followed) is neither the client's error nor the server's.
+    (
+        "status-302",
+        True,
+        {},
+        "http_status",
+        'http_status: HTTP 302: {"error": {"message": "injected 302"',
+    ),
+    (
+        "status-302",
+        False,
+        {},
+        "http_status",
+        'http_status: HTTP 302: {"error": {"message": "injected 302"',
     ),
     ("reset", True, {}, "connection_closed", "connection_closed: "),
     ("reset", False, {}, "connection_closed", "connection_closed: "),
@@ -304,7 +324,9 @@ def test_generate_stream_of_an_unknown_model_fails_each_sample(
 ) -> None:
     # A model unloaded after the start-up check: every request is refused, the run ends INVALID.
     dataset = Dataset([Sample(prompt="x", max_tokens=2)] * 2)
-    sut = make_sut(Endpoint(triton_server.url, api="triton-generate", model="gone"), dataset)
+    sut = make_sut(
+        Endpoint(triton_server.url, api="triton-generate", model="gone"), dataset, check=False
+    )
     result = run_single_stream(sut, dataset, tmp_path, tokens=True)
     assert result.samples_completed == result.samples_failed == QUERIES
     assert dict(result.failed_by_reason) == {"http_4xx": QUERIES}
@@ -348,4 +370,169 @@ def test_token_latencies_of_whole_answers_are_an_error_before_any_load(
         "drop use_token_latencies (nothing was sent: the test did not start)\n"
     )
     assert len(getattr(server, "requests", [])) == before
+    assert not log_dir.exists()
+
+
+def test_a_redirect_is_recorded_with_its_status(
+    fault_server: FaultServer, make_sut: Any, tmp_path: Path
+) -> None:
+    dataset = Dataset(
+        [
+            Sample(prompt="good", max_tokens=TOKENS, extra_body={"model": "ok"}),
+            Sample(prompt="moved", max_tokens=TOKENS, extra_body={"model": "status-302"}),
+        ]
+    )
+    sut = make_sut(Endpoint(fault_server.url, api="openai", model="ok"), dataset)
+    result = run_single_stream(sut, dataset, tmp_path, tokens=True)
+    failed = check_failed_run(result, sut, "http_status", good_tokens=TOKENS)
+    records = sut.records()
+    assert sorted(records["http_status"]) == [200] * (QUERIES - failed) + [302] * failed
+    assert "http_status" in loadgen.SAMPLE_FAILURE_REASONS
+
+
+# --------------------------------------------------- the typed API's start check (EndpointSut)
+
+SKIP_HINT = "(nothing was sent; check=False skips this check, for a server that starts later)"
+
+
+def test_endpoint_sut_refuses_an_unreachable_server_at_construction(make_sut: Any) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with pytest.raises(loadgen.EndpointError) as raised:
+        make_sut(Endpoint(url, api="openai-chat", model="m"), [Sample(prompt="x")])
+    assert str(raised.value) == (
+        f"EndpointSut: {url} cannot serve the test: cannot connect to 127.0.0.1:{port}: "
+        f"connection refused {SKIP_HINT}"
+    )
+    # The same class as the CLI's and preflight's, and a RuntimeError as it always was.
+    assert loadgen.EndpointError is probe_endpoint_error
+    assert isinstance(raised.value, RuntimeError)
+
+
+def test_endpoint_sut_refuses_a_model_the_server_does_not_list(
+    fault_server: FaultServer, make_sut: Any
+) -> None:
+    before = len(fault_server.requests)
+    with pytest.raises(loadgen.EndpointError) as raised:
+        make_sut(Endpoint(fault_server.url, api="openai", model="absent"), [Sample(prompt="x")])
+    assert str(raised.value) == (
+        f"EndpointSut: {fault_server.url} cannot serve the test: model 'absent' is not listed by "
+        f"GET /v1/models (listed: {', '.join(LISTED)}) {SKIP_HINT}"
+    )
+    assert len(fault_server.requests) == before  # no inference request
+
+
+def test_endpoint_sut_checks_every_replica(fault_server: FaultServer, make_sut: Any) -> None:
+    port = free_port()
+    down = f"http://127.0.0.1:{port}"
+    with pytest.raises(loadgen.EndpointError) as raised:
+        make_sut(Endpoint([fault_server.url, down], api="openai", model="ok"), [Sample(prompt="x")])
+    assert str(raised.value).startswith(f"EndpointSut: {down} cannot serve the test: ")
+
+
+@pytest.mark.parametrize("api", ["kserve", "triton-generate"])
+def test_endpoint_sut_refuses_a_missing_triton_model_at_construction(
+    api: str, triton_server: TritonServer, make_sut: Any
+) -> None:
+    dataset = Dataset([Sample(prompt="x", tensors={"INPUT0": np.ones((1, 4), np.float32)})])
+    with pytest.raises(loadgen.EndpointError) as raised:
+        make_sut(Endpoint(triton_server.url, api=api, model="nope"), dataset)  # type: ignore[arg-type]
+    assert str(raised.value) == (
+        f"EndpointSut: {triton_server.url} cannot serve the test: model 'nope' not found: "
+        "GET /v2/models/nope: HTTP 404 Request for unknown model: 'nope' is not found " + SKIP_HINT
+    )
+
+
+def test_endpoint_sut_without_the_check_fails_each_sample_instead(
+    fault_server: FaultServer, make_sut: Any, tmp_path: Path
+) -> None:
+    # check=False: a missing model is found by the run, one failed sample per query.
+    dataset = Dataset([Sample(prompt="x", max_tokens=TOKENS)])
+    sut = make_sut(Endpoint(fault_server.url, api="openai", model="absent"), dataset, check=False)
+    result = run_single_stream(sut, dataset, tmp_path, tokens=True)
+    assert result.samples_failed == result.samples_completed == QUERIES
+    assert dict(result.failed_by_reason) == {"http_4xx": QUERIES}
+    assert not result.valid
+
+
+@pytest.mark.parametrize(
+    ("api", "stream", "message"),
+    [
+        (
+            "openai-chat",
+            False,
+            "token latencies need streamed answers, and this EndpointSut's answers asked with "
+            "stream=False arrive whole: set stream=True or use_token_latencies=False (nothing "
+            "was sent: the test did not start)",
+        ),
+        (
+            "kserve",
+            True,  # KServe v2 infer never streams, whatever the Endpoint asks
+            "token latencies need streamed answers, and this EndpointSut's KServe v2 infer "
+            "answers (api='kserve') arrive whole: set use_token_latencies=False (nothing was "
+            "sent: the test did not start)",
+        ),
+    ],
+    ids=["openai-no-stream", "kserve"],
+)
+def test_run_refuses_token_latencies_of_whole_answers_before_any_load(
+    api: str,
+    stream: bool,
+    message: str,
+    request: pytest.FixtureRequest,
+    make_sut: Any,
+    tmp_path: Path,
+) -> None:
+    server = request.getfixturevalue("triton_server" if api == "kserve" else "fault_server")
+    model = "identity" if api == "kserve" else "ok"
+    dataset = Dataset(
+        [Sample(prompt="x", max_tokens=TOKENS, tensors={"INPUT0": np.ones((1, 4), np.float32)})]
+    )
+    sut = make_sut(Endpoint(server.url, api=api, model=model, stream=stream), dataset)  # type: ignore[arg-type]
+    before = len(getattr(server, "requests", []))
+    log_dir = tmp_path / "logs"
+    with pytest.raises(loadgen.SettingsError) as raised:
+        run_single_stream(sut, dataset, log_dir, tokens=True)
+    assert str(raised.value) == message
+    assert sut.stats()["issued"] == 0 and len(getattr(server, "requests", [])) == before
+    assert not log_dir.exists()
+    # The same SUT runs once the settings ask for no token latencies.
+    result = run_single_stream(sut, dataset, tmp_path, tokens=False)
+    assert result.samples_completed == QUERIES and result.samples_failed == 0
+
+
+GRPC_UNARY_TOKENS = (
+    "token latencies need streamed answers, and this GrpcEndpointSut's unary ModelInfer answers "
+    "arrive whole: set use_token_latencies=False, or stream=True for a decoupled model (nothing "
+    "was sent: the test did not start)"
+)
+
+
+def test_run_refuses_token_latencies_of_unary_grpc_answers_before_any_load(
+    triton_server: TritonServer, tmp_path: Path
+) -> None:
+    dataset = Dataset([Sample(tensors={"INPUT0": np.ones((1, 4), np.float32)})])
+    with GrpcEndpointSut(GrpcEndpoint(triton_server.grpc, model="identity"), dataset) as sut:
+        log_dir = tmp_path / "logs"
+        with pytest.raises(loadgen.SettingsError) as raised:
+            loadgen.run(
+                sut,
+                endpoint_qsl(dataset),
+                loadgen.Settings(min_duration_ms=0, min_query_count=2, use_token_latencies=True),
+                log_dir=log_dir,
+                progress=False,
+            )
+        assert str(raised.value) == GRPC_UNARY_TOKENS
+        assert sut.stats()["issued"] == 0
+        assert not log_dir.exists()
+
+
+def test_bench_refuses_token_latencies_of_a_grpc_model_that_is_not_decoupled(
+    triton_server: TritonServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log_dir = tmp_path / "logs"
+    argv = ["bench", triton_server.grpc, "--api", "kserve-grpc", "--model", "identity"]
+    rc = main([*argv, "--use-token-latencies", "true", "--log-dir", str(log_dir), "--no-report"])
+    assert rc == 2
+    assert capsys.readouterr().err.endswith(f"loadgen bench: {GRPC_UNARY_TOKENS}\n")
     assert not log_dir.exists()

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Callable, Literal, get_args
 
+from ..errors import SettingsError
 from ..settings import Mode, Scenario, Settings
 from .datasets import (
     Dataset,
@@ -320,7 +321,6 @@ def run_bench(args: argparse.Namespace, headers: Mapping[str, str]) -> int:
             "drop use_token_latencies (nothing was sent: the test did not start)"
         )
     log_dir = Path(args.log_dir)
-    log_dir.mkdir(parents=True, exist_ok=True)
     print(
         f"bench {', '.join(urls)} (api {args.api}, model {found.model}): {scenario.value}, "
         f"{len(dataset)} samples -> {log_dir}",
@@ -363,7 +363,7 @@ def _run(
 
             sut: Any = grpc_endpoint_sut(endpoint, dataset, timeout_s=args.timeout_s)
         else:
-            sut = EndpointSut(endpoint, dataset)
+            sut = EndpointSut(endpoint, dataset, check=False)  # preflight checked every URL
     except (
         ValueError,
         RuntimeError,
@@ -371,6 +371,12 @@ def _run(
         ImportError,
     ) as e:  # a URL the client rejects, no client built
         return _fail(f"{e} (the test did not start)")
+    try:  # what only the SUT knows: a gRPC model that is not decoupled answers whole
+        sut.check_settings(settings)
+    except SettingsError as e:
+        sut.close()
+        return _fail(str(e))
+    log_dir.mkdir(parents=True, exist_ok=True)
     qsl = endpoint_qsl(dataset)
     with sut:
         result = run(sut, qsl, settings, log_dir=log_dir, progress=args.progress)

@@ -11,6 +11,11 @@ the drop-in ``mlperf_loadgen.StartTest`` (it converts to its handle), with the Q
     sut = EndpointSut(Endpoint("http://127.0.0.1:8080", api="openai-chat"), dataset)
     loadgen.run(sut, endpoint_qsl(dataset), settings)          # typed API
     lg.StartTest(sut, endpoint_qsl(dataset), lg_settings)      # a harness written for mlperf_loadgen
+
+Problems the endpoint can see before any load are errors at once: construction checks that
+every URL answers and serves the model (``EndpointError``; ``check=False`` skips it), and
+``loadgen.run`` asks :meth:`EndpointSut.check_settings` whether the settings can work
+(``SettingsError``: token latencies of answers that arrive whole).
 """
 
 from __future__ import annotations
@@ -18,11 +23,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Optional, Union
+from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
 from .. import _core
+from ..errors import EndpointError, SettingsError
 from .datasets import Sample
 from .requests import Api, build_bodies, request_path
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 __all__ = ["Balance", "Endpoint", "EndpointQsl", "EndpointSut", "endpoint_qsl"]
 
@@ -111,9 +120,18 @@ class Endpoint:
 
 
 class EndpointSut:
-    """The native endpoint client as a SUT. Close it (or use ``with``) to stop its I/O thread."""
+    """The native endpoint client as a SUT. Close it (or use ``with``) to stop its I/O thread.
 
-    def __init__(self, endpoint: Endpoint, dataset: Sequence[Sample]) -> None:
+    ``check``: before returning, check that every URL answers and serves the model (the checks
+    of :func:`loadgen.net.probe.preflight`: ``GET /v1/models`` lists it, or v2's health, model
+    metadata and readiness; no inference request), and raise :class:`loadgen.EndpointError`
+    saying what is wrong. Without the check an unreachable server or a missing model would fail
+    every sample of the run (``connect_failed``, ``http_4xx``). ``check=False`` skips it, for a
+    server that starts after the SUT is made."""
+
+    def __init__(
+        self, endpoint: Endpoint, dataset: Sequence[Sample], *, check: bool = True
+    ) -> None:
         if len(dataset) == 0:
             raise ValueError("the dataset is empty")
         self.endpoint = endpoint
@@ -156,6 +174,50 @@ class EndpointSut:
             busy_poll_us=endpoint.busy_poll_us,
         )
         self._handle: Optional[int] = self._native.handle
+        self._stream = stream
+        if check:
+            try:
+                self._check_endpoint()
+            except BaseException:
+                self.close()
+                raise
+
+    def _check_endpoint(self) -> None:
+        """After the native client accepted the URLs, so a malformed one is its ValueError."""
+        from .probe import preflight
+
+        endpoint = self.endpoint
+        for url in endpoint.urls:
+            try:
+                preflight(
+                    url,
+                    endpoint.api,
+                    endpoint.model,
+                    headers=dict(endpoint.request_headers()),
+                    timeout_s=endpoint.connect_timeout_s,
+                )
+            except EndpointError as e:
+                raise EndpointError(
+                    f"EndpointSut: {url} cannot serve the test: {e} (nothing was sent; "
+                    "check=False skips this check, for a server that starts later)"
+                ) from None
+
+    def check_settings(self, settings: Settings) -> None:
+        """Raises SettingsError if the test cannot work with this endpoint; ``loadgen.run``
+        calls it before any load. Token latencies need a first token, which only a streamed
+        answer has: a whole answer would log an error per sample and report a TTFT of 0."""
+        if settings.use_token_latencies and not self._stream:
+            if self.endpoint.api == "kserve":
+                whole, fix = "KServe v2 infer answers (api='kserve')", "use_token_latencies=False"
+            else:
+                whole, fix = (
+                    "answers asked with stream=False",
+                    "stream=True or use_token_latencies=False",
+                )
+            raise SettingsError(
+                f"token latencies need streamed answers, and this EndpointSut's {whole} arrive "
+                f"whole: set {fix} (nothing was sent: the test did not start)"
+            )
 
     @property
     def name(self) -> str:

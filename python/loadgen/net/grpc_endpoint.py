@@ -32,9 +32,10 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Optional, Union
+from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
 from .. import _core
+from ..errors import SettingsError
 from .datasets import Sample
 from .endpoint import release_handle
 from .grpc_v2 import (
@@ -48,6 +49,9 @@ from .grpc_v2 import (
     request_headers,
     stream_piece,
 )
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 __all__ = ["GrpcEndpoint", "GrpcEndpointSut"]
 
@@ -350,6 +354,16 @@ class GrpcEndpointSut:
 
     def flush(self) -> None:
         """Nothing to flush: requests leave as soon as they are issued."""
+
+    def check_settings(self, settings: Settings) -> None:
+        """Raises SettingsError for token latencies of unary answers (no first token to time);
+        ``loadgen.run`` calls it before any load, as for the HTTP EndpointSut."""
+        if settings.use_token_latencies and not self.endpoint.stream:
+            raise SettingsError(
+                "token latencies need streamed answers, and this GrpcEndpointSut's unary "
+                "ModelInfer answers arrive whole: set use_token_latencies=False, or stream=True "
+                "for a decoupled model (nothing was sent: the test did not start)"
+            )
 
     def _issue_query_samples(self, samples: Sequence[Any]) -> None:  # the drop-in's callback
         issued_ns = time.monotonic_ns()

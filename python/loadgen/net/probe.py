@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Tuple
 from urllib.parse import urlsplit
 
+from ..errors import EndpointError
+
 __all__ = [
     "APIS",
     "Check",
@@ -32,10 +34,6 @@ __all__ = [
 
 #: The api kinds of ``loadgen probe`` / ``loadgen bench``.
 APIS = ("openai", "openai-chat", "kserve", "kserve-grpc", "triton-generate")
-
-
-class EndpointError(RuntimeError):
-    """The endpoint cannot serve the benchmark: unreachable, model missing, or a bad answer."""
 
 
 class Status(enum.Enum):
@@ -273,7 +271,7 @@ def _openai_model(client: _Http, model: str | None) -> tuple[str, str]:
     shown = ", ".join(names) if names else "none"
     if model is None:
         if not names:
-            raise EndpointError("the server lists no model in /v1/models; give --model")
+            raise EndpointError("the server lists no model in /v1/models; give a model name")
         return names[
             0
         ], f"none given: using {names[0]!r}, the first of {len(names)} listed ({shown})"
