@@ -130,7 +130,10 @@ def test_async_sut_runs_on_a_loop_thread_loadgen_manages(tmp_path: Path) -> None
             threads.add("flushed")
 
     result = loadgen.run(Sut(), QSL, quick(loadgen.Scenario.SERVER), log_dir=tmp_path)
-    assert result.valid
+    # Whether Server's latency bound holds depends on the machine's load; what this test is
+    # about is that every query ran on the loop thread and completed.
+    assert result.errors == 0 and not result.interrupted
+    assert result.samples_completed == result.queries_issued > 0
     assert threads == {"loadgen-asyncio", "flushed"}
     assert not any(t.name == "loadgen-asyncio" for t in threading.enumerate())
 
