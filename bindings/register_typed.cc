@@ -337,8 +337,7 @@ void RegisterResultTypes(py::module_& m) {
                              [](const session::TestOutcome& o) { return o.log_paths.trace; })
       .def_readonly("performance", &session::TestOutcome::performance,
                     "None without a performance series (AccuracyOnly).")
-      .def_property_readonly(
-          "stages", [](const session::TestOutcome& o) { return StageResultsToPython(o.stages); })
+      .def_readonly("stages", &session::TestOutcome::stages)
       .def_readonly("errors", &session::TestOutcome::errors)
       .def_readonly("warnings", &session::TestOutcome::warnings)
       .def_readonly("aborted", &session::TestOutcome::aborted)

@@ -26,6 +26,7 @@
 #include "logging/log_files.h"
 #include "logging/trace_writer.h"
 #include "record/active_series.h"
+#include "results/request_metrics.h"
 #include "results/summary.h"
 #include "schedule/load_models/load_model.h"
 #include "schedule/plan.h"
@@ -52,6 +53,9 @@ struct TestOutcome {
   /// Samples the SUT completed as failed (loadgen/failure.h), over every series of the test.
   uint64_t failed_samples = 0;
   std::array<uint64_t, kSampleFailureCount> failed_by_reason{};
+  /// The last performance series' completed samples, one row each, for
+  /// results::ComputeRequestMetrics (docs/metrics.md). Empty without a performance series.
+  std::vector<results::RequestRow> requests;
 };
 
 /// Process-wide services the official free functions need; tests build their own.
