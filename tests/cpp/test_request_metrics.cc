@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <random>
 #include <stdexcept>
 #include <vector>
 
 #include "results/log_histogram.h"
 #include "results/request_metrics.h"
+#include "session/session.h"
 
 namespace loadgen::results {
 namespace {
@@ -148,8 +150,9 @@ TEST(RequestMetrics, PastTheExactLimitPercentilesComeFromTheHistogramWithinItsBo
 }
 
 TEST(LogHistogram, BucketsTileTheValuesWithinTheRelativeWidth) {
-  for (int64_t v : {0LL, 1LL, 127LL, 128LL, 129LL, 255LL, 256LL, 1000LL, 123456789LL,
-                    (1LL << 40) + 12345, INT64_MAX}) {
+  const std::vector<int64_t> values = {
+      0, 1, 127, 128, 129, 255, 256, 1000, 123456789, (int64_t{1} << 40) + 12345, INT64_MAX};
+  for (int64_t v : values) {
     const size_t b = LogHistogram::BucketOf(v);
     const int64_t lo = LogHistogram::LowerBound(b);
     const int64_t w = LogHistogram::Width(b);
@@ -185,6 +188,101 @@ TEST(RequestMetrics, RefusesPercentilesOutsideTheRangeAndUnnamedTiers) {
   o.percentiles = {0.5};
   o.tiers = {{"", 1, -1, -1}};
   EXPECT_THROW(ComputeRequestMetrics({}, {}, o), std::invalid_argument);
+}
+
+// --- The session's request table -----------------------------------------------------------
+
+class TinyQsl : public mlperf::QuerySampleLibrary {
+ public:
+  const std::string& Name() override { return name_; }
+  size_t TotalSampleCount() override { return 64; }
+  size_t PerformanceSampleCount() override { return 64; }
+  void LoadSamplesToRam(const std::vector<mlperf::QuerySampleIndex>&) override {}
+  void UnloadSamplesFromRam(const std::vector<mlperf::QuerySampleIndex>&) override {}
+
+ private:
+  std::string name_ = "TinyQsl";
+};
+
+// Answers inline: the first token, then index % 5 + 2 tokens. Records what it was given.
+class InlineTokenSut : public mlperf::SystemUnderTest {
+ public:
+  explicit InlineTokenSut(record::ActiveSeries* active) : active_(active) {}
+  const std::string& Name() override { return name_; }
+  void IssueQuery(const std::vector<mlperf::QuerySample>& samples) override {
+    for (const mlperf::QuerySample& s : samples) {
+      indices.push_back(s.index);
+      const uint64_t id = s.id;
+      const int64_t tokens = static_cast<int64_t>(s.index % 5 + 2);
+      active_->FirstTokenIds(&id, 1);
+      active_->CompleteIds(&id, 1, &tokens);
+    }
+  }
+  void FlushQueries() override {}
+  std::vector<size_t> indices;
+
+ private:
+  record::ActiveSeries* active_;
+  std::string name_ = "InlineTokenSut";
+};
+
+TEST(RequestTable, TheSessionKeepsOneRowPerCompletedSampleWithItsStageAndTokens) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "lg_request_table";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  mlperf::LogSettings log_settings;
+  log_settings.log_output.outdir = dir.string();
+  mlperf::TestSettings settings;
+  settings.scenario = mlperf::TestScenario::Server;
+  settings.server_target_latency_ns = 1'000'000'000;
+  settings.use_token_latencies = true;
+  schedule::LoadModel model;
+  schedule::StageSpec warm;
+  warm.kind = schedule::ArrivalKind::kConstantRate;
+  warm.rate_qps = 1000;
+  warm.queries = 20;
+  warm.measured = false;
+  schedule::StageSpec main;
+  main.kind = schedule::ArrivalKind::kConcurrency;
+  main.concurrency = 1;
+  main.queries = 30;
+  model.stages = {warm, main};
+  settings::ConfigContext config;
+  record::ActiveSeries active;
+  issue::IssueThreadPool threads;
+  session::Environment env{&config, &active, &threads};
+  env.load_model = &model;
+  InlineTokenSut sut(&active);
+  TinyQsl qsl;
+  session::TestOutcome out;
+  {
+    session::Session s(&sut, &qsl, settings, log_settings, "", env);
+    out = s.Run();
+  }
+  fs::remove_all(dir);
+  ASSERT_EQ(out.requests.size(), 50u);
+  ASSERT_EQ(sut.indices.size(), 50u);
+  for (size_t i = 0; i < out.requests.size(); ++i) {
+    const RequestRow& r = out.requests[i];
+    EXPECT_EQ(r.sample_index, sut.indices[i]);  // sequence order is issue order here
+    EXPECT_EQ(r.stage, i < 20 ? 0 : 1);
+    EXPECT_EQ(r.measured, i >= 20);
+    EXPECT_EQ(r.output_tokens, static_cast<int32_t>(sut.indices[i] % 5 + 2));
+    EXPECT_GE(r.ttft_ns, 0);
+    EXPECT_LE(r.ttft_ns, r.e2e_ns);
+    EXPECT_FALSE(r.failed);
+    EXPECT_EQ(r.input_tokens, -1);
+  }
+  const RequestMetrics m = ComputeRequestMetrics(out.requests, {}, {});
+  EXPECT_EQ(m.requests, 30u);  // the warm-up is left out
+  uint64_t tokens = 0;
+  for (size_t i = 20; i < 50; ++i) tokens += sut.indices[i] % 5 + 2;
+  EXPECT_EQ(m.output_tokens, tokens);
+  ASSERT_TRUE(out.performance.has_value());
+  EXPECT_EQ(static_cast<uint64_t>(out.performance->token_count), tokens);
+  EXPECT_EQ(m.e2e_ns.percentiles[0].second,
+            static_cast<double>(out.performance->sample_latency.at_percentile[0]));
 }
 
 }  // namespace

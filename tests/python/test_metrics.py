@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+import jsonschema
 import loadgen
 import pytest
 from loadgen import results_file
@@ -299,7 +300,6 @@ def staged_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[loadgen.Run
 
 
 def test_a_real_runs_file_validates_against_the_schema(staged_run: loadgen.RunResult) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
     assert staged_run.results_path == staged_run.log_dir / "loadgen_results.json"
     doc = json.loads(staged_run.results_path.read_text())
     schema = results_file.schema()

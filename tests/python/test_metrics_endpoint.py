@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
+import jsonschema
 import loadgen
 import pytest
 from loadgen import results_file
@@ -87,7 +88,6 @@ def test_itl_per_endpoint_and_input_tokens_against_llama_server(
     assert sum(e.metrics.itl_ns.count for e in result.endpoints) == m.itl_ns.count
 
     # The file of an endpoint run: valid, and the schema names exactly its fields.
-    jsonschema = pytest.importorskip("jsonschema")
     assert result.results_path is not None
     doc = json.loads(result.results_path.read_text())
     schema = results_file.schema()
