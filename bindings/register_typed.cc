@@ -136,7 +136,8 @@ session::TestOutcome RunTest(py::object issue, py::object flush, uintptr_t qsl_h
   if (!load_model.is_none()) load = LoadModelFromPython(load_model);
   py::gil_scoped_release release;
   return session::RunProcessTest(sut.get(), qsl.get(), settings, log_settings,
-                                 audit_config_filename, timeout, load ? &*load : nullptr);
+                                 audit_config_filename, timeout, load ? &*load : nullptr,
+                                 /*keep_requests=*/true);
 }
 
 std::optional<live::Snapshot> LiveSnapshot() {

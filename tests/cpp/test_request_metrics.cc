@@ -253,6 +253,7 @@ TEST(RequestTable, TheSessionKeepsOneRowPerCompletedSampleWithItsStageAndTokens)
   issue::IssueThreadPool threads;
   session::Environment env{&config, &active, &threads};
   env.load_model = &model;
+  env.keep_requests = true;
   InlineTokenSut sut(&active);
   TinyQsl qsl;
   session::TestOutcome out;

@@ -97,3 +97,52 @@ def test_itl_per_endpoint_and_input_tokens_against_llama_server(
     assert all_property_names(schema) - file_keys(doc) == stage_fields - file_keys(doc)
     assert [e["completed"] for e in doc["endpoints"]] == counts
     assert doc["metrics"]["itl_ns"]["count"] == m.itl_ns.count
+
+
+def test_bench_prints_goodput_per_tier_and_writes_the_endpoints(
+    llama_server: LlamaServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from loadgen.__main__ import main
+
+    rc = main(
+        [
+            "bench",
+            llama_server.url,
+            "--api",
+            "openai",
+            "--model",
+            llama_server.model,
+            "--scenario",
+            "SingleStream",
+            "--sample-count",
+            "16",
+            "--input-len",
+            "4",
+            "--output-len",
+            str(MAX_TOKENS),
+            "--min-duration-ms",
+            "0",
+            "--min-query-count",
+            "12",
+            "--no-report",
+            "--percentiles",
+            "50,99.9",
+            "--slo",
+            "loose:e2e_ms=60000",
+            "--slo",
+            "impossible:e2e_ms=0.000001",
+            "--log-dir",
+            str(tmp_path),
+        ]
+    )
+    assert rc in (0, 1)  # the verdict depends on this machine's load
+    out = capsys.readouterr().out
+    goodput = [line for line in out.splitlines() if line.startswith("goodput ")]
+    assert [line.split(":")[0] for line in goodput] == ["goodput loose", "goodput impossible"]
+    assert "(100.0 %)" in goodput[0] and "(0.0 %)" in goodput[1]
+    assert any(line.startswith("itl ") for line in out.splitlines())  # streamed: ITL printed
+    doc = results_file.read(tmp_path)
+    assert doc["options"]["percentiles"] == [50, 99.9]
+    (endpoint,) = doc["endpoints"]
+    assert endpoint["completed"] == doc["metrics"]["requests"] >= 12
+    assert doc["metrics"]["itl_ns"]["count"] == doc["metrics"]["requests"] * (MAX_TOKENS - 1)

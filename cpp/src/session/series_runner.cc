@@ -107,7 +107,7 @@ Session::SeriesOutput Session::RunSeries(const schedule::LoadableSet& set, TestM
     outcome_.stages = SummarizeLoadStages(recorder, *series.load, series.stage_stats);
     LogLoadStageResults(*detail_, outcome_.stages);
   }
-  if (mode == TestMode::PerformanceOnly) {
+  if (mode == TestMode::PerformanceOnly && env_.keep_requests) {
     const uint64_t queries = series.shared.any_issued ? std::min(series.plan().query_count(),
                                                                  series.shared.last_query + 1)
                                                       : 0;

@@ -54,7 +54,8 @@ struct TestOutcome {
   uint64_t failed_samples = 0;
   std::array<uint64_t, kSampleFailureCount> failed_by_reason{};
   /// The last performance series' completed samples, one row each, for
-  /// results::ComputeRequestMetrics (docs/metrics.md). Empty without a performance series.
+  /// results::ComputeRequestMetrics (docs/metrics.md). Empty without a performance series
+  /// or without Environment::keep_requests.
   std::vector<results::RequestRow> requests;
 };
 
@@ -70,6 +71,9 @@ struct Environment {
   /// Set: performance series issue this load model (docs/load-models.md) instead of the
   /// scenario's schedule; the scenario must be Server, whose metrics they report.
   const schedule::LoadModel* load_model = nullptr;
+  /// Fill TestOutcome::requests (48 bytes per completed sample of the performance series)
+  /// for results::ComputeRequestMetrics; the drop-in StartTest does not pay for it.
+  bool keep_requests = false;
 };
 
 class Session {
