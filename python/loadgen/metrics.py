@@ -282,15 +282,15 @@ def _ms(d: Distribution, p: float) -> str:
 
 def format_metrics(m: Metrics) -> str:
     """A few lines: throughputs, the distributions at each percentile (ms), goodput per tier."""
-    lines = [
+    head = (
         f"requests {m.requests} ({m.failed} failed) in {m.duration_s:.3f} s: "
-        f"{m.request_throughput:.2f} req/s, {m.output_token_throughput:.1f} output tokens/s"
-        + (
-            f", {m.total_token_throughput:.1f} total tokens/s"
-            if m.total_token_throughput is not None
-            else ""
-        )
-    ]
+        f"{m.request_throughput:.2f} req/s"
+    )
+    if m.output_tokens:
+        head += f", {m.output_token_throughput:.1f} output tokens/s"
+    if m.total_token_throughput is not None:
+        head += f", {m.total_token_throughput:.1f} total tokens/s"
+    lines = [head]
     percentiles = list(m.e2e_ns.percentiles)
     header = "  ".join(f"p{p:g}".rjust(9) for p in percentiles)
     lines.append(f"{'ms':<6}{header}")
@@ -303,9 +303,12 @@ def format_metrics(m: Metrics) -> str:
         if d.count:
             lines.append(f"{label:<6}" + "  ".join(_ms(d, p).rjust(9) for p in percentiles))
     for name, g in m.goodput.items():
+        note = ""
+        if (g.slo.ttft_ms is not None or g.slo.tpot_ms is not None) and not m.ttft_ns.count:
+            note = " (no first token recorded: TTFT/TPOT limits need use_token_latencies)"
         lines.append(
             f"goodput {name}: {g.met}/{m.requests} requests ({g.share * 100:.1f} %), "
-            f"{g.rate_per_s:.2f} req/s"
+            f"{g.rate_per_s:.2f} req/s{note}"
         )
     return "\n".join(lines)
 
