@@ -115,7 +115,8 @@ void RegisterMetrics(py::module_& m) {
       .def_readonly("gated_queries", &StageResult::gated_queries)
       .def_readonly("gate_wait_mean_ns", &StageResult::gate_wait_mean_ns)
       .def_readonly("gate_wait_max_ns", &StageResult::gate_wait_max_ns)
-      .def_readonly("ran_out", &StageResult::ran_out);
+      .def_readonly("ran_out", &StageResult::ran_out)
+      .def_readonly("first_issue_ns", &StageResult::first_issue_ns);
 
   py::class_<Distribution>(m, "Distribution", "One figure's distribution (docs/metrics.md).")
       .def_readonly("count", &Distribution::count)
@@ -146,6 +147,9 @@ void RegisterMetrics(py::module_& m) {
       .def_readonly("output_tokens_per_s_per_user", &RequestMetrics::output_tokens_per_s_per_user)
       .def_readonly("goodput", &RequestMetrics::goodput);
 
+  m.def(
+      "_requests_origin_ns", [](const session::TestOutcome& o) { return o.requests_origin_ns; },
+      py::arg("outcome"), "The clock time the request table's scheduled_ns count from.");
   m.def(
       "_request_count",
       [](const session::TestOutcome& o) { return static_cast<uint64_t>(o.requests.size()); },

@@ -10,6 +10,7 @@ arrival times and one breakdown per base URL.
 from __future__ import annotations
 
 import argparse
+import bisect
 import math
 import re
 from dataclasses import dataclass, field
@@ -324,8 +325,8 @@ def _itl_of(chunk_times: Sequence[Sequence[int]]) -> list[int]:
     return gaps
 
 
-def _slice(records: Mapping[str, list[Any]], start: int) -> dict[str, list[Any]]:
-    return {k: v[start:] for k, v in records.items()}
+def _select(records: Mapping[str, list[Any]], keep: Sequence[int]) -> dict[str, list[Any]]:
+    return {k: [v[i] for i in keep] for k, v in records.items()}
 
 
 def endpoint_metrics(
@@ -334,10 +335,10 @@ def endpoint_metrics(
     urls: Sequence[str],
     input_tokens: Sequence[int],
     options: MetricOptions,
-) -> tuple[list[int], tuple[EndpointMetrics, ...]]:
-    """The inter-token gaps of every request in ``records`` (an EndpointSut's, this run's
-    part), and one :class:`EndpointMetrics` per base URL. ``input_tokens``: the input length
-    per QSL sample index, -1 where unknown."""
+) -> tuple[EndpointMetrics, ...]:
+    """One :class:`EndpointMetrics` per base URL over ``records`` (an EndpointSut's records,
+    the requests to count). ``input_tokens``: the input length per QSL sample index, -1 where
+    unknown."""
     per_endpoint = stats.get("endpoints", [])
     out = []
     for index, url in enumerate(urls):
@@ -371,18 +372,61 @@ def endpoint_metrics(
                 metrics=Metrics._from_core(m, options),
             )
         )
-    return _itl_of(records["chunk_times_ns"]), tuple(out)
+    return tuple(out)
 
 
-def endpoint_metrics_of(
-    sut: Any, records_before: int, options: MetricOptions
-) -> tuple[list[int], tuple[EndpointMetrics, ...]]:
-    """:func:`endpoint_metrics` of an EndpointSut's records after the first `records_before`
-    (those of earlier runs)."""
-    records = _slice(sut.records(), records_before)
-    urls = tuple(sut.endpoint.base_urls())
+@dataclass(frozen=True)
+class EndpointRun:
+    """What an endpoint SUT's records add to a run's metrics: the inter-token gaps of the
+    measured requests and of each stage's, one breakdown per URL (measured requests), and the
+    input length per QSL index."""
+
+    itl_ns: list[int]
+    stage_itl_ns: list[list[int]]
+    endpoints: tuple[EndpointMetrics, ...]
+    input_tokens: Sequence[int]
+
+
+def endpoint_run(
+    sut: Any, records_before: int, outcome: _core.TestOutcome, options: MetricOptions
+) -> EndpointRun:
+    """Splits an EndpointSut's records after the first `records_before` (earlier runs') like
+    the engine's request table: requests issued before the performance series started (an
+    accuracy series) are left out, and a load model's requests go to the stage whose first
+    issue precedes theirs; only measured stages count for the run and the URLs."""
+    records = sut.records()
+    records = {k: v[records_before:] for k, v in records.items()}
+    origin = _core._requests_origin_ns(outcome) if _core._request_count(outcome) else 0
+    stages = list(outcome.stages)
+    # Stages issue one after another: a request belongs to the last stage started before it.
+    started = [(s.first_issue_ns, k) for k, s in enumerate(stages) if s.first_issue_ns > 0]
+    starts = [t for t, _ in started]
+    stage_itl: list[list[int]] = [[] for _ in stages]
+    measured: list[int] = []
+    itl: list[int] = []
+    for i, (issued, times) in enumerate(zip(records["issued_ns"], records["chunk_times_ns"])):
+        if issued < origin:
+            continue
+        gaps = _itl_of([times])
+        if started:
+            at = bisect.bisect_right(starts, issued) - 1
+            if at < 0:
+                continue
+            stage = started[at][1]
+            stage_itl[stage] += gaps
+            if not stages[stage].measured:
+                continue
+        measured.append(i)
+        itl += gaps
     inputs: Sequence[int] = getattr(sut, "input_token_counts", ())
-    return endpoint_metrics(records, sut.stats(), urls, inputs, options)
+    endpoints = endpoint_metrics(
+        _select(records, measured),
+        sut.stats(),
+        tuple(sut.endpoint.base_urls()),
+        inputs,
+        options,
+    )
+    return EndpointRun(itl, stage_itl, endpoints, inputs)
 
 
 def outcome_metrics(

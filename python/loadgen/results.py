@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from . import _core
-from .metrics import EndpointMetrics, MetricOptions, Metrics, outcome_metrics
+from .metrics import EndpointMetrics, EndpointRun, MetricOptions, Metrics, outcome_metrics
 from .settings import Mode, Scenario
 
 __all__ = ["LatencyStats", "RunResult", "StageResult"]
@@ -195,14 +195,16 @@ def build_result(
     outcome: _core.TestOutcome,
     use_tokens: bool,
     metric_options: MetricOptions | None = None,
-    itl_ns: Sequence[int] = (),
-    endpoints: tuple[EndpointMetrics, ...] = (),
-    input_tokens: Sequence[int] = (),
+    endpoint: EndpointRun | None = None,
 ) -> RunResult:
-    """Builds the RunResult from the engine's outcome (loadgen._core._run_test). ``itl_ns``,
-    ``endpoints`` and ``input_tokens`` (per QSL index): what an endpoint SUT adds
-    (loadgen.metrics.endpoint_metrics)."""
+    """Builds the RunResult from the engine's outcome (loadgen._core._run_test); ``endpoint``:
+    what an endpoint SUT's records add (loadgen.metrics.endpoint_run)."""
     options = metric_options or MetricOptions()
+    inputs: Sequence[int] = endpoint.input_tokens if endpoint else ()
+
+    def stage_itl(i: int) -> Sequence[int]:
+        return endpoint.stage_itl_ns[i] if endpoint and i < len(endpoint.stage_itl_ns) else ()
+
     perf = outcome.performance
     summary_path = Path(outcome.summary_path)
     interrupted = outcome.aborted
@@ -239,14 +241,14 @@ def build_result(
         accuracy_path=Path(outcome.accuracy_path),
         trace_path=Path(outcome.trace_path),
         stages=tuple(
-            StageResult._from_core(
-                s, outcome_metrics(outcome, options, stage=i, input_tokens=input_tokens)
-            )
+            StageResult._from_core(s, outcome_metrics(outcome, options, i, stage_itl(i), inputs))
             for i, s in enumerate(outcome.stages)
         ),
-        metrics=outcome_metrics(outcome, options, itl_ns=itl_ns, input_tokens=input_tokens),
+        metrics=outcome_metrics(
+            outcome, options, itl_ns=endpoint.itl_ns if endpoint else (), input_tokens=inputs
+        ),
         metric_options=options,
-        endpoints=endpoints,
+        endpoints=endpoint.endpoints if endpoint else (),
     )
     if perf is None:
         return without_performance

@@ -16,7 +16,7 @@ from . import _core, results_file
 from ._interrupt import SigintWatch
 from .errors import ResponseIdError, SettingsError
 from .load_models import LoadModel, stage_dicts
-from .metrics import EndpointMetrics, MetricOptions, endpoint_metrics_of
+from .metrics import MetricOptions, endpoint_run
 from .progress import display_for_run
 from .results import RunResult, build_result
 from .settings import LogOptions, Mode, PathLike, Scenario, Settings
@@ -198,21 +198,18 @@ def run(
             loop.close()
     if failures:
         raise failures[0]
-    itl_ns: list[int] = []
-    endpoints: tuple[EndpointMetrics, ...] = ()
-    input_tokens: Sequence[int] = ()
-    if endpoint is not None:  # an EndpointSut: chunk times, URLs and input lengths
-        itl_ns, endpoints = endpoint_metrics_of(endpoint, records_before, metric_options)
-        input_tokens = getattr(endpoint, "input_token_counts", ())
+    extra = (
+        endpoint_run(endpoint, records_before, outcome, metric_options)
+        if endpoint is not None  # an EndpointSut: chunk times, URLs, input lengths
+        else None
+    )
     result = build_result(
         settings.scenario,
         settings.mode,
         outcome,
         settings.use_token_latencies,
         metric_options,
-        itl_ns,
-        endpoints,
-        input_tokens,
+        extra,
     )
     path = results_file.write(result, Path(log_options.outdir))
     return dataclasses.replace(result, results_path=path)

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "common/clock.h"
 #include "results/log_histogram.h"
 #include "results/request_metrics.h"
 #include "session/session.h"
@@ -256,6 +257,7 @@ TEST(RequestTable, TheSessionKeepsOneRowPerCompletedSampleWithItsStageAndTokens)
   env.keep_requests = true;
   InlineTokenSut sut(&active);
   TinyQsl qsl;
+  const int64_t before = NowNs();
   session::TestOutcome out;
   {
     session::Session s(&sut, &qsl, settings, log_settings, "", env);
@@ -263,6 +265,9 @@ TEST(RequestTable, TheSessionKeepsOneRowPerCompletedSampleWithItsStageAndTokens)
   }
   fs::remove_all(dir);
   ASSERT_EQ(out.requests.size(), 50u);
+  EXPECT_GE(out.requests_origin_ns, before);
+  ASSERT_EQ(out.stages.size(), 2u);
+  EXPECT_GE(out.stages[1].first_issue_ns, out.requests_origin_ns + out.requests[20].scheduled_ns);
   ASSERT_EQ(sut.indices.size(), 50u);
   for (size_t i = 0; i < out.requests.size(); ++i) {
     const RequestRow& r = out.requests[i];

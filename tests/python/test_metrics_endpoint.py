@@ -146,3 +146,32 @@ def test_bench_prints_goodput_per_tier_and_writes_the_endpoints(
     (endpoint,) = doc["endpoints"]
     assert endpoint["completed"] == doc["metrics"]["requests"] >= 12
     assert doc["metrics"]["itl_ns"]["count"] == doc["metrics"]["requests"] * (MAX_TOKENS - 1)
+
+
+def test_a_load_models_warm_up_is_left_out_of_the_itl_and_the_urls(
+    llama_server: LlamaServer, make_sut: Any, tmp_path: Path
+) -> None:
+    dataset = Dataset([Sample(prompt=f"say {i}", max_tokens=MAX_TOKENS) for i in range(16)])
+    sut = make_sut(Endpoint(llama_server.url, api="openai", model=llama_server.model), dataset)
+    load = loadgen.Stages(
+        [
+            loadgen.Warmup(loadgen.Concurrency(1, queries=6)),
+            loadgen.Stage(loadgen.Concurrency(2, queries=14), "main"),
+        ]
+    )
+    result = loadgen.run(
+        sut,
+        endpoint_qsl(dataset),
+        loadgen.Settings(scenario=loadgen.Scenario.SERVER, use_token_latencies=True),
+        log_dir=tmp_path,
+        load=load,
+        progress=False,
+    )
+    warm, main = result.stages
+    assert result.metrics is not None and warm.metrics is not None and main.metrics is not None
+    assert (warm.metrics.requests, main.metrics.requests, result.metrics.requests) == (6, 14, 14)
+    gaps = MAX_TOKENS - 1
+    assert warm.metrics.itl_ns.count == 6 * gaps
+    assert main.metrics.itl_ns.count == result.metrics.itl_ns.count == 14 * gaps
+    (endpoint,) = result.endpoints
+    assert endpoint.completed == 14  # the measured stage's requests

@@ -8,12 +8,13 @@ namespace loadgen::session {
 std::vector<results::RequestRow> CollectRequestRows(const record::SeriesRecorder& recorder,
                                                     uint64_t queries,
                                                     const schedule::LoadPlan* load, bool tokens,
-                                                    bool first_tokens) {
+                                                    bool first_tokens, int64_t* origin_ns) {
   const schedule::SeriesPlan& plan = recorder.plan();
   const uint64_t spq = plan.samples_per_query;
   std::vector<results::RequestRow> rows;
   rows.reserve(recorder.completed_samples());  // exact: no growth by doubling
   const int64_t origin = queries > 0 ? recorder.scheduled_ns(0) - plan.scheduled_delta_ns[0] : 0;
+  *origin_ns = origin;
   size_t stage = 0;  // stages hold increasing query ranges: walked once
   for (uint64_t q = 0; q < queries; ++q) {
     results::RequestRow row;

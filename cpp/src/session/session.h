@@ -57,6 +57,8 @@ struct TestOutcome {
   /// results::ComputeRequestMetrics (docs/metrics.md). Empty without a performance series
   /// or without Environment::keep_requests.
   std::vector<results::RequestRow> requests;
+  /// The clock time (common/clock.h) the rows' scheduled_ns count from: the series start.
+  int64_t requests_origin_ns = 0;
 };
 
 /// Process-wide services the official free functions need; tests build their own.
