@@ -22,12 +22,16 @@ __all__ = [
     "DEFAULT_PERCENTILES",
     "Distribution",
     "EndpointMetrics",
+    "EndpointRun",
     "MetricOptions",
     "Metrics",
     "Slo",
     "TierGoodput",
+    "endpoint_run",
+    "format_metrics",
     "parse_percentiles",
     "parse_slo",
+    "parse_slos",
 ]
 
 #: Percentiles reported when none are given (in percent).
