@@ -33,11 +33,10 @@ void RegisterRun(py::module_& m);
 void RegisterTyped(py::module_& m);
 void RegisterNet(py::module_& m);  // register_net.cc (empty without LOADGEN_HAVE_NET)
 void RegisterLoadModels(py::module_& m);
+void RegisterMetrics(py::module_& m);  // register_metrics.cc
 
 /// The stage list of a Python LoadModel (dicts, python/loadgen/load_models.py).
 schedule::LoadModel LoadModelFromPython(const py::handle& stage_list);
-/// A run's per-stage results as dicts.
-py::list StageResultsToPython(const std::vector<session::StageResult>& stages);
 
 /// The SUT (from ConstructSUT, ConstructFastSUT or ConstructQDL) behind a handle.
 /// Throws py::value_error naming the problem if the handle is unknown, destroyed or a QSL.

@@ -87,36 +87,6 @@ schedule::LoadModel LoadModelFromPython(const py::handle& stage_list) {
   return model;
 }
 
-py::list StageResultsToPython(const std::vector<session::StageResult>& stages) {
-  py::list out;
-  for (const session::StageResult& s : stages) {
-    py::dict d;
-    d["name"] = s.name;
-    d["kind"] = s.kind;
-    d["measured"] = s.measured;
-    d["concurrency"] = s.concurrency;
-    d["planned_queries"] = s.planned_queries;
-    d["queries_issued"] = s.queries_issued;
-    d["samples_completed"] = s.samples_completed;
-    d["start_s"] = s.start_s;
-    d["duration_s"] = s.duration_s;
-    d["issued_qps"] = s.issued_qps;
-    d["completed_qps"] = s.completed_qps;
-    d["latency_min_ns"] = s.latency_min_ns;
-    d["latency_mean_ns"] = s.latency_mean_ns;
-    d["latency_max_ns"] = s.latency_max_ns;
-    py::dict p;
-    for (const auto& [q, v] : s.latency_percentiles_ns) p[py::float_(q)] = v;
-    d["latency_percentiles_ns"] = p;
-    d["gated_queries"] = s.gated_queries;
-    d["gate_wait_mean_ns"] = s.gate_wait_mean_ns;
-    d["gate_wait_max_ns"] = s.gate_wait_max_ns;
-    d["ran_out"] = s.ran_out;
-    out.append(d);
-  }
-  return out;
-}
-
 void RegisterLoadModels(py::module_& m) {
   m.def(
       "_validate_load_model",

@@ -136,7 +136,8 @@ session::TestOutcome RunTest(py::object issue, py::object flush, uintptr_t qsl_h
   if (!load_model.is_none()) load = LoadModelFromPython(load_model);
   py::gil_scoped_release release;
   return session::RunProcessTest(sut.get(), qsl.get(), settings, log_settings,
-                                 audit_config_filename, timeout, load ? &*load : nullptr);
+                                 audit_config_filename, timeout, load ? &*load : nullptr,
+                                 /*keep_requests=*/true);
 }
 
 std::optional<live::Snapshot> LiveSnapshot() {
@@ -337,8 +338,7 @@ void RegisterResultTypes(py::module_& m) {
                              [](const session::TestOutcome& o) { return o.log_paths.trace; })
       .def_readonly("performance", &session::TestOutcome::performance,
                     "None without a performance series (AccuracyOnly).")
-      .def_property_readonly(
-          "stages", [](const session::TestOutcome& o) { return StageResultsToPython(o.stages); })
+      .def_readonly("stages", &session::TestOutcome::stages)
       .def_readonly("errors", &session::TestOutcome::errors)
       .def_readonly("warnings", &session::TestOutcome::warnings)
       .def_readonly("aborted", &session::TestOutcome::aborted)

@@ -84,6 +84,9 @@ _LAZY_NAMES = {
     "QuerySampleLibrary": "sut",
     "SampleBatch": "sut",
     "SystemUnderTest": "sut",
+    "MetricOptions": "metrics",
+    "Metrics": "metrics",
+    "Slo": "metrics",
 }
 
 if TYPE_CHECKING:
@@ -102,6 +105,7 @@ if TYPE_CHECKING:
         Warmup,
         load_trace,
     )
+    from .metrics import MetricOptions, Metrics, Slo
     from .results import LatencyStats, RunResult, StageResult
     from .runner import (
         SAMPLE_FAILURE_REASONS,
@@ -191,4 +195,7 @@ __all__ = [
     "load_trace",
     "plan",
     "run",
+    "MetricOptions",
+    "Metrics",
+    "Slo",
 ]

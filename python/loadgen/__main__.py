@@ -25,6 +25,7 @@ def _scenario(name: str) -> Scenario:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
     from .errors import SettingsError
+    from .metrics import options_from_args
 
     scenarios = [args.scenario] if args.scenario else list(Scenario)
     try:
@@ -35,8 +36,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             args.duration_ms,
             Path(args.log_dir) if args.log_dir else None,
             load=load,
+            metrics=options_from_args(args),
         )
-    except SettingsError as e:
+    except (SettingsError, ValueError) as e:
         print(f"loadgen demo: {e}", file=sys.stderr)
         return 2
     if load is not None:  # the stages ran; Server's validity rules are not the question asked
@@ -238,6 +240,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     load.add_argument(
         "--warmup-s", type=float, metavar="S", help="a warm-up stage first, left out of the metrics"
     )
+    from .metrics import add_metric_arguments
+
+    add_metric_arguments(demo)
     demo.set_defaults(func=_cmd_demo)
     validate = sub.add_parser(
         "validate", help="check config files strictly, with file:line messages"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .load_models import LoadModel
+from .metrics import MetricOptions, format_metrics
 from .results import RunResult
 from .runner import complete, run
 from .settings import Mode, Scenario, Settings
@@ -144,6 +145,7 @@ def run_demo(
     log_dir: Path | None = None,
     echo: Callable[[str], None] = print,
     load: LoadModel | None = None,
+    metrics: MetricOptions | None = None,
 ) -> list[RunResult]:
     """Runs each scenario against a built-in SUT and prints its summary. With ``load``, one
     Server run issuing that load model instead, with its per-stage results."""
@@ -163,6 +165,7 @@ def run_demo(
                 demo_settings(scenario, duration_ms),
                 log_dir=root / scenario.value,
                 load=load,
+                metrics=metrics,
             )
         finally:
             close = getattr(sut, "close", None)
@@ -181,5 +184,7 @@ def run_demo(
                 f"stage {i} {st.name or st.kind}{'' if st.measured else ' (not measured)'}: "
                 f"{st.queries_issued} queries, {st.issued_qps:.1f} issued/s, p99 {p99:.3f} ms{gate}"
             )
+        if result.metrics is not None:
+            echo(format_metrics(result.metrics))
         results.append(result)
     return results

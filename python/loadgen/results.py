@@ -6,9 +6,10 @@ import dataclasses
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Mapping, Sequence
 
 from . import _core
+from .metrics import EndpointMetrics, EndpointRun, MetricOptions, Metrics, outcome_metrics
 from .settings import Mode, Scenario
 
 __all__ = ["LatencyStats", "RunResult", "StageResult"]
@@ -66,14 +67,34 @@ class StageResult:
     gate_wait_mean_ns: int
     gate_wait_max_ns: int
     ran_out: bool
+    #: docs/metrics.md's metrics over this stage's requests (warm-up and cool-down included:
+    #: a stage is what it is); None when the test had no performance series.
+    metrics: Metrics | None = None
 
     @classmethod
-    def _from_core(cls, d: Mapping[str, Any]) -> StageResult:
-        values = dict(d)
-        values["latency_percentiles_ns"] = {
-            float(k): int(v) for k, v in d["latency_percentiles_ns"].items()
-        }
-        return cls(**values)
+    def _from_core(cls, s: _core.StageResult, metrics: Metrics | None = None) -> StageResult:
+        return cls(
+            name=s.name,
+            kind=s.kind,
+            measured=s.measured,
+            concurrency=s.concurrency,
+            planned_queries=s.planned_queries,
+            queries_issued=s.queries_issued,
+            samples_completed=s.samples_completed,
+            start_s=s.start_s,
+            duration_s=s.duration_s,
+            issued_qps=s.issued_qps,
+            completed_qps=s.completed_qps,
+            latency_min_ns=s.latency_min_ns,
+            latency_mean_ns=s.latency_mean_ns,
+            latency_max_ns=s.latency_max_ns,
+            latency_percentiles_ns={float(k): int(v) for k, v in s.latency_percentiles_ns.items()},
+            gated_queries=s.gated_queries,
+            gate_wait_mean_ns=s.gate_wait_mean_ns,
+            gate_wait_max_ns=s.gate_wait_max_ns,
+            ran_out=s.ran_out,
+            metrics=metrics,
+        )
 
 
 @dataclass(frozen=True)
@@ -115,6 +136,15 @@ class RunResult:
     trace_path: Path
     #: A load model's run (``run(..., load=...)``): one result per stage; empty otherwise.
     stages: tuple[StageResult, ...] = ()
+    #: docs/metrics.md's request metrics (TTFT, TPOT, ITL, E2E, throughputs, goodput per SLO
+    #: tier) over the measured requests of the performance series; None without one.
+    metrics: Metrics | None = None
+    #: What ``metrics`` was computed with (percentiles, SLO tiers).
+    metric_options: MetricOptions = dataclasses.field(default_factory=MetricOptions)
+    #: An endpoint SUT with several base URLs: one breakdown per URL (one entry for one URL).
+    endpoints: tuple[EndpointMetrics, ...] = ()
+    #: loadgen_results.json beside the official logs (docs/metrics.md), when written.
+    results_path: Path | None = None
 
     @property
     def summary(self) -> str:
@@ -160,9 +190,21 @@ def _failed_constraints(perf: _core.PerformanceSummary) -> tuple[str, ...]:
 
 
 def build_result(
-    scenario: Scenario, mode: Mode, outcome: _core.TestOutcome, use_tokens: bool
+    scenario: Scenario,
+    mode: Mode,
+    outcome: _core.TestOutcome,
+    use_tokens: bool,
+    metric_options: MetricOptions | None = None,
+    endpoint: EndpointRun | None = None,
 ) -> RunResult:
-    """Builds the RunResult from the engine's outcome (loadgen._core._run_test)."""
+    """Builds the RunResult from the engine's outcome (loadgen._core._run_test); ``endpoint``:
+    what an endpoint SUT's records add (loadgen.metrics.endpoint_run)."""
+    options = metric_options or MetricOptions()
+    inputs: Sequence[int] = endpoint.input_tokens if endpoint else ()
+
+    def stage_itl(i: int) -> Sequence[int]:
+        return endpoint.stage_itl_ns[i] if endpoint and i < len(endpoint.stage_itl_ns) else ()
+
     perf = outcome.performance
     summary_path = Path(outcome.summary_path)
     interrupted = outcome.aborted
@@ -198,7 +240,15 @@ def build_result(
         detail_path=Path(outcome.detail_path),
         accuracy_path=Path(outcome.accuracy_path),
         trace_path=Path(outcome.trace_path),
-        stages=tuple(StageResult._from_core(s) for s in outcome.stages),
+        stages=tuple(
+            StageResult._from_core(s, outcome_metrics(outcome, options, i, stage_itl(i), inputs))
+            for i, s in enumerate(outcome.stages)
+        ),
+        metrics=outcome_metrics(
+            outcome, options, itl_ns=endpoint.itl_ns if endpoint else (), input_tokens=inputs
+        ),
+        metric_options=options,
+        endpoints=endpoint.endpoints if endpoint else (),
     )
     if perf is None:
         return without_performance

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import math
 import os
@@ -11,10 +12,11 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Callable, Coroutine, Literal, Sequence, TypedDict, Union, overload
 
-from . import _core
+from . import _core, results_file
 from ._interrupt import SigintWatch
 from .errors import ResponseIdError, SettingsError
 from .load_models import LoadModel, stage_dicts
+from .metrics import MetricOptions, endpoint_run
 from .progress import display_for_run
 from .results import RunResult, build_result
 from .settings import LogOptions, Mode, PathLike, Scenario, Settings
@@ -70,6 +72,7 @@ def run(
     no_progress_timeout_s: float | None = ...,
     progress: bool | None = ...,
     load: LoadModel | None = ...,
+    metrics: MetricOptions | None = ...,
 ) -> RunResult: ...
 
 
@@ -86,6 +89,7 @@ def run(
     no_progress_timeout_s: float | None = ...,
     progress: bool | None = ...,
     load: LoadModel | None = ...,
+    metrics: MetricOptions | None = ...,
 ) -> RunResult: ...
 
 
@@ -101,6 +105,7 @@ def run(
     no_progress_timeout_s: float | None = None,
     progress: bool | None = None,
     load: LoadModel | None = None,
+    metrics: MetricOptions | None = None,
 ) -> RunResult:
     """Runs one test and returns its result; the official log files are written to ``log_dir``.
 
@@ -122,6 +127,8 @@ def run(
     schedule; ``settings.scenario`` must be ``Scenario.SERVER`` (its metrics are reported, over
     the measured stages) and ``result.stages`` has each stage's results. A stage list that
     cannot run raises :class:`SettingsError` before any load.
+    ``metrics``: the percentiles and SLO tiers of ``result.metrics`` (docs/metrics.md); the
+    result is also written to loadgen_results.json beside the logs (``result.results_path``).
     """
     settings.validate()
     if isinstance(sut, ChecksSettings):  # e.g. an EndpointSut whose answers arrive whole
@@ -145,6 +152,7 @@ def run(
             raise ImportError(
                 "run(..., batch='numpy') needs numpy: pip install 'loadgen[numpy]'"
             ) from e
+    metric_options = metrics or MetricOptions()
     log_options = log or LogOptions(outdir=log_dir)
     Path(log_options.outdir).mkdir(parents=True, exist_ok=True)
 
@@ -159,6 +167,9 @@ def run(
     )
     issue: Any = native_handle if native_handle is not None else _issue_adapter(sut, batch, loop)
     flush: Any = None if native_handle is not None else _flush_adapter(sut, loop)
+    # An endpoint SUT's records accumulate over its life: this run's are those after these.
+    endpoint: Any = sut if native_handle is not None and hasattr(sut, "records") else None
+    records_before = int(endpoint.stats()["completed"]) if endpoint is not None else 0
     qsl_handle = _core.ConstructQSL(
         qsl.total_sample_count, qsl.performance_sample_count, qsl.load, qsl.unload
     )
@@ -190,7 +201,21 @@ def run(
             loop.close()
     if failures:
         raise failures[0]
-    return build_result(settings.scenario, settings.mode, outcome, settings.use_token_latencies)
+    extra = (
+        endpoint_run(endpoint, records_before, outcome, metric_options)
+        if endpoint is not None  # an EndpointSut: chunk times, URLs, input lengths
+        else None
+    )
+    result = build_result(
+        settings.scenario,
+        settings.mode,
+        outcome,
+        settings.use_token_latencies,
+        metric_options,
+        extra,
+    )
+    path = results_file.write(result, Path(log_options.outdir))
+    return dataclasses.replace(result, results_path=path)
 
 
 def _issue_adapter(

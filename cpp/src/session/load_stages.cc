@@ -82,6 +82,7 @@ std::vector<StageResult> SummarizeLoadStages(const record::SeriesRecorder& recor
     s.gate_wait_mean_ns =
         st.gated_queries ? st.gate_wait_total_ns / static_cast<int64_t>(st.gated_queries) : 0;
     s.ran_out = st.ran_out;
+    if (st.queries_issued > 0) s.first_issue_ns = st.first_issue_ns;
     latencies.clear();
     int64_t last_done = st.first_issue_ns;
     for (uint64_t q = stage.first_query; q < stage.first_query + st.queries_issued; ++q) {

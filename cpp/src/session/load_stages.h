@@ -35,7 +35,8 @@ struct StageResult {
   uint64_t gated_queries = 0;     // open loop with a cap: queries that waited for a slot
   int64_t gate_wait_mean_ns = 0;  // over the gated queries
   int64_t gate_wait_max_ns = 0;
-  bool ran_out = false;  // a closed loop used its planned queries before its duration
+  bool ran_out = false;        // a closed loop used its planned queries before its duration
+  int64_t first_issue_ns = 0;  // clock time (common/clock.h) of its first issue; 0: none
 };
 
 /// The percentiles StageResult reports.

@@ -52,7 +52,7 @@ TestOutcome RunProcessTest(mlperf::SystemUnderTest* sut, mlperf::QuerySampleLibr
                            const mlperf::LogSettings& log_settings,
                            const std::string& audit_config_filename,
                            std::chrono::nanoseconds no_progress_timeout,
-                           const schedule::LoadModel* load_model) {
+                           const schedule::LoadModel* load_model, bool keep_requests) {
   Process& p = GetProcess();
   Environment env;
   env.config = &settings::ConfigContext::Process();
@@ -61,6 +61,7 @@ TestOutcome RunProcessTest(mlperf::SystemUnderTest* sut, mlperf::QuerySampleLibr
   env.live = &p.live;
   env.no_progress_timeout = no_progress_timeout;
   env.load_model = load_model;
+  env.keep_requests = keep_requests;
   // Building a Session touches nothing shared; Run opens the logs, after the slot is taken.
   Session session(sut, qsl, settings, log_settings, audit_config_filename, env);
   TestSlot slot(&session);

@@ -42,7 +42,8 @@ TestOutcome RunProcessTest(mlperf::SystemUnderTest* sut, mlperf::QuerySampleLibr
                            const mlperf::LogSettings& log_settings,
                            const std::string& audit_config_filename,
                            std::chrono::nanoseconds no_progress_timeout = {},
-                           const schedule::LoadModel* load_model = nullptr);
+                           const schedule::LoadModel* load_model = nullptr,
+                           bool keep_requests = false);
 
 /// Aborts the running test, if any; returns whether one was running.
 bool AbortRunningTest(const std::string& reason, bool is_error = false, bool graceful = false);

@@ -16,6 +16,7 @@
 #include "session/load_stages.h"
 #include "session/log_pump.h"
 #include "session/plan_streamer.h"
+#include "session/request_table.h"
 #include "session/session.h"
 
 namespace loadgen::session {
@@ -105,6 +106,14 @@ Session::SeriesOutput Session::RunSeries(const schedule::LoadableSet& set, TestM
   if (series.load) {
     outcome_.stages = SummarizeLoadStages(recorder, *series.load, series.stage_stats);
     LogLoadStageResults(*detail_, outcome_.stages);
+  }
+  if (mode == TestMode::PerformanceOnly && env_.keep_requests) {
+    const uint64_t queries = series.shared.any_issued ? std::min(series.plan().query_count(),
+                                                                 series.shared.last_query + 1)
+                                                      : 0;
+    outcome_.requests = CollectRequestRows(
+        recorder, queries, series.load ? &*series.load : nullptr, series.options.use_tokens,
+        series.options.needs_first_token, &outcome_.requests_origin_ns);
   }
   CountFailedSamples(out.result, mode);
   out.queries_issued = series.shared.queries_issued;

@@ -26,6 +26,7 @@
 #include "logging/log_files.h"
 #include "logging/trace_writer.h"
 #include "record/active_series.h"
+#include "results/request_metrics.h"
 #include "results/summary.h"
 #include "schedule/load_models/load_model.h"
 #include "schedule/plan.h"
@@ -52,6 +53,12 @@ struct TestOutcome {
   /// Samples the SUT completed as failed (loadgen/failure.h), over every series of the test.
   uint64_t failed_samples = 0;
   std::array<uint64_t, kSampleFailureCount> failed_by_reason{};
+  /// The last performance series' completed samples, one row each, for
+  /// results::ComputeRequestMetrics (docs/metrics.md). Empty without a performance series
+  /// or without Environment::keep_requests.
+  std::vector<results::RequestRow> requests;
+  /// The clock time (common/clock.h) the rows' scheduled_ns count from: the series start.
+  int64_t requests_origin_ns = 0;
 };
 
 /// Process-wide services the official free functions need; tests build their own.
@@ -66,6 +73,9 @@ struct Environment {
   /// Set: performance series issue this load model (docs/load-models.md) instead of the
   /// scenario's schedule; the scenario must be Server, whose metrics they report.
   const schedule::LoadModel* load_model = nullptr;
+  /// Fill TestOutcome::requests (48 bytes per completed sample of the performance series)
+  /// for results::ComputeRequestMetrics; the drop-in StartTest does not pay for it.
+  bool keep_requests = false;
 };
 
 class Session {

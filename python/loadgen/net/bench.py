@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal, get_args
 
 from ..errors import SettingsError
+from ..metrics import MetricOptions, add_metric_arguments, format_metrics, options_from_args
 from ..settings import Mode, Scenario, Settings
 from .datasets import (
     Dataset,
@@ -196,6 +197,7 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
         "--log-dir", required=True, help="where the logs, the report and endpoint.json go"
     )
     parser.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    add_metric_arguments(parser)
     parser.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -310,6 +312,7 @@ def run_bench(args: argparse.Namespace, headers: Mapping[str, str]) -> int:
         return _fail(f"{e} (nothing was sent: the test did not start)")
     try:
         settings = settings_from_args(args, scenario, args.conf_model or found.model)
+        metric_options = options_from_args(args)
         dataset = make_dataset(args, args.api, found)
     except (ValueError, TypeError) as e:  # ConfigError and DatasetError are ValueErrors
         return _fail(str(e))
@@ -326,7 +329,7 @@ def run_bench(args: argparse.Namespace, headers: Mapping[str, str]) -> int:
         f"{len(dataset)} samples -> {log_dir}",
         file=sys.stderr,
     )
-    return _run(args, urls, headers, found, settings, dataset, log_dir)
+    return _run(args, urls, headers, found, settings, dataset, log_dir, metric_options)
 
 
 def _run(
@@ -337,6 +340,7 @@ def _run(
     settings: Settings,
     dataset: Dataset,
     log_dir: Path,
+    metric_options: MetricOptions | None = None,
 ) -> int:
     from ..runner import run
     from .endpoint import Endpoint, EndpointSut, endpoint_qsl  # the native client
@@ -379,7 +383,9 @@ def _run(
     log_dir.mkdir(parents=True, exist_ok=True)
     qsl = endpoint_qsl(dataset)
     with sut:
-        result = run(sut, qsl, settings, log_dir=log_dir, progress=args.progress)
+        result = run(
+            sut, qsl, settings, log_dir=log_dir, progress=args.progress, metrics=metric_options
+        )
         if sut.outstanding:  # an interrupted run left requests in flight: count them as failed
             sut.cancel_all()
         stats = sut.stats()
@@ -387,6 +393,8 @@ def _run(
     (log_dir / "endpoint.json").write_text(json.dumps(stats, indent=2) + "\n")
     sys.stdout.write(result.summary)
     sys.stdout.write(format_endpoint_stats(stats, urls))
+    if result.metrics is not None:
+        sys.stdout.write(format_metrics(result.metrics) + "\n")
     if not args.no_report:
         _write_report(log_dir)
     return 0 if result.valid else 1

@@ -135,6 +135,11 @@ class EndpointSut:
         if len(dataset) == 0:
             raise ValueError("the dataset is empty")
         self.endpoint = endpoint
+        #: Input tokens per sample index where the prompt is token ids, else -1 (the input
+        #: side of loadgen.metrics' token throughput).
+        self.input_token_counts = tuple(
+            -1 if s.token_ids is None else len(s.token_ids) for s in dataset
+        )
         path = request_path(endpoint.api, endpoint.model)
         # Only the OpenAI apis have a choice: generate_stream always streams, KServe infer never.
         stream = (

@@ -66,6 +66,8 @@ class RunLogs:
     samples: list[Sample] | None
     accuracy_entry_count: int | None
     _last: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: loadgen_results.json beside the logs (loadgen.results_file), when the run wrote one.
+    results: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self._last = {e.key: e.value for e in self.entries}

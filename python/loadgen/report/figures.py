@@ -14,6 +14,7 @@ import math
 from typing import TYPE_CHECKING, Callable, Iterable, Literal
 
 from .analysis import RunLogs, query_latencies_ns
+from .metrics_panels import goodput_figure, itl_distribution_figure, stages_figure
 from .model import PERCENTILES, LatencyStats, ReportError
 
 if TYPE_CHECKING:  # matplotlib (and its numpy) is an optional extra, imported for figures only
@@ -353,6 +354,10 @@ FIGURES: tuple[tuple[str, Callable[[RunLogs], "Figure | None"]], ...] = (
     ("throughput_over_time", throughput_over_time_figure),
     ("issue_lag", issue_lag_figure),
     ("token_latencies", token_latency_figure),
+    # From loadgen_results.json (report/metrics_panels.py).
+    ("itl_distribution", itl_distribution_figure),
+    ("stages", stages_figure),
+    ("goodput", goodput_figure),
 )
 
 

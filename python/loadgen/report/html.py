@@ -12,6 +12,7 @@ from typing import Any, Iterable, Sequence
 from .analysis import RunLogs
 from .export import write_samples_csv, write_samples_json
 from .figures import build_figures, png_bytes
+from .metrics_panels import metrics_sections
 
 __all__ = ["render_html", "write_report"]
 
@@ -150,6 +151,7 @@ def render_html(run: RunLogs, figures: dict[str, bytes], exports: Sequence[str])
             "<p>No trace with per-sample events (run with <code>enable_trace</code>): the figures "
             "use the percentiles of the detail log only.</p>"
         )
+    body += metrics_sections(run, table)
     block = run.results_block()
     if block:
         body.append("<h2>Metrics</h2>")

@@ -260,7 +260,22 @@ def load_run(location: str | Path) -> RunLogs:
     )
     if files["trace"] is not None:
         run.samples = _measured_samples(run, read_trace_samples(files["trace"]), tokens)
+    run.results = read_results_file(detail_path.parent)
     return run
+
+
+def read_results_file(directory: Path) -> dict[str, Any] | None:
+    """The folder's loadgen_results.json (docs/metrics.md), or None if it has none; a file
+    this version cannot read raises ReportError."""
+    from .. import results_file
+
+    path = directory / results_file.FILE_NAME
+    if not path.is_file():
+        return None
+    try:
+        return dict(results_file.read(path))
+    except (ValueError, OSError) as e:
+        raise ReportError(f"{path}: {e}") from e
 
 
 def _measured_samples(
