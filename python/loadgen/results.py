@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from . import _core
+from .selfcheck import GeneratorCheck
 from .settings import Mode, Scenario
 
 __all__ = ["LatencyStats", "RunResult", "StageResult"]
@@ -115,6 +116,9 @@ class RunResult:
     trace_path: Path
     #: A load model's run (``run(..., load=...)``): one result per stage; empty otherwise.
     stages: tuple[StageResult, ...] = ()
+    #: The generator self-check of the performance series (docs/self-check.md); None without
+    #: one (AccuracyOnly).
+    generator: GeneratorCheck | None = None
 
     @property
     def summary(self) -> str:
@@ -199,6 +203,9 @@ def build_result(
         accuracy_path=Path(outcome.accuracy_path),
         trace_path=Path(outcome.trace_path),
         stages=tuple(StageResult._from_core(s) for s in outcome.stages),
+        generator=GeneratorCheck.from_json(outcome.generator_check_json)
+        if outcome.generator_check_json is not None
+        else None,
     )
     if perf is None:
         return without_performance
