@@ -83,6 +83,9 @@ _LAZY_NAMES = {
     "QuerySampleLibrary": "sut",
     "SampleBatch": "sut",
     "SystemUnderTest": "sut",
+    "GeneratorCheck": "selfcheck",
+    "sweep": "sweeps",
+    "Sweep": "sweeps",
 }
 
 if TYPE_CHECKING:
@@ -113,6 +116,7 @@ if TYPE_CHECKING:
         plan,
         run,
     )
+    from .selfcheck import GeneratorCheck
     from .settings import LogOptions, Mode, Scenario, Settings
     from .sut import (
         AsyncSystemUnderTest,
@@ -123,6 +127,7 @@ if TYPE_CHECKING:
         SampleBatch,
         SystemUnderTest,
     )
+    from .sweeps import Sweep, sweep
 
 
 def __getattr__(name: str) -> Any:
@@ -189,4 +194,7 @@ __all__ = [
     "load_trace",
     "plan",
     "run",
+    "GeneratorCheck",
+    "Sweep",
+    "sweep",
 ]
