@@ -288,7 +288,7 @@ class ProgressDisplay:
             )
         generator = generator_status(snap)
         if generator is not None:
-            grid.add_row("generator", Text(generator[0], style=generator[1]))
+            grid.add_row("loadgen", Text(generator[0], style=generator[1]))
         state, details = forecast(snap)
         forecast_text = Text(state, style=_FORECAST_STYLE[state])
         forecast_text.append(f" · {details}", style="")

@@ -198,7 +198,7 @@ def test_the_report_of_a_run_has_a_generator_section(tmp_path: Path) -> None:
     page = write_report(run, tmp_path / "report.html")[0].read_text()
     assert '<h2 id="generator">Generator self-check</h2>' in page
     assert "GENERATOR LIMITED: lateness (cause: sut_issue_callback)" in page
-    assert 'alt="outstanding samples"' in page
+    assert '<div class="figure" id="outstanding-samples"><svg' in page
     fig = outstanding_figure(check)  # type: ignore[arg-type]
     assert fig is not None
     (line,) = [x for x in fig.axes[0].get_lines() if x.get_gid() == "outstanding"]

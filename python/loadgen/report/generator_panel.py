@@ -5,16 +5,17 @@ behind it and the outstanding samples over the series, from the detail log's
 from __future__ import annotations
 
 import html
+import io
 from typing import TYPE_CHECKING
 
 from ..selfcheck import DETAIL_LOG_KEY, GeneratorCheck, describe
 from .analysis import RunLogs
-from .figures import new_figure, png_bytes
+from .figures import new_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["generator_check", "generator_section", "outstanding_figure"]
+__all__ = ["generator_check", "generator_section", "outstanding_figure", "svg_markup"]
 
 
 def generator_check(run: RunLogs) -> GeneratorCheck | None:
@@ -63,8 +64,15 @@ def generator_section(run: RunLogs, with_figure: bool = True) -> list[str]:
     if with_figure:
         fig = outstanding_figure(check)
         if fig is not None:
-            import base64
-
-            data = base64.b64encode(png_bytes(fig)).decode("ascii")
-            body.append(f'<img alt="outstanding samples" src="data:image/png;base64,{data}">')
+            # Inline SVG: the page stays one file, and the report's figure set (its PNG files
+            # and embedded PNGs) stays what the run's logs give.
+            body.append(f'<div class="figure" id="outstanding-samples">{svg_markup(fig)}</div>')
     return body
+
+
+def svg_markup(fig: Figure) -> str:
+    """The figure as an <svg> element (without the XML prologue)."""
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    text = buf.getvalue()
+    return text[text.index("<svg") :]

@@ -79,7 +79,10 @@ def _errorbar(
     gid: str,
     marker: str,
 ) -> bool:
-    xs, ys, xerr, yerr = [], [], [[], []], [[], []]
+    xs: list[float] = []
+    ys: list[float] = []
+    xerr: list[list[float]] = [[], []]
+    yerr: list[list[float]] = [[], []]
     for p in points:
         x, y = p.summary.get(x_name), p.summary.get(y_name)
         if x is None or y is None:
