@@ -14,6 +14,15 @@ SelfCheckingClient::~SelfCheckingClient() = default;
 namespace loadgen::selfcheck {
 namespace {
 
+/// The rule's constants (docs/self-check.md#the-rule).
+constexpr int64_t kLatenessFloorNs = 1000000;        // 1 ms
+constexpr double kLatenessInterarrivals = 1.0;       // bound: this many mean gaps
+constexpr uint64_t kMinTimedQueries = 100;           // fewer: a p99 is only the maximum
+constexpr double kConnectionWaitLatencyShare = 0.1;  // of the mean latency
+constexpr double kClientCpuShare = 0.9;              // of the series' wall time
+constexpr double kCallbackCause = 0.5;               // issue wall time in the SUT's call
+constexpr double kIssueCpuCause = 0.9;
+
 double Share(int64_t part, int64_t whole) {
   return whole > 0 ? static_cast<double>(part) / static_cast<double>(whole) : 0.0;
 }

@@ -17,15 +17,6 @@
 
 namespace loadgen::selfcheck {
 
-/// The rule's constants (docs/self-check.md#the-rule).
-inline constexpr int64_t kLatenessFloorNs = 1000000;        // 1 ms
-inline constexpr double kLatenessInterarrivals = 1.0;       // bound: this many mean gaps
-inline constexpr uint64_t kMinTimedQueries = 100;           // fewer: a p99 is only the maximum
-inline constexpr double kConnectionWaitLatencyShare = 0.1;  // of the mean latency
-inline constexpr double kClientCpuShare = 0.9;              // of the series' wall time
-inline constexpr double kCallbackCause = 0.5;               // issue wall time in the SUT's call
-inline constexpr double kIssueCpuCause = 0.9;
-
 struct OutstandingPoint {
   double time_s = 0;     // since the series start
   uint64_t samples = 0;  // issued and not completed at that moment
