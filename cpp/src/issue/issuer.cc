@@ -134,7 +134,7 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
       }
       now = NowNs();
       scheduled = now;
-      if (any) check.AddReissueGap(now - rec.query_done_ns(last_query));
+      if (any) check.AddReissueGap(now - rec.query_done_ns(last_query));  // loadgen's reaction
     }
 
     if (batch_owner.use_count() > 1) {  // the SUT kept the previous batch
@@ -166,10 +166,10 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
       const ScopedLentBatch lent(&batch_owner);
       params.sut->IssueQuery(batch);
     }
-    const int64_t returned = NowNs();
-    check.callback_ns += returned - now;
+    check.callback_ns += NowNs() - now;  // how long the SUT held this thread (self-check)
     samples += batch.size();
     issued += per_iter;
+    // Several issuing threads: only the outstanding profile (selfcheck/) sees their total.
     if (!multi_thread) check.SeeOutstanding(samples - rec.completed_samples());
 
     if (accuracy) continue;
