@@ -176,7 +176,9 @@ def test_the_sweep_exit_status_puts_a_generator_flag_before_validity() -> None:
 
     assert sweep_exit_status(with_runs({"valid": 1.0, "generator_limited": 0.0})) == 0
     assert sweep_exit_status(with_runs({"valid": 1.0}, {"valid": 0.0})) == 1
-    assert sweep_exit_status(with_runs({"valid": 0.0}, {"valid": 1.0, "generator_limited": 1.0})) == 3
+    assert (
+        sweep_exit_status(with_runs({"valid": 0.0}, {"valid": 1.0, "generator_limited": 1.0})) == 3
+    )
 
 
 # --- report and compare ----------------------------------------------------------------------
