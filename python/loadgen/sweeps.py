@@ -334,12 +334,14 @@ def t_interval(values: Sequence[float], confidence: float = 0.95) -> Interval:
 
 
 def summarize(runs: Sequence[Mapping[str, Any]], confidence: float) -> dict[str, Interval]:
-    """Each figure's interval over the runs that have it."""
+    """Each figure's interval over the runs that have it. Every figure is a rate, a latency,
+    a count or a share, so an interval's lower end is cut at 0."""
     out: dict[str, Interval] = {}
     for name in FIGURE_NAMES:
         values = [float(r[name]) for r in runs if r.get(name) is not None]
         if values:
-            out[name] = t_interval(values, confidence)
+            iv = t_interval(values, confidence)
+            out[name] = Interval(iv.mean, max(iv.low, 0.0), iv.high, iv.n)
     return out
 
 
