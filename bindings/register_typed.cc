@@ -24,6 +24,7 @@
 #include "loadgen/failure.h"
 #include "results/performance_summary.h"
 #include "schedule/plan.h"
+#include "selfcheck/generator_check.h"
 #include "session/process.h"
 #include "settings/config_file.h"
 #include "settings/effective_settings.h"
@@ -345,9 +346,17 @@ void RegisterResultTypes(py::module_& m) {
       .def_readonly("abort_reason", &session::TestOutcome::abort_reason)
       .def_readonly("rejected_responses", &session::TestOutcome::rejected_responses)
       .def_readonly("failed_samples", &session::TestOutcome::failed_samples)
-      .def_property_readonly("failed_by_reason", [](const session::TestOutcome& o) {
-        return FailureCounts(o.failed_by_reason);
-      });
+      .def_property_readonly(
+          "failed_by_reason",
+          [](const session::TestOutcome& o) { return FailureCounts(o.failed_by_reason); })
+      .def_property_readonly(
+          "generator_check_json",
+          [](const session::TestOutcome& o) -> std::optional<std::string> {
+            if (!o.generator) return std::nullopt;
+            return selfcheck::ToJson(*o.generator);
+          },
+          "The generator self-check as the detail log's loadgen_generator_check JSON; None "
+          "without a performance series.");
 
   using live::Snapshot;
   auto info = [](auto field) { return [field](const Snapshot& s) { return s.info.*field; }; };
@@ -397,6 +406,7 @@ void RegisterResultTypes(py::module_& m) {
       .def_readonly("early_stopping_queries", &Snapshot::early_stopping_queries,
                     "Queries early stopping would need for the current over-latency estimate.")
       .def_property_readonly("use_token_latencies", info(&live::SeriesInfo::use_tokens))
+      .def_property_readonly("load_model", info(&live::SeriesInfo::load_model))
       .def_readonly("tokens_seen", &Snapshot::tokens_seen)
       .def_property_readonly(
           "server_ttft_latency_ns",

@@ -87,6 +87,9 @@ _LAZY_NAMES = {
     "MetricOptions": "metrics",
     "Metrics": "metrics",
     "Slo": "metrics",
+    "GeneratorCheck": "selfcheck",
+    "sweep": "sweeps",
+    "Sweep": "sweeps",
 }
 
 if TYPE_CHECKING:
@@ -118,6 +121,7 @@ if TYPE_CHECKING:
         plan,
         run,
     )
+    from .selfcheck import GeneratorCheck
     from .settings import LogOptions, Mode, Scenario, Settings
     from .sut import (
         AsyncSystemUnderTest,
@@ -128,6 +132,7 @@ if TYPE_CHECKING:
         SampleBatch,
         SystemUnderTest,
     )
+    from .sweeps import Sweep, sweep
 
 
 def __getattr__(name: str) -> Any:
@@ -198,4 +203,7 @@ __all__ = [
     "MetricOptions",
     "Metrics",
     "Slo",
+    "GeneratorCheck",
+    "Sweep",
+    "sweep",
 ]

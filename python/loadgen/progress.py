@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import math
 import os
 import sys
 import threading
@@ -285,11 +286,35 @@ class ProgressDisplay:
                     snap.server_tpot_latency_ns,
                 ),
             )
+        generator = generator_status(snap)
+        if generator is not None:
+            grid.add_row("loadgen", Text(generator[0], style=generator[1]))
         state, details = forecast(snap)
         forecast_text = Text(state, style=_FORECAST_STYLE[state])
         forecast_text.append(f" · {details}", style="")
         grid.add_row("forecast", forecast_text)
         return grid
+
+
+def generator_status(snap: Snapshot) -> tuple[str, str] | None:
+    """The live self-check (docs/self-check.md): outstanding samples and, for a Server
+    series, how far issuing is behind the schedule. The schedule's n-th arrival is due at
+    n / target_qps give or take sqrt(n) / target_qps (Poisson), so issuing is called behind
+    only past three of those and past 0.1 s. Returns (text, rich style); None for accuracy
+    series. The verdict itself comes with the result (RunResult.generator)."""
+    if snap.accuracy:
+        return None
+    outstanding = snap.samples_issued - snap.samples_completed
+    text = f"{outstanding:,} samples outstanding"
+    load_model = getattr(snap, "load_model", False)  # absent from older snapshots
+    if snap.scenario != "Server" or load_model or snap.target_qps <= 0 or not snap.running:
+        return text, ""
+    issued = snap.queries_issued
+    lag_s = snap.elapsed_s - issued / snap.target_qps
+    noise_s = 3.0 * math.sqrt(max(issued, 1)) / snap.target_qps
+    if lag_s > max(noise_s, 0.1):
+        return f"behind schedule by {lag_s:.2f} s · {text}", "bold red"
+    return f"on schedule · {text}", ""
 
 
 def _done(snap: Snapshot) -> int:

@@ -10,6 +10,7 @@ from typing import Mapping, Sequence
 
 from . import _core
 from .metrics import EndpointMetrics, EndpointRun, MetricOptions, Metrics, outcome_metrics
+from .selfcheck import GeneratorCheck
 from .settings import Mode, Scenario
 
 __all__ = ["LatencyStats", "RunResult", "StageResult"]
@@ -145,6 +146,9 @@ class RunResult:
     endpoints: tuple[EndpointMetrics, ...] = ()
     #: loadgen_results.json beside the official logs (docs/metrics.md), when written.
     results_path: Path | None = None
+    #: The generator self-check of the performance series (docs/self-check.md); None without
+    #: one (AccuracyOnly).
+    generator: GeneratorCheck | None = None
 
     @property
     def summary(self) -> str:
@@ -249,6 +253,9 @@ def build_result(
         ),
         metric_options=options,
         endpoints=endpoint.endpoints if endpoint else (),
+        generator=GeneratorCheck.from_json(outcome.generator_check_json)
+        if outcome.generator_check_json is not None
+        else None,
     )
     if perf is None:
         return without_performance

@@ -15,6 +15,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from . import selfcheck
+
 if TYPE_CHECKING:
     from .metrics import Distribution, Metrics
     from .results import LatencyStats, RunResult, StageResult
@@ -174,6 +176,7 @@ SECTIONS: dict[str, SectionBuilder] = {
     "metrics": lambda r: _metrics(r.metrics),
     "stages": lambda r: [_stage(s) for s in r.stages],
     "endpoints": _endpoints,
+    "generator": lambda r: selfcheck.results_section(r.generator),
 }
 
 

@@ -213,6 +213,11 @@ def is_timing_key(key: str) -> bool:
     return key in _TIMING_KEYS or _TIMING_KEY_RE.match(key) is not None
 
 
+# Keys only loadgen writes in every run (docs/log-format.md: the generator self-check). The
+# official LoadGen has no counterpart, so the key-order comparison leaves them out.
+LOADGEN_ONLY_KEYS = frozenset({"loadgen_generator_check"})
+
+
 def is_ignorable(entry: LogEntry) -> bool:
     """Works on parsed and on raw (`parse_detail_log_raw`) entries."""
     return (entry.is_error or entry.is_warning) and any(

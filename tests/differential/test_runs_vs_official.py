@@ -190,7 +190,13 @@ def compare_calls(diff: Diff, official: Dict[str, Any], ours: Dict[str, Any], or
 
 def _ordered_keys(entries: Sequence[common.LogEntry]) -> List[common.LogEntry]:
     """Entries whose position is deterministic: runtime errors interleave with the clock."""
-    return [e for e in entries if e.key != "error_runtime" and not common.is_ignorable(e)]
+    return [
+        e
+        for e in entries
+        if e.key != "error_runtime"
+        and e.key not in common.LOADGEN_ONLY_KEYS
+        and not common.is_ignorable(e)
+    ]
 
 
 def _sequence_diff(a: Sequence[str], b: Sequence[str]) -> str:

@@ -321,10 +321,14 @@ def test_the_schema_names_exactly_the_fields_the_file_has(staged_run: loadgen.Ru
     doc = json.loads(staged_run.results_path.read_text())
     schema = results_file.schema()
     assert schema_mismatches(doc, schema, schema, "$") == []
-    # Every field the schema names occurs in this run's file, except the endpoint rows' (an
-    # in-process SUT has none; tests/python/test_metrics_endpoint.py covers them).
+    # Every field the schema names occurs in this run's file, except the endpoint rows' and
+    # the self-check's client figures (an in-process SUT has none;
+    # tests/python/test_metrics_endpoint.py covers them).
     endpoint_fields = set(schema["$defs"]["endpoint"]["properties"]) - {"metrics"}
-    assert all_property_names(schema) - file_keys(doc) == endpoint_fields - file_keys(doc)
+    client_fields = set(schema["properties"]["generator"]["properties"]["client"]["properties"])
+    assert doc["generator"] is not None and doc["generator"]["client"] is None
+    expected_absent = (endpoint_fields | client_fields) - file_keys(doc)
+    assert all_property_names(schema) - file_keys(doc) == expected_absent
 
 
 def test_the_file_refuses_a_newer_schema_and_sections_cannot_clash(tmp_path: Path) -> None:

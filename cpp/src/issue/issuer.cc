@@ -80,6 +80,8 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
   bool any = false;
   bool aborted = false;
   const int64_t start = shared.start_ns;
+  IssueCheck check;
+  const IssueThreadClock thread_clock;
 
   const ScopedTimerSlack precise_sleep(scenario == TestScenario::Server);
   // Shared so an adapter may keep a batch beyond its call (lent_batch.h); then the next query
@@ -132,6 +134,7 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
       }
       now = NowNs();
       scheduled = now;
+      if (any) check.AddReissueGap(now - rec.query_done_ns(last_query));  // loadgen's reaction
     }
 
     if (batch_owner.use_count() > 1) {  // the SUT kept the previous batch
@@ -142,6 +145,7 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
     batch.clear();
     uint64_t per_iter = 1;
     rec.MarkIssued(idx, scheduled, now);
+    if (scenario == TestScenario::Server) check.AddLateness(scheduled, now);
     for (uint64_t j = 0; j < spq; ++j) {
       const uint64_t local = idx * spq + j;
       batch.push_back({rec.ResponseIdOf(local), plan.sample_index[local]});
@@ -152,6 +156,7 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
         idx += stride;
         ++per_iter;
         rec.MarkIssued(idx, start + plan.scheduled_delta_ns[idx], now);
+        check.AddLateness(start + plan.scheduled_delta_ns[idx], now);
         batch.push_back({rec.ResponseIdOf(idx), plan.sample_index[idx]});
       }
     }
@@ -161,8 +166,11 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
       const ScopedLentBatch lent(&batch_owner);
       params.sut->IssueQuery(batch);
     }
+    check.callback_ns += NowNs() - now;  // how long the SUT held this thread (self-check)
     samples += batch.size();
     issued += per_iter;
+    // Several issuing threads: only the outstanding profile (selfcheck/) sees their total.
+    if (!multi_thread) check.SeeOutstanding(samples - rec.completed_samples());
 
     if (accuracy) continue;
 
@@ -207,7 +215,9 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
     }
   }
 
+  thread_clock.Finish(&check);
   common::MutexLock lock(&shared.mu);
+  shared.check.Merge(check);
   shared.ran_out |= ran_out && !aborted;
   shared.aborted |= aborted;
   shared.queries_issued += issued;

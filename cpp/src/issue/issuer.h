@@ -12,6 +12,7 @@
 
 #include "common/diagnostic.h"
 #include "common/thread_annotations.h"
+#include "issue/issue_check.h"
 #include "record/series_recorder.h"
 #include "settings/effective_settings.h"
 #include "system_under_test.h"
@@ -31,6 +32,8 @@ struct IssueShared {
   bool any_issued = false;
   bool ran_out = false;
   bool aborted = false;
+  /// The self-check figures of every issuing thread (issue_check.h), merged like the totals.
+  IssueCheck check;
   // Multi-thread Server max_async accounting, read while the threads issue.
   uint64_t global_issued LOADGEN_GUARDED_BY(mu) = 0;
 };

@@ -41,6 +41,8 @@ void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::Loa
     if (params.log) params.log(Message(sev, key, std::move(text)), NowNs());
   };
 
+  IssueCheck check;
+  const IssueThreadClock thread_clock;
   uint64_t issued = 0;  // queries (one sample each)
   uint64_t last_query = 0;
   bool any = false;
@@ -98,6 +100,8 @@ void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::Loa
           aborted = true;
           break;
         }
+        // Before a cap's gate: waiting for a free slot is the cap working, not the issuer late.
+        check.AddLateness(scheduled, now);
         if (stage.concurrency != 0 && issued - rec.completed_samples() >= stage.concurrency) {
           // The cap gates: the query waits for a free slot; its latency still counts from its
           // scheduled moment.
@@ -131,7 +135,9 @@ void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::Loa
         const ScopedLentBatch lent(&batch_owner);
         params.sut->IssueQuery(batch);
       }
+      check.callback_ns += NowNs() - now;
       ++issued;
+      check.SeeOutstanding(issued - rec.completed_samples());
 
       const int64_t duration = now - start;
       if (s.max_query_count != 0 && issued >= s.max_query_count) {
@@ -162,7 +168,9 @@ void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::Loa
   }
   rec.NotifyAtCompletedSamples(UINT64_MAX);
 
+  thread_clock.Finish(&check);
   common::MutexLock lock(&shared.mu);
+  shared.check.Merge(check);
   shared.aborted |= aborted;
   shared.queries_issued += issued;
   shared.samples_issued += issued;

@@ -60,6 +60,8 @@ struct SeriesInfo {
   bool use_tokens = false;
   int64_t target_ttft_ns = 0;  // server_ttft_latency / server_tpot_latency: Server's targets
   int64_t target_tpot_ns = 0;
+  /// A load model's series (docs/load-models.md): target_qps is not its schedule.
+  bool load_model = false;
 };
 
 /// One reading of the board: the running series, or (running = false) how the last one ended.

@@ -304,6 +304,7 @@ void Client::StartOn(Endpoint& e, Query* q) {
   // A connection being opened ahead is as near as a new one: wait for it rather than open
   // a second.
   if (e.connecting_ahead > e.waiting.size()) {
+    q->waiting_since_ns = NowNs();
     e.waiting.push_back(q);
     return;
   }
@@ -313,6 +314,7 @@ void Client::StartOn(Endpoint& e, Query* q) {
     c->Start(q);
     return;
   }
+  q->waiting_since_ns = NowNs();
   e.waiting.push_back(q);
 }
 

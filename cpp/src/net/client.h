@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "loadgen/self_check.h"
 #include "net/endpoint_config.h"
 #include "net/response_parsers.h"
 #include "query_sample.h"
@@ -35,6 +36,8 @@ struct Query {
   std::vector<int64_t> chunk_ns;
   std::string_view body;
   size_t json_length = 0;  // KServe binary extension (0: plain body)
+  // When it queued for a free connection (the self-check); 0: not queued.
+  int64_t waiting_since_ns = 0;
 };
 
 /// "http://host:port/prefix" split up.
@@ -73,6 +76,10 @@ class Client {
   void ClearRecords();
   size_t Outstanding() const { return outstanding_.load(std::memory_order_relaxed); }
   void CancelAll();  // see EndpointSut::CancelAll
+  /// The generator self-check's figures (client_self_check.cc). Any thread.
+  ClientLoadFigures SelfCheckFigures() const;
+  /// I/O thread: `q` leaves the connection queue, if it was in it.
+  void EndConnectionWait(Query* q);
 
   // For Connection (I/O thread):
   const EndpointConfig& config() const { return config_; }
@@ -132,6 +139,11 @@ class Client {
   EndpointStats stats_;
   std::vector<QueryRecord> records_;
   std::vector<int64_t> chunk_times_;
+
+  // Connection waits (self-check): written by the I/O thread only.
+  std::atomic<uint64_t> connection_waits_{0};
+  std::atomic<int64_t> connection_wait_total_ns_{0};
+  std::atomic<int64_t> connection_wait_max_ns_{0};
 
   std::thread io_thread_;
 };

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "loadgen/failure.h"
+#include "loadgen/self_check.h"
 #include "net/endpoint_config.h"
 #include "system_under_test.h"
 
@@ -18,7 +19,9 @@ namespace loadgen::net {
 
 class Client;  // the I/O thread, connection pools and per-query state (Boost.Asio inside)
 
-class EndpointSut final : public mlperf::SystemUnderTest, public CancellableSut {
+class EndpointSut final : public mlperf::SystemUnderTest,
+                          public CancellableSut,
+                          public SelfCheckingClient {
  public:
   /// `bodies[i]` is the request body of QSL sample i. `json_lengths`, if not empty, gives per
   /// sample the size of the JSON part of a KServe binary-tensor request (sent as
@@ -47,6 +50,8 @@ class EndpointSut final : public mlperf::SystemUnderTest, public CancellableSut 
   void CancelAll();
   /// The engine's call when a test stops early (loadgen/failure.h): CancelAll.
   void CancelOutstanding() override { CancelAll(); }
+  /// The generator self-check's figures (loadgen/self_check.h).
+  ClientLoadFigures ClientFigures() const override;
 
  private:
   std::string name_;

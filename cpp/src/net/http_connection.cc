@@ -46,6 +46,7 @@ Connection::Connection(asio::io_context& io, Client& client, Endpoint& endpoint)
     : client_(client), endpoint_(endpoint), socket_(io), timer_(io) {}
 
 void Connection::Start(Query* q) {
+  client_.EndConnectionWait(q);
   query_ = q;
   ++generation_;
   ++q->record.attempts;

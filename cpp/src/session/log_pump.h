@@ -12,6 +12,7 @@
 #include "logging/accuracy_log.h"
 #include "logging/detail_log.h"
 #include "record/series_recorder.h"
+#include "selfcheck/generator_check.h"
 
 namespace loadgen::session {
 
@@ -26,6 +27,8 @@ class LogPump {
   void SetRecorder(record::SeriesRecorder* recorder) LOADGEN_EXCLUDES(mu_);
   /// Drains everything published so far, synchronously. Session thread only.
   void DrainNow() LOADGEN_EXCLUDES(mu_);
+  /// CPU time of the pump thread so far (the generator self-check). Any thread.
+  int64_t CpuNs() { return selfcheck::ThreadCpuNs(thread_.native_handle()); }
 
  private:
   void Loop() LOADGEN_EXCLUDES(wake_mu_, mu_);

@@ -39,6 +39,7 @@ struct Session::SeriesState {
   record::SeriesRecorder* recorder = nullptr;
   issue::IssueShared shared;
   std::chrono::system_clock::time_point start_for_power;
+  GeneratorCheckStart check_start;  // performance series: the self-check's first readings
 };
 
 Session::SeriesOutput Session::RunSeries(const schedule::LoadableSet& set, TestMode mode,
@@ -83,6 +84,7 @@ Session::SeriesOutput Session::RunSeries(const schedule::LoadableSet& set, TestM
   series.start_for_power = std::chrono::system_clock::now();
   series.shared.start_ns = NowNs();
   recorder.SetSeriesStart(series.shared.start_ns);
+  if (mode == TestMode::PerformanceOnly) series.check_start = StartGeneratorCheck();
   // The live board (and its stall watchdog) follows the series until its results are in.
   live::SeriesScope live_scope(env_.live, &recorder, &counter, LiveInfo(series, mode, effective),
                                env_.no_progress_timeout,
@@ -106,6 +108,9 @@ Session::SeriesOutput Session::RunSeries(const schedule::LoadableSet& set, TestM
   if (series.load) {
     outcome_.stages = SummarizeLoadStages(recorder, *series.load, series.stage_stats);
     LogLoadStageResults(*detail_, outcome_.stages);
+  }
+  if (mode == TestMode::PerformanceOnly) {
+    FinishGeneratorCheck(series.check_start, series.shared, recorder, out.result);
   }
   if (mode == TestMode::PerformanceOnly && env_.keep_requests) {
     const uint64_t queries = series.shared.any_issued ? std::min(series.plan().query_count(),
@@ -176,6 +181,7 @@ live::SeriesInfo Session::LiveInfo(const SeriesState& series, TestMode mode,
   info.use_tokens = series.options.use_tokens;
   info.target_ttft_ns = effective.server_ttft_latency;
   info.target_tpot_ns = effective.server_tpot_latency;
+  info.load_model = series.load.has_value();
   return info;
 }
 

@@ -20,6 +20,7 @@
 
 #include "common/thread_annotations.h"
 #include "issue/issue_threads.h"
+#include "issue/issuer.h"
 #include "live/live_board.h"
 #include "loadgen.h"
 #include "logging/accuracy_log.h"
@@ -30,6 +31,7 @@
 #include "results/summary.h"
 #include "schedule/load_models/load_model.h"
 #include "schedule/plan.h"
+#include "selfcheck/generator_check.h"
 #include "session/load_stages.h"
 #include "settings/config_file.h"
 #include "settings/effective_settings.h"
@@ -59,6 +61,8 @@ struct TestOutcome {
   std::vector<results::RequestRow> requests;
   /// The clock time (common/clock.h) the rows' scheduled_ns count from: the series start.
   int64_t requests_origin_ns = 0;
+  /// The generator self-check of the last performance series (docs/self-check.md).
+  std::optional<selfcheck::GeneratorCheck> generator;
 };
 
 /// Process-wide services the official free functions need; tests build their own.
@@ -153,6 +157,16 @@ class Session {
   results::PerformanceResult CollectResult(const SeriesState& series,
                                            const settings::EffectiveSettings& effective) const;
   void WriteTrace(const record::SeriesRecorder& rec);
+  // The generator self-check of a performance series (generator_check_step.cc).
+  struct GeneratorCheckStart {
+    int64_t log_cpu_ns = 0;
+    bool has_client = false;
+    ClientLoadFigures client;
+  };
+  GeneratorCheckStart StartGeneratorCheck();
+  void FinishGeneratorCheck(const GeneratorCheckStart& start, const issue::IssueShared& shared,
+                            const record::SeriesRecorder& recorder,
+                            const results::PerformanceResult& result);
 
   void LogMessage(Severity sev, const char* key, const std::string& text,
                   const char* file = "loadgen.cc");

@@ -397,7 +397,11 @@ def _run(
         sys.stdout.write(format_metrics(result.metrics) + "\n")
     if not args.no_report:
         _write_report(log_dir)
-    return 0 if result.valid else 1
+    from ..selfcheck import describe, exit_status
+
+    if result.generator is not None:
+        sys.stdout.write("\n".join(describe(result.generator)) + "\n")
+    return exit_status(result)  # 3: the generator limited the run (docs/self-check.md)
 
 
 def format_endpoint_stats(stats: Mapping[str, Any], urls: Sequence[str]) -> str:

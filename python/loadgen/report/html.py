@@ -12,6 +12,7 @@ from typing import Any, Iterable, Sequence
 from .analysis import RunLogs
 from .export import write_samples_csv, write_samples_json
 from .figures import build_figures, png_bytes
+from .generator_panel import generator_section
 from .metrics_panels import metrics_sections
 
 __all__ = ["render_html", "write_report"]
@@ -130,6 +131,7 @@ def render_html(run: RunLogs, figures: dict[str, bytes], exports: Sequence[str])
         body.append(f"<p>{html.escape(headline[0])}: <b>{html.escape(headline[1])}</b></p>")
     if reasons:
         body.append(_bullets(reasons))
+    body += generator_section(run)
     for title, bullets in run.early_stopping():
         body.append(f"<p>{html.escape(title)}:</p>")
         body.append(_bullets(bullets) if bullets else "<p>(no text)</p>")
