@@ -9,4 +9,5 @@ PYBIND11_MODULE(_core, m) {
   loadgen::python::RegisterTyped(m);
   loadgen::python::RegisterNet(m);
   loadgen::python::RegisterLoadModels(m);
+  loadgen::python::RegisterTestSuts(m);
 }

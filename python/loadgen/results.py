@@ -115,6 +115,9 @@ class RunResult:
     trace_path: Path
     #: A load model's run (``run(..., load=...)``): one result per stage; empty otherwise.
     stages: tuple[StageResult, ...] = ()
+    #: Why a decision policy (``run(..., decide=...)``) ended the performance series early;
+    #: empty if it ran to its planned end. Also in the detail log (loadgen_series_decided).
+    decided_early: str = ""
 
     @property
     def summary(self) -> str:
@@ -199,6 +202,7 @@ def build_result(
         accuracy_path=Path(outcome.accuracy_path),
         trace_path=Path(outcome.trace_path),
         stages=tuple(StageResult._from_core(s) for s in outcome.stages),
+        decided_early=outcome.decided_reason,
     )
     if perf is None:
         return without_performance

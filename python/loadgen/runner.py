@@ -15,7 +15,7 @@ from . import _core
 from ._interrupt import SigintWatch
 from .errors import ResponseIdError, SettingsError
 from .load_models import LoadModel, stage_dicts
-from .progress import display_for_run
+from .progress import DecisionPolicy, display_for_run
 from .results import RunResult, build_result
 from .settings import LogOptions, Mode, PathLike, Scenario, Settings
 from .sut import (
@@ -69,6 +69,7 @@ def run(
     no_progress_timeout_s: float | None = ...,
     progress: bool | None = ...,
     load: LoadModel | None = ...,
+    decide: DecisionPolicy | None = ...,
 ) -> RunResult: ...
 
 
@@ -85,6 +86,7 @@ def run(
     no_progress_timeout_s: float | None = ...,
     progress: bool | None = ...,
     load: LoadModel | None = ...,
+    decide: DecisionPolicy | None = ...,
 ) -> RunResult: ...
 
 
@@ -100,6 +102,7 @@ def run(
     no_progress_timeout_s: float | None = None,
     progress: bool | None = None,
     load: LoadModel | None = None,
+    decide: DecisionPolicy | None = None,
 ) -> RunResult:
     """Runs one test and returns its result; the official log files are written to ``log_dir``.
 
@@ -121,6 +124,12 @@ def run(
     schedule; ``settings.scenario`` must be ``Scenario.SERVER`` (its metrics are reported, over
     the measured stages) and ``result.stages`` has each stage's results. A stage list that
     cannot run raises :class:`SettingsError` before any load.
+    ``decide``: a decision policy, called with a :class:`LiveSnapshot` of the performance series
+    every ``decide.interval_s`` on a thread of its own (off the issue and completion paths);
+    when it returns a reason, the series ends as at its planned end (issued samples complete,
+    logs written, not interrupted) and ``result.decided_early`` holds the reason
+    (docs/search.md). Such a run usually misses the minimum duration and query count: its
+    official result is INVALID, outside the submission rules.
     """
     settings.validate()
     stages = _load_stages(settings, load)
@@ -160,7 +169,7 @@ def run(
         qsl.total_sample_count, qsl.performance_sample_count, qsl.load, qsl.unload
     )
     try:
-        with SigintWatch(), display_for_run(progress):
+        with SigintWatch(), display_for_run(progress), _Decider(decide):
             outcome = _core._run_test(
                 issue,
                 flush,
@@ -188,6 +197,47 @@ def run(
     if failures:
         raise failures[0]
     return build_result(settings.scenario, settings.mode, outcome, settings.use_token_latencies)
+
+
+class _Decider:
+    """Runs a decision policy on the performance series' live snapshots until it returns a
+    reason, then ends the series (_core._end_series_decided). Only series that start after it
+    does are looked at."""
+
+    def __init__(self, policy: DecisionPolicy | None) -> None:
+        self._policy = policy
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._seen_before = 0
+
+    def __enter__(self) -> _Decider:
+        if self._policy is not None:
+            first = _core._live_snapshot()
+            self._seen_before = int(first.series) if first is not None else 0
+            self._thread = threading.Thread(target=self._loop, name="loadgen-decide", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _loop(self) -> None:
+        policy = self._policy
+        assert policy is not None
+        while not self._stop.wait(policy.interval_s):
+            snap = _core._live_snapshot()
+            if (
+                snap is None
+                or not snap.running
+                or snap.accuracy
+                or snap.series <= self._seen_before
+            ):
+                continue
+            reason = policy(snap)
+            if reason and _core._end_series_decided(reason):
+                return
 
 
 def _issue_adapter(
