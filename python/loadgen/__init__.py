@@ -83,6 +83,10 @@ _LAZY_NAMES = {
     "QuerySampleLibrary": "sut",
     "SampleBatch": "sut",
     "SystemUnderTest": "sut",
+    "LatencyObjective": "search",
+    "LoadKind": "search",
+    "SearchResult": "search",
+    "search": "search",
 }
 
 if TYPE_CHECKING:
@@ -113,6 +117,7 @@ if TYPE_CHECKING:
         plan,
         run,
     )
+    from .search import LatencyObjective, LoadKind, SearchResult, search
     from .settings import LogOptions, Mode, Scenario, Settings
     from .sut import (
         AsyncSystemUnderTest,
@@ -189,4 +194,8 @@ __all__ = [
     "load_trace",
     "plan",
     "run",
+    "LatencyObjective",
+    "LoadKind",
+    "SearchResult",
+    "search",
 ]

@@ -1,5 +1,5 @@
-"""Command line: ``loadgen demo | validate | explain | report | compare | probe | bench`` and
-``--cmakedir``."""
+"""Command line: ``loadgen demo | validate | explain | report | compare | probe | bench |
+search`` and ``--cmakedir``."""
 
 from __future__ import annotations
 
@@ -277,6 +277,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     add_probe_parser(sub)
     add_bench_parser(sub)
+    from .search_cli import add_search_parser
+
+    add_search_parser(sub)
     args = parser.parse_args(argv)
     if args.cmakedir:
         print(get_cmake_dir())

@@ -201,6 +201,12 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="a live display on stderr (default: when stderr is a terminal)",
     )
+    parser.add_argument(
+        "--stop-when-decided",
+        action="store_true",
+        help="end the Server run once its latency bounds are each shown met, or one missed "
+        "(docs/search.md); the result is then INVALID: outside the submission rules",
+    )
     conn = parser.add_argument_group("connections")
     conn.add_argument(
         "--balance", choices=("round-robin", "least-outstanding"), default="round-robin"
@@ -331,6 +337,7 @@ def _run(
     dataset: Dataset,
     log_dir: Path,
 ) -> int:
+    from ..progress import StopWhenDecided
     from ..runner import run
     from .endpoint import Endpoint, EndpointSut, endpoint_qsl  # the native client
 
@@ -366,7 +373,8 @@ def _run(
         return _fail(f"{e} (the test did not start)")
     qsl = endpoint_qsl(dataset)
     with sut:
-        result = run(sut, qsl, settings, log_dir=log_dir, progress=args.progress)
+        decide = StopWhenDecided() if args.stop_when_decided else None
+        result = run(sut, qsl, settings, log_dir=log_dir, progress=args.progress, decide=decide)
         if sut.outstanding:  # an interrupted run left requests in flight: count them as failed
             sut.cancel_all()
         stats = sut.stats()
