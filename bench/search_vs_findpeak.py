@@ -15,7 +15,8 @@ BOUND_MS. Each method probes Poisson loads of PROBE_S seconds:
   load that passes), doubling then bisecting to whole queries per second.
 
 Every method is given the same bracket width to reach: the search's RESOLUTION is chosen so its
-bracket is as narrow as FindPeak's final one (1 query/s at the answer). Reported: the answer,
+bracket is as narrow as FindPeak's final one (1 query/s at the answer), unless --resolution
+sets it (FindPeak cannot stop coarser than whole queries per second). Reported: the answer,
 the total queries issued (summed over every probe's series, from the detail logs), and the
 wall time. Prints a markdown table (and JSON with --json).
 """
@@ -117,7 +118,7 @@ def run_ours(args: argparse.Namespace, out: Path) -> list[dict[str, Any]]:
         rows.append(
             dict(method="FindPeak (ours)", answer=peak, queries=total, probes=series, wall_s=wall)
         )
-        resolution = 1.0 / (peak or 100.0)
+        resolution = args.resolution or 1.0 / (peak or 100.0)
         for early in (True, False):
             t = time.perf_counter()
             found = search(
@@ -168,7 +169,9 @@ def run_official(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         raise SystemExit(f"the official run failed:\n{proc.stderr[-2000:]}")
     wall = json.loads(proc.stdout.strip().splitlines()[-1])["wall_s"]
     peak, total, series = findpeak_totals(log_dir / "mlperf_log_detail.txt")
-    return dict(method="FindPeak (official)", answer=peak, queries=total, probes=series, wall_s=wall)
+    return dict(
+        method="FindPeak (official)", answer=peak, queries=total, probes=series, wall_s=wall
+    )
 
 
 def main() -> int:
@@ -179,6 +182,11 @@ def main() -> int:
     p.add_argument("--percentile", type=float, default=0.9)
     p.add_argument("--probe-s", type=float, default=2.0)
     p.add_argument("--start", type=float, default=50.0, help="a load that passes")
+    p.add_argument(
+        "--resolution",
+        type=float,
+        help="the search's resolution (default: FindPeak's final bracket, 1 query/s)",
+    )
     p.add_argument("--official-python", help="the official wheel's python (optional)")
     p.add_argument("--out", help="where the logs go (default: a temporary folder)")
     p.add_argument("--json", action="store_true", help="print the rows as JSON too")

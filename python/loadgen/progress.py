@@ -131,6 +131,9 @@ class BoundEvidence:
     over: int
     unsure: int = 0
     late: int = 0
+    #: Over a stricter bound (pass margin x the bound): a pass is judged on it, so only a load
+    #: comfortably inside the bound passes early. None: the bound itself.
+    over_margin: int | None = None
 
 
 def _log_binom_pmf(k: int, n: int, q: float) -> float:
@@ -193,7 +196,8 @@ def judge(e: BoundEvidence, alpha: float) -> Literal["pass", "fail"] | None:
     shows it is above (only late outstanding counted as over), None while undecided."""
     q = e.allowed_share
     n_pass = e.trials + e.unsure
-    if n_pass > 0 and binomial_cdf(e.over + e.unsure, n_pass, q) < alpha:
+    over = e.over if e.over_margin is None else max(e.over, e.over_margin)
+    if n_pass > 0 and binomial_cdf(over + e.unsure, n_pass, q) < alpha:
         return "pass"
     n_fail = e.trials + e.late
     if n_fail > 0 and binomial_sf(e.over + e.late, n_fail, q) < alpha:
@@ -202,13 +206,22 @@ def judge(e: BoundEvidence, alpha: float) -> Literal["pass", "fail"] | None:
 
 
 def evidence_for_bound(
-    snap: Snapshot, name: str, sample: list[int], bound_ns: int, percentile: float
+    snap: Snapshot,
+    name: str,
+    sample: list[int],
+    bound_ns: int,
+    percentile: float,
+    pass_margin: float = 1.0,
 ) -> BoundEvidence:
     """The evidence of one sampled family (``snap.latency_sample_ns``, ``ttft_sample_ns``,
     ``tpot_sample_ns``) about ``bound_ns`` at ``percentile``. The sample is a uniform draw of
-    the completions; the outstanding samples are scaled into its units."""
+    the completions; the outstanding samples are scaled into its units. ``pass_margin`` < 1:
+    also counts the sample over ``pass_margin * bound_ns``, for the pass test."""
     trials = len(sample)
     over = trials - _count_at_most(sample, bound_ns)
+    over_margin = (
+        trials - _count_at_most(sample, int(bound_ns * pass_margin)) if pass_margin < 1 else None
+    )
     outstanding = max(0, snap.samples_issued - snap.samples_completed)
     scale = trials / snap.samples_completed if snap.samples_completed else 0.0
     elapsed_ns = snap.elapsed_s * 1e9
@@ -216,10 +229,12 @@ def evidence_for_bound(
         # Issued at once: every outstanding sample is as old as the series.
         late_raw = outstanding if elapsed_ns > bound_ns else 0
     else:
-        # Outstanding requests are mostly the latest issued: those issued more than a bound
-        # ago are late (the issue rate turns the bound into a count).
+        # Outstanding requests are mostly the latest issued: those beyond what a bound's worth
+        # of issuing holds are late. Arrivals come in bursts, so that count gets a generous
+        # allowance (4 sd of a Poisson count): `late` must not overstate.
         rate = snap.samples_issued / elapsed_ns if elapsed_ns > 0 else 0.0
-        late_raw = max(0, int(outstanding - rate * bound_ns))
+        recent = rate * bound_ns
+        late_raw = max(0, int(outstanding - (recent + 4 * math.sqrt(recent) + 1)))
     return BoundEvidence(
         name=name,
         allowed_share=1.0 - percentile,
@@ -227,6 +242,7 @@ def evidence_for_bound(
         over=over,
         unsure=math.ceil(outstanding * scale),
         late=int(late_raw * scale),
+        over_margin=over_margin,
     )
 
 
@@ -253,7 +269,9 @@ class SequentialDecision:
     one is shown missed. Each look tests at ``error / max_looks``, so the chance that any look
     decides wrongly is at most ``error`` (a union bound over the looks). A pass also needs
     ``settle_s`` of load (None: a fifth of the series' min duration; nothing at all is decided
-    in its first half) and no sign of a queue
+    in its first half), the percentile shown under ``pass_margin`` x the bound (a load near
+    capacity looks fine early and degrades as its queue grows: only a load comfortably inside
+    the bound passes early), and no sign of a queue
     building up (:meth:`steady`); ``allow_pass=False``: only a failure ends the series early.
     Subclasses say which bounds (:meth:`evidence`)."""
 
@@ -267,9 +285,11 @@ class SequentialDecision:
         settle_s: float | None = None,
         interval_s: float = 0.05,
         allow_pass: bool = True,
+        pass_margin: float = 0.5,
     ) -> None:
         self.error = error
         self.allow_pass = allow_pass
+        self.pass_margin = pass_margin
         self.min_trials = min_trials
         self.look_growth = look_growth
         self.settle_s = settle_s
@@ -351,7 +371,7 @@ class StopWhenDecided(SequentialDecision):
         return [
             (
                 f"p{p * 100:g} {name} <= {format_ns(bound)}",
-                evidence_for_bound(snap, name, samples[name], bound, p),
+                evidence_for_bound(snap, name, samples[name], bound, p, self.pass_margin),
             )
             for name, _value, bound, _seen in _checked_bounds(snap)
         ]

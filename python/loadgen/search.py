@@ -79,8 +79,10 @@ class Objective(Protocol):
     @property
     def bound_ns(self) -> int: ...
 
-    def evidence(self, snap: _core.LiveSnapshot) -> BoundEvidence | None:
-        """What a live snapshot says; None if this objective cannot be judged live."""
+    def evidence(self, snap: _core.LiveSnapshot, pass_margin: float) -> BoundEvidence | None:
+        """What a live snapshot says (with the count over ``pass_margin`` x the bound for the
+        pass test, :func:`loadgen.progress.evidence_for_bound`); None if this objective cannot
+        be judged live."""
         ...
 
     def holds(self, result: RunResult, final: _core.LiveSnapshot | None) -> bool:
@@ -120,8 +122,10 @@ class LatencyObjective:
             return snap.tpot_sample_ns
         return snap.latency_sample_ns
 
-    def evidence(self, snap: _core.LiveSnapshot) -> BoundEvidence | None:
-        e = evidence_for_bound(snap, self.name, self._sample(snap), self.bound_ns, self.percentile)
+    def evidence(self, snap: _core.LiveSnapshot, pass_margin: float = 1.0) -> BoundEvidence | None:
+        e = evidence_for_bound(
+            snap, self.name, self._sample(snap), self.bound_ns, self.percentile, pass_margin
+        )
         if snap.scenario == "MultiStream":
             # The board samples sample latencies; a query is over the bound if any of its
             # samples is, so a sampled over-bound share proves failure but never success.
@@ -183,7 +187,7 @@ class ProbeDecision(SequentialDecision):
         super().__init__(**kwargs)
 
     def evidence(self, snap: _core.LiveSnapshot) -> list[tuple[str, BoundEvidence | None]]:
-        return [(o.name, o.evidence(snap)) for o in self.objectives]
+        return [(o.name, o.evidence(snap, self.pass_margin)) for o in self.objectives]
 
 
 @dataclass(frozen=True)
@@ -343,6 +347,7 @@ def search(
     decide_early: bool = True,
     confirm: bool = True,
     settle_s: float | None = None,
+    pass_margin: float = 0.5,
     max_probes: int = 30,
     log_dir: PathLike = "search-logs",
     progress: bool | None = False,
@@ -356,8 +361,12 @@ def search(
     are adjacent). ``probe_duration_s``: a probe's planned length (its min duration); a probe
     the evidence decides ends sooner. ``error``: each decided probe is wrong with chance at most
     this. ``confirm``: the answer, if it passed early, is probed again for its full length (a
-    failure moves the search below it). ``settle_s``: the least load time before a probe may pass early (default: a fifth of
-    the probe's length; a pass also needs the evidence to show no queue building up). The SUT and QSL stay warm across probes; each probe's logs go to
+    failure moves the search below it), and the lowest failing load, if it failed early, once
+    (a pass moves the search above it). ``settle_s``: the least load time before a probe may pass early (default: a fifth of
+    the probe's length; a pass also needs the evidence to show no queue building up).
+    ``pass_margin``: a probe passes early only if its percentiles are shown under this
+    fraction of the bounds (near capacity a queue builds up slowly, so a load that looks fine
+    early may still fail; such probes run to their end). The SUT and QSL stay warm across probes; each probe's logs go to
     ``log_dir/probe-NN-<load>``.
     """
     kind = LoadKind(load)
@@ -374,7 +383,13 @@ def search(
     def probe(value: float, *, confirming: bool = False) -> bool:
         s, model = _probe_setup(base, kind, value, probe_duration_s, parsed)
         policy = (
-            ProbeDecision(parsed, error=error, settle_s=settle, allow_pass=not confirming)
+            ProbeDecision(
+                parsed,
+                error=error,
+                settle_s=settle,
+                allow_pass=not confirming,
+                pass_margin=pass_margin,
+            )
             if decide_early and kind is not LoadKind.OFFLINE_QPS
             else None
         )
@@ -414,6 +429,7 @@ def search(
             if min_load is not None and nxt < min_load:
                 break
         value = nxt
+    rechecked = False
     while lo is not None and len(records) < max_probes:
         # Narrow.
         while hi is not None and len(records) < max_probes:
@@ -430,17 +446,33 @@ def search(
                 lo = mid
             else:
                 hi = mid
-        # Confirm: the answer passed early on a trend that a queue building up slowly could
+        if not confirm or len(records) >= max_probes:
+            break
+        # Confirm the answer: it passed early on a trend that a queue building up slowly could
         # still break, so it runs its full length (it may still fail early). If it fails, the
         # search goes on below it.
-        early_pass = any(r.load == lo and r.passed and r.error is not None for r in records)
-        if not (confirm and early_pass) or len(records) >= max_probes:
-            break
-        if probe(lo, confirming=True):
-            break
-        hi = lo
-        below = [r.load for r in records if r.passed and r.load < hi]
-        lo = max(below) if below else None
+        if any(r.load == lo and r.passed and r.error is not None for r in records):
+            if not probe(lo, confirming=True):
+                hi = lo
+                below = [r.load for r in records if r.passed and r.load < hi]
+                lo = max(below) if below else None
+                continue
+        # Check the lowest failure once: a probe that failed early may have met a stall of the
+        # machine rather than the load's own latency. If it passes its full length, the search
+        # goes on above it.
+        if (
+            not rechecked
+            and hi is not None
+            and len(records) < max_probes
+            and any(r.load == hi and r.error is not None for r in records)
+        ):
+            rechecked = True
+            if probe(hi, confirming=True):
+                lo = hi
+                above = [r.load for r in records if not r.passed and r.load > lo]
+                hi = min(above) if above else None
+                continue
+        break
     decided = [r for r in records if r.error is not None]
     return SearchResult(
         load_kind=kind,

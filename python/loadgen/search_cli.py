@@ -68,6 +68,13 @@ def add_search_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="the chance a decided probe's verdict is wrong, at most",
     )
     p.add_argument(
+        "--pass-margin",
+        type=float,
+        default=0.5,
+        help="a probe passes early only with its percentiles shown under this fraction of the "
+        "bounds (others run to their end)",
+    )
+    p.add_argument(
         "--no-early-decision",
         action="store_true",
         help="run every probe to its planned length (verdict by point estimates)",
@@ -115,6 +122,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
             error=args.error,
             decide_early=not args.no_early_decision,
             confirm=not args.no_confirm,
+            pass_margin=args.pass_margin,
             max_probes=args.max_probes,
             log_dir=log_dir,
         )
