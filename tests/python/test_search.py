@@ -18,7 +18,7 @@ from typing import Any
 
 import loadgen
 import pytest
-from loadgen.progress import BoundEvidence, binomial_cdf, binomial_sf, judge
+from loadgen.progress import BoundEvidence, StopWhenDecided, binomial_cdf, binomial_sf, judge
 from loadgen.search import LatencyObjective, LoadKind, ProbeDecision, parse_objective, search
 from loadgen.search_sut import ServiceTimeSut
 
@@ -179,6 +179,30 @@ def test_the_probe_decision_ends_clear_probes_early_and_on_the_right_side(
     high, high_policy = probe(CAPACITY * 4)
     assert high_policy.verdict == "fail" and high.decided_early
     assert high.queries_issued < 0.1 * planned_s * CAPACITY * 4
+
+
+def test_stop_when_decided_ends_a_plain_server_run_on_the_officially_checked_bound(
+    sut: ServiceTimeSut, qsl: loadgen.InMemoryQsl, tmp_path: Path
+) -> None:
+    def plain(qps: float) -> loadgen.RunResult:
+        settings = loadgen.Settings(
+            scenario=loadgen.Scenario.SERVER,
+            server_target_qps=qps,
+            min_duration_ms=3000,
+            min_query_count=1,
+            server_target_latency_ns=50_000_000,
+            server_target_latency_percentile=0.9,
+        )
+        return loadgen.run(
+            sut, qsl, settings, log_dir=tmp_path / str(qps), decide=StopWhenDecided()
+        )
+
+    easy = plain(CAPACITY / 4)  # p90 about 10 ms against 50 ms
+    assert easy.decided_early.startswith("meets every bound"), easy.decided_early
+    assert easy.queries_issued < 3.0 * CAPACITY / 4 * 0.8
+    hopeless = plain(CAPACITY * 4)
+    assert hopeless.decided_early.startswith("fails p90 latency <= 50.00 ms")
+    assert hopeless.queries_issued < 3.0 * CAPACITY * 4 * 0.2
 
 
 # Known capacities ---------------------------------------------------------------------------
