@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/enum_names.h"
 #include "session/session.h"
 
 namespace loadgen::session {
@@ -127,7 +128,10 @@ TEST_P(DecidedSeriesTest, EndsTheSeriesEarlyAsANormalEnd) {
 
 INSTANTIATE_TEST_SUITE_P(Scenarios, DecidedSeriesTest,
                          ::testing::Values(mlperf::TestScenario::SingleStream,
-                                           mlperf::TestScenario::Server));
+                                           mlperf::TestScenario::Server),
+                         [](const ::testing::TestParamInfo<mlperf::TestScenario>& info) {
+                           return std::string(ScenarioName(info.param));
+                         });
 
 }  // namespace
 }  // namespace loadgen::session

@@ -158,7 +158,7 @@ def test_a_decision_ends_the_series_normally_with_its_reason_logged(
 def test_the_probe_decision_ends_clear_probes_early_and_on_the_right_side(
     sut: ServiceTimeSut, qsl: loadgen.InMemoryQsl, tmp_path: Path
 ) -> None:
-    objective = LatencyObjective("latency", 0.9, 0.030)
+    objective = LatencyObjective("latency", 0.9, 0.040)
     planned_s = 5.0
 
     def probe(qps: float) -> tuple[loadgen.RunResult, ProbeDecision]:
@@ -173,9 +173,10 @@ def test_the_probe_decision_ends_clear_probes_early_and_on_the_right_side(
         )
         return loadgen.run(sut, qsl, settings, log_dir=tmp_path / str(qps), decide=policy), policy
 
-    low, low_policy = probe(CAPACITY / 2)
-    assert low_policy.verdict == "pass" and low.decided_early
-    assert low.queries_issued < 0.5 * planned_s * CAPACITY / 2
+    # A quarter of capacity: p90 about 11 ms, inside half the bound (the pass margin).
+    low, low_policy = probe(CAPACITY / 4)
+    assert low_policy.verdict == "pass" and low.decided_early, low_policy.reason
+    assert low.queries_issued < 0.5 * planned_s * CAPACITY / 4
     high, high_policy = probe(CAPACITY * 4)
     assert high_policy.verdict == "fail" and high.decided_early
     assert high.queries_issued < 0.1 * planned_s * CAPACITY * 4
