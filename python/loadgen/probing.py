@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .decision import DecisionPolicy
 from .load_models import LoadModel
-from .progress import DecisionPolicy
 from .results import RunResult
 from .runner import AnySut, run
 from .settings import PathLike, Settings

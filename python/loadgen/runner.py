@@ -13,9 +13,10 @@ from typing import Any, Callable, Coroutine, Literal, Sequence, TypedDict, Union
 
 from . import _core
 from ._interrupt import SigintWatch
+from .decision import DecisionPolicy
 from .errors import ResponseIdError, SettingsError
 from .load_models import LoadModel, stage_dicts
-from .progress import DecisionPolicy, display_for_run
+from .progress import display_for_run
 from .results import RunResult, build_result
 from .settings import LogOptions, Mode, PathLike, Scenario, Settings
 from .sut import (

@@ -4,7 +4,7 @@ The search brackets the answer (grows the load geometrically from ``start`` unti
 fails, or shrinks it until one passes), then narrows the bracket by bisection in log space.
 Each probe is one run on the same warm SUT (:mod:`loadgen.probing`), and ends as soon as the
 evidence decides it (the binomial test behind LoadGen's early stopping, at a chosen error,
-:func:`loadgen.progress.judge`); a probe the evidence cannot decide runs to its planned length
+:func:`loadgen.decision.judge`); a probe the evidence cannot decide runs to its planned length
 and is judged by its point estimates. docs/search.md explains the algorithm, the stopping rule
 and what is guaranteed.
 """
@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, Sequence
 
 from . import _core
+from .decision import BoundEvidence, SequentialDecision, evidence_for_bound
 from .load_models import Concurrency, ConstantRate, LoadModel
 from .probing import ProbeRun, ProbeRunner
-from .progress import BoundEvidence, SequentialDecision, evidence_for_bound, format_ns
+from .progress import format_ns
 from .results import LatencyStats, RunResult
 from .runner import AnySut
 from .settings import Mode, PathLike, Scenario, Settings
@@ -81,7 +82,7 @@ class Objective(Protocol):
 
     def evidence(self, snap: _core.LiveSnapshot, pass_margin: float) -> BoundEvidence | None:
         """What a live snapshot says (with the count over ``pass_margin`` x the bound for the
-        pass test, :func:`loadgen.progress.evidence_for_bound`); None if this objective cannot
+        pass test, :func:`loadgen.decision.evidence_for_bound`); None if this objective cannot
         be judged live."""
         ...
 
@@ -179,7 +180,7 @@ def parse_objective(text: str) -> LatencyObjective:
 
 
 class ProbeDecision(SequentialDecision):
-    """The decision policy of one probe: :class:`loadgen.progress.SequentialDecision` on the
+    """The decision policy of one probe: :class:`loadgen.decision.SequentialDecision` on the
     search's objectives."""
 
     def __init__(self, objectives: Sequence[Objective], **kwargs: Any) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import loadgen
 import pytest
-from loadgen.progress import BoundEvidence, StopWhenDecided, binomial_cdf, binomial_sf, judge
+from loadgen.decision import BoundEvidence, StopWhenDecided, binomial_cdf, binomial_sf, judge
 from loadgen.search import LatencyObjective, LoadKind, ProbeDecision, parse_objective, search
 from loadgen.search_sut import ServiceTimeSut
 

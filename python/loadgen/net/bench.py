@@ -337,7 +337,7 @@ def _run(
     dataset: Dataset,
     log_dir: Path,
 ) -> int:
-    from ..progress import StopWhenDecided
+    from ..decision import StopWhenDecided
     from ..runner import run
     from .endpoint import Endpoint, EndpointSut, endpoint_qsl  # the native client
 
