@@ -472,6 +472,14 @@ def search(
                 lo = hi
                 above = [r.load for r in records if not r.passed and r.load > lo]
                 hi = min(above) if above else None
+                while hi is None and len(records) < max_probes:  # bracket again, upward
+                    nxt = normalize(lo * growth)
+                    if nxt <= lo:
+                        break
+                    if probe(nxt):
+                        lo = nxt
+                    else:
+                        hi = nxt
                 continue
         break
     decided = [r for r in records if r.error is not None]
