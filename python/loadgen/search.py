@@ -17,7 +17,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol, Sequence
+from typing import Any, Callable, Literal, Protocol, Sequence
 
 from . import _core
 from .decision import BoundEvidence, SequentialDecision, evidence_for_bound
@@ -36,6 +36,7 @@ __all__ = [
     "ProbeDecision",
     "ProbeRecord",
     "SearchResult",
+    "find_capacity",
     "parse_objective",
     "search",
 ]
@@ -381,7 +382,7 @@ def search(
     settle = probe_duration_s / 5 if settle_s is None else settle_s
     records: list[ProbeRecord] = []
 
-    def probe(value: float, *, confirming: bool = False) -> bool:
+    def probe(value: float, *, confirming: bool = False) -> ProbeRecord:
         s, model = _probe_setup(base, kind, value, probe_duration_s, parsed)
         policy = (
             ProbeDecision(
@@ -397,10 +398,66 @@ def search(
         label = f"{value:g}-confirm" if confirming else f"{value:g}"
         run = runner.run(label, s, load=model, decide=policy)
         records.append(_record(value, run, policy, parsed, confirming))
-        return records[-1].passed
+        return records[-1]
+
+    def verdict(value: float, confirming: bool) -> tuple[bool, bool]:
+        record = probe(value, confirming=confirming)
+        return record.passed, record.error is not None
+
+    lo, hi = find_capacity(
+        verdict,
+        start=start,
+        integer=kind.integer,
+        growth=growth,
+        resolution=resolution,
+        min_load=min_load,
+        max_load=max_load,
+        max_probes=max_probes,
+        confirm=confirm,
+    )
+    decided = [r for r in records if r.error is not None]
+    return SearchResult(
+        load_kind=kind,
+        objectives=parsed,
+        answer=lo,
+        lowest_failing=hi,
+        probes=tuple(records),
+        error_bound=min(1.0, sum(r.error or 0.0 for r in decided)),
+        undecided_probes=len(records) - len(decided),
+    )
+
+
+@dataclass(frozen=True)
+class _Step:
+    load: float
+    passed: bool
+    early: bool  # decided early (a statistical verdict), not at the probe's full length
+
+
+def find_capacity(
+    probe: Callable[[float, bool], tuple[bool, bool]],
+    *,
+    start: float,
+    integer: bool = False,
+    growth: float = 2.0,
+    resolution: float = 0.05,
+    min_load: float | None = None,
+    max_load: float | None = None,
+    max_probes: int = 30,
+    confirm: bool = True,
+) -> tuple[float | None, float | None]:
+    """The search's algorithm (docs/search.md), apart from running probes: ``probe(load,
+    confirming)`` returns (passed, decided early); ``confirming``: a full-length check, which
+    may fail early but passes only at its end. Returns [highest passing, lowest failing]."""
+    steps: list[_Step] = []
+
+    def run(value: float, confirming: bool = False) -> bool:
+        passed, early = probe(value, confirming)
+        steps.append(_Step(value, passed, early))
+        return passed
 
     def normalize(value: float) -> float:
-        if kind.integer:
+        if integer:
             value = float(max(1, round(value)))
         if max_load is not None:
             value = min(value, max_load)
@@ -410,8 +467,8 @@ def search(
     hi: float | None = None
     value = normalize(start)
     # Bracket.
-    while len(records) < max_probes:
-        if probe(value):
+    while len(steps) < max_probes:
+        if run(value):
             lo = value
             if hi is not None or (max_load is not None and value >= max_load):
                 break
@@ -423,7 +480,7 @@ def search(
             if lo is not None:
                 break
             nxt = value / growth
-            if kind.integer:
+            if integer:
                 nxt = float(math.floor(nxt))
                 if nxt < 1 or nxt >= value:
                     break
@@ -431,10 +488,10 @@ def search(
                 break
         value = nxt
     rechecked = False
-    while lo is not None and len(records) < max_probes:
+    while lo is not None and len(steps) < max_probes:
         # Narrow.
-        while hi is not None and len(records) < max_probes:
-            if kind.integer:
+        while hi is not None and len(steps) < max_probes:
+            if integer:
                 if hi - lo <= 1:
                     break
                 mid = float(round(math.sqrt(lo * hi)))
@@ -443,19 +500,19 @@ def search(
                 if hi / lo <= 1 + resolution:
                     break
                 mid = math.sqrt(lo * hi)
-            if probe(mid):
+            if run(mid):
                 lo = mid
             else:
                 hi = mid
-        if not confirm or len(records) >= max_probes:
+        if not confirm or len(steps) >= max_probes:
             break
         # Confirm the answer: it passed early on a trend that a queue building up slowly could
         # still break, so it runs its full length (it may still fail early). If it fails, the
         # search goes on below it.
-        if any(r.load == lo and r.passed and r.error is not None for r in records):
-            if not probe(lo, confirming=True):
+        if any(r.load == lo and r.passed and r.early for r in steps):
+            if not run(lo, True):
                 hi = lo
-                below = [r.load for r in records if r.passed and r.load < hi]
+                below = [r.load for r in steps if r.passed and r.load < hi]
                 lo = max(below) if below else None
                 continue
         # Check the lowest failure once: a probe that failed early may have met a stall of the
@@ -464,34 +521,25 @@ def search(
         if (
             not rechecked
             and hi is not None
-            and len(records) < max_probes
-            and any(r.load == hi and r.error is not None for r in records)
+            and len(steps) < max_probes
+            and any(r.load == hi and r.early for r in steps)
         ):
             rechecked = True
-            if probe(hi, confirming=True):
+            if run(hi, True):
                 lo = hi
-                above = [r.load for r in records if not r.passed and r.load > lo]
+                above = [r.load for r in steps if not r.passed and r.load > lo]
                 hi = min(above) if above else None
-                while hi is None and len(records) < max_probes:  # bracket again, upward
+                while hi is None and len(steps) < max_probes:  # bracket again, upward
                     nxt = normalize(lo * growth)
                     if nxt <= lo:
                         break
-                    if probe(nxt):
+                    if run(nxt):
                         lo = nxt
                     else:
                         hi = nxt
                 continue
         break
-    decided = [r for r in records if r.error is not None]
-    return SearchResult(
-        load_kind=kind,
-        objectives=parsed,
-        answer=lo,
-        lowest_failing=hi,
-        probes=tuple(records),
-        error_bound=min(1.0, sum(r.error or 0.0 for r in decided)),
-        undecided_probes=len(records) - len(decided),
-    )
+    return lo, hi
 
 
 def _record(

@@ -19,7 +19,14 @@ from typing import Any
 import loadgen
 import pytest
 from loadgen.decision import BoundEvidence, StopWhenDecided, binomial_cdf, binomial_sf, judge
-from loadgen.search import LatencyObjective, LoadKind, ProbeDecision, parse_objective, search
+from loadgen.search import (
+    LatencyObjective,
+    LoadKind,
+    ProbeDecision,
+    find_capacity,
+    parse_objective,
+    search,
+)
 from loadgen.search_sut import ServiceTimeSut
 
 pytestmark = pytest.mark.usefixtures("hang_watchdog")
@@ -124,6 +131,47 @@ def test_objectives_parse_from_text() -> None:
     assert parse_objective("p99.9 tpot <= 800us") == LatencyObjective("tpot", 0.999, 0.0008)
     with pytest.raises(ValueError, match="pNN METRIC"):
         parse_objective("latency under 50 ms")
+
+
+# The algorithm, on made-up verdicts -----------------------------------------------------------
+
+
+def test_find_capacity_brackets_a_threshold_in_few_probes() -> None:
+    loads: list[float] = []
+
+    def probe(load: float, confirming: bool) -> tuple[bool, bool]:
+        loads.append(load)
+        return load <= 377.0, True
+
+    lo, hi = find_capacity(probe, start=10, resolution=0.02, confirm=False)
+    assert lo is not None and hi is not None
+    assert lo <= 377.0 < hi and hi / lo <= 1.02
+    # 10 and 6 doublings to 640, then bisections of a factor 2 down to 1.02: log2(ln 2 / ln
+    # 1.02) = 5.1, so 6.
+    assert len(loads) == 7 + 6
+
+
+def test_find_capacity_finds_whole_numbers() -> None:
+    lo, hi = find_capacity(lambda n, _c: (n <= 8, False), start=2, integer=True)
+    assert (lo, hi) == (8, 9)
+    lo, hi = find_capacity(lambda n, _c: (n <= 8, False), start=40, integer=True)
+    assert (lo, hi) == (8, 9)  # shrinking from a failing start
+
+
+def test_find_capacity_recovers_from_a_stalled_probe_and_a_premature_pass() -> None:
+    stalled: set[float] = set()
+
+    def probe(load: float, confirming: bool) -> tuple[bool, bool]:
+        if load == 160 and not stalled:  # one stall fails a load well below capacity, early
+            stalled.add(load)
+            return False, True
+        if 377 < load <= 390 and not confirming:  # looks fine early, fails at full length
+            return True, True
+        return load <= 377.0, True
+
+    lo, hi = find_capacity(probe, start=10, resolution=0.02)
+    assert lo is not None and hi is not None
+    assert lo <= 377.0 < hi and hi / lo <= 1.02 + 1e-9
 
 
 # The engine's early end ---------------------------------------------------------------------
