@@ -10,4 +10,5 @@ PYBIND11_MODULE(_core, m) {
   loadgen::python::RegisterNet(m);
   loadgen::python::RegisterLoadModels(m);
   loadgen::python::RegisterMetrics(m);
+  loadgen::python::RegisterTestSuts(m);
 }

@@ -357,6 +357,8 @@ void RegisterResultTypes(py::module_& m) {
           },
           "The generator self-check as the detail log's loadgen_generator_check JSON; None "
           "without a performance series.");
+      .def_readonly("decided_reason", &session::TestOutcome::decided_reason,
+                    "Why a decision policy ended the performance series early; empty if none.");
 
   using live::Snapshot;
   auto info = [](auto field) { return [field](const Snapshot& s) { return s.info.*field; }; };
@@ -414,6 +416,10 @@ void RegisterResultTypes(py::module_& m) {
       .def_property_readonly("server_tpot_latency_ns", [](const Snapshot& s) {
         return s.info.use_tokens ? s.info.target_tpot_ns : 0;
       });
+  // The sampled values themselves (ascending), for decision policies that test a bound.
+  snapshot.def_readonly("latency_sample_ns", &Snapshot::latency_sample)
+      .def_readonly("ttft_sample_ns", &Snapshot::ttft_sample)
+      .def_readonly("tpot_sample_ns", &Snapshot::tpot_sample);
   percentiles(snapshot, "latency", &Snapshot::latency_sample);
   percentiles(snapshot, "ttft", &Snapshot::ttft_sample);
   percentiles(snapshot, "tpot", &Snapshot::tpot_sample);
@@ -504,6 +510,10 @@ void RegisterTyped(py::module_& m) {
       py::arg("reason"), py::arg("graceful") = false, py::call_guard<py::gil_scoped_release>(),
       "Stop the running test; returns False if none is running. graceful: issuing stops, "
       "outstanding samples get up to _DRAIN_TIMEOUT_S to complete.");
+  m.def("_end_series_decided", &session::EndRunningSeriesDecided, py::arg("reason"),
+        py::call_guard<py::gil_scoped_release>(),
+        "End the running performance series as at its planned end (not an abort): issuing "
+        "stops, issued samples complete, logs are written. Returns False if none is running.");
   m.attr("_DRAIN_TIMEOUT_S") =
       std::chrono::duration<double>(session::Session::kDrainTimeout).count();
   // Engine errors reach Python as these types (subclasses of what a user would catch anyway),

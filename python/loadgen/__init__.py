@@ -90,6 +90,10 @@ _LAZY_NAMES = {
     "GeneratorCheck": "selfcheck",
     "sweep": "sweeps",
     "Sweep": "sweeps",
+    "LatencyObjective": "search",
+    "LoadKind": "search",
+    "SearchResult": "search",
+    "search": "search",
 }
 
 if TYPE_CHECKING:
@@ -121,6 +125,7 @@ if TYPE_CHECKING:
         plan,
         run,
     )
+    from .search import LatencyObjective, LoadKind, SearchResult, search
     from .selfcheck import GeneratorCheck
     from .settings import LogOptions, Mode, Scenario, Settings
     from .sut import (
@@ -206,4 +211,8 @@ __all__ = [
     "GeneratorCheck",
     "Sweep",
     "sweep",
+    "LatencyObjective",
+    "LoadKind",
+    "SearchResult",
+    "search",
 ]

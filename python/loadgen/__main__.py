@@ -1,5 +1,5 @@
 """Command line: ``loadgen demo | validate | explain | report | compare | probe | bench |
-sweep`` and ``--cmakedir``."""
+sweep``, ``search`` and ``--cmakedir``."""
 
 from __future__ import annotations
 
@@ -330,6 +330,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .sweep_cli import add_sweep_parser
 
     add_sweep_parser(sub)
+    from .search_cli import add_search_parser
+
+    add_search_parser(sub)
     args = parser.parse_args(argv)
     if args.cmakedir:
         print(get_cmake_dir())

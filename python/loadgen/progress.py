@@ -21,6 +21,7 @@ import warnings
 from typing import TYPE_CHECKING, Any, ContextManager, Iterator
 
 from . import _core
+from .decision import checked_bounds
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -59,25 +60,12 @@ def forecast(snap: Snapshot) -> tuple[str, str]:
         return "accuracy", "accuracy series: each sample is issued once, no performance targets"
     risks: list[str] = []
     pending: list[str] = []
-    if snap.scenario == "Server":
-        # With tokens the official checks TTFT and TPOT instead of the end-to-end latency.
-        # (name, value at the target percentile, bound, completions sampled)
-        bounds = (
-            [
-                ("TTFT", snap.ttft_at_target_ns, snap.server_ttft_latency_ns, snap.tokens_seen),
-                ("TPOT", snap.tpot_at_target_ns, snap.server_tpot_latency_ns, snap.tokens_seen),
-            ]
-            if snap.use_token_latencies
-            else [
-                ("latency", snap.latency_at_target_ns, snap.target_latency_ns, snap.latencies_seen)
-            ]
-        )
-        for name, value, bound, seen in bounds:
-            if seen > 0 and value > bound:
-                risks.append(
-                    f"p{snap.target_latency_percentile * 100:g} {name} "
-                    f"{format_ns(value)} is over the {format_ns(bound)} target"
-                )
+    for name, value, bound, seen in checked_bounds(snap):
+        if seen > 0 and value > bound:
+            risks.append(
+                f"p{snap.target_latency_percentile * 100:g} {name} "
+                f"{format_ns(value)} is over the {format_ns(bound)} target"
+            )
     remaining_s = snap.min_duration_s - snap.elapsed_s
     if remaining_s >= 0.05:
         pending.append(f"min duration in {remaining_s:.1f} s")

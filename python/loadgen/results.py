@@ -149,6 +149,9 @@ class RunResult:
     #: The generator self-check of the performance series (docs/self-check.md); None without
     #: one (AccuracyOnly).
     generator: GeneratorCheck | None = None
+    #: Why a decision policy (``run(..., decide=...)``) ended the performance series early;
+    #: empty if it ran to its planned end. Also in the detail log (loadgen_series_decided).
+    decided_early: str = ""
 
     @property
     def summary(self) -> str:
@@ -256,6 +259,7 @@ def build_result(
         generator=GeneratorCheck.from_json(outcome.generator_check_json)
         if outcome.generator_check_json is not None
         else None,
+        decided_early=outcome.decided_reason,
     )
     if perf is None:
         return without_performance

@@ -14,6 +14,7 @@ from typing import Any, Callable, Coroutine, Literal, Sequence, TypedDict, Union
 
 from . import _core, results_file
 from ._interrupt import SigintWatch
+from .decision import DecisionPolicy
 from .errors import ResponseIdError, SettingsError
 from .load_models import LoadModel, stage_dicts
 from .metrics import MetricOptions, endpoint_run
@@ -73,6 +74,7 @@ def run(
     progress: bool | None = ...,
     load: LoadModel | None = ...,
     metrics: MetricOptions | None = ...,
+    decide: DecisionPolicy | None = ...,
 ) -> RunResult: ...
 
 
@@ -90,6 +92,7 @@ def run(
     progress: bool | None = ...,
     load: LoadModel | None = ...,
     metrics: MetricOptions | None = ...,
+    decide: DecisionPolicy | None = ...,
 ) -> RunResult: ...
 
 
@@ -106,6 +109,7 @@ def run(
     progress: bool | None = None,
     load: LoadModel | None = None,
     metrics: MetricOptions | None = None,
+    decide: DecisionPolicy | None = None,
 ) -> RunResult:
     """Runs one test and returns its result; the official log files are written to ``log_dir``.
 
@@ -129,6 +133,12 @@ def run(
     cannot run raises :class:`SettingsError` before any load.
     ``metrics``: the percentiles and SLO tiers of ``result.metrics`` (docs/metrics.md); the
     result is also written to loadgen_results.json beside the logs (``result.results_path``).
+    ``decide``: a decision policy, called with a :class:`LiveSnapshot` of the performance series
+    every ``decide.interval_s`` on a thread of its own (off the issue and completion paths);
+    when it returns a reason, the series ends as at its planned end (issued samples complete,
+    logs written, not interrupted) and ``result.decided_early`` holds the reason
+    (docs/search.md). Such a run usually misses the minimum duration and query count: its
+    official result is INVALID, outside the submission rules.
     """
     settings.validate()
     if isinstance(sut, ChecksSettings):  # e.g. an EndpointSut whose answers arrive whole
@@ -174,7 +184,7 @@ def run(
         qsl.total_sample_count, qsl.performance_sample_count, qsl.load, qsl.unload
     )
     try:
-        with SigintWatch(), display_for_run(progress):
+        with SigintWatch(), display_for_run(progress), _Decider(decide):
             outcome = _core._run_test(
                 issue,
                 flush,
@@ -216,6 +226,47 @@ def run(
     )
     path = results_file.write(result, Path(log_options.outdir))
     return dataclasses.replace(result, results_path=path)
+
+
+class _Decider:
+    """Runs a decision policy on the performance series' live snapshots until it returns a
+    reason, then ends the series (_core._end_series_decided). Only series that start after it
+    does are looked at."""
+
+    def __init__(self, policy: DecisionPolicy | None) -> None:
+        self._policy = policy
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._seen_before = 0
+
+    def __enter__(self) -> _Decider:
+        if self._policy is not None:
+            first = _core._live_snapshot()
+            self._seen_before = int(first.series) if first is not None else 0
+            self._thread = threading.Thread(target=self._loop, name="loadgen-decide", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _loop(self) -> None:
+        policy = self._policy
+        assert policy is not None
+        while not self._stop.wait(policy.interval_s):
+            snap = _core._live_snapshot()
+            if (
+                snap is None
+                or not snap.running
+                or snap.accuracy
+                or snap.series <= self._seen_before
+            ):
+                continue
+            reason = policy(snap)
+            if reason and _core._end_series_decided(reason):
+                return
 
 
 def _issue_adapter(

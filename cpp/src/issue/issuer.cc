@@ -108,6 +108,10 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
       aborted = true;
       break;
     }
+    if (shared.decided != nullptr && shared.decided->load(std::memory_order_relaxed)) {
+      ran_out = false;  // an intended end: the session logs why (loadgen_series_decided)
+      break;
+    }
     // Wait for this query's moment (docs/official-behaviour.md#issue-pacing).
     int64_t scheduled;
     int64_t now;

@@ -23,6 +23,9 @@ namespace loadgen::issue {
 struct IssueShared {
   int64_t start_ns = 0;
   std::atomic<bool>* abort = nullptr;  // set by AbortTest or a failing callback
+  /// Set when a decision policy has seen enough (Session::EndSeriesDecided): issuing stops
+  /// as at a natural end, and the issued samples still complete. Null: never (accuracy).
+  const std::atomic<bool>* decided = nullptr;
   common::Mutex mu;
   // The totals: each issuing thread adds its own under `mu` as it returns; the session reads
   // them only after every issuing thread has returned (not expressible as an annotation).

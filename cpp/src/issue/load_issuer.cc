@@ -80,6 +80,10 @@ void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::Loa
         aborted = true;
         break;
       }
+      if (shared.decided != nullptr && shared.decided->load(std::memory_order_relaxed)) {
+        stopped = true;  // decided: an intended end, logged by the session
+        break;
+      }
       int64_t scheduled;
       int64_t now;
       if (closed) {

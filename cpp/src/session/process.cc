@@ -76,5 +76,11 @@ bool AbortRunningTest(const std::string& reason, bool is_error, bool graceful) {
   return true;
 }
 
+bool EndRunningSeriesDecided(const std::string& reason) {
+  Process& p = GetProcess();
+  common::MutexLock lock(&p.slot_mu);
+  return p.running != nullptr && p.running->EndSeriesDecided(reason);
+}
+
 }  // namespace session
 }  // namespace loadgen

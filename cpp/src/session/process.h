@@ -48,6 +48,10 @@ TestOutcome RunProcessTest(mlperf::SystemUnderTest* sut, mlperf::QuerySampleLibr
 /// Aborts the running test, if any; returns whether one was running.
 bool AbortRunningTest(const std::string& reason, bool is_error = false, bool graceful = false);
 
+/// Session::EndSeriesDecided on the running test; returns whether a performance series was
+/// running.
+bool EndRunningSeriesDecided(const std::string& reason);
+
 }  // namespace loadgen::session
 
 #endif  // LOADGEN_SESSION_PROCESS_H_

@@ -80,6 +80,13 @@ Session::SeriesOutput Session::RunSeries(const schedule::LoadableSet& set, TestM
   env_.active->Publish(&recorder);
   pump_->SetRecorder(&recorder);
 
+  // A decision (EndSeriesDecided) applies to this series only, and only to a performance one.
+  decided_.store(false);
+  {
+    common::MutexLock lock(&abort_mu_);
+    decided_reason_.clear();
+  }
+  in_performance_series_.store(mode == TestMode::PerformanceOnly);
   live::IssueCounter counter(sut_);
   series.start_for_power = std::chrono::system_clock::now();
   series.shared.start_ns = NowNs();
@@ -97,6 +104,7 @@ Session::SeriesOutput Session::RunSeries(const schedule::LoadableSet& set, TestM
                "latency or target qps in the TestSettings so they are more accurate.");
   }
   Drain(series, failure);
+  in_performance_series_.store(false);
   env_.active->Retire();
   pump_->SetRecorder(nullptr);
 
@@ -104,6 +112,7 @@ Session::SeriesOutput Session::RunSeries(const schedule::LoadableSet& set, TestM
   out.aborted = abort_.load();
   if (streamer) FinishStreaming(series, *streamer, out.aborted, &failure);
   LogSeriesEnd(series);
+  if (decided_.load() && !out.aborted) LogDecided(series);
   out.result = CollectResult(series, effective);
   if (series.load) {
     outcome_.stages = SummarizeLoadStages(recorder, *series.load, series.stage_stats);
@@ -192,6 +201,7 @@ std::exception_ptr Session::IssueSeries(SeriesState& series, live::IssueCounter*
                                         uint64_t thread_count) {
   issue::IssueShared& shared = series.shared;
   shared.abort = &abort_;
+  if (mode == TestMode::PerformanceOnly) shared.decided = &decided_;
   issue::IssueParams params;
   params.settings = &effective;
   params.series_mode = mode;
@@ -277,6 +287,21 @@ void Session::LogSeriesEnd(const SeriesState& series) {
                Severity::kInfo, "loadgen.cc", 0, ts);
   detail_->Log("power_end", JsonValue::String(logging::PowerTimeString(power_end)), Severity::kInfo,
                "loadgen.cc", 0, ts);
+}
+
+// A series a decision policy ended (EndSeriesDecided): why, under a namespaced key the
+// official parser passes over, and in the outcome.
+void Session::LogDecided(const SeriesState& series) {
+  std::string reason;
+  {
+    common::MutexLock lock(&abort_mu_);
+    reason = decided_reason_;
+  }
+  outcome_.decided_reason = reason;
+  detail_->Log("loadgen_series_decided",
+               JsonValue::Raw("{\"reason\":" + logging::JsonQuote(reason) + ",\"queries_issued\":" +
+                              std::to_string(series.shared.queries_issued) + "}"),
+               Severity::kInfo, "loadgen.cc");
 }
 
 // Samples the SUT failed: counted for the test and, as one error per series, in the detail log

@@ -84,6 +84,16 @@ void Session::Abort(const std::string& reason, bool is_error, bool graceful) {
   if (env_.issue_threads) env_.issue_threads->EndThreads();
 }
 
+bool Session::EndSeriesDecided(const std::string& reason) {
+  if (!in_performance_series_.load()) return false;
+  {
+    common::MutexLock lock(&abort_mu_);
+    if (decided_reason_.empty()) decided_reason_ = reason.empty() ? "decided" : reason;
+  }
+  decided_.store(true, std::memory_order_seq_cst);
+  return true;
+}
+
 void Session::LogMessage(Severity sev, const char* key, const std::string& text, const char* file) {
   detail_->Log(key, JsonValue::String(text), sev, file, 0);
 }

@@ -63,6 +63,9 @@ struct TestOutcome {
   int64_t requests_origin_ns = 0;
   /// The generator self-check of the last performance series (docs/self-check.md).
   std::optional<selfcheck::GeneratorCheck> generator;
+  /// Set when a decision policy ended the performance series early (Session::EndSeriesDecided):
+  /// its reason, also in the detail log as loadgen_series_decided. Empty otherwise.
+  std::string decided_reason;
 };
 
 /// Process-wide services the official free functions need; tests build their own.
@@ -101,6 +104,14 @@ class Session {
       LOADGEN_EXCLUDES(abort_mu_);
 
   static constexpr std::chrono::seconds kDrainTimeout{10};
+
+  /// Ends the running performance series as if it had reached its planned end, from any
+  /// thread: issuing stops, the issued samples complete, and the results and logs are those of
+  /// the queries issued (not an abort). For a decision policy that has seen enough evidence
+  /// (the typed API's run(..., decide=...), docs/search.md); a series so ended usually misses
+  /// min_duration / min_query_count, so its official result is INVALID. The first reason is
+  /// kept. Returns false (and does nothing) outside a performance series.
+  bool EndSeriesDecided(const std::string& reason) LOADGEN_EXCLUDES(abort_mu_);
 
  private:
   // What a series measured (for the summary) and whether the test was aborted during it.
@@ -153,6 +164,7 @@ class Session {
   void FinishStreaming(SeriesState& series, PlanStreamer& streamer, bool aborted,
                        std::exception_ptr* failure);
   void LogSeriesEnd(const SeriesState& series);
+  void LogDecided(const SeriesState& series) LOADGEN_EXCLUDES(abort_mu_);
   void CountFailedSamples(const results::PerformanceResult& result, mlperf::TestMode mode);
   results::PerformanceResult CollectResult(const SeriesState& series,
                                            const settings::EffectiveSettings& effective) const;
@@ -196,7 +208,11 @@ class Session {
   std::atomic<bool> abort_{false};       // stop issuing
   std::atomic<bool> hard_abort_{false};  // stop waiting too
   std::atomic<int64_t> abort_time_ns_{0};
+  // EndSeriesDecided: set for the running performance series (see issue::IssueShared::decided).
+  std::atomic<bool> decided_{false};
+  std::atomic<bool> in_performance_series_{false};
   common::Mutex abort_mu_;
+  std::string decided_reason_ LOADGEN_GUARDED_BY(abort_mu_);
   std::string abort_reason_ LOADGEN_GUARDED_BY(abort_mu_);
   bool abort_is_error_ LOADGEN_GUARDED_BY(abort_mu_) = false;
   bool abort_graceful_ LOADGEN_GUARDED_BY(abort_mu_) = false;

@@ -204,6 +204,12 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="a live display on stderr (default: when stderr is a terminal)",
     )
+    parser.add_argument(
+        "--stop-when-decided",
+        action="store_true",
+        help="end the Server run once its latency bounds are each shown met, or one missed "
+        "(docs/search.md); the result is then INVALID: outside the submission rules",
+    )
     conn = parser.add_argument_group("connections")
     conn.add_argument(
         "--balance", choices=("round-robin", "least-outstanding"), default="round-robin"
@@ -342,6 +348,7 @@ def _run(
     log_dir: Path,
     metric_options: MetricOptions | None = None,
 ) -> int:
+    from ..decision import StopWhenDecided
     from ..runner import run
     from .endpoint import Endpoint, EndpointSut, endpoint_qsl  # the native client
 
@@ -383,8 +390,15 @@ def _run(
     log_dir.mkdir(parents=True, exist_ok=True)
     qsl = endpoint_qsl(dataset)
     with sut:
+        decide = StopWhenDecided() if args.stop_when_decided else None
         result = run(
-            sut, qsl, settings, log_dir=log_dir, progress=args.progress, metrics=metric_options
+            sut,
+            qsl,
+            settings,
+            log_dir=log_dir,
+            progress=args.progress,
+            metrics=metric_options,
+            decide=decide,
         )
         if sut.outstanding:  # an interrupted run left requests in flight: count them as failed
             sut.cancel_all()
