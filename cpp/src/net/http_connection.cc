@@ -1,6 +1,7 @@
 #include "net/http_connection.h"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/error.hpp>
@@ -37,7 +38,7 @@ bool IsEventStream(std::string_view content_type) {
 Connection::Connection(asio::io_context& io, Client& client, Endpoint& endpoint)
     : client_(client), endpoint_(endpoint), socket_(io), timer_(io) {}
 
-void Connection::Start(Query* q) {
+void Connection::Begin(Query* q) {
   query_ = q;
   ++generation_;
   ++q->record.attempts;
@@ -46,10 +47,58 @@ void Connection::Start(Query* q) {
   http_status_ = 0;
   reused_ = connected_;
   parser_.reset();
+}
+
+void Connection::Start(Query* q) {
+  Begin(q);
   if (connected_) {
     Write();
   } else {
     Connect();
+  }
+}
+
+size_t Connection::WriteNow(Query* q) {
+  if (PeerClosed()) return kNotWritten;
+  FormatHead(*q);
+  iovec parts[2] = {{head_.data(), head_.size()},
+                    {const_cast<char*>(q->body.data()), q->body.size()}};
+  const size_t total = head_.size() + q->body.size();
+  size_t written = 0;
+  msghdr message{};
+  while (written < total) {
+    // The parts not yet written.
+    size_t skip = written;
+    int first = 0;
+    if (skip >= parts[0].iov_len) {
+      skip -= parts[0].iov_len;
+      first = 1;
+    }
+    iovec rest[2] = {parts[0], parts[1]};
+    rest[first].iov_base = static_cast<char*>(rest[first].iov_base) + skip;
+    rest[first].iov_len -= skip;
+    message.msg_iov = rest + first;
+    message.msg_iovlen = static_cast<size_t>(2 - first);
+    const ssize_t n = ::sendmsg(socket_.native_handle(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;  // the I/O thread writes the rest
+      return written == 0 ? kNotWritten : written;         // the I/O thread's write sees the error
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (written == total) q->record.written_ns = NowNs();
+  return written;
+}
+
+void Connection::ContinueWritten(Query* q, size_t written) {
+  Begin(q);
+  reused_ = true;  // connected before this request: an unanswered close is retried
+  ArmRequestTimer();
+  if (written < head_.size() + q->body.size()) {
+    WriteFrom(written);
+  } else {
+    ReadHeader();
   }
 }
 
@@ -140,10 +189,9 @@ void Connection::Preconnect() {
                       });
 }
 
-void Connection::Write() {
+void Connection::ArmRequestTimer() {
   const EndpointConfig& config = client_.config();
-  Query* q = query_;
-  const int64_t issued = q->record.issued_ns;
+  const int64_t issued = query_->record.issued_ns;
   int64_t deadline = 0;
   FailureReason reason = FailureReason::kNone;
   if (config.total_timeout_ns > 0) {
@@ -158,20 +206,39 @@ void Connection::Write() {
     }
   }
   ArmTimer(deadline, reason);
+}
 
+void Connection::FormatHead(const Query& q) {
   head_.assign(endpoint_.head_prefix);
-  if (q->json_length > 0) {
+  char digits[24];
+  if (q.json_length > 0) {
     head_.append("Inference-Header-Content-Length: ");
-    head_.append(std::to_string(q->json_length));  // short: within the string's SSO buffer
+    const int len = std::snprintf(digits, sizeof(digits), "%zu", q.json_length);
+    head_.append(digits, static_cast<size_t>(len));
     head_.append("\r\n");
   }
   head_.append("Content-Length: ");
-  char digits[24];
-  const int len = std::snprintf(digits, sizeof(digits), "%zu", q->body.size());
+  const int len = std::snprintf(digits, sizeof(digits), "%zu", q.body.size());
   head_.append(digits, static_cast<size_t>(len));
   head_.append("\r\n\r\n");
-  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_),
-                                                  asio::buffer(q->body.data(), q->body.size())};
+}
+
+void Connection::Write() {
+  ArmRequestTimer();
+  FormatHead(*query_);
+  WriteFrom(0);
+}
+
+void Connection::WriteFrom(size_t offset) {
+  const Query* q = query_;
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(head_),
+                                            asio::buffer(q->body.data(), q->body.size())};
+  if (offset >= head_.size()) {
+    buffers[1] += offset - head_.size();
+    buffers[0] = asio::const_buffer();
+  } else {
+    buffers[0] += offset;
+  }
   const uint64_t generation = generation_;
   asio::async_write(socket_, buffers, [this, generation](const error_code& ec, size_t) {
     if (generation != generation_) return;
@@ -205,8 +272,11 @@ void Connection::ReadHeader() {
         sse_.Reset();
         body_.clear();
         const EndpointConfig& config = client_.config();
-        ArmTimer(config.total_timeout_ns > 0 ? q->record.issued_ns + config.total_timeout_ns : 0,
-                 FailureReason::kTotalTimeout);
+        // Without a first-byte timeout the timer already holds the total deadline.
+        if (config.first_byte_timeout_ns > 0) {
+          ArmTimer(config.total_timeout_ns > 0 ? q->record.issued_ns + config.total_timeout_ns : 0,
+                   FailureReason::kTotalTimeout);
+        }
         ReadBody();
       });
 }
