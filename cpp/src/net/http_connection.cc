@@ -381,7 +381,7 @@ void Connection::Finish() {
     switch (config.api) {
       case ApiKind::kOpenAiCompletions:
       case ApiKind::kOpenAiChat:
-        ok = ParseOpenAiBody(body_, config.api == ApiKind::kOpenAiChat, json_, &parsed);
+        ok = events_.ParseOpenAiBody(body_, config.api == ApiKind::kOpenAiChat, &parsed);
         break;
       case ApiKind::kKserveV2: {
         size_t json_length = body_.size();
