@@ -9,10 +9,13 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
+#include <tuple>
+#include <utility>
 
 #include "common/clock.h"
 #include "net/client.h"
@@ -213,13 +216,11 @@ void Connection::FormatHead(const Query& q) {
   char digits[24];
   if (q.json_length > 0) {
     head_.append("Inference-Header-Content-Length: ");
-    const int len = std::snprintf(digits, sizeof(digits), "%zu", q.json_length);
-    head_.append(digits, static_cast<size_t>(len));
+    head_.append(digits, std::to_chars(digits, digits + sizeof(digits), q.json_length).ptr);
     head_.append("\r\n");
   }
   head_.append("Content-Length: ");
-  const int len = std::snprintf(digits, sizeof(digits), "%zu", q.body.size());
-  head_.append(digits, static_cast<size_t>(len));
+  head_.append(digits, std::to_chars(digits, digits + sizeof(digits), q.body.size()).ptr);
   head_.append("\r\n\r\n");
 }
 
@@ -252,7 +253,10 @@ void Connection::WriteFrom(size_t offset) {
 }
 
 void Connection::ReadHeader() {
-  parser_.emplace();
+  parser_.reset();
+  header_arena_.release();  // the previous response's fields died with its parser
+  parser_.emplace(std::piecewise_construct, std::make_tuple(),
+                  std::make_tuple(HeaderAllocator(&header_arena_)));
   parser_->body_limit(boost::none);
   parser_->header_limit(64 * 1024);
   const uint64_t generation = generation_;

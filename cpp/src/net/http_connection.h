@@ -11,6 +11,7 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <cstdint>
+#include <memory_resource>
 #include <optional>
 #include <string>
 
@@ -82,7 +83,15 @@ class Connection {
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer timer_;
   boost::beast::flat_buffer read_buffer_;
-  std::optional<boost::beast::http::response_parser<boost::beast::http::buffer_body>> parser_;
+  // Beast's parser is made anew per response; its header fields come from a per-connection
+  // arena, released before each response, instead of one heap allocation per field.
+  using HeaderAllocator = std::pmr::polymorphic_allocator<char>;
+  std::array<std::byte, 2048> header_arena_bytes_{};
+  std::pmr::monotonic_buffer_resource header_arena_{header_arena_bytes_.data(),
+                                                    header_arena_bytes_.size()};
+  std::optional<
+      boost::beast::http::response_parser<boost::beast::http::buffer_body, HeaderAllocator>>
+      parser_;
   std::string head_;                 // this request's header (reused)
   std::array<char, 16384> piece_{};  // body bytes of one read
   std::string body_;                 // a whole non-streamed body (reused)
