@@ -142,15 +142,16 @@ class CpuSampler(threading.Thread):
         self._halt = threading.Event()
 
     def watch(self, name: str, pid: int) -> None:
+        self.samples.setdefault(name, [])  # before the root: run() may see it at once
         self.roots[name] = pid
-        self.samples.setdefault(name, [])
 
     def run(self) -> None:
         trees: dict[str, list[int]] = {}
         n = 0
         while not self._halt.is_set():
             if n % 10 == 0:  # rediscover children now and then (AIPerf starts its services)
-                trees = {k: _tree(p) for k, p in self.roots.items()}
+                # A copy: watch() adds roots from the main thread meanwhile.
+                trees = {k: _tree(p) for k, p in list(self.roots.items())}
             n += 1
             for k, pids in trees.items():
                 self.samples[k].append((time.monotonic_ns(), _cpu_ns(pids)))

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <future>
+#include <iterator>
 #include <stdexcept>
 #include <utility>
 
@@ -126,7 +127,10 @@ Client::Client(EndpointConfig config, std::vector<std::string> bodies,
                std::vector<size_t> json_lengths)
     : config_(std::move(config)),
       json_lengths_(std::move(json_lengths)),
-      work_(asio::make_work_guard(io_)) {
+      work_(asio::make_work_guard(io_)),
+      // Least outstanding over several endpoints needs the I/O thread's counts: queued.
+      write_on_issue_(config_.write_on_issue && (config_.balance == BalancePolicy::kRoundRobin ||
+                                                 config_.base_urls.size() == 1)) {
   if (config_.base_urls.empty()) throw std::invalid_argument("no endpoint URL given");
   if (config_.base_urls.size() > 65535) throw std::invalid_argument("too many endpoint URLs");
   if (config_.max_connections == 0) throw std::invalid_argument("max_connections must be >= 1");
@@ -212,10 +216,54 @@ void Client::Issue(const mlperf::QuerySample* samples, size_t count) {
   const int64_t now = NowNs();
   outstanding_.fetch_add(count,
                          std::memory_order_relaxed);  // before the I/O thread can complete them
+  if (count == 1 && write_on_issue_ && TryWriteOnIssue(samples[0], now)) return;
+  // Queued: a batch is rare in Server (coalesced overdue queries) and is one wake-up this way.
+  Incoming items[16];
+  for (size_t done = 0; done < count;) {
+    const size_t n = std::min(count - done, std::size(items));
+    for (size_t i = 0; i < n; ++i) {
+      items[i] = Incoming{samples[done + i].id, samples[done + i].index, now};
+    }
+    Enqueue(items, n);
+    done += n;
+  }
+}
+
+bool Client::TryWriteOnIssue(const mlperf::QuerySample& sample, int64_t issued_ns) {
+  if (sample.index + 1 >= body_offsets_.size()) return false;  // the I/O thread fails it
+  LentConnection lent;
+  size_t endpoint;
+  {
+    std::lock_guard<std::mutex> lock(issue_mu_);
+    // Queued samples go first: this one may not overtake them.
+    if (dispatching_ || unsent_incoming_ > 0) return false;
+    endpoint = next_endpoint_ % endpoints_.size();
+    Endpoint& e = *endpoints_[endpoint];
+    if (e.lent.empty()) return false;
+    ++next_endpoint_;
+    lent = e.lent.back();
+    e.lent.pop_back();
+  }
+  // The connection and the slot are this thread's until handed back below.
+  Query* q = lent.query;
+  PrepareQuery(q, sample.id, sample.index, issued_ns, endpoint);
+  q->record.written_on_issue = true;
+  const Incoming written{sample.id, sample.index,    issued_ns,
+                         q,         lent.connection, lent.connection->WriteNow(q)};
+  Enqueue(&written, 1);
+  return true;
+}
+
+void Client::Enqueue(const Incoming* items, size_t count) {
   bool wake;
   {
     std::lock_guard<std::mutex> lock(issue_mu_);
-    for (size_t i = 0; i < count; ++i) incoming_.push_back({samples[i].id, samples[i].index, now});
+    incoming_.insert(incoming_.end(), items, items + count);
+    for (size_t i = 0; i < count; ++i) {
+      if (items[i].query == nullptr || items[i].written == Connection::kNotWritten) {
+        ++unsent_incoming_;
+      }
+    }
     wake = !wake_posted_;
     wake_posted_ = true;
   }
@@ -223,37 +271,95 @@ void Client::Issue(const mlperf::QuerySample* samples, size_t count) {
   if (wake) asio::post(io_, [this] { Drain(); });
 }
 
+bool Client::PrepareQuery(Query* q, mlperf::ResponseId id, size_t index, int64_t issued_ns,
+                          size_t endpoint) {
+  q->id = id;
+  q->record = QueryRecord();
+  q->record.sample_index = index;
+  q->record.issued_ns = issued_ns;
+  q->record.endpoint = static_cast<uint16_t>(endpoint);
+  if (index + 1 >= body_offsets_.size()) return false;
+  const size_t begin = body_offsets_[index];
+  q->body = std::string_view(bodies_).substr(begin, body_offsets_[index + 1] - begin);
+  q->json_length = json_lengths_.empty() ? 0 : json_lengths_[index];
+  return true;
+}
+
 void Client::Drain() {
   {
     std::lock_guard<std::mutex> lock(issue_mu_);
     draining_.swap(incoming_);
     wake_posted_ = false;
+    dispatching_ = unsent_incoming_ > 0;  // else only written requests to adopt
+    unsent_incoming_ = 0;
   }
   for (const Incoming& in : draining_) {
+    if (in.query != nullptr) {
+      Adopt(in);
+      continue;
+    }
     Query* q = TakeSlot();
-    q->id = in.id;
-    q->record = QueryRecord();
-    q->record.sample_index = in.index;
-    q->record.issued_ns = in.issued_ns;
-    if (in.index + 1 >= body_offsets_.size()) {
-      q->record.endpoint = 0;
+    if (!PrepareQuery(q, in.id, in.index, in.issued_ns, 0)) {
       ++endpoints_[0]->outstanding;
       ++issued_unpublished_[0];
       Fail(q, FailureReason::kBadSample, "the QSL index has no request body");
       continue;
     }
-    const size_t begin = body_offsets_[in.index];
-    q->body = std::string_view(bodies_).substr(begin, body_offsets_[in.index + 1] - begin);
-    q->json_length = json_lengths_.empty() ? 0 : json_lengths_[in.index];
     Dispatch(q);
   }
   draining_.clear();
-  std::lock_guard<std::mutex> lock(stats_mu_);
-  for (size_t i = 0; i < issued_unpublished_.size(); ++i) {
-    stats_.issued += issued_unpublished_[i];
-    stats_.per_endpoint[i].issued += issued_unpublished_[i];
-    issued_unpublished_[i] = 0;
+  {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    for (size_t i = 0; i < issued_unpublished_.size(); ++i) {
+      stats_.issued += issued_unpublished_[i];
+      stats_.per_endpoint[i].issued += issued_unpublished_[i];
+      issued_unpublished_[i] = 0;
+    }
   }
+  std::lock_guard<std::mutex> lock(issue_mu_);
+  dispatching_ = false;
+  for (auto& e : endpoints_) LendIdleLocked(*e);
+}
+
+void Client::Adopt(const Incoming& in) {
+  Query* q = in.query;
+  Connection* c = in.connection;
+  Endpoint& e = *endpoints_[q->record.endpoint];
+  ++e.outstanding;
+  ++issued_unpublished_[e.index];
+  if (in.written != Connection::kNotWritten) {
+    c->ContinueWritten(q, in.written);
+    return;
+  }
+  // Found closed (or the write failed at once): sent afresh, in its turn.
+  if (c->last_was_stream()) e.closes_after_stream = true;
+  c->Close();
+  e.closed.push_back(c);
+  q->record.written_on_issue = false;
+  StartOn(e, q);
+}
+
+void Client::LendIdle(Endpoint& e) {
+  if (!write_on_issue_ || e.idle.empty() || !e.waiting.empty()) return;
+  std::lock_guard<std::mutex> lock(issue_mu_);
+  LendIdleLocked(e);
+}
+
+void Client::LendIdleLocked(Endpoint& e) {
+  if (!write_on_issue_ || dispatching_ || !e.waiting.empty()) return;
+  while (!e.idle.empty()) {
+    e.lent.push_back({e.idle.back(), TakeSlot()});
+    e.idle.pop_back();
+  }
+}
+
+void Client::ReclaimLent(Endpoint& e) {
+  std::lock_guard<std::mutex> lock(issue_mu_);
+  for (const LentConnection& l : e.lent) {
+    e.idle.push_back(l.connection);
+    free_slots_.push_back(l.query);
+  }
+  e.lent.clear();
 }
 
 Query* Client::TakeSlot() {
@@ -288,6 +394,8 @@ void Client::Dispatch(Query* q) {
 }
 
 void Client::StartOn(Endpoint& e, Query* q) {
+  // Only while dispatching (Drain): no issuing thread takes a lent connection meanwhile.
+  if (e.idle.empty() && !e.lent.empty()) ReclaimLent(e);
   while (!e.idle.empty()) {
     Connection* c = e.idle.back();
     e.idle.pop_back();
@@ -339,6 +447,7 @@ void Client::Done(Query* q, Endpoint& e, Connection* c, bool reusable) {
   }
   if (reusable) {
     e.idle.push_back(c);
+    LendIdle(e);
   } else {
     e.closed.push_back(c);
     KeepOneReady(e);
@@ -347,6 +456,10 @@ void Client::Done(Query* q, Endpoint& e, Connection* c, bool reusable) {
 
 void Client::KeepOneReady(Endpoint& e) {
   if (!e.idle.empty() || e.connecting_ahead > 0 || e.closed.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(issue_mu_);
+    if (!e.lent.empty()) return;
+  }
   Connection* c = e.closed.back();
   e.closed.pop_back();
   ++e.connecting_ahead;
@@ -372,6 +485,7 @@ void Client::Preconnected(Endpoint& e, Connection* c, bool ok) {
     return;
   }
   e.idle.push_back(c);
+  LendIdle(e);
 }
 
 void Client::Retry(Query* q, Endpoint& e, Connection* c, bool after_stream) {
@@ -424,6 +538,7 @@ void Client::Complete(Query* q) {
     } else {
       ++stats_.tokens_from_chunks;
     }
+    if (r.written_on_issue) ++stats_.written_on_issue;
     stats_.closes_after_stream[r.endpoint] = e.closes_after_stream;
     r.chunk_begin = static_cast<uint32_t>(chunk_times_.size());
     r.chunk_count = static_cast<uint32_t>(q->chunk_ns.size());
@@ -467,6 +582,7 @@ void Client::ClearRecords() {
 void Client::CancelAll() {
   std::promise<void> done;
   asio::post(io_, [this, &done] {
+    Drain();  // requests handed over but not yet adopted are in flight too
     for (auto& e : endpoints_) {
       while (!e->waiting.empty()) {
         Query* q = e->waiting.front();

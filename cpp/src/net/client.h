@@ -1,6 +1,7 @@
 // The client behind EndpointSut. Everything here except Client::Issue, the stats counters and
 // the record lock runs on the one I/O thread, so the pools, queues and per-query state need no
-// locks.
+// locks. The one exception is a connection lent to the issuing threads (write on issue, see
+// docs/net.md): while lent, it and its query slot belong to whichever thread took it.
 #ifndef LOADGEN_NET_CLIENT_H_
 #define LOADGEN_NET_CLIENT_H_
 
@@ -49,6 +50,13 @@ struct ParsedUrl {
 /// Throws std::invalid_argument naming what is wrong.
 ParsedUrl ParseBaseUrl(const std::string& url);
 
+/// An idle connection handed to the issuing threads with a free query slot, so IssueQuery can
+/// write the request itself instead of waking the I/O thread for it.
+struct LentConnection {
+  Connection* connection = nullptr;
+  Query* query = nullptr;
+};
+
 /// One base URL: its resolved addresses, its connections and the requests waiting for one.
 struct Endpoint {
   size_t index = 0;
@@ -58,6 +66,7 @@ struct Endpoint {
   std::vector<Connection*> idle;     // connected, keep-alive, free
   std::vector<Connection*> closed;   // free, not connected
   std::deque<Query*> waiting;        // no free connection yet
+  std::vector<LentConnection> lent;  // guarded by Client::issue_mu_ (idle, lent out)
   size_t connecting_ahead = 0;       // Preconnects under way
   size_t outstanding = 0;            // assigned here and not yet completed
   bool closes_after_stream = false;  // learned: do not reuse a connection after a stream
@@ -68,7 +77,8 @@ class Client {
   Client(EndpointConfig config, std::vector<std::string> bodies, std::vector<size_t> json_lengths);
   ~Client();
 
-  /// Any thread: queues the samples (stamped with one time) and wakes the I/O thread.
+  /// Any thread: one sample with a lent connection at hand is written right here; otherwise
+  /// the samples are queued (stamped with one time) for the I/O thread, which is woken.
   void Issue(const mlperf::QuerySample* samples, size_t count);
 
   EndpointStats Stats() const;
@@ -95,17 +105,40 @@ class Client {
   void Preconnected(Endpoint& endpoint, Connection* connection, bool ok);
 
  private:
+  // A sample for the I/O thread: to send (query == nullptr), or already sent by the issuing
+  // thread on a lent connection (query, connection, written bytes) and to be read.
   struct Incoming {
-    mlperf::ResponseId id;
-    size_t index;
-    int64_t issued_ns;
+    mlperf::ResponseId id = 0;
+    size_t index = 0;
+    int64_t issued_ns = 0;
+    Query* query = nullptr;
+    Connection* connection = nullptr;
+    size_t written = 0;
   };
 
   void RunIo();  // the I/O thread's loop
+  /// Issuing thread: writes `sample` on a lent connection; false if none was at hand (or the
+  /// sample must queue behind others), and nothing was done.
+  bool TryWriteOnIssue(const mlperf::QuerySample& sample, int64_t issued_ns);
+  /// Issuing thread: appends to the issue queue and wakes the I/O thread (one post per batch).
+  void Enqueue(const Incoming* items, size_t count);
+  /// Fills a query from its sample: record and request body. Runs on whichever thread sends
+  /// the request (the issuing thread on write-on-issue, the I/O thread otherwise), while the
+  /// query belongs to it. False if the sample has no request body.
+  bool PrepareQuery(Query* q, mlperf::ResponseId id, size_t index, int64_t issued_ns,
+                    size_t endpoint);
   void Drain();
+  /// A request the issuing thread wrote (or could not write) on a lent connection.
+  void Adopt(const Incoming& in);
   void Dispatch(Query* q);
   Endpoint& Choose();
   void StartOn(Endpoint& endpoint, Query* q);
+  /// I/O thread: lends the endpoint's idle connections, each with a query slot (none while
+  /// queries wait for a connection, or while Drain dispatches). Locked: issue_mu_ is held.
+  void LendIdle(Endpoint& endpoint);
+  void LendIdleLocked(Endpoint& endpoint);
+  /// I/O thread, while dispatching: takes the lent connections back into `idle`.
+  void ReclaimLent(Endpoint& endpoint);
   /// Keeps one connected idle connection ready when the server closes connections after
   /// each stream, so the next request does not wait for a TCP handshake.
   void KeepOneReady(Endpoint& endpoint);
@@ -121,12 +154,21 @@ class Client {
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::vector<std::unique_ptr<Endpoint>> endpoints_;
+  // Round-robin position. Read and advanced by the I/O thread only while dispatching_ and by
+  // the issuing threads only under issue_mu_ while !dispatching_: never both at once.
   size_t next_endpoint_ = 0;
+  const bool write_on_issue_;
 
   // Issue queue: swapped, not copied, by the I/O thread.
   std::mutex issue_mu_;
   std::vector<Incoming> incoming_;
   bool wake_posted_ = false;
+  // Entries of incoming_ the I/O thread must still send (not written on issue, or found
+  // closed): while any, or while it dispatches them (dispatching_), no issuing thread takes a
+  // lent connection, so a later sample cannot overtake a queued one. Entries already written
+  // do not hold the next sample back.
+  size_t unsent_incoming_ = 0;
+  bool dispatching_ = false;
   std::vector<Incoming> draining_;  // I/O thread only
 
   std::vector<uint64_t> issued_unpublished_;   // per endpoint, added to stats_ once per Drain

@@ -80,6 +80,9 @@ struct EndpointConfig {
   /// The I/O thread polls instead of sleeping for this long after its last event, so a query
   /// or a chunk does not wait for the thread to be woken (costs a core while busy). 0: sleep.
   int64_t busy_poll_ns = 0;
+  /// IssueQuery writes a one-sample query itself on an idle connection lent by the I/O thread
+  /// (docs/net.md, "Write on issue"); false: every request is handed to the I/O thread.
+  bool write_on_issue = true;
 };
 
 /// One query as the client saw it. Times are loadgen::NowNs() (steady clock).
@@ -95,7 +98,8 @@ struct QueryRecord {
   uint32_t chunk_count = 0;
   uint16_t endpoint = 0;
   uint16_t http_status = 0;
-  uint8_t attempts = 0;  // 2 when retried on a fresh connection
+  uint8_t attempts = 0;           // 2 when retried on a fresh connection
+  bool written_on_issue = false;  // written by the issuing thread (a lent connection)
   TokenSource token_source = TokenSource::kNone;
   FailureReason failure = FailureReason::kNone;
 };
@@ -114,6 +118,7 @@ struct EndpointStats {
   uint64_t failed = 0;
   uint64_t tokens_from_usage = 0;   // queries whose count came from usage
   uint64_t tokens_from_chunks = 0;  // queries whose count came from counting chunks
+  uint64_t written_on_issue = 0;    // requests the issuing thread wrote itself
   std::array<uint64_t, static_cast<size_t>(FailureReason::kCount)> failures_by_reason{};
   std::vector<EndpointCounts> per_endpoint;
   /// Whether an endpoint was seen closing connections after streamed responses (llama.cpp's

@@ -1,6 +1,7 @@
 #include "net/http_connection.h"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/error.hpp>
@@ -8,10 +9,13 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
+#include <tuple>
+#include <utility>
 
 #include "common/clock.h"
 #include "net/client.h"
@@ -45,8 +49,7 @@ FailureReason StatusFailure(unsigned status) {
 Connection::Connection(asio::io_context& io, Client& client, Endpoint& endpoint)
     : client_(client), endpoint_(endpoint), socket_(io), timer_(io) {}
 
-void Connection::Start(Query* q) {
-  client_.EndConnectionWait(q);
+void Connection::Begin(Query* q) {
   query_ = q;
   ++generation_;
   ++q->record.attempts;
@@ -55,10 +58,59 @@ void Connection::Start(Query* q) {
   http_status_ = 0;
   reused_ = connected_;
   parser_.reset();
+}
+
+void Connection::Start(Query* q) {
+  client_.EndConnectionWait(q);  // I/O thread only: the self-check's single writer
+  Begin(q);
   if (connected_) {
     Write();
   } else {
     Connect();
+  }
+}
+
+size_t Connection::WriteNow(Query* q) {
+  if (PeerClosed()) return kNotWritten;
+  FormatHead(*q);
+  iovec parts[2] = {{head_.data(), head_.size()},
+                    {const_cast<char*>(q->body.data()), q->body.size()}};
+  const size_t total = head_.size() + q->body.size();
+  size_t written = 0;
+  msghdr message{};
+  while (written < total) {
+    // The parts not yet written.
+    size_t skip = written;
+    int first = 0;
+    if (skip >= parts[0].iov_len) {
+      skip -= parts[0].iov_len;
+      first = 1;
+    }
+    iovec rest[2] = {parts[0], parts[1]};
+    rest[first].iov_base = static_cast<char*>(rest[first].iov_base) + skip;
+    rest[first].iov_len -= skip;
+    message.msg_iov = rest + first;
+    message.msg_iovlen = static_cast<size_t>(2 - first);
+    const ssize_t n = ::sendmsg(socket_.native_handle(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;  // the I/O thread writes the rest
+      return written == 0 ? kNotWritten : written;         // the I/O thread's write sees the error
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (written == total) q->record.written_ns = NowNs();
+  return written;
+}
+
+void Connection::ContinueWritten(Query* q, size_t written) {
+  Begin(q);
+  reused_ = true;  // connected before this request: an unanswered close is retried
+  ArmRequestTimer();
+  if (written < head_.size() + q->body.size()) {
+    WriteFrom(written);
+  } else {
+    ReadHeader();
   }
 }
 
@@ -149,10 +201,9 @@ void Connection::Preconnect() {
                       });
 }
 
-void Connection::Write() {
+void Connection::ArmRequestTimer() {
   const EndpointConfig& config = client_.config();
-  Query* q = query_;
-  const int64_t issued = q->record.issued_ns;
+  const int64_t issued = query_->record.issued_ns;
   int64_t deadline = 0;
   FailureReason reason = FailureReason::kNone;
   if (config.total_timeout_ns > 0) {
@@ -167,20 +218,37 @@ void Connection::Write() {
     }
   }
   ArmTimer(deadline, reason);
+}
 
+void Connection::FormatHead(const Query& q) {
   head_.assign(endpoint_.head_prefix);
-  if (q->json_length > 0) {
+  char digits[24];
+  if (q.json_length > 0) {
     head_.append("Inference-Header-Content-Length: ");
-    head_.append(std::to_string(q->json_length));  // short: within the string's SSO buffer
+    head_.append(digits, std::to_chars(digits, digits + sizeof(digits), q.json_length).ptr);
     head_.append("\r\n");
   }
   head_.append("Content-Length: ");
-  char digits[24];
-  const int len = std::snprintf(digits, sizeof(digits), "%zu", q->body.size());
-  head_.append(digits, static_cast<size_t>(len));
+  head_.append(digits, std::to_chars(digits, digits + sizeof(digits), q.body.size()).ptr);
   head_.append("\r\n\r\n");
-  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_),
-                                                  asio::buffer(q->body.data(), q->body.size())};
+}
+
+void Connection::Write() {
+  ArmRequestTimer();
+  FormatHead(*query_);
+  WriteFrom(0);
+}
+
+void Connection::WriteFrom(size_t offset) {
+  const Query* q = query_;
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(head_),
+                                            asio::buffer(q->body.data(), q->body.size())};
+  if (offset >= head_.size()) {
+    buffers[1] += offset - head_.size();
+    buffers[0] = asio::const_buffer();
+  } else {
+    buffers[0] += offset;
+  }
   const uint64_t generation = generation_;
   asio::async_write(socket_, buffers, [this, generation](const error_code& ec, size_t) {
     if (generation != generation_) return;
@@ -194,7 +262,10 @@ void Connection::Write() {
 }
 
 void Connection::ReadHeader() {
-  parser_.emplace();
+  parser_.reset();
+  header_arena_.release();  // the previous response's fields died with its parser
+  parser_.emplace(std::piecewise_construct, std::make_tuple(),
+                  std::make_tuple(HeaderAllocator(&header_arena_)));
   parser_->body_limit(boost::none);
   parser_->header_limit(64 * 1024);
   const uint64_t generation = generation_;
@@ -213,9 +284,16 @@ void Connection::ReadHeader() {
         streaming_ = http_status_ / 100 == 2 && IsEventStream(response[http::field::content_type]);
         sse_.Reset();
         body_.clear();
+        // Parse every body byte at hand per read (all the chunks that came together), not one
+        // chunk header or chunk per async_read_some: a streamed token is one HTTP chunk, and
+        // each read_some round costs a pass through Asio's scheduler.
+        parser_->eager(true);
         const EndpointConfig& config = client_.config();
-        ArmTimer(config.total_timeout_ns > 0 ? q->record.issued_ns + config.total_timeout_ns : 0,
-                 FailureReason::kTotalTimeout);
+        // Without a first-byte timeout the timer already holds the total deadline.
+        if (config.first_byte_timeout_ns > 0) {
+          ArmTimer(config.total_timeout_ns > 0 ? q->record.issued_ns + config.total_timeout_ns : 0,
+                   FailureReason::kTotalTimeout);
+        }
         ReadBody();
       });
 }
@@ -316,7 +394,7 @@ void Connection::Finish() {
     switch (config.api) {
       case ApiKind::kOpenAiCompletions:
       case ApiKind::kOpenAiChat:
-        ok = ParseOpenAiBody(body_, config.api == ApiKind::kOpenAiChat, json_, &parsed);
+        ok = events_.ParseOpenAiBody(body_, config.api == ApiKind::kOpenAiChat, &parsed);
         break;
       case ApiKind::kKserveV2: {
         size_t json_length = body_.size();

@@ -11,6 +11,7 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <cstdint>
+#include <memory_resource>
 #include <optional>
 #include <string>
 
@@ -33,6 +34,18 @@ class Connection {
 
   /// Serves `q` (I/O thread). Connects first if not connected.
   void Start(Query* q);
+
+  /// WriteNow's result when nothing was written: the server had closed the connection, or
+  /// the write failed at once.
+  static constexpr size_t kNotWritten = static_cast<size_t>(-1);
+  /// Issuing thread, on a connection lent to it (idle, connected, no operation pending):
+  /// writes q's request with non-blocking sends, without Asio, and stamps written_ns when all
+  /// of it went. Returns the bytes written (all, fewer if the socket buffer filled, or
+  /// kNotWritten). Touches only head_ and the descriptor.
+  size_t WriteNow(Query* q);
+  /// I/O thread: takes over a request WriteNow wrote `written` bytes of; writes the rest,
+  /// then reads the response as Start would.
+  void ContinueWritten(Query* q, size_t written);
   /// Connects ahead of need (no query): on success the client gets it back as idle
   /// (Client::Preconnected); on failure it stays closed, silently.
   void Preconnect();
@@ -48,7 +61,14 @@ class Connection {
  private:
   void Connect();
   void OnConnected();
+  /// Resets the per-query state for q (Start, ContinueWritten).
+  void Begin(Query* q);
+  /// q's request header in head_ (request line, fixed headers, lengths).
+  void FormatHead(const Query& q);
+  void ArmRequestTimer();
   void Write();
+  /// Writes the request from byte `offset` of head_ + body, then reads the response.
+  void WriteFrom(size_t offset);
   void ReadHeader();
   void ReadBody();
   void OnBodyBytes(size_t n, int64_t now_ns);
@@ -63,7 +83,15 @@ class Connection {
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer timer_;
   boost::beast::flat_buffer read_buffer_;
-  std::optional<boost::beast::http::response_parser<boost::beast::http::buffer_body>> parser_;
+  // Beast's parser is made anew per response; its header fields come from a per-connection
+  // arena, released before each response, instead of one heap allocation per field.
+  using HeaderAllocator = std::pmr::polymorphic_allocator<char>;
+  std::array<std::byte, 2048> header_arena_bytes_{};
+  std::pmr::monotonic_buffer_resource header_arena_{header_arena_bytes_.data(),
+                                                    header_arena_bytes_.size()};
+  std::optional<
+      boost::beast::http::response_parser<boost::beast::http::buffer_body, HeaderAllocator>>
+      parser_;
   std::string head_;                 // this request's header (reused)
   std::array<char, 16384> piece_{};  // body bytes of one read
   std::string body_;                 // a whole non-streamed body (reused)

@@ -15,7 +15,7 @@ enum class Node : uint8_t {
   kRoot,     // the top-level object
   kChoices,  // root.choices (array)
   kChoice0,  // root.choices[0]
-  kDelta,    // choices[0].delta (chat)
+  kDelta,    // choices[0].delta (chat stream), choices[0].message (chat body)
   kUsage,    // root.usage
   kError,    // root.error (object form)
 };
@@ -44,12 +44,14 @@ struct Handler {
 
   // Per event.
   StreamEventParser::Format format = StreamEventParser::Format::kOpenAiChat;
+  bool whole_body = false;  // a non-streamed response, not a stream event
   std::string_view triton_output_name;
   ParsedResponse* out = nullptr;
   size_t content_bytes = 0;
   bool saw_reasoning = false;
   bool saw_error = false;
   bool root_is_object = false;
+  bool saw_first_choice = false;  // root.choices[0] was an object
 
   Frame stack[kMaxDepth];
   int depth = 0;
@@ -64,6 +66,7 @@ struct Handler {
     saw_reasoning = false;
     saw_error = false;
     root_is_object = false;
+    saw_first_choice = false;
     depth = 0;
     field = Field::kNone;
     next_container = Node::kIgnored;
@@ -101,12 +104,13 @@ struct Handler {
         }
         break;
       case Node::kChoice0:
-        if (chat && k == "delta") next_container = Node::kDelta;
+        if (chat && k == (whole_body ? "message" : "delta")) next_container = Node::kDelta;
         if (!chat && k == "text") field = Field::kContent;
         break;
       case Node::kDelta:
         if (k == "content") field = Field::kContent;
-        if (k == "reasoning_content") field = Field::kReasoning;
+        // A body's reasoning is not output and not counted (ParseOpenAiBody).
+        if (k == "reasoning_content" && !whole_body) field = Field::kReasoning;
         break;
       case Node::kUsage:
         if (k == "completion_tokens") field = Field::kCompletionTokens;
@@ -133,6 +137,7 @@ struct Handler {
       node = next_container;
       // The node must have the expected kind, else its subtree is ignored.
       if ((node == Node::kChoices) != is_array) node = Node::kIgnored;
+      if (node == Node::kChoice0) saw_first_choice = true;
     }
     stack[depth++] = Frame{node, is_array, 0};
     field = Field::kNone;
@@ -245,17 +250,16 @@ struct StreamEventParser::Impl {
 StreamEventParser::StreamEventParser() : impl_(std::make_unique<Impl>()) {}
 StreamEventParser::~StreamEventParser() = default;
 
-EventKind StreamEventParser::Parse(std::string_view data, Format format,
-                                   std::string_view triton_output_name, ParsedResponse* out) {
-  if (format != Format::kTriton && data == "[DONE]") {
-    out->done = true;
-    return EventKind::kDone;
-  }
+StreamEventParser::Outcome StreamEventParser::Run(std::string_view data, Format format,
+                                                  bool whole_body,
+                                                  std::string_view triton_output_name,
+                                                  ParsedResponse* out) {
   json::basic_parser<Handler>& parser = impl_->parser;
   Handler& h = parser.handler();
   parser.reset();
   h.Reset();
   h.format = format;
+  h.whole_body = whole_body;
   h.triton_output_name = triton_output_name;
   h.out = out;
   const size_t output_before = out->output.size();
@@ -266,20 +270,39 @@ EventKind StreamEventParser::Parse(std::string_view data, Format format,
   if (ec) {
     out->output.resize(output_before);
     out->error = "invalid JSON (" + ec.message() + ")";
-    return EventKind::kError;
+    return Outcome::kInvalidJson;
   }
   if (!h.root_is_object) {
     out->output.resize(output_before);
-    out->error = "stream event is not a JSON object";
-    return EventKind::kError;
+    return Outcome::kNotAnObject;
   }
   if (h.saw_error) {
     out->output.resize(output_before);
     const std::string message = out->error.substr(error_before);
     out->error = "server error: " + message;
-    return EventKind::kError;
+    return Outcome::kError;
   }
   out->error.resize(error_before);
+  return Outcome::kOk;
+}
+
+EventKind StreamEventParser::Parse(std::string_view data, Format format,
+                                   std::string_view triton_output_name, ParsedResponse* out) {
+  if (format != Format::kTriton && data == "[DONE]") {
+    out->done = true;
+    return EventKind::kDone;
+  }
+  switch (Run(data, format, /*whole_body=*/false, triton_output_name, out)) {
+    case Outcome::kOk:
+      break;
+    case Outcome::kNotAnObject:
+      out->error = "stream event is not a JSON object";
+      return EventKind::kError;
+    case Outcome::kInvalidJson:
+    case Outcome::kError:
+      return EventKind::kError;
+  }
+  const Handler& h = impl_->parser.handler();
   if (h.content_bytes > 0) {
     ++out->content_chunks;
     return EventKind::kContent;
@@ -289,6 +312,28 @@ EventKind StreamEventParser::Parse(std::string_view data, Format format,
     return EventKind::kReasoning;
   }
   return EventKind::kNoOutput;
+}
+
+bool StreamEventParser::ParseOpenAiBody(std::string_view body, bool chat, ParsedResponse* out) {
+  const Format format = chat ? Format::kOpenAiChat : Format::kOpenAiCompletions;
+  switch (Run(body, format, /*whole_body=*/true, {}, out)) {
+    case Outcome::kOk:
+      break;
+    case Outcome::kNotAnObject:
+      out->error = "response is not a JSON object";
+      return false;
+    case Outcome::kInvalidJson:
+    case Outcome::kError:
+      return false;
+  }
+  const Handler& h = impl_->parser.handler();
+  if (!h.saw_first_choice) {
+    out->output.resize(out->output.size() - h.content_bytes);
+    out->error = "response has no choices";
+    return false;
+  }
+  if (h.content_bytes > 0) out->content_chunks = 1;
+  return true;
 }
 
 }  // namespace loadgen::net

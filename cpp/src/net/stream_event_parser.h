@@ -28,7 +28,18 @@ class StreamEventParser {
   EventKind Parse(std::string_view data, Format format, std::string_view triton_output_name,
                   ParsedResponse* out);
 
+  /// Parses a whole non-streamed OpenAI body (choices[0].text, or choices[0].message.content
+  /// when `chat`; usage; error) like ParseOpenAiBody (same results, same errors), without a
+  /// document: a non-streamed request's largest cost was building that document.
+  bool ParseOpenAiBody(std::string_view body, bool chat, ParsedResponse* out);
+
  private:
+  enum class Outcome : uint8_t { kOk, kInvalidJson, kNotAnObject, kError };
+  // Runs the SAX handler over `data`; on kError / kInvalidJson out->error says why, and the
+  // output appended by this call is removed.
+  Outcome Run(std::string_view data, Format format, bool whole_body,
+              std::string_view triton_output_name, ParsedResponse* out);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

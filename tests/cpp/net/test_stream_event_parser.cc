@@ -1,5 +1,6 @@
-// StreamEventParser (SAX) against the document-based ParseOpenAiEvent / ParseTritonEvent: the
-// same events must give the same results, including for malformed and truncated ones.
+// StreamEventParser (SAX) against the document-based ParseOpenAiEvent / ParseTritonEvent /
+// ParseOpenAiBody: the same events and bodies must give the same results, including for
+// malformed and truncated ones.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -95,6 +96,74 @@ TEST(StreamEventParser, AgreesOnEveryTruncationAndByteFlip) {
         ExpectSame(mutated, Format::kOpenAiChat, false);
         ExpectSame(mutated, Format::kOpenAiCompletions, false);
         ExpectSame(mutated, Format::kTriton, false);
+      }
+    }
+  }
+}
+
+const std::vector<std::string>& Bodies() {
+  static const std::vector<std::string> bodies = {
+      R"({"id":"c","object":"text_completion","choices":[{"index":0,"text":" one two","finish_reason":"length"}],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}})",
+      R"({"choices":[{"index":0,"message":{"role":"assistant","content":"Hi \u00e9\n\"q\""},"finish_reason":"stop"}],"usage":{"completion_tokens":3}})",
+      R"({"choices":[{"message":{"role":"assistant","reasoning_content":"think","content":"answer"}}]})",
+      R"({"choices":[{"message":{"reasoning_content":"only thinking","content":null}}]})",
+      R"({"choices":[{"message":{"content":""}}],"usage":{"completion_tokens":0}})",
+      R"({"choices":[{"text":""}]})",
+      R"({"choices":[{"delta":{"content":"a stream chunk, not a body"}}]})",
+      R"({"choices":[{"text":"first"},{"text":"second"}]})",
+      R"({"choices":[],"usage":{"completion_tokens":7}})",
+      R"({"choices":null})",
+      R"({"choices":["not an object"]})",
+      R"({"choices":[[{"text":"nested"}]]})",
+      R"({"choices":{"text":"not an array"}})",
+      R"({"usage":{"completion_tokens":4}})",
+      R"({"nested":{"choices":[{"text":"no"}]},"choices":[{"text":"ok","logprobs":{"text":"no"}}]})",
+      R"({"error":{"message":"context too long","code":400}})",
+      R"({"error":"plain text error","choices":[{"text":"x"}]})",
+      R"({"error":null,"choices":[{"text":"fine"}]})",
+      R"([{"choices":[{"text":"in an array"}]}])",
+      R"({"choices":[{"text":"a"}]} trailing)",
+      "",
+  };
+  return bodies;
+}
+
+void ExpectSameBody(const std::string& body, bool chat, bool compare_errors) {
+  JsonReader json;
+  ParsedResponse reference;
+  const bool reference_ok = ParseOpenAiBody(body, chat, json, &reference);
+  StreamEventParser parser;
+  ParsedResponse got;
+  const bool ok = parser.ParseOpenAiBody(body, chat, &got);
+  const std::string where = "body: " + body + (chat ? " (chat)" : " (completions)");
+  EXPECT_EQ(ok, reference_ok) << where;
+  if (ok) {
+    EXPECT_EQ(got.output, reference.output) << where;
+    EXPECT_EQ(got.usage_tokens, reference.usage_tokens) << where;
+    EXPECT_EQ(got.content_chunks, reference.content_chunks) << where;
+  } else if (compare_errors) {
+    EXPECT_EQ(got.error, reference.error) << where;
+  }
+}
+
+TEST(StreamEventParser, ReadsWholeBodiesLikeTheDocumentParser) {
+  for (const std::string& body : Bodies()) {
+    for (const bool chat : {false, true}) ExpectSameBody(body, chat, /*compare_errors=*/true);
+  }
+}
+
+TEST(StreamEventParser, ReadsWholeBodiesLikeTheDocumentParserOnEveryTruncationAndByteFlip) {
+  for (const std::string& body : Bodies()) {
+    for (size_t cut = 0; cut < body.size(); ++cut) {
+      ExpectSameBody(body.substr(0, cut), false, false);
+      ExpectSameBody(body.substr(0, cut), true, false);
+    }
+    for (size_t i = 0; i < body.size(); ++i) {
+      for (char c : {'"', '{', '}', '[', ']', ',', ':', 'x', '\\'}) {
+        std::string mutated = body;
+        mutated[i] = c;
+        ExpectSameBody(mutated, false, false);
+        ExpectSameBody(mutated, true, false);
       }
     }
   }
