@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/clock.h"
+#include "issue/conversation_issuer.h"
 #include "issue/lent_batch.h"
 #include "issue/timer_slack.h"
 
@@ -24,26 +25,82 @@ Diagnostic Message(Severity severity, const char* key, std::string text) {
 
 constexpr int64_t kNoEnd = std::numeric_limits<int64_t>::max();
 
-}  // namespace
+// Sends one query of a load plan: the batch the SUT gets, the stage's counts, and the
+// series' stop rules (max query count, max duration).
+class LoadSender final : public QuerySender {
+ public:
+  LoadSender(const IssueParams& params, const schedule::SeriesPlan& plan, int64_t start)
+      : params_(params), rec_(*params.recorder), plan_(plan), start_(start) {
+    batch_owner_ = std::make_shared<std::vector<mlperf::QuerySample>>();
+    batch_owner_->reserve(16);
+  }
+  void SetStage(StageIssueStats* stats) { stats_ = stats; }
 
-void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::LoadPlan& load,
-                   std::vector<StageIssueStats>& stats) {
-  const settings::EffectiveSettings& s = *params.settings;
-  record::SeriesRecorder& rec = *params.recorder;
-  schedule::SeriesPlan& plan = load.plan;
-  const std::atomic<bool>& abort = *shared.abort;
-  const int64_t start = shared.start_ns;
-  const int64_t max_duration_ns = static_cast<int64_t>(s.max_duration_ms) * 1000000;
-  const ScopedTimerSlack precise_sleep(true);
-  SharedBatch batch_owner = std::make_shared<std::vector<mlperf::QuerySample>>();
-  batch_owner->reserve(16);
-  auto log = [&](Severity sev, const char* key, std::string text) {
-    if (params.log) params.log(Message(sev, key, std::move(text)), NowNs());
-  };
+  bool Send(uint64_t idx, int64_t scheduled, int64_t now) override {
+    if (batch_owner_.use_count() > 1) {  // the SUT kept the previous batch (lent_batch.h)
+      batch_owner_ = std::make_shared<std::vector<mlperf::QuerySample>>();
+      batch_owner_->reserve(16);
+    }
+    std::vector<mlperf::QuerySample>& batch = *batch_owner_;
+    batch.clear();
+    rec_.MarkIssued(idx, scheduled, now);
+    batch.push_back({rec_.ResponseIdOf(idx), plan_.sample_index[idx]});
+    last_query = idx;
+    any = true;
+    StageIssueStats& st = *stats_;
+    if (st.queries_issued == 0) st.first_issue_ns = now;
+    st.last_issue_ns = now;
+    ++st.queries_issued;
+    {
+      const ScopedLentBatch lent(&batch_owner_);
+      params_.sut->IssueQuery(batch);
+    }
+    ++issued;
+
+    const settings::EffectiveSettings& s = *params_.settings;
+    const int64_t duration = now - start_;
+    if (s.max_query_count != 0 && issued >= s.max_query_count) {
+      Log(Severity::kError, "error_runtime",
+          "Ending early: Max query count reached. query_count " + std::to_string(issued));
+      return false;
+    }
+    if (s.max_duration_ms != 0 && duration > static_cast<int64_t>(s.max_duration_ms) * 1000000) {
+      Log(Severity::kError, "error_runtime",
+          "Ending early: Max test duration reached. duration_ns " + std::to_string(duration));
+      return false;
+    }
+    return true;
+  }
+
+  void Log(Severity severity, const char* key, std::string text) const {
+    if (params_.log) params_.log(Message(severity, key, std::move(text)), NowNs());
+  }
 
   uint64_t issued = 0;  // queries (one sample each)
   uint64_t last_query = 0;
   bool any = false;
+
+ private:
+  const IssueParams& params_;
+  record::SeriesRecorder& rec_;
+  const schedule::SeriesPlan& plan_;
+  const int64_t start_;
+  StageIssueStats* stats_ = nullptr;
+  SharedBatch batch_owner_;
+};
+
+}  // namespace
+
+void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::LoadPlan& load,
+                   std::vector<StageIssueStats>& stats) {
+  record::SeriesRecorder& rec = *params.recorder;
+  schedule::SeriesPlan& plan = load.plan;
+  const std::atomic<bool>& abort = *shared.abort;
+  const int64_t start = shared.start_ns;
+  const ScopedTimerSlack precise_sleep(true);
+  LoadSender sender(params, plan, start);
+  const uint64_t& issued = sender.issued;
+
   bool aborted = false;
   bool stopped = false;
   // How much later than planned the current stage started: non-zero only after a closed loop
@@ -67,11 +124,23 @@ void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::Loa
   for (size_t si = 0; si < load.stages.size() && !stopped; ++si) {
     const schedule::StagePlan& stage = load.stages[si];
     StageIssueStats& st = stats[si];
+    sender.SetStage(&st);
     if (si > 0 && load.stages[si - 1].closed_loop() && !load.stages[si - 1].ends_by_time) {
       shift = std::max(shift, NowNs() - start - stage.start_ns);
     }
     const bool closed = stage.closed_loop();
     const int64_t stage_end = stage.ends_by_time ? start + shift + stage.end_ns : kNoEnd;
+    if (stage.kind == schedule::ArrivalKind::kConversations) {
+      const StageEnd end = IssueConversationStage(
+          stage, plan, rec, abort, start, start + shift + stage.start_ns, stage_end, st, sender);
+      if (end == StageEnd::kAborted) {
+        aborted = true;
+        break;
+      }
+      stopped = end == StageEnd::kStopped;
+      if (stage.ends_by_time && !stopped && NowNs() < stage_end) SleepUntil(stage_end, &abort);
+      continue;
+    }
     uint64_t idx = stage.first_query;
     for (; idx < stage.end_query; ++idx) {
       if (abort.load(std::memory_order_relaxed)) {
@@ -113,36 +182,7 @@ void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::Loa
           st.gate_wait_max_ns = std::max(st.gate_wait_max_ns, now - scheduled);
         }
       }
-
-      if (batch_owner.use_count() > 1) {  // the SUT kept the previous batch (lent_batch.h)
-        batch_owner = std::make_shared<std::vector<mlperf::QuerySample>>();
-        batch_owner->reserve(16);
-      }
-      std::vector<mlperf::QuerySample>& batch = *batch_owner;
-      batch.clear();
-      rec.MarkIssued(idx, scheduled, now);
-      batch.push_back({rec.ResponseIdOf(idx), plan.sample_index[idx]});
-      last_query = idx;
-      any = true;
-      if (st.queries_issued == 0) st.first_issue_ns = now;
-      st.last_issue_ns = now;
-      ++st.queries_issued;
-      {
-        const ScopedLentBatch lent(&batch_owner);
-        params.sut->IssueQuery(batch);
-      }
-      ++issued;
-
-      const int64_t duration = now - start;
-      if (s.max_query_count != 0 && issued >= s.max_query_count) {
-        log(Severity::kError, "error_runtime",
-            "Ending early: Max query count reached. query_count " + std::to_string(issued));
-        stopped = true;
-        break;
-      }
-      if (s.max_duration_ms != 0 && duration > max_duration_ns) {
-        log(Severity::kError, "error_runtime",
-            "Ending early: Max test duration reached. duration_ns " + std::to_string(duration));
+      if (!sender.Send(idx, scheduled, now)) {
         stopped = true;
         break;
       }
@@ -150,10 +190,10 @@ void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::Loa
     if (aborted) break;
     if (closed && stage.ends_by_time && idx == stage.end_query && !stopped) {
       st.ran_out = true;
-      log(Severity::kWarning, "warning_generic_message",
-          "Load stage " + std::to_string(si) + " ('" + stage.name + "') issued all of its " +
-              std::to_string(stage.end_query - stage.first_query) +
-              " planned queries before its duration ended; give it a larger query count");
+      sender.Log(Severity::kWarning, "warning_generic_message",
+                 "Load stage " + std::to_string(si) + " ('" + stage.name + "') issued all of its " +
+                     std::to_string(stage.end_query - stage.first_query) +
+                     " planned queries before its duration ended; give it a larger query count");
     }
     // A closed loop bounded by time ends at its end even if it ran out early.
     if (closed && stage.ends_by_time && !stopped && NowNs() < stage_end) {
@@ -166,8 +206,10 @@ void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::Loa
   shared.aborted |= aborted;
   shared.queries_issued += issued;
   shared.samples_issued += issued;
-  if (any && (!shared.any_issued || last_query > shared.last_query)) shared.last_query = last_query;
-  shared.any_issued |= any;
+  if (sender.any && (!shared.any_issued || sender.last_query > shared.last_query)) {
+    shared.last_query = sender.last_query;
+  }
+  shared.any_issued |= sender.any;
 }
 
 }  // namespace loadgen::issue

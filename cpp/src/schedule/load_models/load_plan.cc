@@ -36,6 +36,15 @@ class SamplePicker {
     }
     return static_cast<uint32_t>(id);
   }
+  void CheckConversationTurn(uint32_t sample, uint64_t conversation, uint64_t turn,
+                             const std::string& stage) const {
+    if (in_set_.count(sample) != 0) return;
+    throw SettingsError(stage + ": turn " + std::to_string(turn) + " of conversation " +
+                        std::to_string(conversation) + " is sample " + std::to_string(sample) +
+                        ", which is not in the loaded set of " + std::to_string(set_.dist_end) +
+                        " samples (a conversation needs every turn loaded: load them all, "
+                        "with the QSL's performance_sample_count)");
+  }
 
  private:
   const LoadableSet& set_;
@@ -101,6 +110,24 @@ LoadPlan GenerateLoadPlan(const LoadModel& model, const settings::EffectiveSetti
           plan.scheduled_delta_ns.push_back(stage_start);
           plan.sample_index.push_back(picker.Random());
         }
+        stage.ends_by_time = spec.duration_ns > 0;
+        length = spec.duration_ns;
+        break;
+      }
+      case ArrivalKind::kConversations: {
+        const ConversationSet& set = *spec.conversations;
+        auto schedule = std::make_shared<ConversationSchedule>(
+            DrawConversationSchedule(set, spec.concurrency, spec.queries, spec.think_time_ns,
+                                     spec.exponential_think, schedule_rng));
+        for (uint32_t c : schedule->order) {
+          for (uint64_t t = 0; t < set.turns(c); ++t) {
+            picker.CheckConversationTurn(set.sample(c, t), c, t, StageName(spec, i));
+            plan.scheduled_delta_ns.push_back(stage_start);
+            plan.sample_index.push_back(set.sample(c, t));
+          }
+        }
+        stage.conversations = std::move(schedule);
+        stage.conversation_set = spec.conversations;
         stage.ends_by_time = spec.duration_ns > 0;
         length = spec.duration_ns;
         break;

@@ -6,6 +6,7 @@
 #define LOADGEN_SCHEDULE_LOAD_MODELS_LOAD_PLAN_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,15 @@ struct StagePlan {
   bool ends_by_time = false;
   /// Closed loop: queries in flight. Open loop: the cap that gates (0 = none).
   uint64_t concurrency = 0;
-  bool closed_loop() const { return kind == ArrivalKind::kConcurrency; }
+  /// kConversations: the conversations in start order and their think times, and the set
+  /// they come from. The plan holds their turns in that order (the order one user issues
+  /// them); with more users, the issuer writes each slot's sample when it issues it.
+  std::shared_ptr<const ConversationSchedule> conversations;
+  std::shared_ptr<const ConversationSet> conversation_set;
+  /// Issued on completions (its queries' moments are known only while it runs).
+  bool closed_loop() const {
+    return kind == ArrivalKind::kConcurrency || kind == ArrivalKind::kConversations;
+  }
 };
 
 struct LoadPlan {
