@@ -131,6 +131,9 @@ Client::Client(EndpointConfig config, std::vector<std::string> bodies,
   }
   CheckHeaderText(config_.path);
   CheckHeaderText(config_.content_type);
+  if (config_.conversations) {
+    conversations_ = std::make_unique<ConversationBodies>(*config_.conversations, bodies);
+  }
   size_t total = 0;
   for (const std::string& b : bodies) total += b.size();
   bodies_.reserve(total);
@@ -241,6 +244,7 @@ void Client::Drain() {
     const size_t begin = body_offsets_[in.index];
     q->body = std::string_view(bodies_).substr(begin, body_offsets_[in.index + 1] - begin);
     q->json_length = json_lengths_.empty() ? 0 : json_lengths_[in.index];
+    if (conversations_) q->body = conversations_->Body(in.index, q->body, &q->conversation_body);
     Dispatch(q);
   }
   draining_.clear();
@@ -423,6 +427,10 @@ void Client::Complete(Query* q) {
     r.chunk_count = static_cast<uint32_t>(q->chunk_ns.size());
     chunk_times_.insert(chunk_times_.end(), q->chunk_ns.begin(), q->chunk_ns.end());
     records_.push_back(r);
+  }
+  // Before the completion: the engine issues the conversation's next turn only after it.
+  if (conversations_) {
+    conversations_->RecordAnswer(r.sample_index, failed ? std::string_view() : q->parsed.output);
   }
   // A failed sample is completed as failed (no output), so the run goes on, nothing waits on
   // it, and the engine counts it by reason and marks the run INVALID.

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "net/conversation_bodies.h"
 #include "net/endpoint_config.h"
 #include "net/response_parsers.h"
 #include "query_sample.h"
@@ -35,6 +36,8 @@ struct Query {
   std::vector<int64_t> chunk_ns;
   std::string_view body;
   size_t json_length = 0;  // KServe binary extension (0: plain body)
+  /// A later conversation turn's body, history included (conversation_bodies.h).
+  std::string conversation_body;
 };
 
 /// "http://host:port/prefix" split up.
@@ -110,6 +113,7 @@ class Client {
   std::string bodies_;                // all request bodies, back to back
   std::vector<size_t> body_offsets_;  // sample i: [offsets[i], offsets[i+1])
   std::vector<size_t> json_lengths_;
+  std::unique_ptr<ConversationBodies> conversations_;  // null without conversations
 
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;

@@ -6,11 +6,13 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "loadgen/failure.h"
+#include "net/conversation_bodies.h"
 
 namespace loadgen::net {
 
@@ -79,6 +81,9 @@ struct EndpointConfig {
   /// The I/O thread polls instead of sleeping for this long after its last event, so a query
   /// or a chunk does not wait for the thread to be woken (costs a core while busy). 0: sleep.
   int64_t busy_poll_ns = 0;
+  /// Multi-turn conversations (OpenAI chat): where each turn's user message sits in its body,
+  /// so a later turn is sent with the history (net/conversation_bodies.h). Null: none.
+  std::shared_ptr<const ConversationLayout> conversations;
 };
 
 /// One query as the client saw it. Times are loadgen::NowNs() (steady clock).
