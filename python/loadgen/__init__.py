@@ -63,6 +63,7 @@ _LAZY_NAMES = {
     "TraceReplay": "load_models",
     "Warmup": "load_models",
     "load_trace": "load_models",
+    "Conversations": "load_models",
     "abort": "runner",
     "complete": "runner",
     "fail": "runner",
@@ -89,6 +90,7 @@ if TYPE_CHECKING:
     from .load_models import (
         Concurrency,
         ConstantRate,
+        Conversations,
         Cooldown,
         Gamma,
         LoadModel,
@@ -151,6 +153,7 @@ __all__ = [
     "Concurrency",
     "ConfigError",
     "ConstantRate",
+    "Conversations",
     "Cooldown",
     "Gamma",
     "InMemoryQsl",

@@ -622,6 +622,7 @@ class EndpointSut(metaclass=_Pybind11Type):
         max_connections: _Int = 64,
         record_chunk_times: bool = True,
         busy_poll_us: float = 0.0,
+        conversation_turns: Sequence[tuple[_Int, _Int, _Int, _Int, _Int]] = ...,
     ) -> None: ...
     @property
     def handle(self) -> int: ...

@@ -66,6 +66,12 @@ class StageResult:
     gate_wait_mean_ns: int
     gate_wait_max_ns: int
     ran_out: bool
+    #: A :class:`~loadgen.Conversations` stage (its queries are the turns, ``concurrency`` its
+    #: users): conversations planned, started (first turn issued) and completed (every turn
+    #: answered, failed answers included). 0 for other stages.
+    conversations_planned: int = 0
+    conversations_started: int = 0
+    conversations_completed: int = 0
 
     @classmethod
     def _from_core(cls, d: Mapping[str, Any]) -> StageResult:
