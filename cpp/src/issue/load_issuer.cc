@@ -10,6 +10,7 @@
 #include "issue/conversation_issuer.h"
 #include "issue/lent_batch.h"
 #include "issue/timer_slack.h"
+#include "schedule/load_models/load_plan.h"
 
 namespace loadgen::issue {
 namespace {
@@ -121,16 +122,39 @@ void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::Loa
     return issued - rec.completed_samples() < limit;
   };
 
+  // A streamed plan (params.load_generator): stage si's fields are read once it has started,
+  // its end once it is complete, and queries once published.
+  const schedule::LoadPlanGenerator* streamed = params.load_generator;
+  auto stop = [&] { return abort.load(std::memory_order_relaxed); };
   for (size_t si = 0; si < load.stages.size() && !stopped; ++si) {
+    if (streamed != nullptr && !streamed->WaitForStage(si, stop)) {
+      aborted = stop();
+      break;
+    }
     const schedule::StagePlan& stage = load.stages[si];
     StageIssueStats& st = stats[si];
     sender.SetStage(&st);
+    // Whether stage si has query idx (false at its end, or on an abort).
+    auto has_query = [&](uint64_t idx) {
+      if (streamed == nullptr) return idx < stage.end_query;
+      while (true) {
+        const uint64_t published = streamed->published_queries();  // before the stage count
+        if (streamed->complete_stages() > si) return idx < stage.end_query;
+        if (idx < published) return true;
+        streamed->WaitFor(idx, stop);
+        if (stop()) return false;
+      }
+    };
     if (si > 0 && load.stages[si - 1].closed_loop() && !load.stages[si - 1].ends_by_time) {
       shift = std::max(shift, NowNs() - start - stage.start_ns);
     }
     const bool closed = stage.closed_loop();
     const int64_t stage_end = stage.ends_by_time ? start + shift + stage.end_ns : kNoEnd;
     if (stage.kind == schedule::ArrivalKind::kConversations) {
+      // The issuer fills in the stage's slots as it goes: the generator must be done with them.
+      while (streamed != nullptr && streamed->complete_stages() <= si && !stop()) {
+        streamed->WaitFor(streamed->published_queries(), stop);
+      }
       const StageEnd end = IssueConversationStage(
           stage, plan, rec, abort, start, start + shift + stage.start_ns, stage_end, st, sender);
       if (end == StageEnd::kAborted) {
@@ -142,7 +166,16 @@ void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::Loa
       continue;
     }
     uint64_t idx = stage.first_query;
-    for (; idx < stage.end_query; ++idx) {
+    bool exhausted = false;  // every planned query of the stage was issued
+    for (;; ++idx) {
+      if (!has_query(idx)) {
+        if (stop()) {
+          aborted = true;
+        } else {
+          exhausted = true;
+        }
+        break;
+      }
       if (abort.load(std::memory_order_relaxed)) {
         aborted = true;
         break;
@@ -188,7 +221,7 @@ void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::Loa
       }
     }
     if (aborted) break;
-    if (closed && stage.ends_by_time && idx == stage.end_query && !stopped) {
+    if (closed && stage.ends_by_time && exhausted && !stopped) {
       st.ran_out = true;
       sender.Log(Severity::kWarning, "warning_generic_message",
                  "Load stage " + std::to_string(si) + " ('" + stage.name + "') issued all of its " +
