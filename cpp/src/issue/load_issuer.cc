@@ -31,13 +31,23 @@ constexpr int64_t kNoEnd = std::numeric_limits<int64_t>::max();
 class LoadSender final : public QuerySender {
  public:
   LoadSender(const IssueParams& params, const schedule::SeriesPlan& plan, int64_t start)
-      : params_(params), rec_(*params.recorder), plan_(plan), start_(start) {
+      : params_(params),
+        rec_(*params.recorder),
+        sut_(params.sut),
+        plan_(plan),
+        start_(start),
+        max_query_count_(params.settings->max_query_count),
+        max_duration_ns_(static_cast<int64_t>(params.settings->max_duration_ms) * 1000000) {
     batch_owner_ = std::make_shared<std::vector<mlperf::QuerySample>>();
     batch_owner_->reserve(16);
   }
   void SetStage(StageIssueStats* stats) { stats_ = stats; }
 
   bool Send(uint64_t idx, int64_t scheduled, int64_t now) override {
+    return SendQuery(idx, scheduled, now);
+  }
+  // Non-virtual, for the load issuer's own loop (inlined there: the issue path's cost).
+  bool SendQuery(uint64_t idx, int64_t scheduled, int64_t now) {
     if (batch_owner_.use_count() > 1) {  // the SUT kept the previous batch (lent_batch.h)
       batch_owner_ = std::make_shared<std::vector<mlperf::QuerySample>>();
       batch_owner_->reserve(16);
@@ -54,18 +64,17 @@ class LoadSender final : public QuerySender {
     ++st.queries_issued;
     {
       const ScopedLentBatch lent(&batch_owner_);
-      params_.sut->IssueQuery(batch);
+      sut_->IssueQuery(batch);
     }
     ++issued;
 
-    const settings::EffectiveSettings& s = *params_.settings;
     const int64_t duration = now - start_;
-    if (s.max_query_count != 0 && issued >= s.max_query_count) {
+    if (max_query_count_ != 0 && issued >= max_query_count_) {
       Log(Severity::kError, "error_runtime",
           "Ending early: Max query count reached. query_count " + std::to_string(issued));
       return false;
     }
-    if (s.max_duration_ms != 0 && duration > static_cast<int64_t>(s.max_duration_ms) * 1000000) {
+    if (max_duration_ns_ != 0 && duration > max_duration_ns_) {
       Log(Severity::kError, "error_runtime",
           "Ending early: Max test duration reached. duration_ns " + std::to_string(duration));
       return false;
@@ -84,8 +93,12 @@ class LoadSender final : public QuerySender {
  private:
   const IssueParams& params_;
   record::SeriesRecorder& rec_;
+  mlperf::SystemUnderTest* const sut_;
   const schedule::SeriesPlan& plan_;
   const int64_t start_;
+  // The series' stop rules, read once (the loop checks them after every query).
+  const uint64_t max_query_count_;
+  const int64_t max_duration_ns_;
   StageIssueStats* stats_ = nullptr;
   SharedBatch batch_owner_;
 };
@@ -215,7 +228,7 @@ void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::Loa
           st.gate_wait_max_ns = std::max(st.gate_wait_max_ns, now - scheduled);
         }
       }
-      if (!sender.Send(idx, scheduled, now)) {
+      if (!sender.SendQuery(idx, scheduled, now)) {
         stopped = true;
         break;
       }
