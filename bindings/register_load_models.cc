@@ -21,6 +21,7 @@ schedule::ArrivalKind KindOf(const std::string& kind) {
   if (kind == "gamma") return schedule::ArrivalKind::kGamma;
   if (kind == "concurrency") return schedule::ArrivalKind::kConcurrency;
   if (kind == "trace") return schedule::ArrivalKind::kTrace;
+  if (kind == "conversations") return schedule::ArrivalKind::kConversations;
   throw py::value_error("unknown load model kind '" + kind + "'");
 }
 
@@ -81,6 +82,14 @@ schedule::LoadModel LoadModelFromPython(const py::handle& stage_list) {
       s.trace = std::move(trace);
       s.time_scale = Get<double>(d, "time_scale", 1.0);
       s.sort_trace = Get<bool>(d, "sort_trace", false);
+    }
+    if (s.kind == schedule::ArrivalKind::kConversations) {
+      auto set = std::make_shared<schedule::ConversationSet>();
+      set->turn_samples = Get<std::vector<uint32_t>>(d, "conversation_turn_samples", {});
+      set->first_turn = Get<std::vector<uint64_t>>(d, "conversation_first_turn", {});
+      s.conversations = std::move(set);
+      s.think_time_ns = Get<int64_t>(d, "think_time_ns", 0);
+      s.exponential_think = Get<bool>(d, "exponential_think", false);
     }
     model.stages.push_back(std::move(s));
   }

@@ -116,7 +116,10 @@ void RegisterMetrics(py::module_& m) {
       .def_readonly("gate_wait_mean_ns", &StageResult::gate_wait_mean_ns)
       .def_readonly("gate_wait_max_ns", &StageResult::gate_wait_max_ns)
       .def_readonly("ran_out", &StageResult::ran_out)
-      .def_readonly("first_issue_ns", &StageResult::first_issue_ns);
+      .def_readonly("first_issue_ns", &StageResult::first_issue_ns)
+      .def_readonly("conversations_planned", &StageResult::conversations_planned)
+      .def_readonly("conversations_started", &StageResult::conversations_started)
+      .def_readonly("conversations_completed", &StageResult::conversations_completed);
 
   py::class_<Distribution>(m, "Distribution", "One figure's distribution (docs/metrics.md).")
       .def_readonly("count", &Distribution::count)

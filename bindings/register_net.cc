@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -139,7 +140,9 @@ void RegisterNet(py::module_& m) {
                        bool first_token_skips_reasoning, bool report_first_token,
                        const std::string& output_name, double connect_timeout_s,
                        double first_byte_timeout_s, double total_timeout_s, size_t max_connections,
-                       bool record_chunk_times, double busy_poll_us) {
+                       bool record_chunk_times, double busy_poll_us,
+                       const std::vector<std::tuple<uint64_t, uint32_t, uint32_t, size_t, size_t>>&
+                           conversation_turns) {
              net::EndpointConfig config;
              config.base_urls = base_urls;
              config.path = path;
@@ -165,6 +168,13 @@ void RegisterNet(py::module_& m) {
              config.max_connections = max_connections;
              config.record_chunk_times = record_chunk_times;
              config.busy_poll_ns = SecondsToNs(busy_poll_us / 1e6, "busy_poll_us");
+             if (!conversation_turns.empty()) {
+               auto layout = std::make_shared<net::ConversationLayout>();
+               for (const auto& [sample, conversation, turn, begin, end] : conversation_turns) {
+                 layout->turns.push_back({sample, conversation, turn, begin, end});
+               }
+               config.conversations = std::move(layout);
+             }
              std::vector<std::string> body_strings;
              body_strings.reserve(bodies.size());
              for (const py::bytes& b : bodies) body_strings.emplace_back(b);
@@ -189,7 +199,9 @@ void RegisterNet(py::module_& m) {
            py::arg("output_name") = "text_output", py::arg("connect_timeout_s") = 10.0,
            py::arg("first_byte_timeout_s") = 0.0, py::arg("total_timeout_s") = 0.0,
            py::arg("max_connections") = 64, py::arg("record_chunk_times") = true,
-           py::arg("busy_poll_us") = 0.0)
+           py::arg("busy_poll_us") = 0.0,
+           py::arg("conversation_turns") =
+               std::vector<std::tuple<uint64_t, uint32_t, uint32_t, size_t, size_t>>())
       .def_property_readonly(
           "handle", [](const NativeEndpointSut& s) { return s.handle; },
           "The SUT handle StartTest and loadgen.run accept (DestroySUT releases it).")

@@ -64,6 +64,7 @@ _LAZY_NAMES = {
     "TraceReplay": "load_models",
     "Warmup": "load_models",
     "load_trace": "load_models",
+    "Conversations": "load_models",
     "abort": "runner",
     "complete": "runner",
     "fail": "runner",
@@ -100,6 +101,7 @@ if TYPE_CHECKING:
     from .load_models import (
         Concurrency,
         ConstantRate,
+        Conversations,
         Cooldown,
         Gamma,
         LoadModel,
@@ -166,6 +168,7 @@ __all__ = [
     "Concurrency",
     "ConfigError",
     "ConstantRate",
+    "Conversations",
     "Cooldown",
     "EndpointError",
     "Gamma",

@@ -1,5 +1,6 @@
 """Load models beyond the four MLPerf scenarios: fixed concurrency, constant rate, gamma
-(bursty) arrivals, linear ramps, stages with warm-up and cool-down, and trace replay.
+(bursty) arrivals, linear ramps, stages with warm-up and cool-down, trace replay, and
+multi-turn conversations.
 
 Each model is a frozen dataclass; ``loadgen.run(..., load=model)`` issues it in the Server
 scenario's place, and ``loadgen.plan(..., load=model)`` returns its schedule without running
@@ -23,6 +24,7 @@ from .errors import SettingsError
 __all__ = [
     "Concurrency",
     "ConstantRate",
+    "Conversations",
     "Cooldown",
     "Gamma",
     "LoadModel",
@@ -250,6 +252,9 @@ class TraceReplay:
     Timestamps that go backwards are refused (``on_backwards="refuse"``, naming the line) or
     sorted (``"sort"``). With sample ids in the file they are the QSL indices issued (each
     must be in the loaded set); otherwise samples are drawn from the loaded set as in Server.
+    ``sample_per_entry=True`` issues QSL sample ``i`` for the trace's entry ``i`` (line order),
+    so a QSL built from the trace's token lengths (:func:`loadgen.net.datasets.trace_llm`)
+    sends each arrival with its own input and output length.
     The file is read when the model is built: a malformed line raises SettingsError with its
     line number before any test starts."""
 
@@ -261,6 +266,7 @@ class TraceReplay:
     max_concurrency: int | None = None
     use_sample_ids: bool = True
     timestamp_unit: Literal["auto", "s", "ms", "us", "ns"] = "auto"
+    sample_per_entry: bool = False
     trace: Trace = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -282,7 +288,9 @@ class TraceReplay:
                     )
 
     def _stage(self) -> dict[str, Any]:
-        ids = self.trace.sample_ids if self.use_sample_ids else None
+        ids: Sequence[int] | None = self.trace.sample_ids if self.use_sample_ids else None
+        if self.sample_per_entry:
+            ids = range(len(self.trace))
         return {
             "kind": "trace",
             "trace_arrival_s": list(self.trace.arrival_s),
@@ -296,7 +304,99 @@ class TraceReplay:
         }
 
 
-SingleLoad = Union[ConstantRate, Gamma, Concurrency, TraceReplay]
+@dataclass(frozen=True)
+class Conversations:
+    """Multi-turn conversations: ``users`` conversations run at once, each a sequence of
+    turns (QSL samples). A conversation's next turn is issued when the answer to its previous
+    turn has arrived plus a think time, and its latency counts from that moment; a user whose
+    conversation ended starts the next one at once. Which conversation is started next comes
+    from the schedule seed (a shuffle; each conversation runs at most once); think times are
+    ``think_time_s`` each, or with ``think_time="exponential"`` exponentially distributed with
+    that mean (drawn from the same seed, per turn).
+
+    ``conversations``: the sample indices of each conversation's turns, in order; None takes
+    them from the QSL's ``conversations`` attribute (an endpoint QSL of
+    :func:`loadgen.net.datasets.load_conversations` has it). Every turn's sample must be in
+    the loaded set. ``count``: how many conversations to run (None: each once);
+    ``duration_s``: a time limit (conversations still running then are cut)."""
+
+    users: int
+    think_time_s: float = 0.0
+    think_time: Literal["constant", "exponential"] = "constant"
+    count: int | None = None
+    duration_s: float | None = None
+    conversations: Sequence[Sequence[int]] | None = None
+
+    def __post_init__(self) -> None:
+        name = "Conversations"
+        if isinstance(self.users, bool) or not isinstance(self.users, int) or self.users < 1:
+            raise SettingsError(f"{name}: users must be an int >= 1, got {self.users!r}")
+        t = self.think_time_s
+        if isinstance(t, bool) or not isinstance(t, (int, float)):
+            raise TypeError(f"{name}: think_time_s must be a number of seconds, got {t!r}")
+        if not (t >= 0 and math.isfinite(t)):
+            raise SettingsError(f"{name}: think_time_s must be >= 0 and finite, got {t!r}")
+        if self.think_time not in ("constant", "exponential"):
+            raise SettingsError(
+                f"{name}: think_time must be 'constant' or 'exponential', got {self.think_time!r}"
+            )
+        _bound(name, self.duration_s, self.count, required=False)
+        if self.conversations is not None:
+            turns = tuple(tuple(c) for c in self.conversations)
+            if not turns:
+                raise SettingsError(f"{name}: conversations is empty")
+            for i, c in enumerate(turns):
+                if not c:
+                    raise SettingsError(f"{name}: conversation {i} has no turns")
+                for s in c:
+                    if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < 2**32:
+                        raise SettingsError(
+                            f"{name}: conversation {i}: {s!r} is not a sample index"
+                        )
+            if self.count is not None and self.count > len(turns):
+                raise SettingsError(
+                    f"{name}: count={self.count}, but there are only {len(turns)} conversations "
+                    "(each runs at most once)"
+                )
+            object.__setattr__(self, "conversations", turns)
+
+    def with_conversations(self, conversations: Sequence[Sequence[int]]) -> Conversations:
+        """This model with the given conversations (the runner's, from the QSL)."""
+        return Conversations(
+            self.users,
+            self.think_time_s,
+            self.think_time,
+            self.count,
+            self.duration_s,
+            conversations,
+        )
+
+    def _stage(self) -> dict[str, Any]:
+        if self.conversations is None:
+            raise SettingsError(
+                "Conversations: no conversations: pass conversations= (the sample indices of "
+                "each conversation's turns) or use a QSL that has them (loadgen.net's "
+                "load_conversations dataset with endpoint_qsl)"
+            )
+        flat: list[int] = []
+        first = [0]
+        for c in self.conversations:
+            flat.extend(c)
+            first.append(len(flat))
+        return {
+            "kind": "conversations",
+            "concurrency": self.users,
+            "queries": self.count or 0,
+            "duration_ns": _ns(self.duration_s),
+            "think_time_ns": _ns(self.think_time_s),
+            "exponential_think": self.think_time == "exponential",
+            "conversation_turn_samples": flat,
+            "conversation_first_turn": first,
+        }
+
+
+SingleLoad = Union[ConstantRate, Gamma, Concurrency, TraceReplay, Conversations]
+_SINGLE = (ConstantRate, Gamma, Concurrency, TraceReplay, Conversations)
 
 
 @dataclass(frozen=True)
@@ -309,9 +409,9 @@ class Stage:
     measured: bool = True
 
     def __post_init__(self) -> None:
-        if not isinstance(self.load, (ConstantRate, Gamma, Concurrency, TraceReplay)):
+        if not isinstance(self.load, _SINGLE):
             raise TypeError(
-                f"Stage: load must be a ConstantRate, Gamma, Concurrency or TraceReplay, got {self.load!r}"
+                f"Stage: load must be a ConstantRate, Gamma, Concurrency, TraceReplay or Conversations, got {self.load!r}"
             )
 
     def _stage(self) -> dict[str, Any]:
@@ -351,18 +451,34 @@ class Stages:
         return [s._stage() for s in self.stages]
 
 
-LoadModel = Union[ConstantRate, Gamma, Concurrency, TraceReplay, Stages]
+LoadModel = Union[ConstantRate, Gamma, Concurrency, TraceReplay, Conversations, Stages]
 
 
 def stage_dicts(load: LoadModel) -> list[dict[str, Any]]:
     """The engine's description of a load model (a list of stage dicts)."""
     if isinstance(load, Stages):
         return load._stages()
-    if isinstance(load, (ConstantRate, Gamma, Concurrency, TraceReplay)):
+    if isinstance(load, _SINGLE):
         return [load._stage()]
     raise TypeError(
-        f"load must be a loadgen load model (Concurrency, ConstantRate, Gamma, TraceReplay, Stages), got {load!r}"
+        f"load must be a loadgen load model (Concurrency, ConstantRate, Gamma, TraceReplay, Conversations, Stages), got {load!r}"
     )
+
+
+def with_qsl_conversations(load: LoadModel, conversations: Any) -> LoadModel:
+    """`load` with every :class:`Conversations` that has none taking the QSL's
+    ``conversations`` (left as it is when the QSL has none: the stage then says so)."""
+    if conversations is None:
+        return load
+
+    def fill(model: SingleLoad) -> SingleLoad:
+        if isinstance(model, Conversations) and model.conversations is None:
+            return model.with_conversations(conversations)
+        return model
+
+    if isinstance(load, Stages):
+        return Stages([Stage(fill(s.load), s.name, s.measured) for s in load.stages])
+    return fill(load)
 
 
 # --- traces ---------------------------------------------------------------------------------

@@ -71,6 +71,12 @@ class StageResult:
     #: docs/metrics.md's metrics over this stage's requests (warm-up and cool-down included:
     #: a stage is what it is); None when the test had no performance series.
     metrics: Metrics | None = None
+    #: A :class:`~loadgen.Conversations` stage (its queries are the turns, ``concurrency`` its
+    #: users): conversations planned, started (first turn issued) and completed (every turn
+    #: answered, failed answers included). 0 for other stages.
+    conversations_planned: int = 0
+    conversations_started: int = 0
+    conversations_completed: int = 0
 
     @classmethod
     def _from_core(cls, s: _core.StageResult, metrics: Metrics | None = None) -> StageResult:
@@ -95,6 +101,9 @@ class StageResult:
             gate_wait_max_ns=s.gate_wait_max_ns,
             ran_out=s.ran_out,
             metrics=metrics,
+            conversations_planned=s.conversations_planned,
+            conversations_started=s.conversations_started,
+            conversations_completed=s.conversations_completed,
         )
 
 

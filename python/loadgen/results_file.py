@@ -149,6 +149,9 @@ def _stage(s: StageResult) -> Json:
         "gate_wait_mean_ns": s.gate_wait_mean_ns,
         "gate_wait_max_ns": s.gate_wait_max_ns,
         "ran_out": s.ran_out,
+        "conversations_planned": s.conversations_planned,
+        "conversations_started": s.conversations_started,
+        "conversations_completed": s.conversations_completed,
         "metrics": _metrics(s.metrics),
     }
 

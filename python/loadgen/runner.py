@@ -16,7 +16,7 @@ from . import _core, results_file
 from ._interrupt import SigintWatch
 from .decision import DecisionPolicy
 from .errors import ResponseIdError, SettingsError
-from .load_models import LoadModel, stage_dicts
+from .load_models import LoadModel, stage_dicts, with_qsl_conversations
 from .metrics import MetricOptions, endpoint_run
 from .progress import display_for_run
 from .results import RunResult, build_result
@@ -127,7 +127,8 @@ def run(
     ``audit_config``: a compliance audit.config to apply (none by default, unlike the official
     StartTest, which reads ./audit.config).
     ``load``: a load model (:class:`Concurrency`, :class:`ConstantRate`, :class:`Gamma`,
-    :class:`TraceReplay`, :class:`Stages`; docs/load-models.md) issued in place of the Server
+    :class:`TraceReplay`, :class:`Conversations`, :class:`Stages`; docs/load-models.md; a
+    :class:`Conversations` without conversations takes the QSL's) issued in place of the Server
     schedule; ``settings.scenario`` must be ``Scenario.SERVER`` (its metrics are reported, over
     the measured stages) and ``result.stages`` has each stage's results. A stage list that
     cannot run raises :class:`SettingsError` before any load.
@@ -143,6 +144,8 @@ def run(
     settings.validate()
     if isinstance(sut, ChecksSettings):  # e.g. an EndpointSut whose answers arrive whole
         sut.check_settings(settings)
+    if load is not None:  # conversations the QSL knows (loadgen.Conversations)
+        load = with_qsl_conversations(load, getattr(qsl, "conversations", None))
     stages = _load_stages(settings, load)
     if batch not in ("list", "numpy"):
         raise ValueError(f"batch must be 'list' or 'numpy', got {batch!r}")

@@ -17,6 +17,10 @@
 #include "settings/effective_settings.h"
 #include "system_under_test.h"
 
+namespace loadgen::schedule {
+class LoadPlanGenerator;  // schedule/load_models/load_plan.h
+}  // namespace loadgen::schedule
+
 namespace loadgen::issue {
 
 /// Shared by every thread issuing one series.
@@ -48,6 +52,8 @@ struct IssueParams {
   record::SeriesRecorder* recorder = nullptr;
   /// Set when the plan is streamed: queries are issued as they are generated.
   const schedule::QueryGenerator* generator = nullptr;
+  /// The same for a streamed load plan (IssueLoadPlan).
+  const schedule::LoadPlanGenerator* load_generator = nullptr;
   /// Receives the loop's detail-log messages ("Ending naturally...", early-end errors).
   std::function<void(const Diagnostic&, int64_t time_ns)> log;
 };

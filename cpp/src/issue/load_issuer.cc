@@ -7,8 +7,11 @@
 #include <string>
 
 #include "common/clock.h"
+#include "issue/conversation_issuer.h"
+#include "issue/issue_check.h"
 #include "issue/lent_batch.h"
 #include "issue/timer_slack.h"
+#include "schedule/load_models/load_plan.h"
 
 namespace loadgen::issue {
 namespace {
@@ -24,28 +27,99 @@ Diagnostic Message(Severity severity, const char* key, std::string text) {
 
 constexpr int64_t kNoEnd = std::numeric_limits<int64_t>::max();
 
+// Sends one query of a load plan: the batch the SUT gets, the stage's counts, and the
+// series' stop rules (max query count, max duration).
+class LoadSender final : public QuerySender {
+ public:
+  LoadSender(const IssueParams& params, const schedule::SeriesPlan& plan, int64_t start)
+      : params_(params),
+        rec_(*params.recorder),
+        sut_(params.sut),
+        plan_(plan),
+        start_(start),
+        max_query_count_(params.settings->max_query_count),
+        max_duration_ns_(static_cast<int64_t>(params.settings->max_duration_ms) * 1000000) {
+    batch_owner_ = std::make_shared<std::vector<mlperf::QuerySample>>();
+    batch_owner_->reserve(16);
+  }
+  void SetStage(StageIssueStats* stats) { stats_ = stats; }
+
+  bool Send(uint64_t idx, int64_t scheduled, int64_t now) override {
+    return SendQuery(idx, scheduled, now);
+  }
+  // Non-virtual, for the load issuer's own loop (inlined there: the issue path's cost).
+  bool SendQuery(uint64_t idx, int64_t scheduled, int64_t now) {
+    if (batch_owner_.use_count() > 1) {  // the SUT kept the previous batch (lent_batch.h)
+      batch_owner_ = std::make_shared<std::vector<mlperf::QuerySample>>();
+      batch_owner_->reserve(16);
+    }
+    std::vector<mlperf::QuerySample>& batch = *batch_owner_;
+    batch.clear();
+    rec_.MarkIssued(idx, scheduled, now);
+    batch.push_back({rec_.ResponseIdOf(idx), plan_.sample_index[idx]});
+    last_query = idx;
+    any = true;
+    StageIssueStats& st = *stats_;
+    if (st.queries_issued == 0) st.first_issue_ns = now;
+    st.last_issue_ns = now;
+    ++st.queries_issued;
+    {
+      const ScopedLentBatch lent(&batch_owner_);
+      sut_->IssueQuery(batch);
+    }
+    check.callback_ns += NowNs() - now;
+    ++issued;
+    check.SeeOutstanding(issued - rec_.completed_samples());
+
+    const int64_t duration = now - start_;
+    if (max_query_count_ != 0 && issued >= max_query_count_) {
+      Log(Severity::kError, "error_runtime",
+          "Ending early: Max query count reached. query_count " + std::to_string(issued));
+      return false;
+    }
+    if (max_duration_ns_ != 0 && duration > max_duration_ns_) {
+      Log(Severity::kError, "error_runtime",
+          "Ending early: Max test duration reached. duration_ns " + std::to_string(duration));
+      return false;
+    }
+    return true;
+  }
+
+  void Log(Severity severity, const char* key, std::string text) const {
+    if (params_.log) params_.log(Message(severity, key, std::move(text)), NowNs());
+  }
+
+  uint64_t issued = 0;  // queries (one sample each)
+  uint64_t last_query = 0;
+  bool any = false;
+  IssueCheck check;  // the generator self-check's figures (docs/self-check.md)
+
+ private:
+  const IssueParams& params_;
+  record::SeriesRecorder& rec_;
+  mlperf::SystemUnderTest* const sut_;
+  const schedule::SeriesPlan& plan_;
+  const int64_t start_;
+  // The series' stop rules, read once (the loop checks them after every query).
+  const uint64_t max_query_count_;
+  const int64_t max_duration_ns_;
+  StageIssueStats* stats_ = nullptr;
+  SharedBatch batch_owner_;
+};
+
 }  // namespace
 
 void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::LoadPlan& load,
                    std::vector<StageIssueStats>& stats) {
-  const settings::EffectiveSettings& s = *params.settings;
   record::SeriesRecorder& rec = *params.recorder;
   schedule::SeriesPlan& plan = load.plan;
   const std::atomic<bool>& abort = *shared.abort;
   const int64_t start = shared.start_ns;
-  const int64_t max_duration_ns = static_cast<int64_t>(s.max_duration_ms) * 1000000;
   const ScopedTimerSlack precise_sleep(true);
-  SharedBatch batch_owner = std::make_shared<std::vector<mlperf::QuerySample>>();
-  batch_owner->reserve(16);
-  auto log = [&](Severity sev, const char* key, std::string text) {
-    if (params.log) params.log(Message(sev, key, std::move(text)), NowNs());
-  };
-
-  IssueCheck check;
+  LoadSender sender(params, plan, start);
+  const uint64_t& issued = sender.issued;
   const IssueThreadClock thread_clock;
-  uint64_t issued = 0;  // queries (one sample each)
-  uint64_t last_query = 0;
-  bool any = false;
+
   bool aborted = false;
   bool stopped = false;
   // How much later than planned the current stage started: non-zero only after a closed loop
@@ -66,16 +140,60 @@ void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::Loa
     return issued - rec.completed_samples() < limit;
   };
 
+  // A streamed plan (params.load_generator): stage si's fields are read once it has started,
+  // its end once it is complete, and queries once published.
+  const schedule::LoadPlanGenerator* streamed = params.load_generator;
+  auto stop = [&] { return abort.load(std::memory_order_relaxed); };
   for (size_t si = 0; si < load.stages.size() && !stopped; ++si) {
+    if (streamed != nullptr && !streamed->WaitForStage(si, stop)) {
+      aborted = stop();
+      break;
+    }
     const schedule::StagePlan& stage = load.stages[si];
     StageIssueStats& st = stats[si];
+    sender.SetStage(&st);
+    // Whether stage si has query idx (false at its end, or on an abort).
+    auto has_query = [&](uint64_t idx) {
+      if (streamed == nullptr) return idx < stage.end_query;
+      while (true) {
+        const uint64_t published = streamed->published_queries();  // before the stage count
+        if (streamed->complete_stages() > si) return idx < stage.end_query;
+        if (idx < published) return true;
+        streamed->WaitFor(idx, stop);
+        if (stop()) return false;
+      }
+    };
     if (si > 0 && load.stages[si - 1].closed_loop() && !load.stages[si - 1].ends_by_time) {
       shift = std::max(shift, NowNs() - start - stage.start_ns);
     }
     const bool closed = stage.closed_loop();
     const int64_t stage_end = stage.ends_by_time ? start + shift + stage.end_ns : kNoEnd;
+    if (stage.kind == schedule::ArrivalKind::kConversations) {
+      // The issuer fills in the stage's slots as it goes: the generator must be done with them.
+      while (streamed != nullptr && streamed->complete_stages() <= si && !stop()) {
+        streamed->WaitFor(streamed->published_queries(), stop);
+      }
+      const StageEnd end = IssueConversationStage(
+          stage, plan, rec, abort, start, start + shift + stage.start_ns, stage_end, st, sender);
+      if (end == StageEnd::kAborted) {
+        aborted = true;
+        break;
+      }
+      stopped = end == StageEnd::kStopped;
+      if (stage.ends_by_time && !stopped && NowNs() < stage_end) SleepUntil(stage_end, &abort);
+      continue;
+    }
     uint64_t idx = stage.first_query;
-    for (; idx < stage.end_query; ++idx) {
+    bool exhausted = false;  // every planned query of the stage was issued
+    for (;; ++idx) {
+      if (!has_query(idx)) {
+        if (stop()) {
+          aborted = true;
+        } else {
+          exhausted = true;
+        }
+        break;
+      }
       if (abort.load(std::memory_order_relaxed)) {
         aborted = true;
         break;
@@ -105,7 +223,7 @@ void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::Loa
           break;
         }
         // Before a cap's gate: waiting for a free slot is the cap working, not the issuer late.
-        check.AddLateness(scheduled, now);
+        sender.check.AddLateness(scheduled, now);
         if (stage.concurrency != 0 && issued - rec.completed_samples() >= stage.concurrency) {
           // The cap gates: the query waits for a free slot; its latency still counts from its
           // scheduled moment.
@@ -121,49 +239,18 @@ void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::Loa
           st.gate_wait_max_ns = std::max(st.gate_wait_max_ns, now - scheduled);
         }
       }
-
-      if (batch_owner.use_count() > 1) {  // the SUT kept the previous batch (lent_batch.h)
-        batch_owner = std::make_shared<std::vector<mlperf::QuerySample>>();
-        batch_owner->reserve(16);
-      }
-      std::vector<mlperf::QuerySample>& batch = *batch_owner;
-      batch.clear();
-      rec.MarkIssued(idx, scheduled, now);
-      batch.push_back({rec.ResponseIdOf(idx), plan.sample_index[idx]});
-      last_query = idx;
-      any = true;
-      if (st.queries_issued == 0) st.first_issue_ns = now;
-      st.last_issue_ns = now;
-      ++st.queries_issued;
-      {
-        const ScopedLentBatch lent(&batch_owner);
-        params.sut->IssueQuery(batch);
-      }
-      check.callback_ns += NowNs() - now;
-      ++issued;
-      check.SeeOutstanding(issued - rec.completed_samples());
-
-      const int64_t duration = now - start;
-      if (s.max_query_count != 0 && issued >= s.max_query_count) {
-        log(Severity::kError, "error_runtime",
-            "Ending early: Max query count reached. query_count " + std::to_string(issued));
-        stopped = true;
-        break;
-      }
-      if (s.max_duration_ms != 0 && duration > max_duration_ns) {
-        log(Severity::kError, "error_runtime",
-            "Ending early: Max test duration reached. duration_ns " + std::to_string(duration));
+      if (!sender.SendQuery(idx, scheduled, now)) {
         stopped = true;
         break;
       }
     }
     if (aborted) break;
-    if (closed && stage.ends_by_time && idx == stage.end_query && !stopped) {
+    if (closed && stage.ends_by_time && exhausted && !stopped) {
       st.ran_out = true;
-      log(Severity::kWarning, "warning_generic_message",
-          "Load stage " + std::to_string(si) + " ('" + stage.name + "') issued all of its " +
-              std::to_string(stage.end_query - stage.first_query) +
-              " planned queries before its duration ended; give it a larger query count");
+      sender.Log(Severity::kWarning, "warning_generic_message",
+                 "Load stage " + std::to_string(si) + " ('" + stage.name + "') issued all of its " +
+                     std::to_string(stage.end_query - stage.first_query) +
+                     " planned queries before its duration ended; give it a larger query count");
     }
     // A closed loop bounded by time ends at its end even if it ran out early.
     if (closed && stage.ends_by_time && !stopped && NowNs() < stage_end) {
@@ -172,14 +259,16 @@ void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::Loa
   }
   rec.NotifyAtCompletedSamples(UINT64_MAX);
 
-  thread_clock.Finish(&check);
+  thread_clock.Finish(&sender.check);
   common::MutexLock lock(&shared.mu);
-  shared.check.Merge(check);
+  shared.check.Merge(sender.check);
   shared.aborted |= aborted;
   shared.queries_issued += issued;
   shared.samples_issued += issued;
-  if (any && (!shared.any_issued || last_query > shared.last_query)) shared.last_query = last_query;
-  shared.any_issued |= any;
+  if (sender.any && (!shared.any_issued || sender.last_query > shared.last_query)) {
+    shared.last_query = sender.last_query;
+  }
+  shared.any_issued |= sender.any;
 }
 
 }  // namespace loadgen::issue

@@ -25,6 +25,10 @@ struct StageIssueStats {
   int64_t gate_wait_max_ns = 0;
   /// A closed loop bounded by a duration that used up its planned queries first.
   bool ran_out = false;
+  /// Conversations: those started (first turn issued), and for each issued slot of the
+  /// stage, its conversation's position in the start order (issue/conversation_issuer.h).
+  uint64_t conversations_started = 0;
+  std::vector<uint32_t> slot_conversation;
 };
 
 /// Issues every stage of `plan` on the calling thread. `plan` must be the plan the recorder of

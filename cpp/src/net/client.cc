@@ -129,8 +129,10 @@ Client::Client(EndpointConfig config, std::vector<std::string> bodies,
       json_lengths_(std::move(json_lengths)),
       work_(asio::make_work_guard(io_)),
       // Least outstanding over several endpoints needs the I/O thread's counts: queued.
-      write_on_issue_(config_.write_on_issue && (config_.balance == BalancePolicy::kRoundRobin ||
-                                                 config_.base_urls.size() == 1)) {
+      // Conversation bodies are built from answers the I/O thread records: built there too.
+      write_on_issue_(
+          config_.write_on_issue && !config_.conversations &&
+          (config_.balance == BalancePolicy::kRoundRobin || config_.base_urls.size() == 1)) {
   if (config_.base_urls.empty()) throw std::invalid_argument("no endpoint URL given");
   if (config_.base_urls.size() > 65535) throw std::invalid_argument("too many endpoint URLs");
   if (config_.max_connections == 0) throw std::invalid_argument("max_connections must be >= 1");
@@ -139,6 +141,9 @@ Client::Client(EndpointConfig config, std::vector<std::string> bodies,
   }
   CheckHeaderText(config_.path);
   CheckHeaderText(config_.content_type);
+  if (config_.conversations) {
+    conversations_ = std::make_unique<ConversationBodies>(*config_.conversations, bodies);
+  }
   size_t total = 0;
   for (const std::string& b : bodies) total += b.size();
   bodies_.reserve(total);
@@ -305,6 +310,10 @@ void Client::Drain() {
       Fail(q, FailureReason::kBadSample, "the QSL index has no request body");
       continue;
     }
+    // A later conversation turn carries the answers so far, which the I/O thread records
+    // (RecordAnswer in Complete): built here, on that thread (conversations disable write on
+    // issue).
+    if (conversations_) q->body = conversations_->Body(in.index, q->body, &q->conversation_body);
     Dispatch(q);
   }
   draining_.clear();
@@ -544,6 +553,10 @@ void Client::Complete(Query* q) {
     r.chunk_count = static_cast<uint32_t>(q->chunk_ns.size());
     chunk_times_.insert(chunk_times_.end(), q->chunk_ns.begin(), q->chunk_ns.end());
     records_.push_back(r);
+  }
+  // Before the completion: the engine issues the conversation's next turn only after it.
+  if (conversations_) {
+    conversations_->RecordAnswer(r.sample_index, failed ? std::string_view() : q->parsed.output);
   }
   // A failed sample is completed as failed (no output), so the run goes on, nothing waits on
   // it, and the engine counts it by reason and marks the run INVALID.

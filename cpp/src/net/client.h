@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "loadgen/self_check.h"
+#include "net/conversation_bodies.h"
 #include "net/endpoint_config.h"
 #include "net/response_parsers.h"
 #include "query_sample.h"
@@ -39,6 +40,8 @@ struct Query {
   size_t json_length = 0;  // KServe binary extension (0: plain body)
   // When it queued for a free connection (the self-check); 0: not queued.
   int64_t waiting_since_ns = 0;
+  /// A later conversation turn's body, history included (conversation_bodies.h).
+  std::string conversation_body;
 };
 
 /// "http://host:port/prefix" split up.
@@ -150,6 +153,7 @@ class Client {
   std::string bodies_;                // all request bodies, back to back
   std::vector<size_t> body_offsets_;  // sample i: [offsets[i], offsets[i+1])
   std::vector<size_t> json_lengths_;
+  std::unique_ptr<ConversationBodies> conversations_;  // null without conversations
 
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;

@@ -6,11 +6,13 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "loadgen/failure.h"
+#include "net/conversation_bodies.h"
 
 namespace loadgen::net {
 
@@ -83,6 +85,9 @@ struct EndpointConfig {
   /// IssueQuery writes a one-sample query itself on an idle connection lent by the I/O thread
   /// (docs/net.md, "Write on issue"); false: every request is handed to the I/O thread.
   bool write_on_issue = true;
+  /// Multi-turn conversations (OpenAI chat): where each turn's user message sits in its body,
+  /// so a later turn is sent with the history (net/conversation_bodies.h). Null: none.
+  std::shared_ptr<const ConversationLayout> conversations;
 };
 
 /// One query as the client saw it. Times are loadgen::NowNs() (steady clock).

@@ -19,6 +19,8 @@ const char* KindName(schedule::ArrivalKind kind) {
       return "concurrency";
     case schedule::ArrivalKind::kTrace:
       return "trace";
+    case schedule::ArrivalKind::kConversations:
+      return "conversations";
   }
   return "";
 }
@@ -26,6 +28,26 @@ const char* KindName(schedule::ArrivalKind kind) {
 // The last query a stage issued (stages issue their queries in order, from the first).
 uint64_t LastIssued(const schedule::StagePlan& stage, const issue::StageIssueStats& st) {
   return stage.first_query + st.queries_issued - 1;
+}
+
+// Conversations whose every turn was issued and answered.
+uint64_t CompletedConversations(const record::SeriesRecorder& recorder,
+                                const schedule::StagePlan& stage,
+                                const issue::StageIssueStats& st) {
+  const schedule::ConversationSchedule& schedule = *stage.conversations;
+  std::vector<uint64_t> answered(st.conversations_started, 0);
+  for (uint64_t k = 0; k < st.slot_conversation.size(); ++k) {
+    const uint32_t position = st.slot_conversation[k];
+    if (recorder.SampleCompleted(stage.first_query + k) && position < answered.size()) {
+      ++answered[position];
+    }
+  }
+  uint64_t completed = 0;
+  for (uint64_t p = 0; p < answered.size(); ++p) {
+    const uint64_t turns = schedule.first_slot[p + 1] - schedule.first_slot[p];
+    completed += answered[p] == turns ? 1 : 0;
+  }
+  return completed;
 }
 
 }  // namespace
@@ -83,6 +105,11 @@ std::vector<StageResult> SummarizeLoadStages(const record::SeriesRecorder& recor
         st.gated_queries ? st.gate_wait_total_ns / static_cast<int64_t>(st.gated_queries) : 0;
     s.ran_out = st.ran_out;
     if (st.queries_issued > 0) s.first_issue_ns = st.first_issue_ns;
+    if (stage.conversations) {
+      s.conversations_planned = stage.conversations->order.size();
+      s.conversations_started = st.conversations_started;
+      s.conversations_completed = CompletedConversations(recorder, stage, st);
+    }
     latencies.clear();
     int64_t last_done = st.first_issue_ns;
     for (uint64_t q = stage.first_query; q < stage.first_query + st.queries_issued; ++q) {
@@ -146,7 +173,12 @@ void LogLoadStageResults(logging::DetailLog& detail, const std::vector<StageResu
                     ",\"latency_mean_ns\":" + std::to_string(s.latency_mean_ns) +
                     ",\"latency_max_ns\":" + std::to_string(s.latency_max_ns) +
                     ",\"gated_queries\":" + std::to_string(s.gated_queries) +
-                    ",\"gate_wait_max_ns\":" + std::to_string(s.gate_wait_max_ns) + "}";
+                    ",\"gate_wait_max_ns\":" + std::to_string(s.gate_wait_max_ns);
+    if (s.kind == "conversations") {
+      v += ",\"conversations_started\":" + std::to_string(s.conversations_started) +
+           ",\"conversations_completed\":" + std::to_string(s.conversations_completed);
+    }
+    v += "}";
     detail.Log("loadgen_load_stage_result", JsonValue::Raw(std::move(v)), Severity::kInfo,
                "load_stages.cc");
   }

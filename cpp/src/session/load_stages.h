@@ -20,7 +20,7 @@ namespace loadgen::session {
 /// or its issue (closed loop); percentiles use the official rule (element floor(p * n)).
 struct StageResult {
   std::string name;
-  std::string kind;  // "constant_rate", "gamma", "concurrency", "trace"
+  std::string kind;  // "constant_rate", "gamma", "concurrency", "trace", "conversations"
   bool measured = true;
   uint64_t concurrency = 0;
   uint64_t planned_queries = 0;
@@ -37,6 +37,11 @@ struct StageResult {
   int64_t gate_wait_max_ns = 0;
   bool ran_out = false;        // a closed loop used its planned queries before its duration
   int64_t first_issue_ns = 0;  // clock time (common/clock.h) of its first issue; 0: none
+  // Conversations (the stage's queries are its turns; `concurrency` is its users): planned,
+  // started (first turn issued) and completed (every turn answered, failed answers included).
+  uint64_t conversations_planned = 0;
+  uint64_t conversations_started = 0;
+  uint64_t conversations_completed = 0;
 };
 
 /// The percentiles StageResult reports.

@@ -1,5 +1,7 @@
 // Generates a streamed plan on a thread of its own, a bounded number of queries ahead of the
-// issuer, so a long Server series starts at once and its memory grows with what was issued.
+// issuer, so a long series (Server, or a load model's) starts at once and its memory grows
+// with what was issued: at any moment at most kLead + kStep queries are generated and not yet
+// issued.
 #ifndef LOADGEN_SESSION_PLAN_STREAMER_H_
 #define LOADGEN_SESSION_PLAN_STREAMER_H_
 
@@ -10,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "schedule/load_models/load_plan.h"
 #include "schedule/plan.h"
 
 namespace loadgen::session {
@@ -25,6 +28,9 @@ class PlanStreamer {
   /// thread) if generation throws, so the issuer stops waiting for queries.
   PlanStreamer(schedule::QueryGenerator& generator, std::function<uint64_t()> issued_queries,
                std::function<void(const std::string&)> on_failure);
+  /// The same for a load model's plan.
+  PlanStreamer(schedule::LoadPlanGenerator& generator, std::function<uint64_t()> issued_queries,
+               std::function<void(const std::string&)> on_failure);
   ~PlanStreamer();
   PlanStreamer(const PlanStreamer&) = delete;
   PlanStreamer& operator=(const PlanStreamer&) = delete;
@@ -37,9 +43,13 @@ class PlanStreamer {
   void Stop();
 
  private:
+  void Start();
   void Run();
 
-  schedule::QueryGenerator& generator_;
+  // The generator's steps: Generate(max) (true once complete), the published count, complete.
+  std::function<bool(uint64_t)> generate_;
+  std::function<uint64_t()> published_;
+  std::function<bool()> complete_;
   std::function<uint64_t()> issued_queries_;
   std::function<void(const std::string&)> on_failure_;
   std::atomic<bool> stop_{false};

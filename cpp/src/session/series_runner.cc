@@ -31,7 +31,8 @@ struct Session::SeriesState {
   const schedule::SeriesPlan& plan() const { return load ? load->plan : generator->plan(); }
 
   std::optional<schedule::QueryGenerator> generator;
-  std::optional<schedule::LoadPlan> load;
+  std::unique_ptr<schedule::LoadPlanGenerator> load_generator;
+  schedule::LoadPlan* load = nullptr;               // load_generator's plan
   std::vector<issue::StageIssueStats> stage_stats;  // load plans: per stage
   bool streamed = false;
   uint64_t expected_queries = 0;
@@ -46,11 +47,23 @@ Session::SeriesOutput Session::RunSeries(const schedule::LoadableSet& set, TestM
                                          const settings::EffectiveSettings& effective) {
   SeriesState series;
   if (env_.load_model != nullptr && mode == TestMode::PerformanceOnly) {
-    series.load = schedule::GenerateLoadPlan(*env_.load_model, effective, set, sequence_);
+    series.load_generator =
+        std::make_unique<schedule::LoadPlanGenerator>(*env_.load_model, effective, set, sequence_);
+    series.load = &series.load_generator->load();
     series.stage_stats.resize(series.load->stages.size());
-    series.expected_queries = series.plan().query_count();
-    LogGenerated(series.plan());
-    LogLoadStages(*detail_, *series.load);
+    // Long load plans are streamed as long Server series are (their stage entries and
+    // generated_* keys are then logged once generation ends).
+    series.streamed =
+        series.load_generator->ShouldStream(schedule::QueryGenerator::kStreamFromQueries);
+    if (series.streamed) {
+      series.load_generator->PrepareForStreaming();
+      series.expected_queries = series.load_generator->query_bound();
+    } else {
+      series.load_generator->Finish();
+      series.expected_queries = series.plan().query_count();
+      LogGenerated(series.plan());
+      LogLoadStages(*detail_, *series.load);
+    }
   } else {
     series.generator.emplace(effective, set, mode, sequence_);
     // Long Server series are generated while they are issued (PlanStreamer); the rest, as by
@@ -73,9 +86,11 @@ Session::SeriesOutput Session::RunSeries(const schedule::LoadableSet& set, TestM
   std::unique_ptr<PlanStreamer> streamer;
   if (series.streamed) {
     const uint64_t spq = series.plan().samples_per_query;
-    streamer = std::make_unique<PlanStreamer>(
-        *series.generator, [&recorder, spq] { return recorder.issued_samples() / spq; },
-        [this](const std::string& message) { Abort(message, true); });
+    auto issued = [&recorder, spq] { return recorder.issued_samples() / spq; };
+    auto on_failure = [this](const std::string& message) { Abort(message, true); };
+    streamer = series.load_generator
+                   ? std::make_unique<PlanStreamer>(*series.load_generator, issued, on_failure)
+                   : std::make_unique<PlanStreamer>(*series.generator, issued, on_failure);
   }
   env_.active->Publish(&recorder);
   pump_->SetRecorder(&recorder);
@@ -125,9 +140,9 @@ Session::SeriesOutput Session::RunSeries(const schedule::LoadableSet& set, TestM
     const uint64_t queries = series.shared.any_issued ? std::min(series.plan().query_count(),
                                                                  series.shared.last_query + 1)
                                                       : 0;
-    outcome_.requests = CollectRequestRows(
-        recorder, queries, series.load ? &*series.load : nullptr, series.options.use_tokens,
-        series.options.needs_first_token, &outcome_.requests_origin_ns);
+    outcome_.requests =
+        CollectRequestRows(recorder, queries, series.load, series.options.use_tokens,
+                           series.options.needs_first_token, &outcome_.requests_origin_ns);
   }
   CountFailedSamples(out.result, mode);
   out.queries_issued = series.shared.queries_issued;
@@ -190,7 +205,7 @@ live::SeriesInfo Session::LiveInfo(const SeriesState& series, TestMode mode,
   info.use_tokens = series.options.use_tokens;
   info.target_ttft_ns = effective.server_ttft_latency;
   info.target_tpot_ns = effective.server_tpot_latency;
-  info.load_model = series.load.has_value();
+  info.load_model = series.load != nullptr;
   return info;
 }
 
@@ -207,7 +222,8 @@ std::exception_ptr Session::IssueSeries(SeriesState& series, live::IssueCounter*
   params.series_mode = mode;
   params.sut = counter;
   params.recorder = series.recorder;
-  params.generator = series.streamed ? &*series.generator : nullptr;
+  params.generator = series.streamed && series.generator ? &*series.generator : nullptr;
+  params.load_generator = series.streamed ? series.load_generator.get() : nullptr;
   params.log = [this](const Diagnostic& d, int64_t time_ns) { detail_->Log(d, time_ns); };
 
   std::exception_ptr failure;
@@ -265,7 +281,17 @@ void Session::FinishStreaming(SeriesState& series, PlanStreamer& streamer, bool 
       if (!*failure) *failure = std::current_exception();
     }
   }
-  if (series.generator->complete()) LogGenerated(series.plan());
+  if (series.load_generator) {
+    // An abandoned plan ends where generation stopped, so the stages cover what exists.
+    if (series.load_generator->complete()) {
+      LogGenerated(series.plan());
+    } else {
+      series.load_generator->Truncate();
+    }
+    LogLoadStages(*detail_, *series.load);
+  } else if (series.generator->complete()) {
+    LogGenerated(series.plan());
+  }
 }
 
 // The official logger's own counters (always 0 here: completions are not logged through a

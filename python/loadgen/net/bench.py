@@ -22,11 +22,13 @@ from ..settings import Mode, Scenario, Settings
 from .datasets import (
     Dataset,
     DatasetError,
+    load_conversations,
     load_jsonl,
     load_tensors,
     parse_length,
     random_tensors,
     synthetic_llm,
+    trace_llm,
 )
 from .probe import EndpointError, Preflight, preflight
 from .requests import Api
@@ -111,10 +113,13 @@ def settings_from_args(args: argparse.Namespace, scenario: Scenario, conf_model:
     return settings
 
 
-def make_dataset(args: argparse.Namespace, api: str, found: Preflight) -> Dataset:
-    """``--dataset`` (JSONL for the LLM apis, .npy/.npz for KServe v2), or synthetic samples:
-    prompts with ``--input-len``/``--output-len`` for the LLM apis, random tensors shaped from
-    the model's metadata for v2."""
+def make_dataset(
+    args: argparse.Namespace, api: str, found: Preflight, trace: Any = None
+) -> Dataset:
+    """``--dataset`` (JSONL for the LLM apis, a conversation JSONL with ``--conversations``,
+    .npy/.npz for KServe v2), or synthetic samples: prompts with ``--input-len``/
+    ``--output-len`` for the LLM apis (one per arrival, with its token lengths, for a `trace`
+    that has them), random tensors shaped from the model's metadata for v2."""
     count = args.sample_count
     if args.dataset:
         path = Path(args.dataset)
@@ -132,9 +137,17 @@ def make_dataset(args: argparse.Namespace, api: str, found: Preflight) -> Datase
             )
         if api not in LLM_APIS:
             raise DatasetError(f"{path}: --api {api} takes .npy/.npz tensors, not JSONL")
+        if getattr(args, "conversations", None) is not None:
+            return load_conversations(
+                path,
+                max_tokens=args.max_tokens,
+                performance_sample_count=args.performance_sample_count,
+            )
         return load_jsonl(
             path, max_tokens=args.max_tokens, performance_sample_count=args.performance_sample_count
         )
+    if getattr(args, "conversations", None) is not None:
+        raise DatasetError("--conversations needs --dataset: a conversation JSONL file")
     if api in LLM_APIS:
         form: Literal["token_ids", "prompt", "messages"]
         if api == "openai-chat":
@@ -145,6 +158,19 @@ def make_dataset(args: argparse.Namespace, api: str, found: Preflight) -> Datase
             )
         else:
             form = "prompt"
+        if trace is not None and _lengths_make_the_dataset(args, trace):
+            # One sample per arrival, with the trace's own token lengths.
+            return trace_llm(
+                trace.input_lengths,
+                trace.output_lengths,
+                input_len=parse_length(args.input_len),
+                output_len=parse_length(args.output_len),
+                seed=args.dataset_seed,
+                vocab_size=args.vocab_size,
+                first_token_id=args.first_token_id,
+                form=form,
+                tokenizer=args.tokenizer,
+            )
         return synthetic_llm(
             count,
             input_len=parse_length(args.input_len),
@@ -168,6 +194,52 @@ def make_dataset(args: argparse.Namespace, api: str, found: Preflight) -> Datase
         dynamic_dim=args.dynamic_dim,
         performance_sample_count=args.performance_sample_count,
     )
+
+
+def trace_model_from_args(args: argparse.Namespace) -> Any:
+    """The --trace file as a TraceReplay model (None without --trace); the file is read here,
+    so a malformed line raises SettingsError naming it before anything is sent."""
+    if getattr(args, "trace", None) is None:
+        return None
+    from ..load_models import TraceReplay
+
+    return TraceReplay(
+        args.trace,
+        args.time_scale,
+        "sort" if args.sort_trace else "refuse",
+        args.load_duration_s,
+        None,
+        args.max_concurrency,
+    )
+
+
+def load_model_from_args(args: argparse.Namespace, dataset: Dataset, trace: Any = None) -> Any:
+    """The load model the load flags describe (None: the scenario's own schedule). `trace`:
+    trace_model_from_args's model."""
+    from .. import load_models as lm
+
+    chosen = [f for f in ("conversations", "trace", "concurrency") if getattr(args, f) is not None]
+    if len(chosen) > 1:
+        raise ValueError("give one of --conversations, --trace, --concurrency")
+    if args.conversations is not None:
+        return lm.Conversations(
+            args.conversations,
+            think_time_s=args.think_time_s,
+            think_time=args.think_time,
+            count=args.conversation_count,
+            duration_s=args.load_duration_s,
+            conversations=getattr(dataset, "conversations", None),
+        )
+    if args.concurrency is not None:
+        queries = None if args.load_duration_s else len(dataset)
+        return lm.Concurrency(args.concurrency, args.load_duration_s, queries)
+    if trace is not None and _lengths_make_the_dataset(args, trace.trace):
+        return dataclasses.replace(trace, sample_per_entry=True)
+    return trace
+
+
+def _lengths_make_the_dataset(args: argparse.Namespace, trace: Any) -> bool:
+    return not args.dataset and bool(trace.input_lengths or trace.output_lengths)
 
 
 def _single_input(found: Preflight) -> str | None:
@@ -288,6 +360,39 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument(
         "--dynamic-dim", type=int, default=16, help="random tensors: the size of -1 dimensions"
     )
+    load = parser.add_argument_group(
+        "load models (instead of the scenario's schedule; docs/load-models.md)"
+    )
+    load.add_argument(
+        "--conversations",
+        type=int,
+        metavar="USERS",
+        help="multi-turn conversations from --dataset (a conversation JSONL), USERS at once",
+    )
+    load.add_argument(
+        "--think-time-s", type=float, default=0.0, help="conversations: think time before a turn"
+    )
+    load.add_argument(
+        "--think-time",
+        choices=("constant", "exponential"),
+        default="constant",
+        help="conversations: think times constant, or exponential of that mean",
+    )
+    load.add_argument(
+        "--conversation-count", type=int, help="conversations to run (default: each once)"
+    )
+    load.add_argument(
+        "--trace",
+        help="replay a trace's arrivals (CSV/JSONL); its token lengths make the prompts "
+        "unless --dataset is given",
+    )
+    load.add_argument("--time-scale", type=float, default=1.0, help="trace: 0.5 = twice as fast")
+    load.add_argument(
+        "--sort-trace", action="store_true", help="trace: sort timestamps that go backwards"
+    )
+    load.add_argument("--concurrency", type=int, help="a closed loop of N requests in flight")
+    load.add_argument("--max-concurrency", type=int, help="trace: a cap that gates arrivals")
+    load.add_argument("--load-duration-s", type=float, help="the load model's duration")
     add_settings_arguments(parser)
 
 
@@ -319,8 +424,10 @@ def run_bench(args: argparse.Namespace, headers: Mapping[str, str]) -> int:
     try:
         settings = settings_from_args(args, scenario, args.conf_model or found.model)
         metric_options = options_from_args(args)
-        dataset = make_dataset(args, args.api, found)
-    except (ValueError, TypeError) as e:  # ConfigError and DatasetError are ValueErrors
+        trace = trace_model_from_args(args)
+        dataset = make_dataset(args, args.api, found, trace.trace if trace else None)
+        load = load_model_from_args(args, dataset, trace)
+    except (ValueError, TypeError) as e:  # ConfigError, DatasetError, SettingsError: ValueErrors
         return _fail(str(e))
     whole = _whole_answers(args)
     if settings.use_token_latencies and whole:
@@ -335,7 +442,7 @@ def run_bench(args: argparse.Namespace, headers: Mapping[str, str]) -> int:
         f"{len(dataset)} samples -> {log_dir}",
         file=sys.stderr,
     )
-    return _run(args, urls, headers, found, settings, dataset, log_dir, metric_options)
+    return _run(args, urls, headers, found, settings, dataset, log_dir, metric_options, load)
 
 
 def _run(
@@ -347,6 +454,7 @@ def _run(
     dataset: Dataset,
     log_dir: Path,
     metric_options: MetricOptions | None = None,
+    load: Any = None,
 ) -> int:
     from ..decision import StopWhenDecided
     from ..runner import run
@@ -391,21 +499,28 @@ def _run(
     qsl = endpoint_qsl(dataset)
     with sut:
         decide = StopWhenDecided() if args.stop_when_decided else None
-        result = run(
-            sut,
-            qsl,
-            settings,
-            log_dir=log_dir,
-            progress=args.progress,
-            metrics=metric_options,
-            decide=decide,
-        )
+        try:
+            result = run(
+                sut,
+                qsl,
+                settings,
+                log_dir=log_dir,
+                progress=args.progress,
+                metrics=metric_options,
+                decide=decide,
+                load=load,
+            )
+        except ValueError as e:  # SettingsError: a load model that cannot run, before any load
+            qsl.close()
+            return _fail(f"{e} (the test did not start)")
         if sut.outstanding:  # an interrupted run left requests in flight: count them as failed
             sut.cancel_all()
         stats = sut.stats()
     qsl.close()
     (log_dir / "endpoint.json").write_text(json.dumps(stats, indent=2) + "\n")
     sys.stdout.write(result.summary)
+    for stage in result.stages:
+        sys.stdout.write(format_stage(stage))
     sys.stdout.write(format_endpoint_stats(stats, urls))
     if result.metrics is not None:
         sys.stdout.write(format_metrics(result.metrics) + "\n")
@@ -416,6 +531,20 @@ def _run(
     if result.generator is not None:
         sys.stdout.write("\n".join(describe(result.generator)) + "\n")
     return exit_status(result)  # 3: the generator limited the run (docs/self-check.md)
+
+
+def format_stage(stage: Any) -> str:
+    """One line per load-model stage (and its conversations)."""
+    line = (
+        f"stage {stage.name or stage.kind}: {stage.queries_issued} issued, "
+        f"{stage.samples_completed} completed, p99 {stage.latency_percentiles_ns.get(0.99, 0) / 1e6:.1f} ms"
+    )
+    if stage.kind == "conversations":
+        line += (
+            f", conversations {stage.conversations_completed}/{stage.conversations_started} "
+            f"completed of {stage.conversations_planned}"
+        )
+    return line + "\n"
 
 
 def format_endpoint_stats(stats: Mapping[str, Any], urls: Sequence[str]) -> str:

@@ -26,11 +26,14 @@ __all__ = [
     "Sample",
     "Tokenizer",
     "Uniform",
+    "ConversationDataset",
+    "load_conversations",
     "load_jsonl",
     "load_tensors",
     "parse_length",
     "random_tensors",
     "synthetic_llm",
+    "trace_llm",
 ]
 
 
@@ -44,6 +47,12 @@ class Sample:
     max_tokens: Optional[int] = None  # output length
     tensors: Optional[Mapping[str, "numpy.ndarray"]] = None  # KServe v2 inputs
     extra_body: Optional[Mapping[str, Any]] = None  # merged into the request JSON
+    #: A turn of a multi-turn conversation (:func:`load_conversations`): the conversation's
+    #: number and the turn's place in it (0 first). On the OpenAI chat endpoint a later turn
+    #: is sent with the conversation's history; ``messages`` holds only this turn's message
+    #: (after the conversation's system message, if any).
+    conversation: Optional[int] = None
+    turn: int = 0
 
 
 class DatasetError(ValueError):
@@ -195,6 +204,152 @@ def _messages(value: Any) -> tuple[Mapping[str, Any], ...]:
     return tuple(value)
 
 
+# -------------------------------------------------------------------------------- conversations
+
+
+class ConversationDataset(Dataset):
+    """The turns of multi-turn conversations as QSL samples, conversation after conversation.
+    ``conversations[c]`` lists the sample indices of conversation ``c``'s turns in order: the
+    ``conversations`` a :class:`loadgen.Conversations` load model runs (its QSL, from
+    :func:`~loadgen.net.endpoint.endpoint_qsl`, passes them on)."""
+
+    def __init__(
+        self,
+        conversations: Sequence[Sequence[Sample]],
+        performance_sample_count: int | None = None,
+    ) -> None:
+        samples: list[Sample] = []
+        index: list[tuple[int, ...]] = []
+        for turns in conversations:
+            index.append(tuple(range(len(samples), len(samples) + len(turns))))
+            samples.extend(turns)
+        super().__init__(samples, performance_sample_count)
+        self.conversations: tuple[tuple[int, ...], ...] = tuple(index)
+
+    def __repr__(self) -> str:
+        return (
+            f"ConversationDataset({len(self.conversations)} conversations, {len(self)} turns, "
+            f"performance_sample_count={self.performance_sample_count})"
+        )
+
+
+_SHAREGPT_USER = ("human", "user")
+_SHAREGPT_ASSISTANT = ("gpt", "assistant", "chatgpt", "bard", "bing", "model")
+
+
+def load_conversations(
+    path: str | Path,
+    *,
+    max_tokens: int | None = None,
+    performance_sample_count: int | None = None,
+) -> ConversationDataset:
+    """Read one multi-turn conversation per line. Two forms:
+
+    - ``{"turns": ["first question", "a follow-up", ...], "system": "...", "max_tokens": 64}``:
+      the user messages in order (each a string, or an object ``{"content": ..., "max_tokens":
+      ...}``); ``system`` and ``max_tokens`` are optional;
+    - ShareGPT: ``{"conversations": [{"from": "human", "value": ...}, {"from": "gpt",
+      "value": ...}, ...]}``: the ``human`` (or ``user``) messages are the turns, a ``system``
+      message is the system prompt, the recorded answers are dropped (the server's own
+      answers make the history); other keys (``id``, ...) are ignored.
+
+    Every turn becomes a QSL sample (conversation after conversation, in file order); the
+    endpoint sends turn k with the previous turns and the server's answers to them. Blank lines
+    are skipped; a malformed line raises :class:`DatasetError` naming the file and line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise DatasetError(f"{path}: cannot read: {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        raise DatasetError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from e
+    conversations: list[list[Sample]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            conversations.append(_conversation_from_json(line, len(conversations), max_tokens))
+        except ValueError as e:
+            raise DatasetError(f"{path}:{number}: {e}") from None
+    if not conversations:
+        raise DatasetError(f"{path}: no conversations (the file has no non-blank line)")
+    return ConversationDataset(conversations, performance_sample_count)
+
+
+def _conversation_from_json(line: str, number: int, default_max_tokens: int | None) -> list[Sample]:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"not valid JSON: {e.msg} (column {e.colno})") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"expected a JSON object, got {type(record).__name__}")
+    system: Any = None
+    turns: list[tuple[str, int | None]] = []
+    if "conversations" in record:
+        messages = record["conversations"]
+        if not isinstance(messages, list):
+            raise ValueError('\'conversations\' must be a list of {"from": ..., "value": ...}')
+        for i, m in enumerate(messages):
+            if not isinstance(m, dict) or not isinstance(m.get("from"), str):
+                raise ValueError(f"conversations[{i}] must be an object with a string 'from'")
+            if not isinstance(m.get("value"), str):
+                raise ValueError(f"conversations[{i}] must have a string 'value'")
+            speaker = m["from"].lower()
+            if speaker in _SHAREGPT_USER:
+                turns.append((m["value"], None))
+            elif speaker == "system":
+                system = m["value"]
+            elif speaker not in _SHAREGPT_ASSISTANT:
+                raise ValueError(f"conversations[{i}]: unknown speaker {m['from']!r}")
+    elif "turns" in record:
+        unknown = sorted(set(record) - {"turns", "system", "max_tokens"})
+        if unknown:
+            raise ValueError(
+                f"unknown key(s) {', '.join(map(repr, unknown))}; known: turns, system, max_tokens"
+            )
+        value = record["turns"]
+        if not isinstance(value, list):
+            raise ValueError("'turns' must be a list of user messages")
+        for i, t in enumerate(value):
+            if isinstance(t, str):
+                turns.append((t, None))
+            elif isinstance(t, dict) and isinstance(t.get("content"), str):
+                limit = t.get("max_tokens")
+                if limit is not None and (type(limit) is not int or limit < 1):
+                    raise ValueError(f"turns[{i}]: 'max_tokens' must be a positive integer")
+                turns.append((t["content"], limit))
+            else:
+                raise ValueError(
+                    f"turns[{i}] must be a string or an object with a 'content' string"
+                )
+        system = record.get("system")
+    else:
+        raise ValueError(
+            "a conversation needs 'turns' (a list of user messages) or 'conversations' (ShareGPT)"
+        )
+    if not turns:
+        raise ValueError("the conversation has no user turn")
+    if system is not None and not isinstance(system, str):
+        raise ValueError("'system' must be a string")
+    default = (
+        record.get("max_tokens", default_max_tokens) if "turns" in record else default_max_tokens
+    )
+    if default is not None and (type(default) is not int or default < 1):
+        raise ValueError(f"'max_tokens' must be a positive integer, got {default!r}")
+    head: tuple[Mapping[str, Any], ...] = (
+        ({"role": "system", "content": system},) if system is not None else ()
+    )
+    return [
+        Sample(
+            messages=head + ({"role": "user", "content": content},),
+            max_tokens=limit if limit is not None else default,
+            conversation=number,
+            turn=k,
+        )
+        for k, (content, limit) in enumerate(turns)
+    ]
+
+
 # ------------------------------------------------------------------------- length distributions
 
 
@@ -340,20 +495,75 @@ def synthetic_llm(
     for _ in range(count):
         n = inputs.draw(length_rng)
         max_tokens = outputs.draw(output_rng)
-        if form == "token_ids":
-            ids = tuple(content_rng.randrange(first_token_id, vocab_size) for _ in range(n))
-            samples.append(Sample(token_ids=ids, max_tokens=max_tokens))
-            continue
-        text = _text_of_length(n, content_rng, tok, first_token_id, vocab_size)
-        if form == "prompt":
-            samples.append(Sample(prompt=text, max_tokens=max_tokens))
-        elif form == "messages":
-            samples.append(
-                Sample(messages=({"role": "user", "content": text},), max_tokens=max_tokens)
-            )
-        else:
-            raise DatasetError(f"form must be 'token_ids', 'prompt' or 'messages', got {form!r}")
+        samples.append(
+            _synthetic_sample(n, max_tokens, form, content_rng, tok, first_token_id, vocab_size)
+        )
     return Dataset(samples, performance_sample_count)
+
+
+def _synthetic_sample(
+    n: int,
+    max_tokens: int,
+    form: str,
+    rng: random.Random,
+    tok: Tokenizer | None,
+    first_token_id: int,
+    vocab_size: int,
+) -> Sample:
+    if form == "token_ids":
+        ids = tuple(rng.randrange(first_token_id, vocab_size) for _ in range(n))
+        return Sample(token_ids=ids, max_tokens=max_tokens)
+    text = _text_of_length(n, rng, tok, first_token_id, vocab_size)
+    if form == "prompt":
+        return Sample(prompt=text, max_tokens=max_tokens)
+    if form == "messages":
+        return Sample(messages=({"role": "user", "content": text},), max_tokens=max_tokens)
+    raise DatasetError(f"form must be 'token_ids', 'prompt' or 'messages', got {form!r}")
+
+
+def trace_llm(
+    input_lengths: Sequence[int] | None,
+    output_lengths: Sequence[int] | None,
+    *,
+    input_len: LengthDistribution | int = 128,
+    output_len: LengthDistribution | int = 128,
+    seed: int = 0,
+    vocab_size: int | None = None,
+    first_token_id: int = 0,
+    form: Literal["token_ids", "prompt", "messages"] = "token_ids",
+    tokenizer: str | Tokenizer | None = None,
+) -> Dataset:
+    """One synthetic LLM sample per entry of a trace (:class:`loadgen.Trace`), so that the
+    trace's token lengths reach the requests: sample ``i`` has a prompt of
+    ``input_lengths[i]`` tokens and asks for ``output_lengths[i]`` (``max_tokens``). Replay it
+    with ``TraceReplay(..., sample_per_entry=True)``, which issues sample ``i`` for entry ``i``.
+    A trace without one of the lengths draws it from ``input_len`` / ``output_len``; a length
+    of 0 becomes 1 (a request needs a prompt token and asks for at least one). Prompts are as
+    in :func:`synthetic_llm` (exact with token ids or a tokenizer, about right with words)."""
+    count = len(input_lengths or output_lengths or ())
+    if count == 0:
+        raise DatasetError("the trace has neither input nor output lengths")
+    for name, given in (("input", input_lengths), ("output", output_lengths)):
+        if given is not None and len(given) != count:
+            raise DatasetError(f"the trace has {len(given)} {name} lengths for {count} entries")
+    tok = _load_tokenizer(tokenizer) if isinstance(tokenizer, str) else tokenizer
+    if vocab_size is None:
+        vocab_size = len(tok) if isinstance(tok, Sized) else 32000
+    inputs = Fixed(input_len) if isinstance(input_len, int) else input_len
+    outputs = Fixed(output_len) if isinstance(output_len, int) else output_len
+    length_rng, content_rng, output_rng = (
+        random.Random(f"{seed}:{part}") for part in ("in", "ids", "out")
+    )
+    samples = []
+    for i in range(count):
+        n = input_lengths[i] if input_lengths is not None else inputs.draw(length_rng)
+        m = output_lengths[i] if output_lengths is not None else outputs.draw(output_rng)
+        samples.append(
+            _synthetic_sample(
+                max(1, n), max(1, m), form, content_rng, tok, first_token_id, vocab_size
+            )
+        )
+    return Dataset(samples)
 
 
 def _load_tokenizer(name: str) -> Tokenizer:

@@ -177,6 +177,7 @@ class EndpointSut:
             total_timeout_s=endpoint.total_timeout_s or 0.0,
             max_connections=endpoint.max_connections,
             busy_poll_us=endpoint.busy_poll_us,
+            conversation_turns=list(requests.conversation_turns),
         )
         self._handle: Optional[int] = self._native.handle
         self._stream = stream
@@ -310,6 +311,11 @@ class EndpointQsl:
         )
         self._performance = int(count)
         self._handle: Optional[int] = None
+        #: A :class:`~loadgen.net.datasets.ConversationDataset`'s turns per conversation (the
+        #: ``conversations`` a :class:`loadgen.Conversations` load model takes from its QSL).
+        self.conversations: Optional[tuple[tuple[int, ...], ...]] = getattr(
+            dataset, "conversations", None
+        )
 
     @property
     def total_sample_count(self) -> int:

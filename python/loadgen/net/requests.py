@@ -40,6 +40,10 @@ class RequestBodies:
     bodies: tuple[bytes, ...]
     json_lengths: tuple[int, ...]
     content_type: str
+    #: openai-chat conversation turns: (sample, conversation, turn, begin, end), the turn's
+    #: user message being ``bodies[sample][begin:end]``; the native client puts the history
+    #: before it when it sends a later turn (cpp/src/net/conversation_bodies.h).
+    conversation_turns: tuple[tuple[int, int, int, int, int], ...] = ()
 
 
 def request_path(api: Api, model: str | None) -> str:
@@ -210,6 +214,7 @@ def build_bodies(
     naming its index."""
     bodies = []
     lengths = []
+    turns = []
     for index, sample in enumerate(samples):
         try:
             body, json_length = build_body(
@@ -224,7 +229,22 @@ def build_bodies(
             raise ValueError(f"sample {index}: {e}") from None
         bodies.append(body)
         lengths.append(json_length)
+        if api == "openai-chat" and sample.conversation is not None:
+            begin, end = _last_message_span(body, sample)
+            turns.append((index, sample.conversation, sample.turn, begin, end))
     content_type = (
         "application/octet-stream" if api == "kserve" and binary_tensors else "application/json"
     )
-    return RequestBodies(tuple(bodies), tuple(lengths), content_type)
+    return RequestBodies(tuple(bodies), tuple(lengths), content_type, tuple(turns))
+
+
+def _last_message_span(body: bytes, sample: Sample) -> tuple[int, int]:
+    """Where a chat body's last message (the turn's user message) is, in bytes."""
+    assert sample.messages is not None  # conversation turns are chat messages
+    rendered = [_dumps(dict(m)) for m in sample.messages]
+    array = b'"messages":[' + b",".join(rendered) + b"]"
+    at = body.find(array)
+    if at < 0 or (sample.extra_body and "messages" in sample.extra_body):
+        raise ValueError(f"conversation {sample.conversation}: its messages cannot be located")
+    begin = at + len(b'"messages":[') + sum(len(r) + 1 for r in rendered[:-1])
+    return begin, begin + len(rendered[-1])

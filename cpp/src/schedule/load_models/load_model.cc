@@ -68,6 +68,25 @@ void ValidateLoadModel(const LoadModel& model) {
         if (!PositiveFinite(s.time_scale))
           refuse("the time scale must be a positive, finite number");
         break;
+      case ArrivalKind::kConversations: {
+        if (s.concurrency == 0) refuse("the number of users must be at least 1");
+        if (!s.conversations || s.conversations->count() == 0) refuse("there are no conversations");
+        const ConversationSet& set = *s.conversations;
+        if (set.first_turn.front() != 0 || set.first_turn.back() != set.turn_samples.size()) {
+          refuse("the conversations' turn offsets do not match their turns");
+        }
+        for (uint64_t c = 0; c < set.count(); ++c) {
+          if (set.first_turn[c + 1] <= set.first_turn[c]) {
+            refuse("conversation " + std::to_string(c) + " has no turns");
+          }
+        }
+        if (s.queries > set.count()) {
+          refuse(std::to_string(s.queries) + " conversations asked, but there are only " +
+                 std::to_string(set.count()) + " (each runs at most once)");
+        }
+        if (s.think_time_ns < 0) refuse("the think time is negative");
+        break;
+      }
     }
   }
 }

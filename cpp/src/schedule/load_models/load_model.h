@@ -11,13 +11,17 @@
 #include <string>
 #include <vector>
 
+#include "schedule/load_models/conversations.h"
+
 namespace loadgen::schedule {
 
 enum class ArrivalKind {
-  kConstantRate,  // evenly spaced arrivals (a linear ramp when end_rate_qps is set)
-  kGamma,         // gamma inter-arrival gaps of mean 1/rate; burstiness 1 is Poisson
-  kConcurrency,   // closed loop: `concurrency` queries in flight, the next one when one ends
-  kTrace,         // arrival times read from a file (the Python layer parses it)
+  kConstantRate,   // evenly spaced arrivals (a linear ramp when end_rate_qps is set)
+  kGamma,          // gamma inter-arrival gaps of mean 1/rate; burstiness 1 is Poisson
+  kConcurrency,    // closed loop: `concurrency` queries in flight, the next one when one ends
+  kTrace,          // arrival times read from a file (the Python layer parses it)
+  kConversations,  // multi-turn: `concurrency` users, each turn due at the previous answer
+                   // plus a think time (conversations.h)
 };
 
 /// Arrival times of a trace, in file order (seconds, any origin), and optionally the QSL
@@ -47,6 +51,11 @@ struct StageSpec {
   std::shared_ptr<const TraceArrivals> trace;
   double time_scale = 1;    // offsets are multiplied by this (0.5 replays twice as fast)
   bool sort_trace = false;  // timestamps that go backwards: sorted, or refused (false)
+  // kConversations only: `concurrency` is the number of users, `queries` the number of
+  // conversations to run (0: each of the set once), `duration_ns` an optional time limit.
+  std::shared_ptr<const ConversationSet> conversations;
+  int64_t think_time_ns = 0;       // before each turn after the first
+  bool exponential_think = false;  // think times exponentially distributed, of that mean
 };
 
 /// Queries planned for a closed-loop stage bounded only by a duration.
