@@ -356,7 +356,7 @@ void RegisterResultTypes(py::module_& m) {
             return selfcheck::ToJson(*o.generator);
           },
           "The generator self-check as the detail log's loadgen_generator_check JSON; None "
-          "without a performance series.");
+          "without a performance series.")
       .def_readonly("decided_reason", &session::TestOutcome::decided_reason,
                     "Why a decision policy ended the performance series early; empty if none.");
 

@@ -185,14 +185,17 @@ def itl_distribution_figure(run: RunLogs) -> Figure | None:
         return None
     fig = new_figure("Inter-token latency")
     ax = fig.axes[0]
+    positive = True
     for label, key in (
         ("inter-token latency (per chunk)", "itl_ns"),
         ("TPOT (per request)", "tpot_ns"),
     ):
         if m[key]["count"]:
             xs, ys = _percentile_points(m[key], 1e-6)
+            positive = positive and min(xs) > 0
             ax.step(xs, ys, where="post", marker="o", markersize=3, label=label)
-    ax.set_xscale("log")
+    # Chunks read together share an arrival time: gaps of 0 have no place on a log axis.
+    ax.set_xscale("log" if positive else "symlog", **({} if positive else {"linthresh": 0.01}))
     finish_axes(ax, "ms", "fraction at or below", "lower right", ylim=(0, 1.02))
     return fig
 
