@@ -174,9 +174,11 @@ TEST_F(LiveBoardTest, WatchdogIgnoresIdleTimeAndProgress) {
   LiveBoard board;
   IssueCounter counter(&sut_);
   int calls = 0;
-  board.Begin(&recorder_, &counter, Info(), 30ms, [&](const std::string&) { ++calls; });
-  std::this_thread::sleep_for(80ms);  // nothing outstanding: not a stall
-  for (uint64_t q = 0; q < 8; ++q) {  // outstanding, but completing every 10 ms
+  // The stall bound is 15 times the completion interval: a 2-core CI machine running tests
+  // in parallel oversleeps a 10 ms sleep by tens of ms (30 ms failed there).
+  board.Begin(&recorder_, &counter, Info(), 150ms, [&](const std::string&) { ++calls; });
+  std::this_thread::sleep_for(400ms);  // nothing outstanding: not a stall
+  for (uint64_t q = 0; q < 8; ++q) {   // outstanding, but completing every 10 ms
     Issue(counter, q, q + 1, 0);
     std::this_thread::sleep_for(10ms);
     const uint64_t id = recorder_.ResponseIdOf(q);

@@ -267,7 +267,9 @@ def test_a_capped_rate_gates_instead_of_ending_the_run(tmp_path: Path) -> None:
     assert len(sut.indices) == 100
     assert sut.max_in_flight <= 2
     (stage,) = result.stages
-    assert stage.gated_queries > 50
+    # About 80 are gated on a quiet machine; a descheduled issuer finds a slot free more often
+    # (50 seen on a loaded 2-core machine), so the bound only asks that gating clearly happened.
+    assert stage.gated_queries > 20
     assert stage.gate_wait_max_ns > 200_000_000
     assert stage.latency_max_ns > stage.gate_wait_max_ns  # latency counts from the schedule
     assert not result.interrupted and result.errors == 0
