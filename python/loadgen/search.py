@@ -571,7 +571,8 @@ def _record(
     result = run.result
     early = result.decided_early
     if early and policy is not None and policy.verdict is not None:
-        passed = policy.verdict == "pass"
+        # The live sample times a failed request like any other: a failure vetoes a pass.
+        passed = policy.verdict == "pass" and result.samples_failed == 0
         error: float | None = policy.error
     else:
         final = _core._live_snapshot()
