@@ -95,6 +95,7 @@ _LAZY_NAMES = {
     "LoadKind": "search",
     "SearchResult": "search",
     "search": "search",
+    "GoodputObjective": "search",
 }
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ if TYPE_CHECKING:
         plan,
         run,
     )
-    from .search import LatencyObjective, LoadKind, SearchResult, search
+    from .search import GoodputObjective, LatencyObjective, LoadKind, SearchResult, search
     from .selfcheck import GeneratorCheck
     from .settings import LogOptions, Mode, Scenario, Settings
     from .sut import (
@@ -218,4 +219,5 @@ __all__ = [
     "LoadKind",
     "SearchResult",
     "search",
+    "GoodputObjective",
 ]

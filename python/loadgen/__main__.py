@@ -23,6 +23,7 @@ def _scenario(name: str) -> Scenario:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    from .decision import StopWhenDecided
     from .demo import run_demo
     from .errors import SettingsError
     from .metrics import options_from_args
@@ -37,6 +38,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             Path(args.log_dir) if args.log_dir else None,
             load=load,
             metrics=options_from_args(args),
+            decide=StopWhenDecided if args.stop_when_decided else None,
         )
     except (SettingsError, ValueError) as e:
         print(f"loadgen demo: {e}", file=sys.stderr)
@@ -288,6 +290,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .metrics import add_metric_arguments
 
     add_metric_arguments(demo)
+    demo.add_argument(
+        "--stop-when-decided",
+        action="store_true",
+        help="end a Server run once its latency bound is shown met, or missed (docs/search.md); "
+        "the result is then INVALID: outside the submission rules",
+    )
     demo.set_defaults(func=_cmd_demo)
     validate = sub.add_parser(
         "validate", help="check config files strictly, with file:line messages"

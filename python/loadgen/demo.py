@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
+from .decision import DecisionPolicy
 from .load_models import LoadModel
 from .metrics import MetricOptions, format_metrics
 from .results import RunResult
@@ -146,9 +147,12 @@ def run_demo(
     echo: Callable[[str], None] = print,
     load: LoadModel | None = None,
     metrics: MetricOptions | None = None,
+    decide: Callable[[], DecisionPolicy] | None = None,
 ) -> list[RunResult]:
     """Runs each scenario against a built-in SUT and prints its summary. With ``load``, one
-    Server run issuing that load model instead, with its per-stage results."""
+    Server run issuing that load model instead, with its per-stage results. ``decide`` makes
+    each run's decision policy (a fresh one per run: a policy keeps its verdict), e.g.
+    :class:`loadgen.decision.StopWhenDecided` for ``--stop-when-decided``."""
     if sut_name not in SUTS:
         raise ValueError(f"unknown SUT {sut_name!r}; choose one of {', '.join(SUTS)}")
     root = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="loadgen-demo-"))
@@ -166,6 +170,7 @@ def run_demo(
                 log_dir=root / scenario.value,
                 load=load,
                 metrics=metrics,
+                decide=decide() if decide is not None else None,
             )
         finally:
             close = getattr(sut, "close", None)
@@ -173,6 +178,8 @@ def run_demo(
                 close()
         echo(f"=== {scenario.value} against the {sut_name} SUT (logs in {result.log_dir})")
         echo(result.summary)
+        if result.decided_early:
+            echo(f"ended early: {result.decided_early} (outside the submission rules)")
         for i, st in enumerate(result.stages):
             p99 = st.latency_percentiles_ns.get(0.99, 0) / 1e6
             gate = (

@@ -1,22 +1,23 @@
 """Runs a sequence of probes against one warm SUT: each probe is one ``loadgen.run`` in the same
 process (one test at a time, consecutive), with its logs in a folder of its own. Shared by the
-capacity search (:mod:`loadgen.search`) and sweeps."""
+capacity search (:mod:`loadgen.search`) and sweeps (:func:`loadgen.sweeps.run_probes`)."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .decision import DecisionPolicy
 from .load_models import LoadModel
+from .metrics import MetricOptions
 from .results import RunResult
 from .runner import AnySut, run
 from .settings import PathLike, Settings
 from .sut import QuerySampleLibrary
 
-__all__ = ["ProbeRun", "ProbeRunner"]
+__all__ = ["ProbeRun", "ProbeRunner", "ProbeSequence"]
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,34 @@ class ProbeRun:
     wall_s: float
 
 
-class ProbeRunner:
+class ProbeSequence:
+    """Probes run one after another, each in a folder of its own (by default
+    ``log_root/probe-NN-<label>``), timed and kept in order in ``runs``."""
+
+    def __init__(self, log_root: PathLike) -> None:
+        self.log_root = Path(log_root)
+        self.runs: list[ProbeRun] = []
+
+    def folder(self, label: str) -> Path:
+        """The default folder of the next probe."""
+        return self.log_root / f"probe-{len(self.runs):02d}-{_safe(label)}"
+
+    def record(
+        self, label: str, log_dir: PathLike | None, run_one: Callable[[Path], RunResult]
+    ) -> ProbeRun:
+        """Runs the next probe, ``run_one(its folder)``, in ``log_dir`` (None: :meth:`folder`)."""
+        folder = Path(log_dir) if log_dir is not None else self.folder(label)
+        folder.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        result = run_one(folder)
+        probe = ProbeRun(len(self.runs), label, result, folder, time.perf_counter() - start)
+        self.runs.append(probe)
+        return probe
+
+
+class ProbeRunner(ProbeSequence):
     """Runs probes one after another on the same SUT and QSL (kept warm: nothing is rebuilt
-    between probes), each in ``log_root/probe-NN-<label>``."""
+    between probes), each in ``log_root/probe-NN-<label>`` unless given a folder."""
 
     def __init__(
         self,
@@ -41,12 +67,13 @@ class ProbeRunner:
         log_root: PathLike,
         *,
         progress: bool | None = False,
+        metrics: MetricOptions | None = None,
     ) -> None:
+        super().__init__(log_root)
         self.sut = sut
         self.qsl = qsl
-        self.log_root = Path(log_root)
         self.progress = progress
-        self.runs: list[ProbeRun] = []
+        self.metrics = metrics  # the percentiles and SLO tiers each probe computes
 
     def run(
         self,
@@ -55,23 +82,23 @@ class ProbeRunner:
         *,
         load: LoadModel | None = None,
         decide: DecisionPolicy | None = None,
+        log_dir: PathLike | None = None,
     ) -> ProbeRun:
-        index = len(self.runs)
-        log_dir = self.log_root / f"probe-{index:02d}-{_safe(label)}"
-        start = time.perf_counter()
         sut: Any = self.sut  # any SUT kind run() accepts (its overloads tell the batch kinds)
-        result = run(
-            sut,
-            self.qsl,
-            settings,
-            log_dir=log_dir,
-            progress=self.progress,
-            load=load,
-            decide=decide,
-        )
-        probe = ProbeRun(index, label, result, log_dir, time.perf_counter() - start)
-        self.runs.append(probe)
-        return probe
+
+        def run_one(folder: Path) -> RunResult:
+            return run(
+                sut,
+                self.qsl,
+                settings,
+                log_dir=folder,
+                progress=self.progress,
+                load=load,
+                decide=decide,
+                metrics=self.metrics,
+            )
+
+        return self.record(label, log_dir, run_one)
 
 
 def _safe(label: str) -> str:

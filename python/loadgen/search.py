@@ -22,14 +22,17 @@ from typing import Any, Callable, Literal, Protocol, Sequence
 from . import _core
 from .decision import BoundEvidence, SequentialDecision, evidence_for_bound
 from .load_models import Concurrency, ConstantRate, LoadModel
+from .metrics import MetricOptions
 from .probing import ProbeRun, ProbeRunner
 from .progress import format_ns
 from .results import LatencyStats, RunResult
 from .runner import AnySut
+from .search_goodput import GoodputObjective, parse_goodput_objective
 from .settings import Mode, PathLike, Scenario, Settings
 from .sut import QuerySampleLibrary
 
 __all__ = [
+    "GoodputObjective",
     "LatencyObjective",
     "LoadKind",
     "Objective",
@@ -164,8 +167,11 @@ _OBJECTIVE = re.compile(
 _UNIT_S = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
-def parse_objective(text: str) -> LatencyObjective:
-    """``"p99 latency <= 50ms"``, ``"p90 ttft <= 2s"``, ``"p99.9 tpot <= 80ms"``."""
+def parse_objective(text: str) -> LatencyObjective | GoodputObjective:
+    """``"p99 latency <= 50ms"``, ``"p90 ttft <= 2s"``, ``"p99.9 tpot <= 80ms"``, or a goodput
+    objective, ``"goodput >= 0.9 ttft<=200ms,tpot<=50ms"`` (:func:`parse_goodput_objective`)."""
+    if text.strip().lower().startswith("goodput"):
+        return parse_goodput_objective(text)
     m = _OBJECTIVE.match(text.lower())
     if m is None:
         raise ValueError(
@@ -282,9 +288,11 @@ def _probe_setup(
     kind: LoadKind,
     load: float,
     duration_s: float,
-    objectives: Sequence[LatencyObjective],
+    all_objectives: Sequence[Objective],
 ) -> tuple[Settings, LoadModel | None]:
-    """The settings (and load model) of one probe at `load`."""
+    """The settings (and load model) of one probe at `load`. The latency objectives set the
+    official bounds; goodput objectives are read from the run's metrics."""
+    objectives = [o for o in all_objectives if isinstance(o, LatencyObjective)]
     latency = next((o for o in objectives if o.metric == "latency"), None)
     ttft = next((o for o in objectives if o.metric == "ttft"), None)
     tpot = next((o for o in objectives if o.metric == "tpot"), None)
@@ -335,7 +343,7 @@ def _probe_setup(
 def search(
     sut: AnySut,
     qsl: QuerySampleLibrary,
-    objectives: Sequence[LatencyObjective | str],
+    objectives: Sequence[LatencyObjective | GoodputObjective | str],
     *,
     load: LoadKind | str = LoadKind.SERVER_QPS,
     start: float,
@@ -356,7 +364,8 @@ def search(
 ) -> SearchResult:
     """Finds the highest ``load`` at which every objective holds.
 
-    ``objectives``: :class:`LatencyObjective` or text such as ``"p99 latency <= 50ms"``.
+    ``objectives``: :class:`LatencyObjective`, :class:`GoodputObjective` or text such as
+    ``"p99 latency <= 50ms"`` or ``"goodput >= 0.9 ttft<=200ms,tpot<=50ms"``.
     ``load``: what varies (:class:`LoadKind`); ``start`` its first value. The bracket grows by
     ``growth`` per probe (shrinks by it while the start fails), then bisection in log space
     narrows it until ``lowest_failing / answer <= 1 + resolution`` (integer loads: until they
@@ -378,7 +387,17 @@ def search(
     if start <= 0 or growth <= 1.0 or resolution <= 0:
         raise ValueError("search needs start > 0, growth > 1 and resolution > 0")
     base = settings or Settings()
-    runner = ProbeRunner(sut, qsl, log_dir, progress=progress)
+    goodput = [o for o in parsed if isinstance(o, GoodputObjective)]
+    tiers = {o.tier: o.slo for o in goodput}
+    if len(tiers) < len(goodput):
+        raise ValueError("give each goodput objective a tier name of its own")
+    if any(o.needs_tokens for o in goodput) and not base.use_token_latencies:
+        raise ValueError(
+            "a goodput limit on ttft or tpot needs token latencies: set use_token_latencies "
+            "in the settings (--use-token-latencies true)"
+        )
+    metrics = MetricOptions(tiers=tiers) if tiers else None
+    runner = ProbeRunner(sut, qsl, log_dir, progress=progress, metrics=metrics)
     settle = probe_duration_s / 5 if settle_s is None else settle_s
     records: list[ProbeRecord] = []
 
@@ -546,13 +565,14 @@ def _record(
     value: float,
     run: ProbeRun,
     policy: ProbeDecision | None,
-    objectives: Sequence[LatencyObjective],
+    objectives: Sequence[Objective],
     confirming: bool,
 ) -> ProbeRecord:
     result = run.result
     early = result.decided_early
     if early and policy is not None and policy.verdict is not None:
-        passed = policy.verdict == "pass"
+        # The live sample times a failed request like any other: a failure vetoes a pass.
+        passed = policy.verdict == "pass" and result.samples_failed == 0
         error: float | None = policy.error
     else:
         final = _core._live_snapshot()

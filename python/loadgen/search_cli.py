@@ -6,11 +6,17 @@ import argparse
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 __all__ = ["add_search_parser"]
 
 
 def add_search_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from .net.bench import add_connection_arguments, add_dataset_arguments, add_settings_arguments
+    from .net.cli import add_endpoint_arguments
     from .search import LoadKind
 
     p = sub.add_parser(
@@ -19,13 +25,16 @@ def add_search_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="Find the highest load at which every objective holds: the load grows "
         "geometrically until a probe fails, then bisection narrows the bracket. Each probe "
         "stops as soon as the evidence decides it. Prints the probes and the answer with its "
-        "bracket; each probe's logs are in LOG_DIR/probe-NN-<load>.",
+        "bracket; each probe's logs are in LOG_DIR/probe-NN-<load>. With URL the probes "
+        "load that served model (the connection, dataset and settings options of `loadgen "
+        "bench`); without, the built-in SUT of --sut.",
     )
+    add_endpoint_arguments(p, url_optional=True)
     p.add_argument(
         "--sut",
         default="service-time",
         choices=["service-time"],
-        help="the SUT: service-time, WORKERS servers of SERVICE_MS each (capacity "
+        help="without URL: service-time, WORKERS servers of SERVICE_MS each (capacity "
         "WORKERS/SERVICE_MS; a SUT of known capacity, for trying the search)",
     )
     p.add_argument("--workers", type=int, default=4, help="service-time: parallel servers")
@@ -42,8 +51,9 @@ def add_search_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="append",
         required=True,
         metavar="'pNN METRIC <= VALUE'",
-        help="an objective, e.g. 'p99 latency <= 50ms', 'p90 ttft <= 2s', 'p99 tpot <= 80ms' "
-        "(repeat for several; all must hold)",
+        help="an objective, e.g. 'p99 latency <= 50ms', 'p90 ttft <= 2s', 'p99 tpot <= 80ms', "
+        "or goodput: 'goodput >= 0.9 ttft<=200ms,tpot<=50ms' (the share of requests meeting "
+        "every limit; limits on ttft, tpot, e2e) (repeat for several; all must hold)",
     )
     p.add_argument("--start", type=float, required=True, help="the first load probed")
     p.add_argument("--min-load", type=float, help="stop shrinking below this load")
@@ -86,20 +96,26 @@ def add_search_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     p.add_argument("--max-probes", type=int, default=30)
     p.add_argument("--log-dir", help="where the probes' logs go (default: a temporary folder)")
-    p.set_defaults(func=_cmd_search)
+    p.add_argument("--user-conf", help="with URL: a user.conf for the probes' base settings")
+    p.add_argument("--conf-model", help="the model name the user.conf keys use (default: --model)")
+    add_connection_arguments(p)
+    add_dataset_arguments(p)
+    add_settings_arguments(p)
+    p.set_defaults(func=_cmd_search, mode="performance")
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    from .search import parse_objective, search
+    from .search import parse_objective
     from .search_sut import ServiceTimeSut
     from .sut import InMemoryQsl
 
     try:
         objectives = [parse_objective(o) for o in args.objective]
     except ValueError as e:
-        print(f"loadgen search: {e}", file=sys.stderr)
-        return 2
+        return _fail(str(e))
     log_dir = Path(args.log_dir or tempfile.mkdtemp(prefix="loadgen-search-"))
+    if args.url is not None:
+        return _search_endpoint(args, objectives, log_dir)
     sut = ServiceTimeSut(args.workers, args.service_ms / 1e3)
     qsl = InMemoryQsl(total_sample_count=1024, performance_sample_count=1024)
     print(
@@ -107,11 +123,55 @@ def _cmd_search(args: argparse.Namespace) -> int:
         f"(capacity {sut.capacity:g} samples/s) -> {log_dir}",
         file=sys.stderr,
     )
+    with sut:
+        return _search_and_print(args, sut, qsl, objectives, log_dir, None)
+
+
+def _search_endpoint(args: argparse.Namespace, objectives: Sequence[Any], log_dir: Path) -> int:
+    """The probes against the served model at URL: checked before any load, one warm client
+    for every probe."""
+    from .net.bench import TARGET_ERRORS, endpoint_target
+    from .net.cli import request_headers
+    from .net.endpoint import endpoint_qsl
+    from .net.probe import EndpointError
+    from .settings import Scenario
+
+    try:
+        # The probes' base settings: the search sets the scenario, load and duration of each.
+        target = endpoint_target(args, [args.url], request_headers(args), Scenario.SERVER)
+    except EndpointError as e:
+        return _fail(f"{e} (nothing was sent)")
+    except TARGET_ERRORS as e:
+        return _fail(str(e))
+    qsl = endpoint_qsl(target.dataset)
+    print(
+        f"search {args.load} from {args.start:g} against {args.url} (api {args.api}, model "
+        f"{target.found.model}) -> {log_dir}",
+        file=sys.stderr,
+    )
+    try:
+        with target.sut:
+            return _search_and_print(args, target.sut, qsl, objectives, log_dir, target.settings)
+    finally:
+        qsl.close()
+
+
+def _search_and_print(
+    args: argparse.Namespace,
+    sut: Any,
+    qsl: Any,
+    objectives: Sequence[Any],
+    log_dir: Path,
+    settings: Settings | None,
+) -> int:
+    from .search import search
+
     try:
         result = search(
             sut,
             qsl,
             objectives,
+            settings=settings,
             load=args.load,
             start=args.start,
             min_load=args.min_load,
@@ -127,11 +187,13 @@ def _cmd_search(args: argparse.Namespace) -> int:
             log_dir=log_dir,
         )
     except ValueError as e:
-        print(f"loadgen search: {e}", file=sys.stderr)
-        return 2
-    finally:
-        sut.close()
+        return _fail(str(e))
     print(result.table())
     print(result.verdict)
     print(f"total queries: {result.total_queries}")
     return 0 if result.answer is not None else 1
+
+
+def _fail(message: str) -> int:
+    print(f"loadgen search: {message}", file=sys.stderr)
+    return 2

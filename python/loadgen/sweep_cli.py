@@ -147,12 +147,43 @@ def _sweep_demo(args: argparse.Namespace) -> int:
     except (ValueError, TypeError) as e:
         return _fail(str(e))
     qsl = InMemoryQsl(total_sample_count=1024, performance_sample_count=1024)
+    # A fresh SUT for the sweep (params=[None]: built once, closed at its end).
+    return _run_sweep(args, lambda _param: SUTS[args.demo_sut](), qsl, settings, params=[None])
+
+
+def _sweep_endpoint(args: argparse.Namespace, headers: Mapping[str, str]) -> int:
+    from .net.bench import TARGET_ERRORS, endpoint_target
+    from .net.endpoint import endpoint_qsl
+    from .net.probe import EndpointError
+    from .settings import Scenario
+
+    urls = [args.url, *args.more_urls]
+    try:
+        # Rates and concurrencies both run as Server.
+        target = endpoint_target(args, urls, headers, Scenario.SERVER)
+    except EndpointError as e:
+        return _fail(f"{e} (nothing was sent)")
+    except TARGET_ERRORS as e:
+        return _fail(str(e))
+    qsl = endpoint_qsl(target.dataset)
+    print(
+        f"sweep {', '.join(urls)} (api {args.api}, model {target.found.model}) -> {args.log_dir}",
+        file=sys.stderr,
+    )
+    try:
+        with target.sut:  # one warm client for every point
+            return _run_sweep(args, target.sut, qsl, target.settings)
+    finally:
+        qsl.close()
+
+
+def _run_sweep(args: argparse.Namespace, sut: Any, qsl: Any, settings: Any, **extra: Any) -> int:
+    """The sweep the grid flags describe, its lines as runs end, then its results and report."""
     try:
         result = sweep(
-            lambda _param: SUTS[args.demo_sut](),
+            sut,
             qsl,
             settings,
-            params=[None],
             log_dir=Path(args.log_dir),
             repeats=args.repeats,
             confidence=args.confidence,
@@ -160,67 +191,10 @@ def _sweep_demo(args: argparse.Namespace) -> int:
             on_result=_on_run,
             metrics=options_from_args(args),
             **_grid(args),
+            **extra,
         )
     except ValueError as e:
         return _fail(str(e))
-    return _finish(args, result)
-
-
-def _sweep_endpoint(args: argparse.Namespace, headers: Mapping[str, str]) -> int:
-    from .net.bench import make_dataset, settings_from_args
-    from .net.endpoint import Endpoint, EndpointSut, endpoint_qsl
-    from .net.probe import EndpointError, preflight
-    from .settings import Scenario
-
-    urls = [args.url, *args.more_urls]
-    try:
-        found = preflight(urls[0], args.api, args.model, headers=headers, timeout_s=args.timeout_s)
-    except EndpointError as e:
-        return _fail(f"{e} (nothing was sent)")
-    try:
-        scenario = Scenario.SERVER  # rates and concurrencies both run as Server
-        settings = settings_from_args(args, scenario, args.conf_model or found.model)
-        dataset = make_dataset(args, args.api, found)
-        endpoint = Endpoint(
-            list(urls),
-            api=args.api,
-            model=found.model,
-            stream=not args.no_stream,
-            balance=args.balance,
-            headers=dict(headers),
-            ignore_eos=args.ignore_eos,
-            binary_tensors=args.binary_tensors,
-            first_token=args.first_token,
-            first_byte_timeout_s=args.first_byte_timeout_s or None,
-            total_timeout_s=args.request_timeout_s or None,
-            max_connections=args.max_connections,
-        )
-        sut = EndpointSut(endpoint, dataset, check=False)  # preflight checked it
-    except (ValueError, TypeError, RuntimeError, OSError) as e:
-        return _fail(str(e))
-    qsl = endpoint_qsl(dataset)
-    print(
-        f"sweep {', '.join(urls)} (api {args.api}, model {found.model}) -> {args.log_dir}",
-        file=sys.stderr,
-    )
-    try:
-        with sut:  # one warm client for every point
-            result = sweep(
-                sut,
-                qsl,
-                settings,
-                log_dir=Path(args.log_dir),
-                repeats=args.repeats,
-                confidence=args.confidence,
-                progress=args.progress,
-                on_result=_on_run,
-                metrics=options_from_args(args),
-                **_grid(args),
-            )
-    except ValueError as e:
-        return _fail(str(e))
-    finally:
-        qsl.close()
     return _finish(args, result)
 
 

@@ -3,8 +3,8 @@ closed-loop concurrencies) and, optionally, a user parameter that builds the SUT
 repeated and summarised with a confidence interval per figure.
 
 The stages: :func:`sweep_points` lays out the grid -> :func:`run_probes` runs each point in
-its own log folder on a warm SUT (the probe loop: a small function meant to be swapped for the
-shared probing module once it lands) -> :func:`point_figures` reads the figures of one run ->
+its own log folder on a warm SUT (the probe loop of :mod:`loadgen.probing`, shared with the
+capacity search) -> :func:`point_figures` reads the figures of one run ->
 :func:`summarize` gives each figure its mean and t-interval over the repeats -> ``sweep.json``.
 ``loadgen report SWEEP_DIR`` and ``loadgen compare SWEEP_A SWEEP_B`` read that file
 (:mod:`loadgen.report.sweeps`).
@@ -17,11 +17,13 @@ import json
 import math
 import statistics
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from .load_models import Concurrency
 from .metrics import MetricOptions
+from .probing import ProbeSequence
 from .results import RunResult
 from .selfcheck import results_section
 from .settings import Scenario, Settings
@@ -194,33 +196,39 @@ def _slug(value: Any) -> str:
 
 # --- the probe loop --------------------------------------------------------------------------
 
-#: Runs one point: (SUT, planned point) -> its RunResult. The default is :func:`_run_point`.
-ProbeRunner = Callable[[Any, "_Planned"], RunResult]
+#: Runs one point: (SUT, planned point) -> its RunResult. The default runs :func:`loadgen.run`
+#: with the point's settings and folder (:func:`_default_runner`).
+PointRunner = Callable[[Any, "_Planned"], RunResult]
 
 
 def run_probes(
     planned: Sequence[_Planned],
     make_sut: Callable[[Any], Any],
-    run_one: ProbeRunner,
+    run_one: PointRunner,
     on_result: Callable[[_Planned, RunResult], None] | None = None,
 ) -> list[tuple[_Planned, RunResult]]:
     """Runs the points in order, each in its own folder, keeping one SUT warm for all the
     points of a parameter value (built by ``make_sut(param)``; closed after them when it is a
-    context manager or has ``close()``). This is the probe loop the capacity search shares in
-    spirit; it is kept this small so the shared probing module can replace it."""
+    context manager or has ``close()``): a :class:`loadgen.probing.ProbeSequence` per SUT,
+    the capacity search's probe loop."""
     done: list[tuple[_Planned, RunResult]] = []
     groups: dict[int, list[_Planned]] = {}
     for p in planned:
         groups.setdefault(p.param_index, []).append(p)
     for group in groups.values():
         with _warm_sut(make_sut(group[0].param)) as sut:
+            probes = ProbeSequence(group[0].log_dir.parent)
             for p in group:
-                p.log_dir.mkdir(parents=True, exist_ok=True)
-                result = run_one(sut, p)
-                done.append((p, result))
+                probe = probes.record(p.log_dir.name, p.log_dir, partial(_run_in, run_one, sut, p))
+                done.append((p, probe.result))
                 if on_result is not None:
-                    on_result(p, result)
+                    on_result(p, probe.result)
     return done
+
+
+def _run_in(run_one: PointRunner, sut: Any, point: _Planned, _folder: Path) -> RunResult:
+    """One point in its folder (the planned one, made by the probe sequence)."""
+    return run_one(sut, point)
 
 
 @contextlib.contextmanager
@@ -359,7 +367,7 @@ def sweep(
     repeats: int = 1,
     confidence: float = 0.95,
     progress: bool | None = False,
-    run_probe: ProbeRunner | None = None,
+    run_probe: PointRunner | None = None,
     on_result: Callable[[Mapping[str, Any]], None] | None = None,
     metrics: MetricOptions | None = None,
 ) -> Sweep:
@@ -468,9 +476,7 @@ def _default_runner(
     axis: str,
     progress: bool | None,
     metrics: MetricOptions | None = None,
-) -> ProbeRunner:
-    from functools import partial
-
+) -> PointRunner:
     from .runner import run as run_test
 
     run = partial(run_test, metrics=metrics)

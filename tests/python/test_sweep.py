@@ -166,6 +166,38 @@ def test_the_probe_runner_can_be_swapped(tmp_path: Path) -> None:
     assert calls == [(50.0, "point-000-rate-50")]
 
 
+def test_the_sweep_and_the_search_share_one_probe_loop(tmp_path: Path) -> None:
+    # Each run is recorded by loadgen.probing's sequence, in the folder planned for it (a
+    # sweep's point folders) or the search's probe-NN-<label> by default, timed, in order.
+    from loadgen.probing import ProbeRunner, ProbeSequence
+    from loadgen.sweeps import run_probes, sweep_points
+
+    seen: list[Path] = []
+
+    def run_one(sut: Any, point: Any) -> loadgen.RunResult:
+        assert point.log_dir.is_dir()  # made before the run
+        seen.append(point.log_dir)
+        return loadgen.run(
+            sut, QSL, short_server().replace(server_target_qps=point.load), log_dir=point.log_dir
+        )
+
+    planned = sweep_points("rate", [40.0, 80.0], [None], 1, tmp_path / "sweep")
+    done = run_probes(planned, lambda _param: NullSut(), run_one)
+    assert seen == [p.log_dir for p in planned] and len(done) == 2
+    assert all((p.log_dir / "mlperf_log_summary.txt").is_file() for p in planned)
+
+    runner = ProbeRunner(NullSut(), QSL, tmp_path / "search")
+    assert isinstance(runner, ProbeSequence)
+    first = runner.run("40 q/s", short_server().replace(server_target_qps=40))
+    second = runner.run(
+        "x", short_server().replace(server_target_qps=80), log_dir=tmp_path / "mine"
+    )
+    assert first.log_dir == tmp_path / "search" / "probe-00-40_q_s"
+    assert second.log_dir == tmp_path / "mine" and second.index == 1
+    assert runner.runs == [first, second] and first.wall_s > 0
+    assert (second.log_dir / "mlperf_log_detail.txt").is_file()
+
+
 def test_the_sweep_exit_status_puts_a_generator_flag_before_validity() -> None:
     from loadgen.sweep_cli import sweep_exit_status
     from loadgen.sweeps import Sweep, SweepPoint

@@ -13,6 +13,7 @@ import dataclasses
 import json
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Literal, get_args
 
@@ -33,7 +34,18 @@ from .datasets import (
 from .probe import EndpointError, Preflight, preflight
 from .requests import Api
 
-__all__ = ["LLM_APIS", "add_settings_arguments", "make_dataset", "settings_from_args"]
+__all__ = [
+    "LLM_APIS",
+    "add_connection_arguments",
+    "add_dataset_arguments",
+    "add_settings_arguments",
+    "EndpointTarget",
+    "check_endpoints",
+    "endpoint_target",
+    "endpoint_sut_from_args",
+    "make_dataset",
+    "settings_from_args",
+]
 
 LLM_APIS = ("openai", "openai-chat", "triton-generate")
 
@@ -282,6 +294,14 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
         help="end the Server run once its latency bounds are each shown met, or one missed "
         "(docs/search.md); the result is then INVALID: outside the submission rules",
     )
+    add_connection_arguments(parser)
+    add_dataset_arguments(parser)
+    add_load_model_arguments(parser)
+    add_settings_arguments(parser)
+
+
+def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
+    """How the client talks to the endpoint (bench, sweep, search)."""
     conn = parser.add_argument_group("connections")
     conn.add_argument(
         "--balance", choices=("round-robin", "least-outstanding"), default="round-robin"
@@ -317,6 +337,10 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
         "--metadata-url",
         help="kserve-grpc: the server's HTTP base URL, to read the model's metadata",
     )
+
+
+def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    """The samples sent (bench, sweep, search): --dataset, or synthetic prompts or tensors."""
     data = parser.add_argument_group("dataset")
     data.add_argument(
         "--dataset", help="prompts (.jsonl) or tensors (.npy/.npz); default: synthetic"
@@ -360,6 +384,9 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument(
         "--dynamic-dim", type=int, default=16, help="random tensors: the size of -1 dimensions"
     )
+
+
+def add_load_model_arguments(parser: argparse.ArgumentParser) -> None:
     load = parser.add_argument_group(
         "load models (instead of the scenario's schedule; docs/load-models.md)"
     )
@@ -393,7 +420,88 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     load.add_argument("--concurrency", type=int, help="a closed loop of N requests in flight")
     load.add_argument("--max-concurrency", type=int, help="trace: a cap that gates arrivals")
     load.add_argument("--load-duration-s", type=float, help="the load model's duration")
-    add_settings_arguments(parser)
+
+
+def check_endpoints(
+    args: argparse.Namespace, urls: Sequence[str], headers: Mapping[str, str]
+) -> Preflight:
+    """Checks every URL before any load (the same model on each replica) and reads the model's
+    metadata from ``--metadata-url`` when the first URL gave none. Raises EndpointError."""
+    found = preflight(urls[0], args.api, args.model, headers=headers, timeout_s=args.timeout_s)
+    for url in urls[1:]:  # every replica must serve the same model
+        preflight(url, args.api, found.model, headers=headers, timeout_s=args.timeout_s)
+    if getattr(args, "metadata_url", None) and found.metadata is None:
+        found = Preflight(
+            found.model,
+            preflight(
+                args.metadata_url,
+                "kserve",
+                found.model,
+                headers=headers,
+                timeout_s=args.timeout_s,
+            ).metadata,
+        )
+    return found
+
+
+def endpoint_sut_from_args(
+    args: argparse.Namespace,
+    urls: Sequence[str],
+    headers: Mapping[str, str],
+    found: Preflight,
+    dataset: Dataset,
+) -> Any:
+    """The endpoint SUT the connection flags describe: the native client, or grpcio's asyncio
+    client for kserve-grpc (docs/net.md, gRPC). Raises ValueError, RuntimeError, OSError or
+    ImportError when no client can be built (a URL the client rejects)."""
+    from .endpoint import Endpoint, EndpointSut
+
+    endpoint = Endpoint(
+        list(urls),
+        api=args.api,
+        model=found.model,
+        stream=not args.no_stream,
+        balance=args.balance,
+        headers=dict(headers),
+        ignore_eos=args.ignore_eos,
+        binary_tensors=args.binary_tensors,
+        first_token=args.first_token,
+        first_byte_timeout_s=args.first_byte_timeout_s or None,
+        total_timeout_s=args.request_timeout_s or None,
+        max_connections=args.max_connections,
+    )
+    if args.api == "kserve-grpc":
+        from .grpc_endpoint import grpc_endpoint_sut
+
+        return grpc_endpoint_sut(endpoint, dataset, timeout_s=args.timeout_s)
+    return EndpointSut(endpoint, dataset, check=False)  # preflight checked every URL
+
+
+@dataclass(frozen=True)
+class EndpointTarget:
+    """What a command that loads a served model builds before any load (sweep, search)."""
+
+    found: Preflight
+    settings: Settings
+    dataset: Dataset
+    sut: Any
+
+
+#: What building a target raises besides EndpointError (a bad setting, dataset or client option).
+TARGET_ERRORS = (ValueError, TypeError, RuntimeError, OSError, ImportError)
+
+
+def endpoint_target(
+    args: argparse.Namespace, urls: Sequence[str], headers: Mapping[str, str], scenario: Scenario
+) -> EndpointTarget:
+    """Checks the endpoints (:func:`check_endpoints`), then builds the settings, the dataset and
+    the endpoint SUT from the flags. Raises EndpointError (nothing was sent) first, or one of
+    TARGET_ERRORS."""
+    found = check_endpoints(args, urls, headers)
+    settings = settings_from_args(args, scenario, args.conf_model or found.model)
+    dataset = make_dataset(args, args.api, found)
+    sut = endpoint_sut_from_args(args, urls, headers, found, dataset)
+    return EndpointTarget(found, settings, dataset, sut)
 
 
 def run_bench(args: argparse.Namespace, headers: Mapping[str, str]) -> int:
@@ -405,20 +513,7 @@ def run_bench(args: argparse.Namespace, headers: Mapping[str, str]) -> int:
             f"(supported: {', '.join(get_args(Api))}); `loadgen probe` can check the endpoint"
         )
     try:
-        found = preflight(urls[0], args.api, args.model, headers=headers, timeout_s=args.timeout_s)
-        for url in urls[1:]:  # every replica must serve the same model
-            preflight(url, args.api, found.model, headers=headers, timeout_s=args.timeout_s)
-        if args.metadata_url and found.metadata is None:
-            found = Preflight(
-                found.model,
-                preflight(
-                    args.metadata_url,
-                    "kserve",
-                    found.model,
-                    headers=headers,
-                    timeout_s=args.timeout_s,
-                ).metadata,
-            )
+        found = check_endpoints(args, urls, headers)
     except EndpointError as e:
         return _fail(f"{e} (nothing was sent: the test did not start)")
     try:
@@ -458,31 +553,10 @@ def _run(
 ) -> int:
     from ..decision import StopWhenDecided
     from ..runner import run
-    from .endpoint import Endpoint, EndpointSut, endpoint_qsl  # the native client
+    from .endpoint import endpoint_qsl
 
     try:
-        endpoint = Endpoint(
-            list(urls),
-            api=args.api,
-            model=found.model,
-            stream=not args.no_stream,
-            balance=args.balance,
-            headers=dict(headers),
-            ignore_eos=args.ignore_eos,
-            binary_tensors=args.binary_tensors,
-            first_token=args.first_token,
-            first_byte_timeout_s=args.first_byte_timeout_s or None,
-            total_timeout_s=args.request_timeout_s or None,
-            max_connections=args.max_connections,
-        )
-        if (
-            args.api == "kserve-grpc"
-        ):  # grpcio's asyncio client, not the native one (docs/net.md, gRPC)
-            from .grpc_endpoint import grpc_endpoint_sut
-
-            sut: Any = grpc_endpoint_sut(endpoint, dataset, timeout_s=args.timeout_s)
-        else:
-            sut = EndpointSut(endpoint, dataset, check=False)  # preflight checked every URL
+        sut = endpoint_sut_from_args(args, urls, headers, found, dataset)
     except (
         ValueError,
         RuntimeError,

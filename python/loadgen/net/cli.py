@@ -9,10 +9,13 @@ import sys
 from .probe import APIS, EndpointError
 
 
-def add_endpoint_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options shared by probe and bench: where the endpoint is and how to talk to it."""
+def add_endpoint_arguments(parser: argparse.ArgumentParser, *, url_optional: bool = False) -> None:
+    """Options shared by probe, bench, sweep and search: where the endpoint is and how to talk
+    to it. ``url_optional``: the command has a built-in SUT to use without a URL."""
     parser.add_argument(
-        "url", help="the endpoint's base URL, e.g. http://127.0.0.1:8080 (host:port for gRPC)"
+        "url",
+        nargs="?" if url_optional else None,
+        help="the endpoint's base URL, e.g. http://127.0.0.1:8080 (host:port for gRPC)",
     )
     parser.add_argument(
         "--api",
