@@ -4,6 +4,7 @@ sweep``, ``search`` and ``--cmakedir``."""
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -138,14 +139,18 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from .report import ReportError, load_run, write_report
+    from .report.sweeps import read_sweep, write_sweep_report
     from .sweeps import is_sweep_dir
 
-    if is_sweep_dir(args.logdir):
-        return _report_sweep(args)
-
-    output = Path(args.output) if args.output else _log_folder(Path(args.logdir)) / "report.html"
+    output = Path(args.output) if args.output else None
     try:
-        written = write_report(load_run(args.logdir), output)
+        if is_sweep_dir(args.logdir):
+            sweep = read_sweep(args.logdir)
+            written = write_sweep_report(sweep, output or sweep.log_dir / "report.html")
+        else:
+            location = Path(args.logdir)
+            folder = location.parent if location.is_file() else location
+            written = write_report(load_run(location), output or folder / "report.html")
     except ReportError as e:
         print(f"loadgen report: {e}", file=sys.stderr)
         return 2
@@ -153,62 +158,30 @@ def _cmd_report(args: argparse.Namespace) -> int:
     for path in written[1:]:
         print(f"  and {path}")
     return 0
-
-
-def _report_sweep(args: argparse.Namespace) -> int:
-    from .report import ReportError
-    from .report.sweeps import read_sweep, write_sweep_report
-
-    try:
-        sweep = read_sweep(args.logdir)
-        output = Path(args.output) if args.output else sweep.log_dir / "report.html"
-        written = write_sweep_report(sweep, output)
-    except ReportError as e:
-        print(f"loadgen report: {e}", file=sys.stderr)
-        return 2
-    print(f"wrote {written[0]}")
-    for path in written[1:]:
-        print(f"  and {path}")
-    return 0
-
-
-def _compare_sweeps(args: argparse.Namespace) -> int:
-    from .report import ReportError, format_compare
-    from .report.sweeps import compare_sweep_rows, read_sweep, write_sweep_compare_html
-
-    try:
-        a, b = read_sweep(args.dir_a), read_sweep(args.dir_b)
-        sys.stdout.write(format_compare(compare_sweep_rows(a, b), "A", "B", width=40))
-        print(f"A = {args.dir_a}\nB = {args.dir_b}")
-        if args.html:
-            print(f"wrote {write_sweep_compare_html(a, b, 'A', 'B', args.html)}")
-    except ReportError as e:
-        print(f"loadgen compare: {e}", file=sys.stderr)
-        return 2
-    return 0
-
-
-def _log_folder(location: Path) -> Path:
-    return location.parent if location.is_file() else location
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from .report import ReportError, compare_rows, format_compare, load_run, write_compare_html
+    from .report.sweeps import compare_sweep_rows, read_sweep, write_sweep_compare_html
     from .sweeps import is_sweep_dir
 
     sweeps = is_sweep_dir(args.dir_a), is_sweep_dir(args.dir_b)
-    if all(sweeps):
-        return _compare_sweeps(args)
-    if any(sweeps):
+    if any(sweeps) and not all(sweeps):
         print("loadgen compare: compare two sweeps or two runs, not one of each", file=sys.stderr)
         return 2
-
     try:
-        a, b = load_run(args.dir_a), load_run(args.dir_b)
-        sys.stdout.write(format_compare(compare_rows(a, b), "A", "B"))
+        if all(sweeps):
+            sweep_a, sweep_b = read_sweep(args.dir_a), read_sweep(args.dir_b)
+            table = format_compare(compare_sweep_rows(sweep_a, sweep_b), "A", "B", width=40)
+            write_html = functools.partial(write_sweep_compare_html, sweep_a, sweep_b)
+        else:
+            run_a, run_b = load_run(args.dir_a), load_run(args.dir_b)
+            table = format_compare(compare_rows(run_a, run_b), "A", "B")
+            write_html = functools.partial(write_compare_html, run_a, run_b)
+        sys.stdout.write(table)
         print(f"A = {args.dir_a}\nB = {args.dir_b}")
         if args.html:
-            print(f"wrote {write_compare_html(a, b, 'A', 'B', args.html)}")
+            print(f"wrote {write_html('A', 'B', args.html)}")
     except ReportError as e:
         print(f"loadgen compare: {e}", file=sys.stderr)
         return 2

@@ -80,31 +80,14 @@ class StageResult:
 
     @classmethod
     def _from_core(cls, s: _core.StageResult, metrics: Metrics | None = None) -> StageResult:
-        return cls(
-            name=s.name,
-            kind=s.kind,
-            measured=s.measured,
-            concurrency=s.concurrency,
-            planned_queries=s.planned_queries,
-            queries_issued=s.queries_issued,
-            samples_completed=s.samples_completed,
-            start_s=s.start_s,
-            duration_s=s.duration_s,
-            issued_qps=s.issued_qps,
-            completed_qps=s.completed_qps,
-            latency_min_ns=s.latency_min_ns,
-            latency_mean_ns=s.latency_mean_ns,
-            latency_max_ns=s.latency_max_ns,
-            latency_percentiles_ns={float(k): int(v) for k, v in s.latency_percentiles_ns.items()},
-            gated_queries=s.gated_queries,
-            gate_wait_mean_ns=s.gate_wait_mean_ns,
-            gate_wait_max_ns=s.gate_wait_max_ns,
-            ran_out=s.ran_out,
-            metrics=metrics,
-            conversations_planned=s.conversations_planned,
-            conversations_started=s.conversations_started,
-            conversations_completed=s.conversations_completed,
-        )
+        # Every field but `metrics` (computed in Python) has the bound StageResult's name.
+        values = {
+            f.name: getattr(s, f.name) for f in dataclasses.fields(cls) if f.name != "metrics"
+        }
+        values["latency_percentiles_ns"] = {
+            float(k): int(v) for k, v in s.latency_percentiles_ns.items()
+        }
+        return cls(**values, metrics=metrics)
 
 
 @dataclass(frozen=True)

@@ -7,22 +7,14 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
-#include <numeric>
-#include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "common/clock.h"
 #include "common/errors.h"
 #include "schedule/load_models/load_plan.h"
-#include "session/session.h"
+#include "session_harness.h"
 
 namespace loadgen {
 namespace {
@@ -30,6 +22,9 @@ namespace {
 using schedule::ArrivalKind;
 using schedule::ConversationSet;
 using schedule::StageSpec;
+using test_harness::DelayedSut;
+using test_harness::LoadedSet;
+using test_harness::PlanSettings;
 
 // Conversation c has `turns[c]` turns; its turn t is QSL sample 10 * c + t.
 std::shared_ptr<ConversationSet> Conversations(const std::vector<uint64_t>& turns) {
@@ -51,22 +46,6 @@ StageSpec ConversationStage(std::shared_ptr<ConversationSet> set, uint64_t users
   s.think_time_ns = think_ns;
   s.queries = conversations;
   return s;
-}
-
-settings::EffectiveSettings Settings() {
-  settings::EffectiveSettings s;
-  s.scenario = mlperf::TestScenario::Server;
-  s.samples_per_query = 1;
-  s.schedule_rng_seed = 16159082839903944936ull;
-  s.sample_index_rng_seed = 2747215439041700203ull;
-  return s;
-}
-
-schedule::LoadableSet AllOf(uint64_t n) {
-  schedule::LoadableSet set;
-  for (uint64_t i = 0; i < n; ++i) set.samples.push_back(i);
-  set.dist_end = n;
-  return set;
 }
 
 TEST(ConversationSchedule, IsASeededShuffleWithThinkTimesPerTurn) {
@@ -117,7 +96,7 @@ TEST(ConversationPlan, HoldsTheTurnsInStartOrderAndRefusesWhatCannotRun) {
   model.stages.push_back(ConversationStage(set, 2, 1000));
   schedule::SequenceState sequence;
   const schedule::LoadPlan load =
-      schedule::GenerateLoadPlan(model, Settings(), AllOf(64), sequence);
+      schedule::GenerateLoadPlan(model, PlanSettings(), LoadedSet(64), sequence);
   ASSERT_EQ(load.stages.size(), 1u);
   const schedule::StagePlan& stage = load.stages[0];
   ASSERT_TRUE(stage.conversations);
@@ -134,126 +113,26 @@ TEST(ConversationPlan, HoldsTheTurnsInStartOrderAndRefusesWhatCannotRun) {
     m.stages.push_back(std::move(spec));
     schedule::SequenceState seq;
     try {
-      schedule::GenerateLoadPlan(m, Settings(), loaded, seq);
+      schedule::GenerateLoadPlan(m, PlanSettings(), loaded, seq);
       ADD_FAILURE() << "not refused: " << why;
     } catch (const SettingsError& e) {
       EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
     }
   };
-  refused(ConversationStage(set, 0, 0), AllOf(64), "users must be at least 1");
-  refused(ConversationStage(set, 1, -1), AllOf(64), "think time is negative");
-  refused(ConversationStage(set, 1, 0, 4), AllOf(64), "only 3");
-  refused(ConversationStage(std::make_shared<ConversationSet>(), 1, 0), AllOf(64),
+  refused(ConversationStage(set, 0, 0), LoadedSet(64), "users must be at least 1");
+  refused(ConversationStage(set, 1, -1), LoadedSet(64), "think time is negative");
+  refused(ConversationStage(set, 1, 0, 4), LoadedSet(64), "only 3");
+  refused(ConversationStage(std::make_shared<ConversationSet>(), 1, 0), LoadedSet(64),
           "no conversations");
   // Sample 20 (conversation 2's first turn) is not loaded.
-  refused(ConversationStage(set, 1, 0), AllOf(15), "is sample 20, which is not in the loaded");
+  refused(ConversationStage(set, 1, 0), LoadedSet(15), "is sample 20, which is not in the loaded");
 }
 
-// Answers each sample `delay` after its issue (one worker thread, in issue order) and records
-// the issue and completion time of every sample.
-class TimedSut : public mlperf::SystemUnderTest {
- public:
-  TimedSut(record::ActiveSeries* active, std::chrono::microseconds delay)
-      : active_(active), delay_(delay), worker_([this] { Serve(); }) {}
-  ~TimedSut() override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    worker_.join();
-  }
-  const std::string& Name() override { return name_; }
-  void IssueQuery(const std::vector<mlperf::QuerySample>& samples) override {
-    const int64_t now = NowNs();
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const mlperf::QuerySample& s : samples) {
-      pending_.push_back({s.id, s.index, now + delay_.count() * 1000});
-      issued.push_back({s.index, now});
-    }
-    in_flight_ += static_cast<int>(samples.size());
-    max_in_flight = std::max(max_in_flight, in_flight_);
-    cv_.notify_all();
-  }
-  void FlushQueries() override {}
-
-  struct Event {
-    size_t index;
-    int64_t ns;
-  };
-  std::vector<Event> issued;              // in issue order
-  std::map<size_t, int64_t> answered_ns;  // by sample (each sample is issued once here)
-  int max_in_flight = 0;
-
- private:
-  struct Pending {
-    uint64_t id;
-    size_t index;
-    int64_t due_ns;
-  };
-  void Serve() {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (true) {
-      cv_.wait(lock, [this] { return stop_ || !pending_.empty(); });
-      if (stop_) return;
-      const Pending p = pending_.front();
-      lock.unlock();
-      while (NowNs() < p.due_ns) std::this_thread::sleep_for(std::chrono::microseconds(100));
-      lock.lock();
-      pending_.pop_front();
-      --in_flight_;
-      answered_ns[p.index] = NowNs();  // before the completion: the next turn may follow
-      lock.unlock();
-      mlperf::QuerySampleResponse r{p.id, 0, 0};
-      active_->Complete(&r, 1, {});
-      lock.lock();
-    }
-  }
-
-  record::ActiveSeries* active_;
-  std::chrono::microseconds delay_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Pending> pending_;
-  int in_flight_ = 0;
-  bool stop_ = false;
-  std::string name_ = "TimedSut";
-  std::thread worker_;
-};
-
-class Qsl : public mlperf::QuerySampleLibrary {
- public:
-  const std::string& Name() override { return name_; }
-  size_t TotalSampleCount() override { return 100; }
-  size_t PerformanceSampleCount() override { return 100; }
-  void LoadSamplesToRam(const std::vector<mlperf::QuerySampleIndex>&) override {}
-  void UnloadSamplesFromRam(const std::vector<mlperf::QuerySampleIndex>&) override {}
-
- private:
-  std::string name_ = "Qsl";
-};
-
-class ConversationSessionTest : public ::testing::Test {
+// Conversation c's turn t is sample 10 * c + t: a QSL of 100 samples.
+class ConversationSessionTest : public test_harness::LoadModelSessionTest {
  protected:
-  void SetUp() override {
-    dir_ =
-        std::filesystem::temp_directory_path() /
-        ("lg_conv_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    log_settings_.log_output.outdir = dir_.string();
-    settings_.scenario = mlperf::TestScenario::Server;
-    settings_.server_target_latency_ns = 1'000'000'000;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  ConversationSessionTest() : LoadModelSessionTest(100) {}
 
-  session::TestOutcome Run(mlperf::SystemUnderTest* sut, std::vector<StageSpec> stages) {
-    model_.stages = std::move(stages);
-    session::Environment env{&config_, &active_, &threads_};
-    env.load_model = &model_;
-    session::Session session(sut, &qsl_, settings_, log_settings_, "", env);
-    return session.Run();
-  }
   // The order the session's plan starts conversations in (the same seeds as the run).
   std::vector<uint32_t> PlannedOrder(const std::vector<StageSpec>& stages) {
     schedule::LoadModel model;
@@ -266,15 +145,6 @@ class ConversationSessionTest : public ::testing::Test {
         .stages[0]
         .conversations->order;
   }
-
-  std::filesystem::path dir_;
-  mlperf::LogSettings log_settings_;
-  mlperf::TestSettings settings_;
-  settings::ConfigContext config_;
-  record::ActiveSeries active_;
-  issue::IssueThreadPool threads_;
-  schedule::LoadModel model_;
-  Qsl qsl_;
 };
 
 TEST_F(ConversationSessionTest, OneUserIssuesThePlannedTurnsInOrderAfterEachAnswerAndThink) {
@@ -282,16 +152,14 @@ TEST_F(ConversationSessionTest, OneUserIssuesThePlannedTurnsInOrderAfterEachAnsw
   const int64_t think = 20'000'000;
   const std::vector<StageSpec> stages = {ConversationStage(set, 1, think)};
   const std::vector<uint32_t> order = PlannedOrder(stages);
-  TimedSut sut(&active_, std::chrono::microseconds(1000));
+  DelayedSut sut(&h_.active, std::chrono::microseconds(1000));
   const session::TestOutcome out = Run(&sut, stages);
 
   std::vector<size_t> expected;
   for (uint32_t c : order) {
     for (uint64_t t = 0; t < set->turns(c); ++t) expected.push_back(set->sample(c, t));
   }
-  std::vector<size_t> got;
-  for (const auto& e : sut.issued) got.push_back(e.index);
-  EXPECT_EQ(got, expected);  // exactly: which samples, in which order
+  EXPECT_EQ(sut.IssuedIndices(), expected);  // exactly: which samples, in which order
   EXPECT_EQ(sut.max_in_flight, 1);
   // Turn k+1 of a conversation leaves at least the think time after turn k's answer; the
   // first turn of the next conversation follows the previous conversation's last answer.
@@ -322,7 +190,7 @@ TEST_F(ConversationSessionTest, ManyUsersRunThatManyConversationsAtOnceEachInTur
   const int64_t think = 2'000'000;
   const std::vector<StageSpec> stages = {ConversationStage(set, 3, think)};
   const std::vector<uint32_t> order = PlannedOrder(stages);
-  TimedSut sut(&active_, std::chrono::microseconds(1500));
+  DelayedSut sut(&h_.active, std::chrono::microseconds(1500));
   const session::TestOutcome out = Run(&sut, stages);
 
   std::string all;
@@ -364,7 +232,7 @@ TEST_F(ConversationSessionTest, ADurationCutsTheConversationsThatAreStillRunning
   auto set = Conversations(std::vector<uint64_t>(8, 5));
   StageSpec stage = ConversationStage(set, 2, 20'000'000);  // 5 turns, 20 ms apart
   stage.duration_ns = 50'000'000;                           // time for about 3 turns per user
-  TimedSut sut(&active_, std::chrono::microseconds(500));
+  DelayedSut sut(&h_.active, std::chrono::microseconds(500));
   const session::TestOutcome out = Run(&sut, {stage});
   ASSERT_EQ(out.stages.size(), 1u);
   EXPECT_EQ(out.stages[0].conversations_started, 2u);

@@ -3,10 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,12 +12,11 @@
 #include "loadgen/failure.h"
 #include "record/active_series.h"
 #include "record/series_recorder.h"
-#include "session/session.h"
+#include "session_harness.h"
 
 namespace loadgen {
 namespace {
 
-namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 TEST(SampleFailureNamesTest, RoundTripAndRejectUnknown) {
@@ -154,25 +150,6 @@ TEST_F(FailedTokenRecorderTest, FailedSamplesLogNoTokenErrors) {
 
 // --- Whole tests ---
 
-struct Env {
-  settings::ConfigContext config;
-  record::ActiveSeries active;
-  issue::IssueThreadPool threads;
-  session::Environment Get() { return session::Environment{&config, &active, &threads}; }
-};
-
-class FixedQsl : public mlperf::QuerySampleLibrary {
- public:
-  const std::string& Name() override { return name_; }
-  size_t TotalSampleCount() override { return 16; }
-  size_t PerformanceSampleCount() override { return 16; }
-  void LoadSamplesToRam(const std::vector<mlperf::QuerySampleIndex>&) override {}
-  void UnloadSamplesFromRam(const std::vector<mlperf::QuerySampleIndex>&) override {}
-
- private:
-  std::string name_ = "FixedQSL";
-};
-
 // Fails every third query with http_5xx, completes the rest (inline).
 class EveryThirdFailsSut : public mlperf::SystemUnderTest {
  public:
@@ -199,37 +176,19 @@ class EveryThirdFailsSut : public mlperf::SystemUnderTest {
 
 class FailedRunTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("lg_failed_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    log_settings_.log_output.outdir = dir_.string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string Read(const char* name) {
-    std::ifstream f(dir_ / name);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-  }
   static bool Has(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
   }
-  fs::path dir_;
-  mlperf::LogSettings log_settings_;
-  Env env_;
-  FixedQsl qsl_;
+  test_harness::SessionHarness h_;
+  test_harness::TestQsl qsl_{16};
 };
 
 TEST_F(FailedRunTest, AnyFailedSampleMakesTheRunInvalidWithTheReasonLogged) {
-  EveryThirdFailsSut sut(&env_.active);
+  EveryThirdFailsSut sut(&h_.active);
   mlperf::TestSettings s;
   s.min_query_count = 12;
   s.min_duration_ms = 0;
-  session::Session run(&sut, &qsl_, s, log_settings_, "", env_.Get());
-  const session::TestOutcome out = run.Run();
+  const session::TestOutcome out = h_.Run(&sut, &qsl_, s);
   ASSERT_TRUE(out.performance.has_value());
   const results::PerformanceSummary& perf = *out.performance;
   EXPECT_EQ(perf.sample_count, 12u);
@@ -240,7 +199,7 @@ TEST_F(FailedRunTest, AnyFailedSampleMakesTheRunInvalidWithTheReasonLogged) {
   EXPECT_EQ(out.failed_samples, 4u);
   EXPECT_EQ(out.errors, 1u);  // the series' failure line, nothing per sample
 
-  const std::string detail = Read("mlperf_log_detail.txt");
+  const std::string detail = h_.Detail();
   EXPECT_TRUE(Has(detail, "\"key\": \"result_validity\", \"value\": \"INVALID\","));
   EXPECT_TRUE(Has(detail, "\"key\": \"loadgen_failed_samples\", \"value\": 4,"));
   EXPECT_TRUE(Has(detail,
@@ -253,7 +212,7 @@ TEST_F(FailedRunTest, AnyFailedSampleMakesTheRunInvalidWithTheReasonLogged) {
                   "\"key\": \"loadgen_series_failed_samples\", \"value\": "
                   "{\"mode\":\"PerformanceOnly\",\"count\":4,\"by_reason\":"
                   "{\"http_5xx\":4}},"));
-  const std::string summary = Read("mlperf_log_summary.txt");
+  const std::string summary = h_.Read("mlperf_log_summary.txt");
   EXPECT_TRUE(Has(summary, "Result is : INVALID\n"));
   EXPECT_TRUE(Has(summary,
                   "Recommendations:\n * 4 of 12 samples failed (http_5xx: 4): the SUT "
@@ -262,15 +221,14 @@ TEST_F(FailedRunTest, AnyFailedSampleMakesTheRunInvalidWithTheReasonLogged) {
 }
 
 TEST_F(FailedRunTest, TokenRunFailuresAreCountedNotTokenErrors) {
-  EveryThirdFailsSut sut(&env_.active);
+  EveryThirdFailsSut sut(&h_.active);
   mlperf::TestSettings s;
   s.scenario = mlperf::TestScenario::Offline;
   s.min_query_count = 1;
   s.min_duration_ms = 0;
   s.offline_expected_qps = 12;
   s.use_token_latencies = true;
-  session::Session run(&sut, &qsl_, s, log_settings_, "", env_.Get());
-  const session::TestOutcome out = run.Run();
+  const session::TestOutcome out = h_.Run(&sut, &qsl_, s);
   ASSERT_TRUE(out.performance.has_value());
   EXPECT_EQ(out.performance->failed_samples,
             out.performance->sample_count / 3 + (out.performance->sample_count % 3 ? 1 : 0));
@@ -307,13 +265,13 @@ class HoldingSut : public mlperf::SystemUnderTest, public CancellableSut {
 // A graceful stop (Ctrl-C's first press) would wait up to kDrainTimeout for the outstanding
 // samples; a cancellable SUT completes them as cancelled at once instead.
 TEST_F(FailedRunTest, GracefulStopCancelsOutstandingSamplesOfACancellableSut) {
-  HoldingSut sut(&env_.active);
+  HoldingSut sut(&h_.active);
   mlperf::TestSettings s;
   s.scenario = mlperf::TestScenario::Offline;
   s.min_query_count = 1;
   s.min_duration_ms = 0;
   s.offline_expected_qps = 16;
-  session::Session run(&sut, &qsl_, s, log_settings_, "", env_.Get());
+  session::Session run(&sut, &qsl_, s, h_.log_settings, "", h_.Env());
   std::thread stopper([&] {
     std::this_thread::sleep_for(200ms);
     run.Abort("Interrupted", /*is_error=*/false, /*graceful=*/true);
@@ -329,7 +287,7 @@ TEST_F(FailedRunTest, GracefulStopCancelsOutstandingSamplesOfACancellableSut) {
   EXPECT_GT(out.failed_samples, 0u);
   EXPECT_EQ(out.failed_by_reason[static_cast<size_t>(SampleFailure::kCancelled)],
             out.failed_samples);
-  EXPECT_TRUE(Has(Read("mlperf_log_summary.txt"), "Result is : INVALID\n"));
+  EXPECT_TRUE(Has(h_.Read("mlperf_log_summary.txt"), "Result is : INVALID\n"));
 }
 
 // A test that ends normally has nothing outstanding: no cancellation.
@@ -341,12 +299,11 @@ TEST_F(FailedRunTest, NormalEndDoesNotCancel) {
       HoldingSut::CancelOutstanding();  // completes at once (as failed; not what is tested)
       --cancels;
     }
-  } sut(&env_.active);
+  } sut(&h_.active);
   mlperf::TestSettings s;
   s.min_query_count = 4;
   s.min_duration_ms = 0;
-  session::Session run(&sut, &qsl_, s, log_settings_, "", env_.Get());
-  run.Run();
+  h_.Run(&sut, &qsl_, s);
   EXPECT_EQ(sut.cancels, 0);
 }
 

@@ -4,32 +4,15 @@
 // the detail log.
 #include <gtest/gtest.h>
 
-#include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "common/clock.h"
-#include "session/session.h"
+#include "session_harness.h"
 
 namespace loadgen::session {
 namespace {
-
-namespace fs = std::filesystem;
-
-class Qsl : public mlperf::QuerySampleLibrary {
- public:
-  const std::string& Name() override { return name_; }
-  size_t TotalSampleCount() override { return 64; }
-  size_t PerformanceSampleCount() override { return 64; }
-  void LoadSamplesToRam(const std::vector<mlperf::QuerySampleIndex>&) override {}
-  void UnloadSamplesFromRam(const std::vector<mlperf::QuerySampleIndex>&) override {}
-
- private:
-  std::string name_ = "Qsl";
-};
 
 // Spins `hold_ns` inside IssueQuery (0: none), then completes the samples inline.
 class SpinningSut : public mlperf::SystemUnderTest {
@@ -55,40 +38,19 @@ class SpinningSut : public mlperf::SystemUnderTest {
 
 class GeneratorCheckSession : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("lg_gencheck_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    log_settings_.log_output.outdir = dir_.string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   TestOutcome RunServer(int64_t hold_ns, double qps, uint64_t queries) {
-    Qsl qsl;
-    SpinningSut sut(&active_, hold_ns);
+    test_harness::TestQsl qsl;
+    SpinningSut sut(&h_.active, hold_ns);
     mlperf::TestSettings s;
     s.scenario = mlperf::TestScenario::Server;
     s.server_target_qps = qps;
     s.server_target_latency_ns = 10000000000;
     s.min_duration_ms = 0;
     s.min_query_count = queries;
-    Session session(&sut, &qsl, s, log_settings_, "", Environment{&config_, &active_, &threads_});
-    return session.Run();
-  }
-  std::string Detail() {
-    std::ifstream f(dir_ / "mlperf_log_detail.txt");
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
+    return h_.Run(&sut, &qsl, s);
   }
 
-  fs::path dir_;
-  mlperf::LogSettings log_settings_;
-  settings::ConfigContext config_;
-  record::ActiveSeries active_;
-  issue::IssueThreadPool threads_;
+  test_harness::SessionHarness h_;
 };
 
 TEST_F(GeneratorCheckSession, AnIssueCallbackSlowerThanTheScheduleIsFlagged) {
@@ -106,8 +68,8 @@ TEST_F(GeneratorCheckSession, AnIssueCallbackSlowerThanTheScheduleIsFlagged) {
   EXPECT_TRUE(c.generator_limited);
   EXPECT_EQ(c.cause, "sut_issue_callback");
   EXPECT_FALSE(c.has_client);
-  EXPECT_NE(Detail().find("\"key\": \"loadgen_generator_check\", \"value\": "
-                          "{\"generator_limited\":true,\"reasons\":[\"lateness\"]"),
+  EXPECT_NE(h_.Detail().find("\"key\": \"loadgen_generator_check\", \"value\": "
+                             "{\"generator_limited\":true,\"reasons\":[\"lateness\"]"),
             std::string::npos);
 }
 
@@ -123,7 +85,7 @@ TEST_F(GeneratorCheckSession, AFastSutAtAModestRateIsNot) {
   EXPECT_FALSE(c.generator_limited);
   EXPECT_TRUE(c.reasons.empty());
   EXPECT_LE(c.max_outstanding, 1u);  // completed inside IssueQuery
-  EXPECT_NE(Detail().find("{\"generator_limited\":false,"), std::string::npos);
+  EXPECT_NE(h_.Detail().find("{\"generator_limited\":false,"), std::string::npos);
 }
 
 }  // namespace

@@ -8,7 +8,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -17,7 +16,7 @@
 #include "common/errors.h"
 #include "schedule/load_models/load_plan.h"
 #include "session/plan_streamer.h"
-#include "session/session.h"
+#include "session_harness.h"
 
 namespace loadgen {
 namespace {
@@ -28,23 +27,8 @@ using schedule::LoadPlan;
 using schedule::LoadPlanGenerator;
 using schedule::StageSpec;
 using session::PlanStreamer;
-
-settings::EffectiveSettings Settings() {
-  settings::EffectiveSettings s;
-  s.scenario = mlperf::TestScenario::Server;
-  s.performance_sample_count = 64;
-  s.samples_per_query = 1;
-  s.schedule_rng_seed = 16159082839903944936ull;
-  s.sample_index_rng_seed = 2747215439041700203ull;
-  return s;
-}
-
-schedule::LoadableSet Set(uint64_t n) {
-  schedule::LoadableSet set;
-  for (uint64_t i = 0; i < n; ++i) set.samples.push_back(i);
-  set.dist_end = n;
-  return set;
-}
+using test_harness::LoadedSet;
+using test_harness::PlanSettings;
 
 StageSpec Open(ArrivalKind kind, double qps, int64_t duration_ns, uint64_t queries = 0) {
   StageSpec s;
@@ -89,11 +73,12 @@ LoadModel EveryKind() {
 TEST(LoadPlanGenerator, GivesTheSamePlanHoweverGenerationIsCut) {
   const LoadModel model = EveryKind();
   schedule::SequenceState whole_sequence;
-  const LoadPlan whole = schedule::GenerateLoadPlan(model, Settings(), Set(64), whole_sequence);
+  const LoadPlan whole =
+      schedule::GenerateLoadPlan(model, PlanSettings(), LoadedSet(64), whole_sequence);
   for (uint64_t step : {uint64_t{1}, uint64_t{7}, uint64_t{1000}}) {
     schedule::SequenceState sequence;
-    const settings::EffectiveSettings settings = Settings();
-    const schedule::LoadableSet set = Set(64);
+    const settings::EffectiveSettings settings = PlanSettings();
+    const schedule::LoadableSet set = LoadedSet(64);
     LoadPlanGenerator generator(model, settings, set, sequence);
     uint64_t steps = 0;
     while (!generator.Generate(step)) {
@@ -120,10 +105,10 @@ TEST(LoadPlanGenerator, GivesTheSamePlanHoweverGenerationIsCut) {
 }
 
 TEST(LoadPlanGenerator, StreamsOnlyLongPlansWithoutAccuracySampling) {
-  const schedule::LoadableSet set = Set(64);
+  const schedule::LoadableSet set = LoadedSet(64);
   schedule::SequenceState sequence;
   LoadModel small = EveryKind();
-  const settings::EffectiveSettings settings = Settings();
+  const settings::EffectiveSettings settings = PlanSettings();
   EXPECT_FALSE(LoadPlanGenerator(small, settings, set, sequence).ShouldStream(1 << 20));
   LoadModel long_run;
   long_run.stages.push_back(Open(ArrivalKind::kConstantRate, 100'000, 600'000'000'000));
@@ -149,8 +134,8 @@ TEST(LoadPlanGenerator, AStreamedPlanStaysABoundedNumberOfQueriesAheadOfTheIssue
   // 600 s at 100k queries/s: 60M queries, 960 MB materialised.
   LoadModel model;
   model.stages.push_back(Open(ArrivalKind::kGamma, 100'000, 600'000'000'000));
-  const settings::EffectiveSettings settings = Settings();
-  const schedule::LoadableSet set = Set(64);
+  const settings::EffectiveSettings settings = PlanSettings();
+  const schedule::LoadableSet set = LoadedSet(64);
   schedule::SequenceState sequence;
   LoadPlanGenerator generator(model, settings, set, sequence);
   ASSERT_TRUE(generator.ShouldStream(1 << 20));
@@ -204,53 +189,25 @@ class InlineSut : public mlperf::SystemUnderTest {
   std::string name_ = "InlineSut";
 };
 
-class Qsl : public mlperf::QuerySampleLibrary {
- public:
-  const std::string& Name() override { return name_; }
-  size_t TotalSampleCount() override { return 64; }
-  size_t PerformanceSampleCount() override { return 64; }
-  void LoadSamplesToRam(const std::vector<mlperf::QuerySampleIndex>&) override {}
-  void UnloadSamplesFromRam(const std::vector<mlperf::QuerySampleIndex>&) override {}
+using LoadPlanStreaming = test_harness::LoadModelSessionTest;
 
- private:
-  std::string name_ = "Qsl";
-};
-
-TEST(LoadPlanStreaming, ALongMultiStagePlanRunsStreamedWithThePlansSamples) {
-  const auto dir = std::filesystem::temp_directory_path() / "lg_load_streaming";
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  mlperf::LogSettings log_settings;
-  log_settings.log_output.outdir = dir.string();
-  mlperf::TestSettings settings;
-  settings.scenario = mlperf::TestScenario::Server;
-  settings.server_target_latency_ns = 1'000'000'000;
+TEST_F(LoadPlanStreaming, ALongMultiStagePlanRunsStreamedWithThePlansSamples) {
   // 1.2M queries due within 0.3 s (more than the 2^20 that are generated before issuing),
   // then a closed loop of 1000: the stages after a streamed one start when it is generated.
-  LoadModel model;
-  model.stages.push_back(Open(ArrivalKind::kConstantRate, 4'000'000, 300'000'000));
   StageSpec closed;
   closed.kind = ArrivalKind::kConcurrency;
   closed.concurrency = 2;
   closed.queries = 1000;
-  model.stages.push_back(closed);
-
-  settings::ConfigContext config;
-  record::ActiveSeries active;
-  issue::IssueThreadPool threads;
-  session::Environment env{&config, &active, &threads};
-  env.load_model = &model;
-  Qsl qsl;
-  InlineSut sut(&active);
-  session::Session session(&sut, &qsl, settings, log_settings, "", env);
-  const session::TestOutcome out = session.Run();
+  InlineSut sut(&h_.active);
+  const session::TestOutcome out =
+      Run(&sut, {Open(ArrivalKind::kConstantRate, 4'000'000, 300'000'000), closed});
 
   // The same plan generated in one go, from the effective settings the session used.
   Diagnostics diagnostics;
-  const settings::EffectiveSettings e = settings::Normalize(settings, 64, 64, &diagnostics);
+  const settings::EffectiveSettings e = settings::Normalize(settings_, 64, 64, &diagnostics);
   const auto sets = schedule::GenerateLoadableSets(e, e.performance_sample_count, 64);
   schedule::SequenceState sequence;
-  LoadPlanGenerator check(model, e, sets.front(), sequence);
+  LoadPlanGenerator check(model_, e, sets.front(), sequence);
   ASSERT_TRUE(check.ShouldStream(schedule::QueryGenerator::kStreamFromQueries));
   check.Finish();
   const schedule::SeriesPlan& plan = check.load().plan;
@@ -261,7 +218,6 @@ TEST(LoadPlanStreaming, ALongMultiStagePlanRunsStreamedWithThePlansSamples) {
   EXPECT_EQ(out.stages[0].samples_completed, 1'200'000u);
   EXPECT_EQ(out.stages[1].queries_issued, 1000u);
   EXPECT_EQ(out.errors, 0u);
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

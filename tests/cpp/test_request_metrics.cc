@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <filesystem>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -13,7 +12,7 @@
 #include "common/clock.h"
 #include "results/log_histogram.h"
 #include "results/request_metrics.h"
-#include "session/session.h"
+#include "session_harness.h"
 
 namespace loadgen::results {
 namespace {
@@ -193,18 +192,6 @@ TEST(RequestMetrics, RefusesPercentilesOutsideTheRangeAndUnnamedTiers) {
 
 // --- The session's request table -----------------------------------------------------------
 
-class TinyQsl : public mlperf::QuerySampleLibrary {
- public:
-  const std::string& Name() override { return name_; }
-  size_t TotalSampleCount() override { return 64; }
-  size_t PerformanceSampleCount() override { return 64; }
-  void LoadSamplesToRam(const std::vector<mlperf::QuerySampleIndex>&) override {}
-  void UnloadSamplesFromRam(const std::vector<mlperf::QuerySampleIndex>&) override {}
-
- private:
-  std::string name_ = "TinyQsl";
-};
-
 // Answers inline: the first token, then index % 5 + 2 tokens. Records what it was given.
 class InlineTokenSut : public mlperf::SystemUnderTest {
  public:
@@ -228,12 +215,7 @@ class InlineTokenSut : public mlperf::SystemUnderTest {
 };
 
 TEST(RequestTable, TheSessionKeepsOneRowPerCompletedSampleWithItsStageAndTokens) {
-  namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / "lg_request_table";
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  mlperf::LogSettings log_settings;
-  log_settings.log_output.outdir = dir.string();
+  test_harness::SessionHarness h;
   mlperf::TestSettings settings;
   settings.scenario = mlperf::TestScenario::Server;
   settings.server_target_latency_ns = 1'000'000'000;
@@ -249,21 +231,16 @@ TEST(RequestTable, TheSessionKeepsOneRowPerCompletedSampleWithItsStageAndTokens)
   main.concurrency = 1;
   main.queries = 30;
   model.stages = {warm, main};
-  settings::ConfigContext config;
-  record::ActiveSeries active;
-  issue::IssueThreadPool threads;
-  session::Environment env{&config, &active, &threads};
-  env.load_model = &model;
+  session::Environment env = h.Env(&model);
   env.keep_requests = true;
-  InlineTokenSut sut(&active);
-  TinyQsl qsl;
+  InlineTokenSut sut(&h.active);
+  test_harness::TestQsl qsl;
   const int64_t before = NowNs();
   session::TestOutcome out;
   {
-    session::Session s(&sut, &qsl, settings, log_settings, "", env);
+    session::Session s(&sut, &qsl, settings, h.log_settings, "", env);
     out = s.Run();
   }
-  fs::remove_all(dir);
   ASSERT_EQ(out.requests.size(), 50u);
   EXPECT_GE(out.requests_origin_ns, before);
   ASSERT_EQ(out.stages.size(), 2u);

@@ -4,48 +4,20 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 #include <thread>
 #include <vector>
 
 #include "common/errors.h"
 #include "loadgen/session.h"
 #include "schedule/plan.h"
-#include "session/session.h"
+#include "session_harness.h"
 #include "settings/effective_settings.h"
 
 namespace loadgen::session {
 namespace {
 
-namespace fs = std::filesystem;
-
-struct Env {
-  settings::ConfigContext config;
-  record::ActiveSeries active;
-  issue::IssueThreadPool threads;
-  Environment Get() { return Environment{&config, &active, &threads}; }
-};
-
-class TestQsl : public mlperf::QuerySampleLibrary {
- public:
-  TestQsl(size_t total, size_t perf) : total_(total), perf_(perf) {}
-  const std::string& Name() override { return name_; }
-  size_t TotalSampleCount() override { return total_; }
-  size_t PerformanceSampleCount() override { return perf_; }
-  void LoadSamplesToRam(const std::vector<mlperf::QuerySampleIndex>& s) override {
-    loads.push_back(s);
-  }
-  void UnloadSamplesFromRam(const std::vector<mlperf::QuerySampleIndex>&) override { ++unloads; }
-  std::vector<std::vector<mlperf::QuerySampleIndex>> loads;
-  int unloads = 0;
-
- private:
-  std::string name_ = "TestQSL";
-  size_t total_, perf_;
-};
+using test_harness::TestQsl;
 
 // Completes every sample inline through the given ActiveSeries, with 4 payload bytes.
 class InlineSut : public mlperf::SystemUnderTest {
@@ -81,36 +53,18 @@ class InlineSut : public mlperf::SystemUnderTest {
 
 class SessionTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("lg_session_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-            "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    log_settings_.log_output.outdir = dir_.string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string Read(const char* name) {
-    std::ifstream f(dir_ / name);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-  }
-  fs::path dir_;
-  mlperf::LogSettings log_settings_;
-  Env env_;
+  test_harness::SessionHarness h_;
 };
 
 TEST_F(SessionTest, SingleStreamMatchesAppendixBSmallCase) {
   // docs/official-behaviour.md#schedule-test-vectors, "small": total 20, perf 5, seeds 0,
   // 12 queries.
   TestQsl qsl(20, 5);
-  InlineSut sut(&env_.active);
+  InlineSut sut(&h_.active);
   mlperf::TestSettings s;
   s.min_query_count = 12;
   s.min_duration_ms = 0;
-  Session session(&sut, &qsl, s, log_settings_, "", env_.Get());
-  TestOutcome out = session.Run();
+  TestOutcome out = h_.Run(&sut, &qsl, s);
   ASSERT_EQ(qsl.loads.size(), 1u);
   EXPECT_EQ(qsl.loads[0], (std::vector<size_t>{2, 4, 3, 0, 1}));
   EXPECT_EQ(sut.issued, (std::vector<size_t>{3, 0, 0, 4, 3, 4, 1, 2, 1, 4, 4, 3}));
@@ -119,10 +73,10 @@ TEST_F(SessionTest, SingleStreamMatchesAppendixBSmallCase) {
   ASSERT_TRUE(out.performance.has_value());
   EXPECT_EQ(out.performance->queries_issued, 12u);
   EXPECT_EQ(out.errors, 0u);
-  const std::string detail = Read("mlperf_log_detail.txt");
+  const std::string detail = h_.Detail();
   EXPECT_NE(detail.find("\"key\": \"result_query_count\", \"value\": 12,"), std::string::npos);
   EXPECT_NE(detail.find("\"key\": \"num_errors\", \"value\": 0,"), std::string::npos);
-  const std::string summary = Read("mlperf_log_summary.txt");
+  const std::string summary = h_.Read("mlperf_log_summary.txt");
   EXPECT_NE(summary.find("Scenario : SingleStream"), std::string::npos);
   EXPECT_NE(summary.find("No errors encountered during test."), std::string::npos);
 }
@@ -132,7 +86,7 @@ TEST_F(SessionTest, SingleStreamMatchesAppendixBSmallCase) {
 // keys with the final values.
 TEST_F(SessionTest, StreamedServerSeriesIssuesTheSamePlanAsOneGeneratedUpFront) {
   TestQsl qsl(256, 64);
-  InlineSut sut(&env_.active);
+  InlineSut sut(&h_.active);
   mlperf::TestSettings s;
   s.scenario = mlperf::TestScenario::Server;
   s.server_target_qps = 1.5e6;
@@ -151,13 +105,12 @@ TEST_F(SessionTest, StreamedServerSeriesIssuesTheSamePlanAsOneGeneratedUpFront) 
       schedule::GenerateQueries(e, set, mlperf::TestMode::PerformanceOnly, sequence);
   ASSERT_GT(expected.query_count(), schedule::QueryGenerator::kStreamFromQueries);
 
-  Session session(&sut, &qsl, s, log_settings_, "", env_.Get());
-  TestOutcome out = session.Run();
+  TestOutcome out = h_.Run(&sut, &qsl, s);
   ASSERT_TRUE(out.performance.has_value());
   EXPECT_EQ(out.errors, 0u);
   ASSERT_EQ(sut.issued.size(), expected.sample_count());
   EXPECT_TRUE(std::equal(sut.issued.begin(), sut.issued.end(), expected.sample_index.begin()));
-  const std::string detail = Read("mlperf_log_detail.txt");
+  const std::string detail = h_.Detail();
   EXPECT_NE(detail.find("\"key\": \"generated_query_count\", \"value\": " +
                         std::to_string(expected.query_count()) + ","),
             std::string::npos);
@@ -171,19 +124,18 @@ TEST_F(SessionTest, StreamedServerSeriesIssuesTheSamePlanAsOneGeneratedUpFront) 
 
 TEST_F(SessionTest, DuplicateCompletionsAreRejectedAndLogged) {
   TestQsl qsl(20, 5);
-  InlineSut sut(&env_.active, /*repeat=*/2);
+  InlineSut sut(&h_.active, /*repeat=*/2);
   mlperf::TestSettings s;
   s.min_query_count = 10;
   s.min_duration_ms = 0;
-  Session session(&sut, &qsl, s, log_settings_, "", env_.Get());
-  TestOutcome out = session.Run();
+  TestOutcome out = h_.Run(&sut, &qsl, s);
   EXPECT_EQ(out.errors, 10u);
   size_t duplicates = 0;
   for (const auto& st : sut.statuses) duplicates += st.duplicate;
   EXPECT_EQ(duplicates, 10u);
   ASSERT_TRUE(out.performance.has_value());
   EXPECT_EQ(out.performance->sample_count, 10u);
-  const std::string detail = Read("mlperf_log_detail.txt");
+  const std::string detail = h_.Detail();
   size_t count = 0;
   for (size_t p = detail.find("Attempted to complete a sample twice."); p != std::string::npos;
        p = detail.find("Attempted to complete a sample twice.", p + 1)) {
@@ -203,13 +155,12 @@ TEST_F(SessionTest, BogusIdsAreRejectedWithoutCrashing) {
       InlineSut::IssueQuery(samples);
     }
     CompletionStatus bogus_status;
-  } sut(&env_.active);
-  sut.a = &env_.active;
+  } sut(&h_.active);
+  sut.a = &h_.active;
   mlperf::TestSettings s;
   s.min_query_count = 5;
   s.min_duration_ms = 0;
-  Session session(&sut, &qsl, s, log_settings_, "", env_.Get());
-  TestOutcome out = session.Run();
+  TestOutcome out = h_.Run(&sut, &qsl, s);
   EXPECT_EQ(sut.bogus_status.rejected(), 3u);
   EXPECT_EQ(sut.bogus_status.accepted, 0u);
   EXPECT_EQ(out.errors, 15u);
@@ -238,14 +189,13 @@ TEST_F(SessionTest, CompletionsFromWorkerThreadsOutOfOrder) {
       for (auto& t : workers) t.join();
     }
   } sut;
-  sut.active = &env_.active;
+  sut.active = &h_.active;
   mlperf::TestSettings s;
   s.scenario = mlperf::TestScenario::MultiStream;
   s.multi_stream_samples_per_query = 8;
   s.min_query_count = 20;
   s.min_duration_ms = 0;
-  Session session(&sut, &qsl, s, log_settings_, "", env_.Get());
-  TestOutcome out = session.Run();
+  TestOutcome out = h_.Run(&sut, &qsl, s);
   ASSERT_TRUE(out.performance.has_value());
   EXPECT_EQ(out.performance->queries_issued, 20u);
   EXPECT_EQ(out.performance->sample_count, 160u);
@@ -254,26 +204,25 @@ TEST_F(SessionTest, CompletionsFromWorkerThreadsOutOfOrder) {
 
 TEST_F(SessionTest, AccuracyModeLogsEverySampleOnce) {
   TestQsl qsl(10, 4);
-  InlineSut sut(&env_.active);
+  InlineSut sut(&h_.active);
   mlperf::TestSettings s;
   s.mode = mlperf::TestMode::AccuracyOnly;
   s.qsl_rng_seed = 2085463073848966840u;
   s.sample_index_rng_seed = 2747215439041700203u;
   s.schedule_rng_seed = 16159082839903944936u;
-  Session session(&sut, &qsl, s, log_settings_, "", env_.Get());
-  TestOutcome out = session.Run();
+  TestOutcome out = h_.Run(&sut, &qsl, s);
   // docs/official-behaviour.md#schedule-test-vectors, TV5.
   ASSERT_EQ(qsl.loads.size(), 3u);
   EXPECT_EQ(qsl.loads[0], (std::vector<size_t>{1, 5, 7, 6}));
   EXPECT_EQ(sut.issued, (std::vector<size_t>{1, 5, 7, 6, 0, 8, 3, 2, 9, 4}));
   EXPECT_EQ(sut.flushes, 3);
   EXPECT_FALSE(out.performance.has_value());
-  const std::string acc = Read("mlperf_log_accuracy.json");
+  const std::string acc = h_.Read("mlperf_log_accuracy.json");
   EXPECT_EQ(acc.substr(0, 2), "[\n");
   EXPECT_NE(acc.find("{ \"seq_id\" : 0, \"qsl_idx\" : 1, \"data\" : \"01000000\" }"),
             std::string::npos);
   EXPECT_EQ(acc.substr(acc.size() - 3), "\n]\n");
-  const std::string summary = Read("mlperf_log_summary.txt");
+  const std::string summary = h_.Read("mlperf_log_summary.txt");
   EXPECT_EQ(summary,
             "\nNo warnings encountered during test.\n\nNo errors encountered during test.\n");
 }
@@ -287,11 +236,11 @@ TEST_F(SessionTest, ExceptionInIssueQueryStopsCleanlyAndRethrows) {
       if (++calls == 3) throw std::runtime_error("boom in issue");
       InlineSut::IssueQuery(samples);
     }
-  } sut(&env_.active);
+  } sut(&h_.active);
   mlperf::TestSettings s;
   s.min_query_count = 10;
   s.min_duration_ms = 0;
-  Session session(&sut, &qsl, s, log_settings_, "", env_.Get());
+  Session session(&sut, &qsl, s, h_.log_settings, "", h_.Env());
   EXPECT_THROW(
       {
         try {
@@ -302,10 +251,10 @@ TEST_F(SessionTest, ExceptionInIssueQueryStopsCleanlyAndRethrows) {
         }
       },
       std::runtime_error);
-  const std::string detail = Read("mlperf_log_detail.txt");
+  const std::string detail = h_.Detail();
   EXPECT_NE(detail.find("Test stopped: boom in issue"), std::string::npos);
-  EXPECT_EQ(Read("mlperf_log_accuracy.json"), "[\n]\n");
-  EXPECT_NE(Read("mlperf_log_summary.txt").find("1 ERROR encountered"), std::string::npos);
+  EXPECT_EQ(h_.Read("mlperf_log_accuracy.json"), "[\n]\n");
+  EXPECT_NE(h_.Read("mlperf_log_summary.txt").find("1 ERROR encountered"), std::string::npos);
 }
 
 TEST_F(SessionTest, AbortFromAnotherThreadReturnsPromptly) {
@@ -319,7 +268,7 @@ TEST_F(SessionTest, AbortFromAnotherThreadReturnsPromptly) {
   mlperf::TestSettings s;
   s.min_query_count = 10;
   s.min_duration_ms = 0;
-  Session session(&sut, &qsl, s, log_settings_, "", env_.Get());
+  Session session(&sut, &qsl, s, h_.log_settings, "", h_.Env());
   std::thread aborter([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     session.Abort("stop now");
@@ -332,9 +281,9 @@ TEST_F(SessionTest, AbortFromAnotherThreadReturnsPromptly) {
 
 TEST_F(SessionTest, BadSettingsFailBeforeAnyLoad) {
   TestQsl qsl(10, 0);
-  InlineSut sut(&env_.active);
+  InlineSut sut(&h_.active);
   mlperf::TestSettings s;
-  Session session(&sut, &qsl, s, log_settings_, "", env_.Get());
+  Session session(&sut, &qsl, s, h_.log_settings, "", h_.Env());
   EXPECT_THROW(session.Run(), SettingsError);
   EXPECT_TRUE(qsl.loads.empty());
   EXPECT_TRUE(sut.issued.empty());

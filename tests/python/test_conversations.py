@@ -9,13 +9,12 @@ conversations)."""
 from __future__ import annotations
 
 import json
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import loadgen
 import pytest
+from delayed_sut import DelayedSut, run_with_delayed_sut
 from loadgen.__main__ import main as cli_main
 from loadgen.net.datasets import DatasetError, load_conversations
 from loadgen.net.endpoint import Endpoint, EndpointSut, endpoint_qsl
@@ -34,69 +33,10 @@ TURNS = (3, 1, 4, 2, 2, 3)
 CONVERSATIONS = tuple(tuple(range(10 * c, 10 * c + n)) for c, n in enumerate(TURNS))
 
 
-class AnsweringSut:
-    """Answers each sample `latency_s` after its issue, on a worker thread, and records when
-    each sample was issued and answered (each sample is one turn, issued once)."""
-
-    def __init__(self, latency_s: float) -> None:
-        self.latency_s = latency_s
-        self.issued: list[tuple[int, float]] = []  # (sample, time), in issue order
-        self.answered: dict[int, float] = {}
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self._cv = threading.Condition()
-        self._queue: list[tuple[float, int, int]] = []
-        self._stop = False
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def issue(self, batch: loadgen.SampleBatch) -> None:
-        now = time.monotonic()
-        with self._cv:
-            for i, index in zip(batch.ids, batch.indices):
-                self.issued.append((index, now))
-                self.in_flight += 1
-                self.max_in_flight = max(self.max_in_flight, self.in_flight)
-                self._queue.append((now + self.latency_s, i, index))
-            self._cv.notify()
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        with self._cv:
-            self._stop = True
-            self._cv.notify()
-        self._thread.join()
-
-    def _serve(self) -> None:
-        while True:
-            with self._cv:
-                while not self._queue and not self._stop:
-                    self._cv.wait()
-                if self._stop:
-                    return
-                due, i, index = self._queue.pop(0)
-            delay = due - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            with self._cv:
-                self.in_flight -= 1
-                self.answered[index] = time.monotonic()  # before the completion
-            loadgen.complete([i])
-
-
 def run_conversations(
     load: loadgen.Conversations, tmp_path: Path, latency_s: float = 0.002
-) -> tuple[loadgen.RunResult, AnsweringSut]:
-    sut = AnsweringSut(latency_s)
-    try:
-        result = loadgen.run(
-            sut, loadgen.InMemoryQsl(64, 64), SERVER, log_dir=tmp_path, load=load, progress=False
-        )
-    finally:
-        sut.close()
-    return result, sut
+) -> tuple[loadgen.RunResult, DelayedSut]:
+    return run_with_delayed_sut(SERVER, loadgen.InMemoryQsl(64, 64), load, tmp_path, latency_s)
 
 
 def planned_order(load: loadgen.Conversations) -> list[int]:
@@ -181,7 +121,7 @@ def test_bad_conversations_are_refused_before_any_load(tmp_path: Path) -> None:
         loadgen.Conversations(1, conversations=[[0], []])
     with pytest.raises(loadgen.SettingsError, match="only 6 conversations"):
         loadgen.Conversations(1, count=7, conversations=CONVERSATIONS)
-    sut = AnsweringSut(0.0)
+    sut = DelayedSut()
     try:
         # The QSL has no conversations, and none were given.
         with pytest.raises(loadgen.SettingsError, match="no conversations"):

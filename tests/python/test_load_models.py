@@ -9,14 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import threading
-import time
 from pathlib import Path
 from typing import Any, Callable
 
 import loadgen
 import loadgen._core as core
 import pytest
+from delayed_sut import DelayedSut, run_with_delayed_sut
 from loadgen.__main__ import main as cli_main
 
 pytestmark = pytest.mark.usefixtures("hang_watchdog")
@@ -26,78 +25,10 @@ SERVER = loadgen.Settings(
 )
 
 
-class RecordingSut:
-    """Completes each sample `latency_s` after its issue on a worker thread (inside `issue`
-    when 0: no other Python thread then competes for the GIL and delays the issue), and records
-    the issued indices, the issue times and the largest number in flight."""
-
-    def __init__(self, latency_s: float = 0.0) -> None:
-        self.latency_s = latency_s
-        self.indices: list[int] = []
-        self.issue_s: list[float] = []
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self._lock = threading.Lock()
-        self._cv = threading.Condition(self._lock)
-        self._queue: list[tuple[float, int]] = []
-        self._stop = False
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def issue(self, batch: loadgen.SampleBatch) -> None:
-        now = time.monotonic()
-        with self._cv:
-            for i, index in zip(batch.ids, batch.indices):
-                self.indices.append(index)
-                self.issue_s.append(now)
-                self.in_flight += 1
-                self.max_in_flight = max(self.max_in_flight, self.in_flight)
-                self._queue.append((now + self.latency_s, i))
-            if self.latency_s == 0:
-                ids = [i for _, i in self._queue]
-                self._queue.clear()
-                self.in_flight -= len(ids)
-            else:
-                self._cv.notify()
-                return
-        loadgen.complete(ids)
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        with self._cv:
-            self._stop = True
-            self._cv.notify()
-        self._thread.join()
-
-    def _serve(self) -> None:
-        while True:
-            with self._cv:
-                while not self._queue and not self._stop:
-                    self._cv.wait()
-                if self._stop:
-                    return
-                due, i = self._queue.pop(0)
-            delay = due - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            with self._cv:
-                self.in_flight -= 1
-            loadgen.complete([i])
-
-
 def run_load(
     load: loadgen.LoadModel, tmp_path: Path, latency_s: float = 0.0
-) -> tuple[loadgen.RunResult, RecordingSut]:
-    sut = RecordingSut(latency_s)
-    try:
-        result = loadgen.run(
-            sut, loadgen.InMemoryQsl(256, 64), SERVER, log_dir=tmp_path, load=load, progress=False
-        )
-    finally:
-        sut.close()
-    return result, sut
+) -> tuple[loadgen.RunResult, DelayedSut]:
+    return run_with_delayed_sut(SERVER, loadgen.InMemoryQsl(256, 64), load, tmp_path, latency_s)
 
 
 def plan_of(load: loadgen.LoadModel) -> dict[str, Any]:

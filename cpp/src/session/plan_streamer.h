@@ -43,13 +43,21 @@ class PlanStreamer {
   void Stop();
 
  private:
-  void Start();
+  // A generator's steps: Generate(max) (true once complete), the published count, complete.
+  struct GeneratorSteps {
+    std::function<bool(uint64_t)> generate;
+    std::function<uint64_t()> published;
+    std::function<bool()> complete;
+  };
+  // Either generator's steps (they share no base class).
+  template <typename Generator>
+  static GeneratorSteps StepsOf(Generator& generator);
+
+  PlanStreamer(GeneratorSteps steps, std::function<uint64_t()> issued_queries,
+               std::function<void(const std::string&)> on_failure);
   void Run();
 
-  // The generator's steps: Generate(max) (true once complete), the published count, complete.
-  std::function<bool(uint64_t)> generate_;
-  std::function<uint64_t()> published_;
-  std::function<bool()> complete_;
+  GeneratorSteps steps_;
   std::function<uint64_t()> issued_queries_;
   std::function<void(const std::string&)> on_failure_;
   std::atomic<bool> stop_{false};

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Optional, Protocol, Tuple, Union, overload
+from typing import TYPE_CHECKING, Any, Literal, Optional, Protocol, Tuple, TypeVar, Union, overload
 
 if TYPE_CHECKING:
     import numpy
@@ -112,6 +112,19 @@ def load_jsonl(
     ``token_ids``; optionally ``max_tokens`` (output length; ``max_tokens`` here is the default
     for lines without one) and ``extra_body`` (an object merged into the request). Blank lines
     are skipped. A malformed line raises :class:`DatasetError` naming the file and line."""
+    samples = _parse_lines(path, "samples", lambda line, _: _sample_from_json(line, max_tokens))
+    return Dataset(samples, performance_sample_count)
+
+
+_Parsed = TypeVar("_Parsed")
+
+
+def _parse_lines(
+    path: str | Path, what: str, parse: Callable[[str, int], _Parsed]
+) -> list[_Parsed]:
+    """``parse(line, items parsed before it)`` over the non-blank lines of a UTF-8 text file;
+    a ValueError it raises becomes a DatasetError naming the file and line, and so does a file
+    with no non-blank line (it holds no ``what``)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -119,26 +132,31 @@ def load_jsonl(
         raise DatasetError(f"{path}: cannot read: {e.strerror or e}") from e
     except UnicodeDecodeError as e:
         raise DatasetError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from e
-    samples = []
+    parsed: list[_Parsed] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            samples.append(_sample_from_json(line, max_tokens))
+            parsed.append(parse(line, len(parsed)))
         except ValueError as e:  # json.JSONDecodeError is a ValueError too
             raise DatasetError(f"{path}:{number}: {e}") from None
-    if not samples:
-        raise DatasetError(f"{path}: no samples (the file has no non-blank line)")
-    return Dataset(samples, performance_sample_count)
+    if not parsed:
+        raise DatasetError(f"{path}: no {what} (the file has no non-blank line)")
+    return parsed
 
 
-def _sample_from_json(line: str, default_max_tokens: int | None) -> Sample:
+def _json_object(line: str) -> dict[str, Any]:
     try:
         record = json.loads(line)
     except json.JSONDecodeError as e:
         raise ValueError(f"not valid JSON: {e.msg} (column {e.colno})") from None
     if not isinstance(record, dict):
         raise ValueError(f"expected a JSON object, got {type(record).__name__}")
+    return record
+
+
+def _sample_from_json(line: str, default_max_tokens: int | None) -> Sample:
+    record = _json_object(line)
     unknown = sorted(set(record) - set(_JSONL_KEYS))
     if unknown:
         raise ValueError(
@@ -256,33 +274,16 @@ def load_conversations(
     Every turn becomes a QSL sample (conversation after conversation, in file order); the
     endpoint sends turn k with the previous turns and the server's answers to them. Blank lines
     are skipped; a malformed line raises :class:`DatasetError` naming the file and line."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise DatasetError(f"{path}: cannot read: {e.strerror or e}") from e
-    except UnicodeDecodeError as e:
-        raise DatasetError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from e
-    conversations: list[list[Sample]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            conversations.append(_conversation_from_json(line, len(conversations), max_tokens))
-        except ValueError as e:
-            raise DatasetError(f"{path}:{number}: {e}") from None
-    if not conversations:
-        raise DatasetError(f"{path}: no conversations (the file has no non-blank line)")
+    conversations = _parse_lines(
+        path,
+        "conversations",
+        lambda line, index: _conversation_from_json(line, index, max_tokens),
+    )
     return ConversationDataset(conversations, performance_sample_count)
 
 
 def _conversation_from_json(line: str, number: int, default_max_tokens: int | None) -> list[Sample]:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"not valid JSON: {e.msg} (column {e.colno})") from None
-    if not isinstance(record, dict):
-        raise ValueError(f"expected a JSON object, got {type(record).__name__}")
+    record = _json_object(line)
     system: Any = None
     turns: list[tuple[str, int | None]] = []
     if "conversations" in record:

@@ -20,6 +20,7 @@
 
 #include "loadgen.h"
 #include "loadgen/failure.h"
+#include "loopback_server.h"
 #include "net/endpoint_sut.h"
 
 namespace loadgen::net {
@@ -35,34 +36,11 @@ class ScriptedServer {
   using Answer = std::function<bool(int, tcp::socket&)>;
 
   explicit ScriptedServer(Answer answer)
-      : acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
-        answer_(std::move(answer)) {
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~ScriptedServer() {
-    stop_ = true;
-    boost::system::error_code ignored;
-    tcp::socket poke(io_);
-    poke.connect(acceptor_.local_endpoint(), ignored);
-    thread_.join();
-    for (auto& t : connections_) t.join();
-  }
-  std::string url() const {
-    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
-  }
-  int accepted() const { return accepted_; }
+      : answer_(std::move(answer)), server_([this](tcp::socket& s) { Connection(s); }) {}
+  std::string url() const { return server_.url(); }
+  int accepted() const { return server_.accepted(); }
 
  private:
-  void Serve() {
-    while (true) {
-      tcp::socket socket(io_);
-      boost::system::error_code ec;
-      acceptor_.accept(socket, ec);
-      if (stop_ || ec) return;
-      ++accepted_;
-      connections_.emplace_back([this, s = std::move(socket)]() mutable { Connection(s); });
-    }
-  }
   // Reads one request (head + Content-Length body); false at the end of the connection.
   static bool ReadRequest(tcp::socket& s, asio::streambuf& buffer) {
     boost::system::error_code ec;
@@ -91,13 +69,8 @@ class ScriptedServer {
     s.shutdown(tcp::socket::shutdown_both, ignored);
   }
 
-  asio::io_context io_;
-  tcp::acceptor acceptor_;
   Answer answer_;
-  std::thread thread_;
-  std::vector<std::thread> connections_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> accepted_{0};
+  LoopbackServer server_;  // last: stopped first
 };
 
 bool Send(tcp::socket& s, const std::string& bytes) {

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -19,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "loopback_server.h"
 #include "net/endpoint_sut.h"
 
 namespace loadgen::net {
@@ -32,35 +32,13 @@ using tcp = asio::ip::tcp;
 // in arrival order (one thread per connection).
 class RecordingServer {
  public:
-  RecordingServer() : acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
-    thread_ = std::thread([this] { Accept(); });
-  }
-  ~RecordingServer() {
-    stop_ = true;
-    boost::system::error_code ignored;
-    tcp::socket poke(io_);
-    poke.connect(acceptor_.local_endpoint(), ignored);
-    thread_.join();
-    for (auto& t : connections_) t.join();
-  }
-  std::string url() const {
-    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
-  }
+  std::string url() const { return server_.url(); }
   std::vector<std::string> bodies() {
     std::lock_guard<std::mutex> lock(mu_);
     return bodies_;
   }
 
  private:
-  void Accept() {
-    while (true) {
-      tcp::socket socket(io_);
-      boost::system::error_code ec;
-      acceptor_.accept(socket, ec);
-      if (stop_ || ec) return;
-      connections_.emplace_back([this, s = std::move(socket)]() mutable { Serve(s); });
-    }
-  }
   void Serve(tcp::socket& s) {
     boost::beast::flat_buffer buffer;
     while (true) {
@@ -82,13 +60,9 @@ class RecordingServer {
     }
   }
 
-  asio::io_context io_;
-  tcp::acceptor acceptor_;
-  std::thread thread_;
-  std::vector<std::thread> connections_;
-  std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::vector<std::string> bodies_;
+  LoopbackServer server_{[this](tcp::socket& s) { Serve(s); }};  // last: stopped first
 };
 
 EndpointConfig Config(const std::string& url) {
