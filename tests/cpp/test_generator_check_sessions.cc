@@ -80,12 +80,19 @@ TEST_F(GeneratorCheckSession, AFastSutAtAModestRateIsNot) {
   ASSERT_TRUE(out.generator.has_value());
   const selfcheck::GeneratorCheck& c = *out.generator;
   EXPECT_GE(c.timed_queries, 110u);
-  EXPECT_LE(c.lateness_p99_ns, c.lateness_bound_ns);
   EXPECT_LT(c.issue_callback_share, 0.5);
-  EXPECT_FALSE(c.generator_limited);
-  EXPECT_TRUE(c.reasons.empty());
   EXPECT_LE(c.max_outstanding, 1u);  // completed inside IssueQuery
-  EXPECT_NE(h_.Detail().find("{\"generator_limited\":false,"), std::string::npos);
+  // Neither the fast SUT nor the issue thread is ever blamed. A machine so overloaded that
+  // the issuing thread waited a whole mean gap for a CPU (seen at a load average of 9 on 2
+  // cores) is rightly flagged, with the cause "scheduling"; otherwise the run is not flagged.
+  if (c.generator_limited) {
+    EXPECT_EQ(c.cause, "scheduling");
+    EXPECT_GT(c.lateness_p99_ns, c.lateness_bound_ns);
+  } else {
+    EXPECT_LE(c.lateness_p99_ns, c.lateness_bound_ns);
+    EXPECT_TRUE(c.reasons.empty());
+    EXPECT_NE(h_.Detail().find("{\"generator_limited\":false,"), std::string::npos);
+  }
 }
 
 }  // namespace

@@ -89,11 +89,17 @@ def test_a_fast_sut_at_a_modest_rate_is_not_flagged(tmp_path: Path) -> None:
     assert check.timed_queries >= 150
     assert 14_000_000 < check.mean_interarrival_ns < 28_000_000  # Poisson mean gap of 20 ms
     assert check.lateness_bound_ns == check.mean_interarrival_ns
-    assert check.lateness_p99_ns <= check.lateness_bound_ns
     assert check.issue_callback_share < 0.5  # issue returns at once
-    assert not check.generator_limited and check.reasons == () and check.cause == ""
     assert not check.has_client
-    assert selfcheck.exit_status(result) == (0 if result.valid else 1)
+    if check.generator_limited:
+        # Only an overloaded machine (the issuing thread waiting a whole mean gap for a CPU)
+        # may flag this run, and then the cause is the OS's scheduling, never the fast SUT.
+        assert check.cause == "scheduling" and check.reasons == ("lateness",)
+        assert check.lateness_p99_ns > check.lateness_bound_ns
+    else:
+        assert check.reasons == () and check.cause == ""
+        assert check.lateness_p99_ns <= check.lateness_bound_ns
+        assert selfcheck.exit_status(result) == (0 if result.valid else 1)
     # Completing inside issue: never more than one sample outstanding after an issue.
     assert check.max_outstanding <= 1
     assert len(check.outstanding) == 101 and check.outstanding[0][0] == 0.0
