@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <random>
 #include <set>
@@ -129,6 +130,40 @@ TEST(PlanTest, ServerHorizonIsOneMinDurationAndAllDeltasBeforeIt) {
   EXPECT_EQ(plan.generated_duration_ns, 20113265);
   EXPECT_LT(plan.scheduled_delta_ns[92], 20000000);
   EXPECT_GE(plan.scheduled_delta_ns[93], 20000000);
+}
+
+// Kolmogorov-Smirnov D of `gaps` (seconds) against Exp(rate).
+double KsAgainstExponential(std::vector<double> gaps, double rate) {
+  std::sort(gaps.begin(), gaps.end());
+  const double n = static_cast<double>(gaps.size());
+  double d = 0;
+  for (size_t i = 0; i < gaps.size(); ++i) {
+    const double f = 1.0 - std::exp(-rate * gaps[i]);
+    d = std::max({d, f - static_cast<double>(i) / n, static_cast<double>(i + 1) / n - f});
+  }
+  return d;
+}
+
+// The arrival process is a property of the plan, not of the issue timing (issue 13): the
+// Server schedule's gaps, as integer nanoseconds, are exponential at the target rate for any
+// seed. D's critical value at the 0.1% level is 1.949 / sqrt(n).
+TEST(PlanTest, ServerScheduleGapsAreExponentialAtTheTargetRate) {
+  for (const uint64_t seed : {kScheduleSeed, uint64_t{0}, uint64_t{12345}}) {
+    EffectiveSettings s = Effective(TestScenario::Server, 1024, 1024, 10000);
+    s.max_async_queries = 0;
+    s.schedule_rng_seed = seed;
+    auto [set, plan] = PerformanceRun(s, 1024);
+    ASSERT_EQ(plan.query_count(), 10000u);
+    std::vector<double> gaps;
+    for (uint64_t q = 1; q < plan.query_count(); ++q) {
+      gaps.push_back(
+          static_cast<double>(plan.scheduled_delta_ns[q] - plan.scheduled_delta_ns[q - 1]) / 1e9);
+    }
+    const double critical = 1.949 / std::sqrt(static_cast<double>(gaps.size()));
+    EXPECT_LT(KsAgainstExponential(gaps, s.target_qps), critical) << "seed " << seed;
+    // A rate 10% off fails the same test: the test can fail.
+    EXPECT_GT(KsAgainstExponential(gaps, s.target_qps * 1.1), critical) << "seed " << seed;
+  }
 }
 
 TEST(PlanTest, Tv3MultiStreamWindowsOfThePaddedSet) {

@@ -42,12 +42,7 @@ int64_t LatenessHistogram::Quantile(double p) const noexcept {
 }
 
 void IssueCheck::Merge(const IssueCheck& o) noexcept {
-  if (o.timed_queries != 0) {
-    if (timed_queries == 0 || o.first_scheduled_ns < first_scheduled_ns) {
-      first_scheduled_ns = o.first_scheduled_ns;
-    }
-    last_scheduled_ns = std::max(last_scheduled_ns, o.last_scheduled_ns);
-  }
+  if (o.has_span) NoteScheduledSpan(o.first_scheduled_ns, o.last_scheduled_ns);
   lateness.Merge(o.lateness);
   timed_queries += o.timed_queries;
   lateness_sum_ns += o.lateness_sum_ns;

@@ -2,7 +2,8 @@
 // (docs/self-check.md): how late each scheduled query left against its moment, how long the
 // SUT's IssueQuery held the thread, the thread's CPU time, and the outstanding samples it saw.
 // One per issuing thread, on its stack; merged into IssueShared when the thread returns. The
-// per-query cost is a subtraction, a bit scan and an increment: nothing allocates or locks.
+// per-query cost is a subtraction, a bit scan and an increment (no clock read of its own:
+// the issue loops pass the times they read anyway); nothing allocates or locks.
 #ifndef LOADGEN_ISSUE_ISSUE_CHECK_H_
 #define LOADGEN_ISSUE_ISSUE_CHECK_H_
 
@@ -46,6 +47,7 @@ struct IssueCheck {
   int64_t lateness_max_ns = 0;
   int64_t first_scheduled_ns = 0;  // of the timed queries, for the mean inter-arrival time
   int64_t last_scheduled_ns = 0;
+  bool has_span = false;
   /// Closed loops (SingleStream, MultiStream): previous query done -> next query issued.
   uint64_t reissue_count = 0;
   int64_t reissue_sum_ns = 0;
@@ -59,14 +61,24 @@ struct IssueCheck {
   /// Most samples issued and not completed, seen right after an issue.
   uint64_t max_outstanding = 0;
 
-  void AddLateness(int64_t scheduled_ns, int64_t issued_ns) noexcept {
-    const int64_t late = issued_ns - scheduled_ns;
-    if (timed_queries++ == 0 || scheduled_ns < first_scheduled_ns)
-      first_scheduled_ns = scheduled_ns;
-    if (scheduled_ns > last_scheduled_ns) last_scheduled_ns = scheduled_ns;
+  /// One timed query that left `late_ns` after its moment: the issue loops' per-query form,
+  /// with the span of moments reported once per loop (NoteScheduledSpan).
+  void AddLateness(int64_t late_ns) noexcept {
+    const int64_t late = late_ns > 0 ? late_ns : 0;
+    ++timed_queries;
     lateness.Add(late);
-    lateness_sum_ns += late > 0 ? late : 0;
+    lateness_sum_ns += late;
     if (late > lateness_max_ns) lateness_max_ns = late;
+  }
+  /// The earliest and latest scheduled moments of timed queries added (any order, repeatable).
+  void NoteScheduledSpan(int64_t first_ns, int64_t last_ns) noexcept {
+    if (!has_span || first_ns < first_scheduled_ns) first_scheduled_ns = first_ns;
+    if (!has_span || last_ns > last_scheduled_ns) last_scheduled_ns = last_ns;
+    has_span = true;
+  }
+  void AddLateness(int64_t scheduled_ns, int64_t issued_ns) noexcept {
+    AddLateness(issued_ns - scheduled_ns);
+    NoteScheduledSpan(scheduled_ns, scheduled_ns);
   }
   void AddReissueGap(int64_t gap_ns) noexcept {
     if (gap_ns < 0) gap_ns = 0;

@@ -1,5 +1,6 @@
 #include "issue/issuer.h"
 
+#include <cstdint>
 #include <thread>
 #include <vector>
 
@@ -77,6 +78,7 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
   uint64_t issued = 0;
   uint64_t samples = 0;
   uint64_t last_query = 0;
+  int64_t last_issue_ns = 0;
   bool any = false;
   bool aborted = false;
   const int64_t start = shared.start_ns;
@@ -94,32 +96,45 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
     if (params.log) params.log(Message(sev, key, std::move(text)), NowNs());
   };
 
+  // The series' stop rules as bounds the loop compares against once per query.
+  const uint64_t issue_limit = s.max_query_count != 0 ? max_queries : UINT64_MAX;
+  const int64_t duration_limit = s.max_duration_ms != 0 ? max_duration_ns : INT64_MAX;
+  const bool timed = scenario == TestScenario::Server;
+  const uint64_t max_async = s.max_async_queries;
+  // A timed (Server) loop reads the clock at the top of every query: that read also ends the
+  // previous SUT call, so the self-check's callback time costs no clock read of its own.
+  bool call_open = false;
+  // Read once: the SUT call between two reads would make the compiler load them again.
+  const std::atomic<bool>& abort = *shared.abort;
+  const std::atomic<bool>* const decided = shared.decided;
+
   const schedule::QueryGenerator* generator = params.generator;
   uint64_t available = generator ? generator->published_queries() : query_count;
   for (uint64_t idx = thread_idx;; idx += stride) {
     if (idx >= available) {
       if (generator == nullptr) break;
       // A streamed plan: the generating thread is normally far ahead of the schedule.
-      available =
-          generator->WaitFor(idx, [&] { return shared.abort->load(std::memory_order_relaxed); });
-      if (idx >= available && !shared.abort->load(std::memory_order_relaxed)) break;
+      available = generator->WaitFor(idx, [&] { return abort.load(std::memory_order_relaxed); });
+      if (idx >= available && !abort.load(std::memory_order_relaxed)) break;
     }
-    if (shared.abort->load(std::memory_order_relaxed)) {
+    if (abort.load(std::memory_order_relaxed)) {
       aborted = true;
       break;
     }
-    if (shared.decided != nullptr && shared.decided->load(std::memory_order_relaxed)) {
+    if (decided != nullptr && decided->load(std::memory_order_relaxed)) {
       ran_out = false;  // an intended end: the session logs why (loadgen_series_decided)
       break;
     }
     // Wait for this query's moment (docs/official-behaviour.md#issue-pacing).
     int64_t scheduled;
     int64_t now;
-    if (scenario == TestScenario::Server) {
+    if (timed) {
       scheduled = start + plan.scheduled_delta_ns[idx];
       now = NowNs();
-      if (now < scheduled) now = SleepUntil(scheduled, shared.abort);
-      if (shared.abort->load(std::memory_order_relaxed)) {
+      if (call_open) check.callback_ns += now - last_issue_ns;
+      call_open = false;
+      if (now < scheduled) now = SleepUntil(scheduled, &abort);
+      if (abort.load(std::memory_order_relaxed)) {
         aborted = true;
         break;
       }
@@ -130,8 +145,8 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
       if (any) {
         const uint64_t prev = last_query;
         rec.progress().WaitUntil(
-            [&] { return rec.QueryDone(prev) || shared.abort->load(std::memory_order_relaxed); });
-        if (shared.abort->load(std::memory_order_relaxed)) {
+            [&] { return rec.QueryDone(prev) || abort.load(std::memory_order_relaxed); });
+        if (abort.load(std::memory_order_relaxed)) {
           aborted = true;
           break;
         }
@@ -149,7 +164,7 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
     batch.clear();
     uint64_t per_iter = 1;
     rec.MarkIssued(idx, scheduled, now);
-    if (scenario == TestScenario::Server) check.AddLateness(scheduled, now);
+    if (timed) check.AddLateness(now - scheduled);
     for (uint64_t j = 0; j < spq; ++j) {
       const uint64_t local = idx * spq + j;
       batch.push_back({rec.ResponseIdOf(local), plan.sample_index[local]});
@@ -160,7 +175,7 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
         idx += stride;
         ++per_iter;
         rec.MarkIssued(idx, start + plan.scheduled_delta_ns[idx], now);
-        check.AddLateness(start + plan.scheduled_delta_ns[idx], now);
+        check.AddLateness(now - (start + plan.scheduled_delta_ns[idx]));
         batch.push_back({rec.ResponseIdOf(idx), plan.sample_index[idx]});
       }
     }
@@ -170,7 +185,13 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
       const ScopedLentBatch lent(&batch_owner);
       params.sut->IssueQuery(batch);
     }
-    check.callback_ns += NowNs() - now;  // how long the SUT held this thread (self-check)
+    // How long the SUT held this thread (self-check): untimed loops read the clock here.
+    last_issue_ns = now;
+    if (timed) {
+      call_open = true;
+    } else {
+      check.callback_ns += NowNs() - now;
+    }
     samples += batch.size();
     issued += per_iter;
     // Several issuing threads: only the outstanding profile (selfcheck/) sees their total.
@@ -179,8 +200,8 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
     if (accuracy) continue;
 
     const int64_t duration = now - start;
-    if (scenario == TestScenario::Server) {
-      if (s.max_async_queries != 0) {
+    if (timed) {
+      if (max_async != 0) {
         uint64_t total_issued = issued;
         if (multi_thread) {
           common::MutexLock lock(&shared.mu);
@@ -188,7 +209,7 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
           total_issued = shared.global_issued;
         }
         const uint64_t outstanding = total_issued - rec.completed_queries();
-        if (outstanding > s.max_async_queries) {
+        if (outstanding > max_async) {
           log(Severity::kError, "error_runtime",
               "IssueQueryThread " + std::to_string(thread_idx) +
                   " Ending early: Too many outstanding queries. issued " +
@@ -203,14 +224,14 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
       ran_out = false;
       break;
     }
-    if (s.max_query_count != 0 && issued >= max_queries) {
+    if (issued >= issue_limit) {
       log(Severity::kError, "error_runtime",
           "IssueQueryThread " + std::to_string(thread_idx) +
               " Ending early: Max query count reached. query_count " + std::to_string(issued));
       ran_out = false;
       break;
     }
-    if (s.max_duration_ms != 0 && duration > max_duration_ns) {
+    if (duration > duration_limit) {
       log(Severity::kError, "error_runtime",
           "IssueQueryThread " + std::to_string(thread_idx) +
               " Ending early: Max test duration reached. duration_ns " + std::to_string(duration));
@@ -219,6 +240,12 @@ void IssueQueries(const IssueParams& params, IssueShared& shared, uint64_t threa
     }
   }
 
+  if (call_open) check.callback_ns += NowNs() - last_issue_ns;
+  if (timed && any) {
+    // A thread's first query is thread_idx; Server moments only grow.
+    check.NoteScheduledSpan(start + plan.scheduled_delta_ns[thread_idx],
+                            start + plan.scheduled_delta_ns[last_query]);
+  }
   thread_clock.Finish(&check);
   common::MutexLock lock(&shared.mu);
   shared.check.Merge(check);

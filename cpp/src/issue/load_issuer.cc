@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <limits>
 #include <memory>
 #include <string>
@@ -27,6 +28,13 @@ Diagnostic Message(Severity severity, const char* key, std::string text) {
 
 constexpr int64_t kNoEnd = std::numeric_limits<int64_t>::max();
 
+// The send step runs once per query; called from two places, the compiler would not inline it.
+#if defined(__GNUC__)
+#define LOADGEN_PER_QUERY inline __attribute__((always_inline))
+#else
+#define LOADGEN_PER_QUERY inline
+#endif
+
 // Sends one query of a load plan: the batch the SUT gets, the stage's counts, and the
 // series' stop rules (max query count, max duration).
 class LoadSender final : public QuerySender {
@@ -36,19 +44,31 @@ class LoadSender final : public QuerySender {
         rec_(*params.recorder),
         sut_(params.sut),
         plan_(plan),
-        start_(start),
-        max_query_count_(params.settings->max_query_count),
-        max_duration_ns_(static_cast<int64_t>(params.settings->max_duration_ms) * 1000000) {
+        issue_limit_(params.settings->max_query_count != 0 ? params.settings->max_query_count
+                                                           : UINT64_MAX),
+        duration_limit_ns_(params.settings->max_duration_ms != 0
+                               ? static_cast<int64_t>(params.settings->max_duration_ms) * 1000000
+                               : kNoEnd),
+        start_(start) {
     batch_owner_ = std::make_shared<std::vector<mlperf::QuerySample>>();
     batch_owner_->reserve(16);
   }
   void SetStage(StageIssueStats* stats) { stats_ = stats; }
 
+  // A conversation's turn: counted in its stage here, the SUT call timed on its own.
   bool Send(uint64_t idx, int64_t scheduled, int64_t now) override {
-    return SendQuery(idx, scheduled, now);
+    StageIssueStats& st = *stats_;
+    if (st.queries_issued == 0) st.first_issue_ns = now;
+    st.last_issue_ns = now;
+    ++st.queries_issued;
+    const bool more = SendQuery(idx, scheduled, now);
+    EndCall(NowNs());
+    return more;
   }
-  // Non-virtual, for the load issuer's own loop (inlined there: the issue path's cost).
-  bool SendQuery(uint64_t idx, int64_t scheduled, int64_t now) {
+  // Non-virtual, for the load issuer's own loop (inlined there: the issue path's cost). The
+  // stage's counts are the loop's to keep (CountStage), and the SUT call stays open until the
+  // caller's next clock read (EndCall): an open loop reads the clock for every query anyway.
+  LOADGEN_PER_QUERY bool SendQuery(uint64_t idx, int64_t scheduled, int64_t now) {
     if (batch_owner_.use_count() > 1) {  // the SUT kept the previous batch (lent_batch.h)
       batch_owner_ = std::make_shared<std::vector<mlperf::QuerySample>>();
       batch_owner_->reserve(16);
@@ -59,30 +79,44 @@ class LoadSender final : public QuerySender {
     batch.push_back({rec_.ResponseIdOf(idx), plan_.sample_index[idx]});
     last_query = idx;
     any = true;
-    StageIssueStats& st = *stats_;
-    if (st.queries_issued == 0) st.first_issue_ns = now;
-    st.last_issue_ns = now;
-    ++st.queries_issued;
     {
       const ScopedLentBatch lent(&batch_owner_);
       sut_->IssueQuery(batch);
     }
-    check.callback_ns += NowNs() - now;
+    call_start_ns_ = now;
+    call_open_ = true;
     ++issued;
     check.SeeOutstanding(issued - rec_.completed_samples());
 
-    const int64_t duration = now - start_;
-    if (max_query_count_ != 0 && issued >= max_query_count_) {
+    if (issued >= issue_limit_) {
+      EndCall(NowNs());
       Log(Severity::kError, "error_runtime",
           "Ending early: Max query count reached. query_count " + std::to_string(issued));
       return false;
     }
-    if (max_duration_ns_ != 0 && duration > max_duration_ns_) {
+    if (now - start_ > duration_limit_ns_) {
+      EndCall(NowNs());
       Log(Severity::kError, "error_runtime",
-          "Ending early: Max test duration reached. duration_ns " + std::to_string(duration));
+          "Ending early: Max test duration reached. duration_ns " + std::to_string(now - start_));
       return false;
     }
     return true;
+  }
+  /// The last SUT call ended by `now` (self-check: how long the SUT held this thread).
+  LOADGEN_PER_QUERY void EndCall(int64_t now) {
+    if (call_open_) check.callback_ns += now - call_start_ns_;
+    call_open_ = false;
+  }
+  /// Before a wait: the last SUT call's end is read now, not after the wait.
+  void CloseCall() {
+    if (call_open_) EndCall(NowNs());
+  }
+  /// Adds the queries [first, last] the loop sent in a stage to its counts.
+  void CountStage(uint64_t first, uint64_t last) {
+    StageIssueStats& st = *stats_;
+    if (st.queries_issued == 0) st.first_issue_ns = rec_.issued_ns(first);
+    st.last_issue_ns = rec_.issued_ns(last);
+    st.queries_issued += last - first + 1;
   }
 
   void Log(Severity severity, const char* key, std::string text) const {
@@ -99,12 +133,14 @@ class LoadSender final : public QuerySender {
   record::SeriesRecorder& rec_;
   mlperf::SystemUnderTest* const sut_;
   const schedule::SeriesPlan& plan_;
+  // The series' stop rules as bounds, read once (the loop checks them after every query).
+  const uint64_t issue_limit_;
+  const int64_t duration_limit_ns_;
   const int64_t start_;
-  // The series' stop rules, read once (the loop checks them after every query).
-  const uint64_t max_query_count_;
-  const int64_t max_duration_ns_;
   StageIssueStats* stats_ = nullptr;
   SharedBatch batch_owner_;
+  int64_t call_start_ns_ = 0;
+  bool call_open_ = false;
 };
 
 }  // namespace
@@ -114,6 +150,7 @@ void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::Loa
   record::SeriesRecorder& rec = *params.recorder;
   schedule::SeriesPlan& plan = load.plan;
   const std::atomic<bool>& abort = *shared.abort;
+  const std::atomic<bool>* const decided = shared.decided;  // read once (see issuer.cc)
   const int64_t start = shared.start_ns;
   const ScopedTimerSlack precise_sleep(true);
   LoadSender sender(params, plan, start);
@@ -153,8 +190,11 @@ void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::Loa
     StageIssueStats& st = stats[si];
     sender.SetStage(&st);
     // Whether stage si has query idx (false at its end, or on an abort).
+    // Read once where they cannot change (the SUT call in between would reload them).
+    const uint64_t planned_end = stage.end_query;  // a streamed stage's may still grow
+    const uint64_t cap = stage.concurrency;
     auto has_query = [&](uint64_t idx) {
-      if (streamed == nullptr) return idx < stage.end_query;
+      if (streamed == nullptr) return idx < planned_end;
       while (true) {
         const uint64_t published = streamed->published_queries();  // before the stage count
         if (streamed->complete_stages() > si) return idx < stage.end_query;
@@ -185,6 +225,8 @@ void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::Loa
     }
     uint64_t idx = stage.first_query;
     bool exhausted = false;  // every planned query of the stage was issued
+    const uint64_t issued_before = issued;
+    uint64_t last_timed = UINT64_MAX;  // the stage's last open-loop query that reached its moment
     for (;; ++idx) {
       if (!has_query(idx)) {
         if (stop()) {
@@ -198,14 +240,15 @@ void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::Loa
         aborted = true;
         break;
       }
-      if (shared.decided != nullptr && shared.decided->load(std::memory_order_relaxed)) {
+      if (decided != nullptr && decided->load(std::memory_order_relaxed)) {
         stopped = true;  // decided: an intended end, logged by the session
         break;
       }
       int64_t scheduled;
       int64_t now;
       if (closed) {
-        if (!wait_for_slot(stage.concurrency, stage_end)) {
+        sender.CloseCall();
+        if (!wait_for_slot(cap, stage_end)) {
           if (abort.load(std::memory_order_relaxed)) aborted = true;
           break;  // the stage's time is up
         }
@@ -217,18 +260,20 @@ void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::Loa
         if (shift != 0) plan.scheduled_delta_ns[idx] += shift;
         scheduled = start + plan.scheduled_delta_ns[idx];
         now = NowNs();
+        sender.EndCall(now);
         if (now < scheduled) now = SleepUntil(scheduled, &abort);
         if (abort.load(std::memory_order_relaxed)) {
           aborted = true;
           break;
         }
         // Before a cap's gate: waiting for a free slot is the cap working, not the issuer late.
-        sender.check.AddLateness(scheduled, now);
-        if (stage.concurrency != 0 && issued - rec.completed_samples() >= stage.concurrency) {
+        sender.check.AddLateness(now - scheduled);
+        last_timed = idx;
+        if (cap != 0 && issued - rec.completed_samples() >= cap) {
           // The cap gates: the query waits for a free slot; its latency still counts from its
           // scheduled moment.
           ++st.gated_queries;
-          wait_for_slot(stage.concurrency, kNoEnd);
+          wait_for_slot(cap, kNoEnd);
           if (abort.load(std::memory_order_relaxed)) {
             aborted = true;
             break;
@@ -243,6 +288,13 @@ void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::Loa
         stopped = true;
         break;
       }
+    }
+    sender.CloseCall();
+    if (issued != issued_before) sender.CountStage(stage.first_query, sender.last_query);
+    if (last_timed != UINT64_MAX) {
+      // Open-loop moments only grow within a stage: its first and its last timed query.
+      sender.check.NoteScheduledSpan(start + plan.scheduled_delta_ns[stage.first_query],
+                                     start + plan.scheduled_delta_ns[last_timed]);
     }
     if (aborted) break;
     if (closed && stage.ends_by_time && exhausted && !stopped) {
@@ -259,6 +311,7 @@ void IssueLoadPlan(const IssueParams& params, IssueShared& shared, schedule::Loa
   }
   rec.NotifyAtCompletedSamples(UINT64_MAX);
 
+  sender.CloseCall();
   thread_clock.Finish(&sender.check);
   common::MutexLock lock(&shared.mu);
   shared.check.Merge(sender.check);
