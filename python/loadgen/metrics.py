@@ -349,31 +349,33 @@ def endpoint_metrics(
     samples that URL answered (matched by response id): timed from the scheduled moment, like
     the run's. Without it, from the records' own times (IssueQuery onwards)."""
     per_endpoint = stats.get("endpoints", [])
+    by_rows = outcome is not None and "response_id" in records
+    inputs = input_tokens_of(input_tokens, records) if by_rows else []
     out = []
     for index, url in enumerate(urls):
         rows = [i for i, e in enumerate(records["endpoint"]) if e == index]
-        issued = [records["issued_ns"][i] for i in rows]
-        first = [records["first_token_ns"][i] for i in rows]
-        e2e = [records["done_ns"][i] - t for i, t in zip(rows, issued)]
-        ttft = [f - t if f > 0 else -1 for f, t in zip(first, issued)]
         itl = _itl_of([records["chunk_times_ns"][i] for i in rows])
-        if outcome is not None and "response_id" in records:
+        if outcome is not None and by_rows:
             m = _core._request_metrics(
                 outcome,
                 options._fractions(),
                 options._tiers(),
                 -1,
                 itl,
-                list(input_tokens_of(input_tokens, records)),
+                inputs,
                 options.exact_limit,
                 [records["response_id"][i] for i in rows],
             )
             out.append(_endpoint_of(index, url, len(rows), per_endpoint, m, options))
             continue
+        issued = [records["issued_ns"][i] for i in rows]
+        first = [records["first_token_ns"][i] for i in rows]
+        e2e = [records["done_ns"][i] - t for i, t in zip(rows, issued)]
+        ttft = [f - t if f > 0 else -1 for f, t in zip(first, issued)]
         sample = [records["sample_index"][i] for i in rows]
         prompt = records.get("prompt_tokens") or [-1] * len(records["endpoint"])
         # The server's own count of a request's input first (its usage), else the sample's.
-        inputs = [
+        row_inputs = [
             prompt[i] if prompt[i] >= 0 else input_tokens[s] if 0 <= s < len(input_tokens) else -1
             for i, s in zip(rows, sample)
         ]
@@ -382,7 +384,7 @@ def endpoint_metrics(
             e2e,
             ttft,
             [records["tokens"][i] for i in rows],
-            inputs,
+            row_inputs,
             [records["failure"][i] is not None for i in rows],
             itl,
             options._fractions(),
