@@ -1,6 +1,8 @@
 // Request metrics for the typed API (python/loadgen/metrics.py, docs/metrics.md): the engine's
 // per-stage results and results::ComputeRequestMetrics over a test's request table or over an
 // endpoint's records, as read-only classes with stubs in _core.pyi.
+#include <algorithm>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -41,13 +43,26 @@ RequestMetrics OutcomeMetrics(const session::TestOutcome& outcome,
                               const std::vector<double>& percentiles,
                               const std::vector<TierTuple>& tiers, int32_t stage,
                               const std::vector<int64_t>& itl_ns,
-                              const std::vector<int64_t>& input_tokens, size_t exact_limit) {
+                              const std::vector<int64_t>& input_tokens, size_t exact_limit,
+                              std::optional<std::vector<uint64_t>> response_ids) {
   const MetricOptions o = Options(percentiles, tiers, exact_limit);
   py::gil_scoped_release nogil;
-  if (input_tokens.empty())
+  if (input_tokens.empty() && !response_ids)
     return results::ComputeRequestMetrics(outcome.requests, itl_ns, o, stage);
+  std::vector<RequestRow> rows;
+  if (response_ids) {
+    // Only the rows of these samples (one endpoint URL's), timed from their scheduled moments
+    // like the run's.
+    std::sort(response_ids->begin(), response_ids->end());
+    for (size_t i = 0; i < outcome.requests.size() && i < outcome.request_ids.size(); ++i) {
+      if (std::binary_search(response_ids->begin(), response_ids->end(), outcome.request_ids[i])) {
+        rows.push_back(outcome.requests[i]);
+      }
+    }
+  } else {
+    rows = outcome.requests;
+  }
   // The input length of each request's sample, where the SUT knows it (an endpoint's dataset).
-  std::vector<RequestRow> rows = outcome.requests;
   for (RequestRow& r : rows) {
     if (r.sample_index < input_tokens.size()) {
       r.input_tokens = static_cast<int32_t>(input_tokens[r.sample_index]);
@@ -157,14 +172,15 @@ void RegisterMetrics(py::module_& m) {
       "_request_count",
       [](const session::TestOutcome& o) { return static_cast<uint64_t>(o.requests.size()); },
       py::arg("outcome"), "Rows in the outcome's request table.");
-  m.def("_request_metrics", &OutcomeMetrics, py::arg("outcome"), py::arg("percentiles"),
-        py::arg("tiers"), py::arg("stage") = results::kMeasuredRows,
-        py::arg("itl_ns") = std::vector<int64_t>{},
-        py::arg("input_tokens") = std::vector<int64_t>{},
-        py::arg("exact_limit") = MetricOptions{}.exact_limit,
-        "Metrics of the outcome's measured requests (stage -1) or of one stage's; `itl_ns`: "
-        "the inter-token gaps seen for them (an endpoint SUT's chunk times); `input_tokens`: "
-        "the input length per QSL index (-1: unknown), if the SUT knows them.");
+  m.def(
+      "_request_metrics", &OutcomeMetrics, py::arg("outcome"), py::arg("percentiles"),
+      py::arg("tiers"), py::arg("stage") = results::kMeasuredRows,
+      py::arg("itl_ns") = std::vector<int64_t>{}, py::arg("input_tokens") = std::vector<int64_t>{},
+      py::arg("exact_limit") = MetricOptions{}.exact_limit, py::arg("response_ids") = std::nullopt,
+      "Metrics of the outcome's measured requests (stage -1) or of one stage's; `itl_ns`: "
+      "the inter-token gaps seen for them (an endpoint SUT's chunk times); `input_tokens`: "
+      "the input length per QSL index (-1: unknown), if the SUT knows them; `response_ids`: "
+      "only the rows of these samples (an endpoint URL's records).");
   m.def("_column_metrics", &ColumnMetrics, py::arg("scheduled_ns"), py::arg("e2e_ns"),
         py::arg("ttft_ns"), py::arg("output_tokens"), py::arg("input_tokens"), py::arg("failed"),
         py::arg("itl_ns"), py::arg("percentiles"), py::arg("tiers"),

@@ -59,6 +59,7 @@ py::dict StatsDict(const net::EndpointStats& s) {
   d["failed"] = s.failed;
   d["tokens_from_usage"] = s.tokens_from_usage;
   d["tokens_from_chunks"] = s.tokens_from_chunks;
+  d["written_on_issue"] = s.written_on_issue;
   py::dict reasons;
   for (size_t r = 1; r < s.failures_by_reason.size(); ++r) {
     reasons[net::FailureReasonName(static_cast<net::FailureReason>(r))] = s.failures_by_reason[r];
@@ -89,7 +90,7 @@ py::dict RecordsDict(const EndpointSut& sut) {
     sut.CopyRecords(&records, &chunk_times);
   }
   py::list sample_index, issued, written, first_byte, first_token, done, tokens, token_source,
-      failure, endpoint, status, attempts, chunks;
+      failure, endpoint, status, attempts, chunks, prompt_tokens, written_on_issue, response_id;
   for (const net::QueryRecord& r : records) {
     sample_index.append(r.sample_index);
     issued.append(r.issued_ns);
@@ -98,6 +99,9 @@ py::dict RecordsDict(const EndpointSut& sut) {
     first_token.append(r.first_token_ns);
     done.append(r.done_ns);
     tokens.append(r.tokens);
+    prompt_tokens.append(r.prompt_tokens);
+    written_on_issue.append(r.written_on_issue);
+    response_id.append(r.response_id);
     token_source.append(TokenSourceName(r.token_source));
     failure.append(r.failure == net::FailureReason::kNone
                        ? py::object(py::none())
@@ -123,6 +127,9 @@ py::dict RecordsDict(const EndpointSut& sut) {
   d["http_status"] = status;
   d["attempts"] = attempts;
   d["chunk_times_ns"] = chunks;
+  d["prompt_tokens"] = prompt_tokens;
+  d["written_on_issue"] = written_on_issue;
+  d["response_id"] = response_id;
   return d;
 }
 
@@ -142,7 +149,8 @@ void RegisterNet(py::module_& m) {
                        double first_byte_timeout_s, double total_timeout_s, size_t max_connections,
                        bool record_chunk_times, double busy_poll_us,
                        const std::vector<std::tuple<uint64_t, uint32_t, uint32_t, size_t, size_t>>&
-                           conversation_turns) {
+                           conversation_turns,
+                       bool write_on_issue) {
              net::EndpointConfig config;
              config.base_urls = base_urls;
              config.path = path;
@@ -168,6 +176,7 @@ void RegisterNet(py::module_& m) {
              config.max_connections = max_connections;
              config.record_chunk_times = record_chunk_times;
              config.busy_poll_ns = SecondsToNs(busy_poll_us / 1e6, "busy_poll_us");
+             config.write_on_issue = write_on_issue;
              if (!conversation_turns.empty()) {
                auto layout = std::make_shared<net::ConversationLayout>();
                for (const auto& [sample, conversation, turn, begin, end] : conversation_turns) {
@@ -201,7 +210,8 @@ void RegisterNet(py::module_& m) {
            py::arg("max_connections") = 64, py::arg("record_chunk_times") = true,
            py::arg("busy_poll_us") = 0.0,
            py::arg("conversation_turns") =
-               std::vector<std::tuple<uint64_t, uint32_t, uint32_t, size_t, size_t>>())
+               std::vector<std::tuple<uint64_t, uint32_t, uint32_t, size_t, size_t>>(),
+           py::arg("write_on_issue") = true)
       .def_property_readonly(
           "handle", [](const NativeEndpointSut& s) { return s.handle; },
           "The SUT handle StartTest and loadgen.run accept (DestroySUT releases it).")

@@ -643,6 +643,7 @@ class EndpointSut(metaclass=_Pybind11Type):
         record_chunk_times: bool = True,
         busy_poll_us: float = 0.0,
         conversation_turns: Sequence[tuple[_Int, _Int, _Int, _Int, _Int]] = ...,
+        write_on_issue: bool = True,
     ) -> None: ...
     @property
     def handle(self) -> int: ...
@@ -777,6 +778,7 @@ def _request_metrics(
     itl_ns: Sequence[_Int] = ...,
     input_tokens: Sequence[_Int] = ...,
     exact_limit: _Int = ...,
+    response_ids: Sequence[_Int] | None = None,
 ) -> RequestMetrics: ...
 def _column_metrics(
     scheduled_ns: Sequence[_Int],

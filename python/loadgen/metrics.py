@@ -185,8 +185,8 @@ class Metrics:
 class EndpointMetrics:
     """One base URL of an endpoint SUT: the run's requests it answered (``completed``, failed
     included; ``failed``), the connections it opened and requests it retried over the SUT's
-    life, and the :class:`Metrics` of its requests, timed from each request's IssueQuery (the
-    endpoint client's own records)."""
+    life, and the :class:`Metrics` of its requests: the engine's rows of the samples it answered,
+    timed from their scheduled moments like the run's metrics."""
 
     index: int
     url: str
@@ -339,44 +339,80 @@ def endpoint_metrics(
     urls: Sequence[str],
     input_tokens: Sequence[int],
     options: MetricOptions,
+    outcome: _core.TestOutcome | None = None,
 ) -> tuple[EndpointMetrics, ...]:
     """One :class:`EndpointMetrics` per base URL over ``records`` (an EndpointSut's records,
-    the requests to count). ``input_tokens``: the input length per QSL sample index, -1 where
-    unknown."""
+    the requests to count). A request's input length is its record's ``prompt_tokens`` (the
+    server's usage) when known, else ``input_tokens`` (per QSL sample index, -1: unknown).
+
+    With ``outcome`` (its request table), each URL's metrics are the engine's rows of the
+    samples that URL answered (matched by response id): timed from the scheduled moment, like
+    the run's. Without it, from the records' own times (IssueQuery onwards)."""
     per_endpoint = stats.get("endpoints", [])
+    by_rows = outcome is not None and "response_id" in records
+    inputs = input_tokens_of(input_tokens, records) if by_rows else []
     out = []
     for index, url in enumerate(urls):
         rows = [i for i, e in enumerate(records["endpoint"]) if e == index]
+        itl = _itl_of([records["chunk_times_ns"][i] for i in rows])
+        if outcome is not None and by_rows:
+            m = _core._request_metrics(
+                outcome,
+                options._fractions(),
+                options._tiers(),
+                -1,
+                itl,
+                inputs,
+                options.exact_limit,
+                [records["response_id"][i] for i in rows],
+            )
+            out.append(_endpoint_of(index, url, len(rows), per_endpoint, m, options))
+            continue
         issued = [records["issued_ns"][i] for i in rows]
         first = [records["first_token_ns"][i] for i in rows]
         e2e = [records["done_ns"][i] - t for i, t in zip(rows, issued)]
         ttft = [f - t if f > 0 else -1 for f, t in zip(first, issued)]
         sample = [records["sample_index"][i] for i in rows]
+        prompt = records.get("prompt_tokens") or [-1] * len(records["endpoint"])
+        # The server's own count of a request's input first (its usage), else the sample's.
+        row_inputs = [
+            prompt[i] if prompt[i] >= 0 else input_tokens[s] if 0 <= s < len(input_tokens) else -1
+            for i, s in zip(rows, sample)
+        ]
         m = _core._column_metrics(
             issued,
             e2e,
             ttft,
             [records["tokens"][i] for i in rows],
-            [input_tokens[s] if 0 <= s < len(input_tokens) else -1 for s in sample],
+            row_inputs,
             [records["failure"][i] is not None for i in rows],
-            _itl_of([records["chunk_times_ns"][i] for i in rows]),
+            itl,
             options._fractions(),
             options._tiers(),
             options.exact_limit,
         )
-        counts: Mapping[str, int] = per_endpoint[index] if index < len(per_endpoint) else {}
-        out.append(
-            EndpointMetrics(
-                index=index,
-                url=url,
-                completed=len(rows),
-                failed=m.failed,
-                connections_opened=int(counts.get("connections_opened", 0)),
-                retries=int(counts.get("retries", 0)),
-                metrics=Metrics._from_core(m, options),
-            )
-        )
+        out.append(_endpoint_of(index, url, len(rows), per_endpoint, m, options))
     return tuple(out)
+
+
+def _endpoint_of(
+    index: int,
+    url: str,
+    completed: int,
+    per_endpoint: Sequence[Mapping[str, Any]],
+    m: _core.RequestMetrics,
+    options: MetricOptions,
+) -> EndpointMetrics:
+    counts: Mapping[str, Any] = per_endpoint[index] if index < len(per_endpoint) else {}
+    return EndpointMetrics(
+        index=index,
+        url=url,
+        completed=completed,
+        failed=m.failed,
+        connections_opened=int(counts.get("connections_opened", 0)),
+        retries=int(counts.get("retries", 0)),
+        metrics=Metrics._from_core(m, options),
+    )
 
 
 @dataclass(frozen=True)
@@ -389,6 +425,22 @@ class EndpointRun:
     stage_itl_ns: list[list[int]]
     endpoints: tuple[EndpointMetrics, ...]
     input_tokens: Sequence[int]
+
+
+def input_tokens_of(prompt_lengths: Sequence[int], records: Mapping[str, list[Any]]) -> list[int]:
+    """The input length per QSL sample index: the server's ``usage.prompt_tokens`` from the
+    records where it reported one (its own count, chat template included), else
+    ``prompt_lengths`` (token-id prompts; -1: unknown). A sample's prompt is the same each
+    time it is sent, so any of its records gives the count; the largest index seen sizes the
+    list."""
+    out = list(prompt_lengths)
+    for s, n in zip(records["sample_index"], records.get("prompt_tokens") or ()):
+        if n < 0:
+            continue
+        if s >= len(out):
+            out.extend([-1] * (s + 1 - len(out)))
+        out[s] = n
+    return out
 
 
 def endpoint_run(
@@ -422,13 +474,14 @@ def endpoint_run(
                 continue
         measured.append(i)
         itl += gaps
-    inputs: Sequence[int] = getattr(sut, "input_token_counts", ())
+    inputs = input_tokens_of(getattr(sut, "input_token_counts", ()), records)
     endpoints = endpoint_metrics(
         _select(records, measured),
         sut.stats(),
         tuple(sut.endpoint.base_urls()),
         inputs,
         options,
+        outcome if _core._request_count(outcome) else None,
     )
     return EndpointRun(itl, stage_itl, endpoints, inputs)
 

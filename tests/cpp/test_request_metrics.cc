@@ -200,6 +200,7 @@ class InlineTokenSut : public mlperf::SystemUnderTest {
   void IssueQuery(const std::vector<mlperf::QuerySample>& samples) override {
     for (const mlperf::QuerySample& s : samples) {
       indices.push_back(s.index);
+      ids.push_back(s.id);
       const uint64_t id = s.id;
       const int64_t tokens = static_cast<int64_t>(s.index % 5 + 2);
       active_->FirstTokenIds(&id, 1);
@@ -208,6 +209,7 @@ class InlineTokenSut : public mlperf::SystemUnderTest {
   }
   void FlushQueries() override {}
   std::vector<size_t> indices;
+  std::vector<uint64_t> ids;
 
  private:
   record::ActiveSeries* active_;
@@ -246,6 +248,8 @@ TEST(RequestTable, TheSessionKeepsOneRowPerCompletedSampleWithItsStageAndTokens)
   ASSERT_EQ(out.stages.size(), 2u);
   EXPECT_GE(out.stages[1].first_issue_ns, out.requests_origin_ns + out.requests[20].scheduled_ns);
   ASSERT_EQ(sut.indices.size(), 50u);
+  // Each row's response id is the one the SUT was given for that sample.
+  EXPECT_EQ(out.request_ids, sut.ids);
   for (size_t i = 0; i < out.requests.size(); ++i) {
     const RequestRow& r = out.requests[i];
     EXPECT_EQ(r.sample_index, sut.indices[i]);  // sequence order is issue order here

@@ -84,7 +84,7 @@ def test_itl_per_endpoint_and_input_tokens_against_llama_server(
         assert e.failed == 0 and e.metrics.requests == e.completed
         assert e.metrics.itl_ns.count == e.completed * (MAX_TOKENS - 1)
         assert e.metrics.input_tokens == e.completed * INPUT_LEN
-        # From IssueQuery: never longer than the engine's E2E from the scheduled moment.
+        # The engine's rows of its samples: never longer than the run's largest E2E.
         assert e.metrics.e2e_ns.max <= m.e2e_ns.max
     assert sum(e.metrics.itl_ns.count for e in result.endpoints) == m.itl_ns.count
 
@@ -176,3 +176,105 @@ def test_a_load_models_warm_up_is_left_out_of_the_itl_and_the_urls(
     assert main.metrics.itl_ns.count == result.metrics.itl_ns.count == 14 * gaps
     (endpoint,) = result.endpoints
     assert endpoint.completed == 14  # the measured stage's requests
+
+
+def server_prompt_tokens(llama_server: LlamaServer, prompt: str) -> int:
+    """The server's own usage.prompt_tokens for one chat request, asked without loadgen."""
+    import urllib.request
+
+    body = {
+        "model": llama_server.model,
+        "messages": [{"role": "user", "content": prompt}],
+        "max_tokens": 1,
+    }
+    request = urllib.request.Request(
+        llama_server.url + "/v1/chat/completions",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return int(json.load(response)["usage"]["prompt_tokens"])
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_total_token_throughput_counts_the_servers_prompt_tokens(
+    llama_server: LlamaServer, make_sut: Any, tmp_path: Path, stream: bool
+) -> None:
+    # Text prompts of different lengths: loadgen cannot count their tokens, the server can.
+    prompts = [" ".join(["hello"] * (2 + 3 * i)) for i in range(4)]
+    dataset = Dataset([Sample(prompt=p, max_tokens=MAX_TOKENS) for p in prompts])
+    sut = make_sut(
+        Endpoint(llama_server.url, api="openai-chat", model=llama_server.model, stream=stream),
+        dataset,
+    )
+    assert sut.input_token_counts == (-1,) * len(prompts)  # no token-id prompt
+    result = loadgen.run(
+        sut,
+        endpoint_qsl(dataset),
+        loadgen.Settings(
+            scenario=loadgen.Scenario.SINGLE_STREAM,
+            min_duration_ms=0,
+            min_query_count=8,
+            use_token_latencies=stream,  # whole answers have no first token
+        ),
+        log_dir=tmp_path,
+        progress=False,
+    )
+    m = result.metrics
+    assert m is not None and result.errors == 0 and m.failed == 0
+    records = sut.records()
+    # Each record carries the server's count; the same prompt always gets the same count, and
+    # it is what the server answers to a request made without loadgen.
+    expected = {i: server_prompt_tokens(llama_server, p) for i, p in enumerate(prompts)}
+    assert len(set(expected.values())) == len(prompts)  # longer prompts, more tokens
+    assert records["prompt_tokens"] == [expected[s] for s in records["sample_index"]]
+    assert m.requests == len(records["sample_index"]) == result.samples_completed
+    assert m.input_tokens == sum(records["prompt_tokens"])
+    assert m.total_token_throughput == pytest.approx(
+        (m.input_tokens + m.output_tokens) / m.duration_s
+    )
+    (endpoint,) = result.endpoints
+    assert endpoint.metrics.input_tokens == m.input_tokens
+    assert endpoint.metrics.total_token_throughput is not None
+    # One URL answered every request: its rows are the run's, timed from the same scheduled
+    # moments, so every figure is the run's.
+    assert endpoint.metrics == m
+
+
+def test_written_on_issue_is_counted_and_can_be_turned_off(
+    llama_server: LlamaServer, make_sut: Any, tmp_path: Path
+) -> None:
+    dataset = Dataset([Sample(prompt="hello there", max_tokens=2) for _ in range(4)])
+    settings = loadgen.Settings(
+        scenario=loadgen.Scenario.SERVER,
+        server_target_qps=20,
+        min_duration_ms=0,
+        min_query_count=30,
+    )
+    written: dict[bool, int] = {}
+    for write_on_issue in (True, False):
+        sut = make_sut(
+            Endpoint(
+                llama_server.url,
+                api="openai-chat",
+                model=llama_server.model,
+                write_on_issue=write_on_issue,
+            ),
+            dataset,
+        )
+        result = loadgen.run(
+            sut,
+            endpoint_qsl(dataset),
+            settings,
+            log_dir=tmp_path / str(write_on_issue),
+            progress=False,
+        )
+        assert result.errors == 0
+        stats, records = sut.stats(), sut.records()
+        assert stats["completed"] == len(records["written_on_issue"]) >= 30
+        assert stats["written_on_issue"] == sum(records["written_on_issue"])
+        written[write_on_issue] = stats["written_on_issue"]
+    # One sample per query at 20/s: most find an idle connection (one is kept ready even
+    # though llama.cpp closes it after each stream); none when turned off.
+    assert written[True] > 0
+    assert written[False] == 0

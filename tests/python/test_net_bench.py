@@ -260,6 +260,11 @@ def test_bench_llama_chat_streaming_in_every_scenario(
     check_logs(tmp_path, scenario)
     stats = json.loads((tmp_path / "endpoint.json").read_text())
     assert stats["tokens_from_usage"] == stats["completed"]  # llama-server sends usage
+    # Queries of one sample may be written by IssueQuery itself; batches never are.
+    if scenario == "Server":
+        assert stats["written_on_issue"] > 0
+    elif scenario in ("MultiStream", "Offline"):
+        assert stats["written_on_issue"] == 0
     assert rc in (0, 1)  # the verdict depends on this machine's load; the run itself must complete
 
 

@@ -281,6 +281,7 @@ bool Client::PrepareQuery(Query* q, mlperf::ResponseId id, size_t index, int64_t
   q->id = id;
   q->record = QueryRecord();
   q->record.sample_index = index;
+  q->record.response_id = id;
   q->record.issued_ns = issued_ns;
   q->record.endpoint = static_cast<uint16_t>(endpoint);
   if (index + 1 >= body_offsets_.size()) return false;
@@ -522,6 +523,7 @@ void Client::Complete(Query* q) {
   r.done_ns = NowNs();
   const bool failed = r.failure != FailureReason::kNone;
   if (!failed) {
+    r.prompt_tokens = q->parsed.prompt_tokens >= 0 ? q->parsed.prompt_tokens : -1;
     if (q->parsed.usage_tokens >= 0) {
       r.tokens = q->parsed.usage_tokens;
       r.token_source = TokenSource::kUsage;

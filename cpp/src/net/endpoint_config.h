@@ -93,13 +93,15 @@ struct EndpointConfig {
 /// One query as the client saw it. Times are loadgen::NowNs() (steady clock).
 struct QueryRecord {
   uint64_t sample_index = 0;
+  uint64_t response_id = 0;    // the engine's id of the sample (mlperf::ResponseId)
   int64_t issued_ns = 0;       // IssueQuery entry (the issuer calls it at the scheduled moment)
   int64_t written_ns = 0;      // request fully written to the socket (last attempt)
   int64_t first_byte_ns = 0;   // response header received
   int64_t first_token_ns = 0;  // first content chunk (0 if none)
   int64_t done_ns = 0;         // completed (successfully or not)
   int64_t tokens = 0;
-  uint32_t chunk_begin = 0;  // into EndpointSut's chunk-time array
+  int64_t prompt_tokens = -1;  // input tokens from the server's usage.prompt_tokens; -1: unknown
+  uint32_t chunk_begin = 0;    // into EndpointSut's chunk-time array
   uint32_t chunk_count = 0;
   uint16_t endpoint = 0;
   uint16_t http_status = 0;

@@ -400,7 +400,16 @@ void Connection::Finish() {
         size_t json_length = body_.size();
         const auto header = parser_->get().find("Inference-Header-Content-Length");
         if (header != parser_->get().end()) {
-          json_length = std::strtoull(std::string(header->value()).c_str(), nullptr, 10);
+          // Parsed in place (no string per response); a value that is not all digits is an
+          // error, not a JSON part of length 0.
+          const std::string_view value(header->value().data(), header->value().size());
+          const auto [end, ec] =
+              std::from_chars(value.data(), value.data() + value.size(), json_length);
+          if (ec != std::errc() || end != value.data() + value.size() || value.empty()) {
+            parsed.error = "invalid Inference-Header-Content-Length '" + std::string(value) + "'";
+            ok = false;
+            break;
+          }
         }
         ok = ParseKserveBody(body_, json_length, json_, &parsed);
         break;

@@ -60,13 +60,17 @@ bool IntegerValue(const json::value& v, int64_t* out) {
   return false;
 }
 
-// usage.completion_tokens, when the chunk carries usage (stream_options.include_usage).
+// usage.completion_tokens and usage.prompt_tokens, when the chunk carries usage
+// (stream_options.include_usage).
 void ReadUsage(const json::object& o, ParsedResponse* out) {
   const json::value* usage = o.if_contains("usage");
   if (usage == nullptr || !usage->is_object()) return;
-  const json::value* n = usage->get_object().if_contains("completion_tokens");
+  const json::object& fields = usage->get_object();
   int64_t tokens;
+  const json::value* n = fields.if_contains("completion_tokens");
   if (n != nullptr && IntegerValue(*n, &tokens)) out->usage_tokens = tokens;
+  n = fields.if_contains("prompt_tokens");
+  if (n != nullptr && IntegerValue(*n, &tokens)) out->prompt_tokens = tokens;
 }
 
 // An {"error": ...} object (OpenAI servers report failures mid-stream this way).

@@ -19,6 +19,7 @@ namespace loadgen::net {
 struct ParsedResponse {
   std::string output;          // content text (or tensor bytes): the accuracy-log bytes
   int64_t usage_tokens = -1;   // completion tokens reported by the server's usage, if any
+  int64_t prompt_tokens = -1;  // input tokens reported by the server's usage, if any
   int64_t content_chunks = 0;  // events that carried output (content or reasoning)
   bool done = false;           // OpenAI's [DONE] was seen
   std::string error;           // why the response is malformed or an error, if it is
@@ -26,6 +27,7 @@ struct ParsedResponse {
   void Reset() {
     output.clear();
     usage_tokens = -1;
+    prompt_tokens = -1;
     content_chunks = 0;
     done = false;
     error.clear();

@@ -26,6 +26,7 @@ enum class Field : uint8_t {
   kContent,    // the output text
   kReasoning,  // reasoning_content
   kCompletionTokens,
+  kPromptTokens,
   kErrorText,  // root.error as a string, or root.error.message
 };
 
@@ -114,6 +115,7 @@ struct Handler {
         break;
       case Node::kUsage:
         if (k == "completion_tokens") field = Field::kCompletionTokens;
+        if (k == "prompt_tokens") field = Field::kPromptTokens;
         break;
       case Node::kError:
         if (k == "message") field = Field::kErrorText;
@@ -181,6 +183,7 @@ struct Handler {
   void Number(int64_t v) {
     BeginValue();
     if (field == Field::kCompletionTokens) out->usage_tokens = v;
+    if (field == Field::kPromptTokens) out->prompt_tokens = v;
     field = Field::kNone;
   }
 

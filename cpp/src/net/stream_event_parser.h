@@ -1,7 +1,8 @@
 // A streaming (SAX) reader of the JSON in stream events: it picks out only the fields a chunk
-// can carry for us (output text, reasoning text, usage.completion_tokens, an error) without
-// building a document, so a chunk costs one pass over its bytes and allocates nothing.
-// Whole responses (non-streamed bodies, KServe) are read as documents (JsonReader) instead.
+// can carry for us (output text, reasoning text, usage's completion_tokens and prompt_tokens,
+// an error) without building a document, so a chunk costs one pass over its bytes and allocates
+// nothing. Whole responses (non-streamed bodies, KServe) are read as documents (JsonReader)
+// instead.
 #ifndef LOADGEN_NET_STREAM_EVENT_PARSER_H_
 #define LOADGEN_NET_STREAM_EVENT_PARSER_H_
 

@@ -8,11 +8,14 @@ namespace loadgen::session {
 std::vector<results::RequestRow> CollectRequestRows(const record::SeriesRecorder& recorder,
                                                     uint64_t queries,
                                                     const schedule::LoadPlan* load, bool tokens,
-                                                    bool first_tokens, int64_t* origin_ns) {
+                                                    bool first_tokens, int64_t* origin_ns,
+                                                    std::vector<uint64_t>* ids) {
   const schedule::SeriesPlan& plan = recorder.plan();
   const uint64_t spq = plan.samples_per_query;
   std::vector<results::RequestRow> rows;
   rows.reserve(recorder.completed_samples());  // exact: no growth by doubling
+  ids->clear();
+  ids->reserve(recorder.completed_samples());
   const int64_t origin = queries > 0 ? recorder.scheduled_ns(0) - plan.scheduled_delta_ns[0] : 0;
   *origin_ns = origin;
   size_t stage = 0;  // stages hold increasing query ranges: walked once
@@ -37,6 +40,7 @@ std::vector<results::RequestRow> CollectRequestRows(const record::SeriesRecorder
         if (first_tokens && recorder.has_first_token(local)) row.ttft_ns = recorder.ttft(local);
       }
       rows.push_back(row);
+      ids->push_back(recorder.ResponseIdOf(local));
     }
   }
   return rows;

@@ -16,10 +16,12 @@ namespace loadgen::session {
 /// series' load plan (stage and measured columns), or null. `tokens`: the recorder kept
 /// token figures (use_token_latencies); `first_tokens`: and first-token times (non-Offline).
 /// `origin_ns`: set to the clock time the rows' scheduled_ns count from (the series start).
+/// `ids`: filled with each row's response id.
 std::vector<results::RequestRow> CollectRequestRows(const record::SeriesRecorder& recorder,
                                                     uint64_t queries,
                                                     const schedule::LoadPlan* load, bool tokens,
-                                                    bool first_tokens, int64_t* origin_ns);
+                                                    bool first_tokens, int64_t* origin_ns,
+                                                    std::vector<uint64_t>* ids);
 
 }  // namespace loadgen::session
 

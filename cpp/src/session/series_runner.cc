@@ -140,9 +140,9 @@ Session::SeriesOutput Session::RunSeries(const schedule::LoadableSet& set, TestM
     const uint64_t queries = series.shared.any_issued ? std::min(series.plan().query_count(),
                                                                  series.shared.last_query + 1)
                                                       : 0;
-    outcome_.requests =
-        CollectRequestRows(recorder, queries, series.load, series.options.use_tokens,
-                           series.options.needs_first_token, &outcome_.requests_origin_ns);
+    outcome_.requests = CollectRequestRows(
+        recorder, queries, series.load, series.options.use_tokens, series.options.needs_first_token,
+        &outcome_.requests_origin_ns, &outcome_.request_ids);
   }
   CountFailedSamples(out.result, mode);
   out.queries_issued = series.shared.queries_issued;

@@ -59,6 +59,9 @@ struct TestOutcome {
   /// results::ComputeRequestMetrics (docs/metrics.md). Empty without a performance series
   /// or without Environment::keep_requests.
   std::vector<results::RequestRow> requests;
+  /// requests[i]'s response id (the mlperf::ResponseId the SUT was given), so a SUT's own
+  /// records (an endpoint client's) can be matched to the engine's rows.
+  std::vector<uint64_t> request_ids;
   /// The clock time (common/clock.h) the rows' scheduled_ns count from: the series start.
   int64_t requests_origin_ns = 0;
   /// The generator self-check of the last performance series (docs/self-check.md).

@@ -62,6 +62,8 @@ class Endpoint:
     ``max_connections``: per URL; further requests wait for a free connection.
     ``busy_poll_us``: the client's I/O thread polls for this long after its last event instead
     of sleeping, so sends and chunk stamps do not wait for a thread wake-up (costs a core).
+    ``write_on_issue``: a one-sample query is written by IssueQuery itself on an idle
+    connection (docs/net.md, "Write on issue"); False hands every request to the I/O thread.
     """
 
     urls: Union[str, Sequence[str]]
@@ -80,6 +82,7 @@ class Endpoint:
     total_timeout_s: Optional[float] = None
     max_connections: int = 64
     busy_poll_us: float = 0.0
+    write_on_issue: bool = True
 
     def __post_init__(self) -> None:
         urls = (self.urls,) if isinstance(self.urls, str) else tuple(self.urls)
@@ -178,6 +181,7 @@ class EndpointSut:
             max_connections=endpoint.max_connections,
             busy_poll_us=endpoint.busy_poll_us,
             conversation_turns=list(requests.conversation_turns),
+            write_on_issue=endpoint.write_on_issue,
         )
         self._handle: Optional[int] = self._native.handle
         self._stream = stream
@@ -254,15 +258,18 @@ class EndpointSut:
         return int(self._native.outstanding)
 
     def stats(self) -> dict[str, Any]:
-        """issued, completed, failed, failures_by_reason, tokens_from_usage/chunks, and per
-        endpoint: issued, completed, failed, connections_opened, retries, closes_after_stream."""
+        """issued, completed, failed, failures_by_reason, tokens_from_usage/chunks,
+        written_on_issue (requests IssueQuery wrote itself), and per endpoint: issued,
+        completed, failed, connections_opened, retries, closes_after_stream."""
         return dict(self._native.stats())
 
     def records(self) -> dict[str, list[Any]]:
         """Per-query columns in completion order: sample_index, issued_ns, written_ns (send
         lateness = written_ns - issued_ns), first_byte_ns, first_token_ns, done_ns, tokens,
         token_source ("usage" or "chunks"), failure (None or a reason), endpoint, http_status,
-        attempts, chunk_times_ns (one list per query)."""
+        attempts, chunk_times_ns (one list per query), prompt_tokens (the server's
+        usage.prompt_tokens, -1 when it gave none), written_on_issue (bool), response_id (the
+        engine's id of the sample)."""
         return dict(self._native.records())
 
     def clear_records(self) -> None:

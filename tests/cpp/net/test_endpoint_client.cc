@@ -192,6 +192,53 @@ TEST(EndpointClient, CutAndGarbledResponsesFailWithTheirReason) {
   EXPECT_EQ(stats.last_failure, "http_5xx: HTTP 500: oops");
 }
 
+TEST(EndpointClient, RecordsKeepTheServersPromptTokens) {
+  ScriptedServer server([](int, tcp::socket& s) {
+    static std::atomic<int> request{0};
+    switch (request++) {
+      case 0:  // streamed, usage in a last choices-less chunk (include_usage)
+        return Send(s, std::string(kSseHead) + Chunk("data: {\"choices\":[{\"text\":\"a\"}]}\n\n") +
+                           Chunk("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":13,"
+                                 "\"completion_tokens\":1}}\n\n") +
+                           Chunk("data: [DONE]\n\n") + "0\r\n\r\n");
+      case 1:  // whole body
+        return Send(s, JsonResponse("{\"choices\":[{\"text\":\"ab\"}],\"usage\":{"
+                                    "\"prompt_tokens\":21,\"completion_tokens\":2}}"));
+      default:  // no usage at all
+        return Send(s, JsonResponse("{\"choices\":[{\"text\":\"abc\"}]}"));
+    }
+  });
+  EndpointSut sut(Config(server.url(), ApiKind::kOpenAiCompletions), {"{}"});
+  const auto records = RunSequentially(sut, 3);
+  ASSERT_EQ(records.size(), 3u);
+  for (const QueryRecord& r : records) EXPECT_EQ(r.failure, FailureReason::kNone);
+  EXPECT_EQ(records[0].prompt_tokens, 13);
+  EXPECT_EQ(records[0].tokens, 1);
+  EXPECT_EQ(records[1].prompt_tokens, 21);
+  EXPECT_EQ(records[1].tokens, 2);
+  EXPECT_EQ(records[2].prompt_tokens, -1);  // a reused slot does not keep the last count
+  EXPECT_EQ(records[2].token_source, TokenSource::kCountedChunks);
+}
+
+TEST(EndpointClient, AKserveJsonLengthThatIsNotANumberIsMalformed) {
+  ScriptedServer server([](int, tcp::socket& s) {
+    const std::string body =
+        R"({"outputs":[{"name":"o","datatype":"INT32","shape":[1],"data":[7]}]})";
+    return Send(s,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                "Inference-Header-Content-Length: 12abc\r\nContent-Length: " +
+                    std::to_string(body.size()) + "\r\n\r\n" + body);
+  });
+  EndpointConfig config = Config(server.url(), ApiKind::kKserveV2);
+  config.path = "/v2/models/m/infer";
+  EndpointSut sut(config, {"{}"});
+  const auto records = RunSequentially(sut, 1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].failure, FailureReason::kMalformedResponse);
+  EXPECT_EQ(sut.Stats().last_failure,
+            "malformed_response: invalid Inference-Header-Content-Length '12abc'");
+}
+
 // A redirect (not followed) or an interim 1xx is not a server error: it is counted apart.
 TEST(EndpointClient, OtherNon2xxStatusesAreNeitherClientNorServerErrors) {
   ScriptedServer server([](int, tcp::socket& s) {

@@ -23,6 +23,7 @@ TEST(OpenAiEvent, CompletionsTextAndUsageInTheFinishChunk) {
   EXPECT_EQ(r.output, "Hello");
   EXPECT_EQ(r.content_chunks, 2);
   EXPECT_EQ(r.usage_tokens, 2);
+  EXPECT_EQ(r.prompt_tokens, 5);
   EXPECT_TRUE(r.done);
 }
 
@@ -76,6 +77,13 @@ TEST(OpenAiBody, CompletionsAndChat) {
   EXPECT_TRUE(ParseOpenAiBody(R"({"choices":[{"text":"abc"}],"usage":{"completion_tokens":3}})",
                               false, json, &r));
   EXPECT_EQ(r.output, "abc");
+  EXPECT_EQ(r.usage_tokens, 3);
+  EXPECT_EQ(r.prompt_tokens, -1);  // not reported
+  r.Reset();
+  EXPECT_TRUE(ParseOpenAiBody(
+      R"({"choices":[{"text":"abc"}],"usage":{"prompt_tokens":42,"completion_tokens":3}})", false,
+      json, &r));
+  EXPECT_EQ(r.prompt_tokens, 42);
   EXPECT_EQ(r.usage_tokens, 3);
   r.Reset();
   EXPECT_TRUE(ParseOpenAiBody(R"({"choices":[{"message":{"role":"assistant","content":"hey"}}]})",

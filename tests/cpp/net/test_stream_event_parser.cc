@@ -28,6 +28,9 @@ const std::vector<std::string>& Events() {
       R"({"choices":[{"logprobs":{"content":[{"token":"t","text":"no"}]},"text":"yes"}]})",
       R"({"nested":{"choices":[{"text":"no"}],"usage":{"completion_tokens":99}},"choices":[{"text":"ok"}]})",
       R"({"usage":{"completion_tokens":4.0}})",
+      R"({"usage":{"prompt_tokens":12.0,"prompt_tokens_details":{"cached_tokens":3}}})",
+      R"({"choices":[],"usage":{"completion_tokens":5,"prompt_tokens":1234567890123}})",
+      R"({"choices":[{"text":"x","usage":{"prompt_tokens":8}}],"prompt_tokens":9})",
       R"({"usage":null,"choices":null})",
       R"({"choices":{"text":"not an array"}})",
       R"({"error":{"message":"context too long","code":400}})",
@@ -66,6 +69,7 @@ void ExpectSame(const std::string& event, Format format, bool compare_errors) {
   if (kind != EventKind::kError) {
     EXPECT_EQ(got.output, reference.output) << where;
     EXPECT_EQ(got.usage_tokens, reference.usage_tokens) << where;
+    EXPECT_EQ(got.prompt_tokens, reference.prompt_tokens) << where;
     EXPECT_EQ(got.content_chunks, reference.content_chunks) << where;
     EXPECT_EQ(got.done, reference.done) << where;
   } else if (compare_errors) {
@@ -112,6 +116,8 @@ const std::vector<std::string>& Bodies() {
       R"({"choices":[{"delta":{"content":"a stream chunk, not a body"}}]})",
       R"({"choices":[{"text":"first"},{"text":"second"}]})",
       R"({"choices":[],"usage":{"completion_tokens":7}})",
+      R"({"choices":[{"text":"t"}],"usage":{"prompt_tokens":11,"total_tokens":11}})",
+      R"({"choices":[{"text":"t","usage":{"prompt_tokens":8}}],"prompt_tokens":9})",
       R"({"choices":null})",
       R"({"choices":["not an object"]})",
       R"({"choices":[[{"text":"nested"}]]})",
@@ -140,6 +146,7 @@ void ExpectSameBody(const std::string& body, bool chat, bool compare_errors) {
   if (ok) {
     EXPECT_EQ(got.output, reference.output) << where;
     EXPECT_EQ(got.usage_tokens, reference.usage_tokens) << where;
+    EXPECT_EQ(got.prompt_tokens, reference.prompt_tokens) << where;
     EXPECT_EQ(got.content_chunks, reference.content_chunks) << where;
   } else if (compare_errors) {
     EXPECT_EQ(got.error, reference.error) << where;
@@ -187,6 +194,48 @@ TEST(StreamEventParser, ReusedAcrossEventsAndAfterErrors) {
   EXPECT_EQ(r.content_chunks, 2);
   EXPECT_EQ(r.usage_tokens, 2);
   EXPECT_TRUE(r.done);
+}
+
+TEST(StreamEventParser, ReadsPromptTokensFromTheUsageChunkAndBody) {
+  StreamEventParser parser;
+  ParsedResponse r;
+  EXPECT_EQ(parser.Parse(R"({"choices":[{"delta":{"content":"a"}}],"usage":null})",
+                         Format::kOpenAiChat, {}, &r),
+            EventKind::kContent);
+  EXPECT_EQ(r.prompt_tokens, -1);
+  // llama.cpp's and vLLM's include_usage chunk: no choices, then usage.
+  EXPECT_EQ(
+      parser.Parse(
+          R"({"choices":[],"usage":{"completion_tokens":4,"prompt_tokens":17,"total_tokens":21}})",
+          Format::kOpenAiChat, {}, &r),
+      EventKind::kNoOutput);
+  EXPECT_EQ(r.prompt_tokens, 17);
+  EXPECT_EQ(r.usage_tokens, 4);
+  // Only root.usage counts, not a prompt_tokens elsewhere.
+  ParsedResponse nested;
+  EXPECT_EQ(
+      parser.Parse(R"({"prompt_tokens":9,"choices":[{"text":"x","usage":{"prompt_tokens":8}}]})",
+                   Format::kOpenAiCompletions, {}, &nested),
+      EventKind::kContent);
+  EXPECT_EQ(nested.prompt_tokens, -1);
+  // Triton events carry no OpenAI usage.
+  ParsedResponse triton;
+  parser.Parse(R"({"text_output":"t","usage":{"prompt_tokens":3}})", Format::kTriton, "text_output",
+               &triton);
+  EXPECT_EQ(triton.prompt_tokens, -1);
+  ParsedResponse body;
+  EXPECT_TRUE(parser.ParseOpenAiBody(
+      R"({"choices":[{"text":"ab"}],"usage":{"prompt_tokens":5,"completion_tokens":2}})", false,
+      &body));
+  EXPECT_EQ(body.prompt_tokens, 5);
+  EXPECT_EQ(body.usage_tokens, 2);
+  // A truncated usage chunk is an error; the next response starts unknown again.
+  ParsedResponse cut;
+  EXPECT_EQ(
+      parser.Parse(R"({"choices":[],"usage":{"prompt_tokens":17)", Format::kOpenAiChat, {}, &cut),
+      EventKind::kError);
+  cut.Reset();
+  EXPECT_EQ(cut.prompt_tokens, -1);
 }
 
 }  // namespace
