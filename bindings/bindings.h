@@ -33,7 +33,7 @@ void RegisterRun(py::module_& m);
 void RegisterTyped(py::module_& m);
 void RegisterNet(py::module_& m);  // register_net.cc (empty without LOADGEN_HAVE_NET)
 void RegisterLoadModels(py::module_& m);
-void RegisterMetrics(py::module_& m);  // register_metrics.cc
+void RegisterMetrics(py::module_& m);   // register_metrics.cc
 void RegisterTestSuts(py::module_& m);  // register_test_suts.cc: SUTs of known capacity
 
 /// The stage list of a Python LoadModel (dicts, python/loadgen/load_models.py).
