@@ -92,9 +92,11 @@ class Connection {
   std::optional<
       boost::beast::http::response_parser<boost::beast::http::buffer_body, HeaderAllocator>>
       parser_;
-  std::string head_;                 // this request's header (reused)
-  std::array<char, 16384> piece_{};  // body bytes of one read
-  std::string body_;                 // a whole non-streamed body (reused)
+  std::string head_;                           // this request's header (reused)
+  std::array<char, 16384> piece_{};            // body bytes of one put
+  static constexpr size_t kReadBytes = 16384;  // asked of each read of the body
+  int64_t read_ns_ = 0;                        // when the bytes being parsed were read
+  std::string body_;                           // a whole non-streamed body (reused)
   SseFramer sse_;
   JsonReader json_;           // whole bodies
   StreamEventParser events_;  // stream events
