@@ -130,18 +130,15 @@ def _cmd_search(args: argparse.Namespace) -> int:
 def _search_endpoint(args: argparse.Namespace, objectives: Sequence[Any], log_dir: Path) -> int:
     """The probes against the served model at URL: checked before any load, one warm client
     for every probe."""
-    from .net.bench import TARGET_ERRORS, endpoint_target
+    from .net.bench import TargetError, endpoint_target
     from .net.cli import request_headers
     from .net.endpoint import endpoint_qsl
-    from .net.probe import EndpointError
     from .settings import Scenario
 
     try:
         # The probes' base settings: the search sets the scenario, load and duration of each.
         target = endpoint_target(args, [args.url], request_headers(args), Scenario.SERVER)
-    except EndpointError as e:
-        return _fail(f"{e} (nothing was sent)")
-    except TARGET_ERRORS as e:
+    except TargetError as e:
         return _fail(str(e))
     qsl = endpoint_qsl(target.dataset)
     print(

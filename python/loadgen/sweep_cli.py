@@ -152,18 +152,15 @@ def _sweep_demo(args: argparse.Namespace) -> int:
 
 
 def _sweep_endpoint(args: argparse.Namespace, headers: Mapping[str, str]) -> int:
-    from .net.bench import TARGET_ERRORS, endpoint_target
+    from .net.bench import TargetError, endpoint_target
     from .net.endpoint import endpoint_qsl
-    from .net.probe import EndpointError
     from .settings import Scenario
 
     urls = [args.url, *args.more_urls]
     try:
         # Rates and concurrencies both run as Server.
         target = endpoint_target(args, urls, headers, Scenario.SERVER)
-    except EndpointError as e:
-        return _fail(f"{e} (nothing was sent)")
-    except TARGET_ERRORS as e:
+    except TargetError as e:
         return _fail(str(e))
     qsl = endpoint_qsl(target.dataset)
     print(

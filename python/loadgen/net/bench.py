@@ -170,29 +170,21 @@ def make_dataset(
             )
         else:
             form = "prompt"
+        # What the synthetic prompts are made of, with a trace's lengths or without.
+        prompt_args = {
+            "input_len": parse_length(args.input_len),
+            "output_len": parse_length(args.output_len),
+            "seed": args.dataset_seed,
+            "vocab_size": args.vocab_size,
+            "first_token_id": args.first_token_id,
+            "form": form,
+            "tokenizer": args.tokenizer,
+        }
         if trace is not None and _lengths_make_the_dataset(args, trace):
             # One sample per arrival, with the trace's own token lengths.
-            return trace_llm(
-                trace.input_lengths,
-                trace.output_lengths,
-                input_len=parse_length(args.input_len),
-                output_len=parse_length(args.output_len),
-                seed=args.dataset_seed,
-                vocab_size=args.vocab_size,
-                first_token_id=args.first_token_id,
-                form=form,
-                tokenizer=args.tokenizer,
-            )
+            return trace_llm(trace.input_lengths, trace.output_lengths, **prompt_args)
         return synthetic_llm(
-            count,
-            input_len=parse_length(args.input_len),
-            output_len=parse_length(args.output_len),
-            seed=args.dataset_seed,
-            vocab_size=args.vocab_size,
-            first_token_id=args.first_token_id,
-            form=form,
-            tokenizer=args.tokenizer,
-            performance_sample_count=args.performance_sample_count,
+            count, performance_sample_count=args.performance_sample_count, **prompt_args
         )
     if found.metadata is None:
         raise DatasetError(
@@ -487,20 +479,27 @@ class EndpointTarget:
     sut: Any
 
 
-#: What building a target raises besides EndpointError (a bad setting, dataset or client option).
-TARGET_ERRORS = (ValueError, TypeError, RuntimeError, OSError, ImportError)
+class TargetError(Exception):
+    """The served model cannot be loaded as the flags say; the message, for the user, says why
+    (nothing was sent)."""
 
 
 def endpoint_target(
     args: argparse.Namespace, urls: Sequence[str], headers: Mapping[str, str], scenario: Scenario
 ) -> EndpointTarget:
     """Checks the endpoints (:func:`check_endpoints`), then builds the settings, the dataset and
-    the endpoint SUT from the flags. Raises EndpointError (nothing was sent) first, or one of
-    TARGET_ERRORS."""
-    found = check_endpoints(args, urls, headers)
-    settings = settings_from_args(args, scenario, args.conf_model or found.model)
-    dataset = make_dataset(args, args.api, found)
-    sut = endpoint_sut_from_args(args, urls, headers, found, dataset)
+    the endpoint SUT from the flags. Raises TargetError: the endpoint check failed, or a
+    setting, the dataset or a client option is bad."""
+    try:
+        found = check_endpoints(args, urls, headers)
+    except EndpointError as e:
+        raise TargetError(f"{e} (nothing was sent)") from e
+    try:
+        settings = settings_from_args(args, scenario, args.conf_model or found.model)
+        dataset = make_dataset(args, args.api, found)
+        sut = endpoint_sut_from_args(args, urls, headers, found, dataset)
+    except (ValueError, TypeError, RuntimeError, OSError, ImportError) as e:
+        raise TargetError(str(e)) from e
     return EndpointTarget(found, settings, dataset, sut)
 
 
