@@ -332,3 +332,33 @@ def test_a_sweep_against_llama_cpp_produces_the_report_figures(
     assert values[-1] > values[0]  # type: ignore[operator]
     for name in ("latency_throughput", "load", "pareto"):
         assert (log_dir / f"report-{name}.png").is_file(), name
+
+
+@pytest.mark.parametrize("problem", ["unreachable", "bad dataset"])
+def test_an_endpoint_sweep_that_cannot_start_says_why_and_runs_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], problem: str
+) -> None:
+    from servers.fault_server import LISTED, FaultServer
+
+    log_dir = tmp_path / "sweep"
+    server = FaultServer().start()
+    try:
+        url = server.url
+        if problem == "unreachable":
+            server.stop()
+        extra = ["--dataset", str(tmp_path / "missing.jsonl")] if problem == "bad dataset" else []
+        code = cli_main(
+            ["sweep", url, "--api", "openai", "--model", LISTED[0], "--rates", "5,10"]
+            + ["--timeout-s", "2", "--log-dir", str(log_dir)]
+            + extra
+        )
+    finally:
+        if problem != "unreachable":
+            server.stop()
+    assert code == 2
+    err = capsys.readouterr().err
+    if problem == "unreachable":
+        assert "nothing was sent" in err
+    else:
+        assert "missing.jsonl" in err
+    assert not log_dir.exists() or not any(log_dir.iterdir())
