@@ -312,8 +312,12 @@ def test_bench_llama_completions_with_token_id_prompts_and_jsonl(
         "200",
         "--min-query-count",
         "8",
+        "--no-write-on-issue",
     )
     check_logs(tmp_path / "jsonl", "SingleStream")
+    # One-sample queries, yet the I/O thread wrote every request, as asked.
+    stats = json.loads((tmp_path / "jsonl" / "endpoint.json").read_text())
+    assert stats["written_on_issue"] == 0 and stats["completed"] >= 8
     assert (tmp_path / "jsonl" / "report.html").is_file()
     assert rc in (0, 1)
 

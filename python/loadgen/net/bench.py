@@ -300,6 +300,13 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     )
     conn.add_argument("--max-connections", type=int, default=64, help="per endpoint URL")
     conn.add_argument(
+        "--no-write-on-issue",
+        dest="write_on_issue",
+        action="store_false",
+        help="let the client's I/O thread write every request, instead of IssueQuery writing a "
+        "one-sample query itself on an idle connection (docs/net.md, 'Write on issue')",
+    )
+    conn.add_argument(
         "--no-stream", action="store_true", help="ask for whole responses, not SSE streams"
     )
     conn.add_argument(
@@ -461,6 +468,7 @@ def endpoint_sut_from_args(
         first_byte_timeout_s=args.first_byte_timeout_s or None,
         total_timeout_s=args.request_timeout_s or None,
         max_connections=args.max_connections,
+        write_on_issue=args.write_on_issue,
     )
     if args.api == "kserve-grpc":
         from .grpc_endpoint import grpc_endpoint_sut
