@@ -20,11 +20,14 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "ks_distance.h"
 #include "loadgen.h"
 #include "null_sut.h"
 #include "session/process.h"
 
 namespace {
+
+using loadgen::test_support::KsAgainstExponential;
 
 // The null SUT, with the time of each IssueQuery entry (what a client would stamp).
 class StampingSut : public mlperf::SystemUnderTest {
@@ -48,17 +51,6 @@ class StampingSut : public mlperf::SystemUnderTest {
   std::vector<mlperf::QuerySampleResponse> responses_;
   std::vector<int64_t> stamps_;
 };
-
-double KsAgainstExponential(std::vector<double> gaps, double rate) {
-  std::sort(gaps.begin(), gaps.end());
-  const double n = static_cast<double>(gaps.size());
-  double d = 0;
-  for (size_t i = 0; i < gaps.size(); ++i) {
-    const double f = 1.0 - std::exp(-rate * gaps[i]);
-    d = std::max({d, f - static_cast<double>(i) / n, static_cast<double>(i + 1) / n - f});
-  }
-  return d;
-}
 
 std::string LoadAverage() {
   std::ifstream f("/proc/loadavg");

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/errors.h"
+#include "ks_distance.h"
 #include "schedule/load_models/gamma.h"
 #include "schedule/load_models/load_plan.h"
 #include "schedule/plan.h"
@@ -22,6 +23,7 @@ namespace {
 using mlperf::TestMode;
 using mlperf::TestScenario;
 using settings::EffectiveSettings;
+using test_support::KsDistance;
 
 constexpr uint64_t kScheduleSeed = 16159082839903944936ull;
 constexpr uint64_t kSampleSeed = 2747215439041700203ull;
@@ -92,19 +94,6 @@ uint64_t Fingerprint(const LoadPlan& p) {
   for (int64_t d : p.plan.scheduled_delta_ns) mix(static_cast<uint64_t>(d));
   for (uint32_t s : p.plan.sample_index) mix(s);
   return h;
-}
-
-// The largest distance between the empirical CDF of `x` and `cdf` (Kolmogorov-Smirnov D).
-template <typename Cdf>
-double KsDistance(std::vector<double> x, Cdf cdf) {
-  std::sort(x.begin(), x.end());
-  double d = 0;
-  const double n = static_cast<double>(x.size());
-  for (size_t i = 0; i < x.size(); ++i) {
-    const double f = cdf(x[i]);
-    d = std::max({d, f - static_cast<double>(i) / n, static_cast<double>(i + 1) / n - f});
-  }
-  return d;
 }
 
 // Critical value of D at the 0.1% level for n samples (asymptotic: 1.949 / sqrt(n)).

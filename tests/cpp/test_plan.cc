@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/errors.h"
+#include "ks_distance.h"
 #include "schedule/plan.h"
 
 namespace loadgen::schedule {
@@ -22,6 +23,7 @@ namespace {
 using mlperf::TestMode;
 using mlperf::TestScenario;
 using settings::EffectiveSettings;
+using test_support::KsAgainstExponential;
 
 constexpr uint64_t kQslSeed = 2085463073848966840ull;
 constexpr uint64_t kSampleSeed = 2747215439041700203ull;
@@ -130,18 +132,6 @@ TEST(PlanTest, ServerHorizonIsOneMinDurationAndAllDeltasBeforeIt) {
   EXPECT_EQ(plan.generated_duration_ns, 20113265);
   EXPECT_LT(plan.scheduled_delta_ns[92], 20000000);
   EXPECT_GE(plan.scheduled_delta_ns[93], 20000000);
-}
-
-// Kolmogorov-Smirnov D of `gaps` (seconds) against Exp(rate).
-double KsAgainstExponential(std::vector<double> gaps, double rate) {
-  std::sort(gaps.begin(), gaps.end());
-  const double n = static_cast<double>(gaps.size());
-  double d = 0;
-  for (size_t i = 0; i < gaps.size(); ++i) {
-    const double f = 1.0 - std::exp(-rate * gaps[i]);
-    d = std::max({d, f - static_cast<double>(i) / n, static_cast<double>(i + 1) / n - f});
-  }
-  return d;
 }
 
 // The arrival process is a property of the plan, not of the issue timing (issue 13): the
