@@ -614,3 +614,23 @@ def test_demo_stop_when_decided_ends_the_server_run_once_its_bound_is_shown_met(
     found = re.search(r'"key": "result_query_count", "value": (\d+)', detail)
     assert found is not None
     assert int(found[1]) < 1000 * 5 * 0.6  # well short of the planned 5 s
+
+
+@pytest.mark.parametrize("failed", [0, 1])
+def test_a_failed_request_vetoes_an_early_pass(tmp_path: Path, failed: int) -> None:
+    # A probe the live policy passed early is still a failure if any request failed: the
+    # policy's sample times a failed request like any other, and the run is INVALID.
+    from loadgen.search import _record
+
+    result = SimpleNamespace(
+        decided_early="meets every bound",
+        samples_failed=failed,
+        queries_issued=100,
+        samples_completed=100,
+        interrupted=False,
+    )
+    run = SimpleNamespace(result=result, wall_s=1.0, log_dir=tmp_path)
+    policy = SimpleNamespace(verdict="pass", error=0.01)
+    record = _record(40.0, run, policy, [], confirming=False)  # type: ignore[arg-type]
+    assert record.passed is (failed == 0)
+    assert record.decided_early == "meets every bound" and record.error == 0.01
