@@ -120,9 +120,8 @@ void RegisterGrpc(py::module_& m) {
       .def(py::init([](const std::vector<std::string>& targets, const std::string& model,
                        bool stream, const std::vector<py::bytes>& requests,
                        const std::vector<std::pair<std::string, std::string>>& metadata,
-                       const std::string& balance, double connect_timeout_s,
-                       double total_timeout_s, size_t channels, bool check_model,
-                       bool record_chunk_times) {
+                       const std::string& balance, double connect_timeout_s, double total_timeout_s,
+                       size_t channels, bool check_model, bool record_chunk_times) {
              net::GrpcEndpointConfig config;
              config.targets = targets;
              config.model = model;
@@ -157,8 +156,7 @@ void RegisterGrpc(py::module_& m) {
              return object;
            }),
            py::arg("targets"), py::arg("model"), py::arg("stream"), py::arg("requests"),
-           py::kw_only(),
-           py::arg("metadata") = std::vector<std::pair<std::string, std::string>>(),
+           py::kw_only(), py::arg("metadata") = std::vector<std::pair<std::string, std::string>>(),
            py::arg("balance") = "round-robin", py::arg("connect_timeout_s") = 10.0,
            py::arg("total_timeout_s") = 0.0, py::arg("channels") = 1,
            py::arg("check_model") = false, py::arg("record_chunk_times") = true)

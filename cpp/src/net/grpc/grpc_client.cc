@@ -1,13 +1,13 @@
 #include "net/grpc/grpc_client.h"
 
-#include <pthread.h>
-
-#include <algorithm>
-#include <chrono>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
 #include <grpcpp/support/proto_buffer_reader.h>
+#include <pthread.h>
+
+#include <algorithm>
+#include <chrono>
 #include <stdexcept>
 #include <string_view>
 #include <utility>
@@ -47,11 +47,23 @@ SampleFailure ToEngineFailure(FailureReason reason) {
 }  // namespace
 
 const char* GrpcStatusName(int32_t code) {
-  static constexpr const char* kNames[] = {
-      "OK",        "CANCELLED",         "UNKNOWN",           "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED",  "NOT_FOUND", "ALREADY_EXISTS",  "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+  static constexpr const char* kNames[] = {"OK",
+                                           "CANCELLED",
+                                           "UNKNOWN",
+                                           "INVALID_ARGUMENT",
+                                           "DEADLINE_EXCEEDED",
+                                           "NOT_FOUND",
+                                           "ALREADY_EXISTS",
+                                           "PERMISSION_DENIED",
+                                           "RESOURCE_EXHAUSTED",
+                                           "FAILED_PRECONDITION",
+                                           "ABORTED",
+                                           "OUT_OF_RANGE",
+                                           "UNIMPLEMENTED",
+                                           "INTERNAL",
+                                           "UNAVAILABLE",
+                                           "DATA_LOSS",
+                                           "UNAUTHENTICATED"};
   if (code < 0 || code >= static_cast<int32_t>(std::size(kNames))) return "UNKNOWN";
   return kNames[code];
 }
@@ -392,7 +404,8 @@ void GrpcClient::Complete(GrpcCall* call, FailureReason failure) {
     ++stats_.written_on_issue;
     r.chunk_begin = static_cast<uint32_t>(chunk_times_.size());
     r.chunk_count = failed ? 0 : static_cast<uint32_t>(call->chunk_ns.size());
-    if (!failed) chunk_times_.insert(chunk_times_.end(), call->chunk_ns.begin(), call->chunk_ns.end());
+    if (!failed)
+      chunk_times_.insert(chunk_times_.end(), call->chunk_ns.begin(), call->chunk_ns.end());
     records_.push_back(call->record);
   }
   if (r.endpoint < targets_.size()) {

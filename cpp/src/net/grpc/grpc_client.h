@@ -41,14 +41,14 @@ struct GrpcCall {
   grpc::ByteBuffer request;  // the sample's prebuilt bytes (a static slice, not a copy)
   grpc::ByteBuffer response;
   grpc::Status status;
-  inference::ModelInferResponse infer_response;          // unary answers
+  inference::ModelInferResponse infer_response;         // unary answers
   inference::ModelStreamInferResponse stream_response;  // streamed answers
-  std::string output;    // what the accuracy log gets
-  std::string error;     // a failure's message
+  std::string output;                                   // what the accuracy log gets
+  std::string error;                                    // a failure's message
   std::vector<int64_t> chunk_ns;
-  int pending_ops = 0;         // tags of this call still in the queue (the cq thread's count)
-  bool sample_done = false;    // the sample was completed (a stream may still be closing)
-  bool in_flight = false;      // guarded by GrpcClient::calls_mu_
+  int pending_ops = 0;       // tags of this call still in the queue (the cq thread's count)
+  bool sample_done = false;  // the sample was completed (a stream may still be closing)
+  bool in_flight = false;    // guarded by GrpcClient::calls_mu_
 };
 
 /// One target (replica): its channels and a generic stub per channel.

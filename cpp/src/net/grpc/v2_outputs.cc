@@ -1,7 +1,7 @@
 #include "net/grpc/v2_outputs.h"
 
-#include <cstdint>
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <type_traits>
 
@@ -24,8 +24,7 @@ void AppendLength(size_t n, std::string* out) {
   out->append(reinterpret_cast<const char*>(&length), sizeof length);
 }
 
-void AppendTyped(const inference::ModelInferResponse::InferOutputTensor& output,
-                 std::string* out) {
+void AppendTyped(const inference::ModelInferResponse::InferOutputTensor& output, std::string* out) {
   const inference::InferTensorContents& c = output.contents();
   const std::string& type = output.datatype();
   if (type == "BYTES") {
