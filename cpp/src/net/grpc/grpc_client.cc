@@ -185,7 +185,7 @@ GrpcTarget& GrpcClient::Choose() {
 }
 
 GrpcCall* GrpcClient::TakeCall() {
-  std::lock_guard<std::mutex> lock(calls_mu_);
+  common::MutexLock lock(&calls_mu_);
   GrpcCall* call = nullptr;
   if (free_calls_.empty()) {
     calls_.push_back(std::make_unique<GrpcCall>());  // only when more are in flight than ever
@@ -389,7 +389,7 @@ void GrpcClient::Complete(GrpcCall* call, FailureReason failure) {
     r.token_source = TokenSource::kCountedChunks;
   }
   {
-    std::lock_guard<std::mutex> lock(stats_mu_);
+    common::MutexLock lock(&stats_mu_);
     ++stats_.completed;
     EndpointCounts& counts = stats_.per_endpoint[r.endpoint];
     ++counts.completed;
@@ -426,7 +426,7 @@ void GrpcClient::Complete(GrpcCall* call, FailureReason failure) {
 void GrpcClient::ReleaseIfIdle(GrpcCall* call) {
   if (call->pending_ops != 0 || !call->sample_done) return;
   {
-    std::lock_guard<std::mutex> lock(calls_mu_);
+    common::MutexLock lock(&calls_mu_);
     call->in_flight = false;  // CancelAll no longer touches its context
   }
   call->unary.reset();  // before the context, which holds the call
@@ -435,7 +435,7 @@ void GrpcClient::ReleaseIfIdle(GrpcCall* call) {
   call->request.Clear();
   call->response.Clear();
   {
-    std::lock_guard<std::mutex> lock(calls_mu_);
+    common::MutexLock lock(&calls_mu_);
     free_calls_.push_back(call);
   }
   live_calls_.fetch_sub(1, std::memory_order_acq_rel);
@@ -444,7 +444,7 @@ void GrpcClient::ReleaseIfIdle(GrpcCall* call) {
 EndpointStats GrpcClient::Stats() const {
   EndpointStats stats;
   {
-    std::lock_guard<std::mutex> lock(stats_mu_);
+    common::MutexLock lock(&stats_mu_);
     stats = stats_;
   }
   stats.issued = 0;
@@ -458,20 +458,20 @@ EndpointStats GrpcClient::Stats() const {
 
 void GrpcClient::CopyRecords(std::vector<GrpcQueryRecord>* records,
                              std::vector<int64_t>* chunk_times) const {
-  std::lock_guard<std::mutex> lock(stats_mu_);
+  common::MutexLock lock(&stats_mu_);
   *records = records_;
   *chunk_times = chunk_times_;
 }
 
 void GrpcClient::ClearRecords() {
-  std::lock_guard<std::mutex> lock(stats_mu_);
+  common::MutexLock lock(&stats_mu_);
   records_.clear();
   chunk_times_.clear();
 }
 
 void GrpcClient::CancelAll() {
   {
-    std::lock_guard<std::mutex> lock(calls_mu_);
+    common::MutexLock lock(&calls_mu_);
     for (const auto& call : calls_) {
       if (call->in_flight) call->context->TryCancel();  // thread-safe; the status: CANCELLED
     }

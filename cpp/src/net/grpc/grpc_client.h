@@ -18,12 +18,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/thread_annotations.h"
 #include "inference_v2.pb.h"
 #include "net/grpc/grpc_endpoint_sut.h"
 #include "query_sample.h"
@@ -102,17 +102,17 @@ class GrpcClient {
   grpc::CompletionQueue cq_;
 
   // The pool of calls: taken by the issuing threads, given back by the queue's thread.
-  mutable std::mutex calls_mu_;
-  std::vector<std::unique_ptr<GrpcCall>> calls_;
-  std::vector<GrpcCall*> free_calls_;
+  mutable common::Mutex calls_mu_;
+  std::vector<std::unique_ptr<GrpcCall>> calls_ LOADGEN_GUARDED_BY(calls_mu_);
+  std::vector<GrpcCall*> free_calls_ LOADGEN_GUARDED_BY(calls_mu_);
 
   std::atomic<size_t> outstanding_{0};  // samples issued and not yet completed
   std::atomic<size_t> live_calls_{0};   // calls not yet back in the pool
 
-  mutable std::mutex stats_mu_;  // the queue's thread, once per completed sample; readers
-  EndpointStats stats_;
-  std::vector<GrpcQueryRecord> records_;
-  std::vector<int64_t> chunk_times_;
+  mutable common::Mutex stats_mu_;  // the queue's thread, once per completed sample; readers
+  EndpointStats stats_ LOADGEN_GUARDED_BY(stats_mu_);
+  std::vector<GrpcQueryRecord> records_ LOADGEN_GUARDED_BY(stats_mu_);
+  std::vector<int64_t> chunk_times_ LOADGEN_GUARDED_BY(stats_mu_);
 
   std::thread cq_thread_;
 };
