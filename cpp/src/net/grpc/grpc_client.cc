@@ -100,6 +100,9 @@ GrpcClient::GrpcClient(GrpcEndpointConfig config, std::vector<std::string> reque
       args.SetMaxSendMessageSize(-1);
       // Distinct arguments keep gRPC from sharing one connection between the channels.
       args.SetInt("loadgen.channel", static_cast<int>(k));
+      // A failed request is a failed sample, never resent: no retry filter (it would also keep
+      // a copy of every request for a possible retry).
+      args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
       auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
       target->stubs.push_back(std::make_unique<grpc::GenericStub>(channel));
       target->channels.push_back(std::move(channel));
