@@ -275,7 +275,12 @@ class GrpcioEndpointSut:
             elif self.endpoint.stream:
                 self._tokens_from_chunks += 1
             self._records.append(query.record(failure, self.endpoint.stream))
-        # A failed sample completes with no output, so the run goes on and nothing waits on it.
+        # A failed sample completes as failed (no output), as the native clients' do: the run
+        # goes on, nothing waits on it, and the engine counts it and marks the run INVALID. A
+        # server's non-OK status has no engine reason of its own: "error".
+        if failure is not None:
+            _core._fail_id_list([query.id], "error" if failure == "grpc_error" else failure)
+            return
         response = _core.QuerySampleResponse(
             query.id, _address(output) if output else 0, len(output), tokens
         )
