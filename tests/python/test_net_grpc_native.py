@@ -122,6 +122,11 @@ def test_offline_sends_exactly_the_issued_count(
     assert stats["issued"] == stats["completed"] == result.samples_completed >= 200
     assert successes(triton_server, "identity") - before == stats["issued"]
     assert stats["endpoints"][0]["connections_opened"] == 2
+    # Per-URL figures in the result, as for an HTTP endpoint.
+    (endpoint,) = result.endpoints
+    assert endpoint.url == triton_server.grpc
+    assert endpoint.completed == stats["completed"] and endpoint.failed == 0
+    assert endpoint.connections_opened == 2
 
 
 def test_streamed_text_reaches_the_accuracy_log(
