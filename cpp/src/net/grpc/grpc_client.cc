@@ -247,7 +247,8 @@ void GrpcClient::Start(GrpcCall* call, GrpcTarget& target, size_t index, int64_t
   const size_t begin = request_offsets_[index];
   grpc::Slice slice(requests_.data() + begin, request_offsets_[index + 1] - begin,
                     grpc::Slice::STATIC_SLICE);
-  call->request = grpc::ByteBuffer(&slice, 1);
+  grpc::ByteBuffer request(&slice, 1);
+  call->request.Swap(&request);  // ByteBuffer has no move assignment: a copy would allocate
   grpc::GenericStub& stub =
       *target.stubs[target.next_channel.fetch_add(1, std::memory_order_relaxed) %
                     target.stubs.size()];
