@@ -1,9 +1,11 @@
-"""Client CPU per request of the kserve-grpc SUT (grpcio, Python) next to the native HTTP client
-(kserve, binary tensors), against the same tritonserver: an Offline run of N queries, the
-client process's CPU time (every thread: loadgen, the SUT's event loop, grpc's core threads)
-divided by the requests. The server runs in its own processes, so its CPU is not counted.
+"""Client CPU per request of the kserve-grpc SUT, the native gRPC client (gRPC C++) and the grpcio
+fallback in the same run, next to the native HTTP client (kserve, binary tensors), against the
+same tritonserver: an Offline run of N queries, the client process's CPU time (every thread:
+loadgen, the client's threads, gRPC's own) divided by the requests. The server runs in its own
+processes, so its CPU is not counted.
 
 Usage: python bench/grpc_cost.py --http 127.0.0.1:P1 --grpc 127.0.0.1:P2 [--queries 3000]
+[--rounds 2]
 (a tritonserver on tests/servers/triton_model_repo, e.g. started by tests/servers/tritonserver.py)
 """
 
@@ -18,6 +20,7 @@ import loadgen
 import numpy as np
 from loadgen.net.datasets import Dataset, Sample
 from loadgen.net.endpoint import Endpoint, EndpointSut, endpoint_qsl
+from loadgen.net.grpc_aio_sut import GrpcioEndpointSut
 from loadgen.net.grpc_endpoint import GrpcEndpoint, GrpcEndpointSut
 
 
@@ -43,6 +46,7 @@ def main() -> None:
     parser.add_argument("--grpc", required=True)
     parser.add_argument("--queries", type=int, default=3000)
     parser.add_argument("--tokens", type=int, default=16, help="responses per streamed request")
+    parser.add_argument("--rounds", type=int, default=2, help="native and grpcio measured in turn")
     a = parser.parse_args()
     tensors = Dataset(
         [Sample(tensors={"INPUT0": np.full((1, 16), i, np.float32)}) for i in range(64)]
@@ -73,25 +77,32 @@ def main() -> None:
         rows.append(
             ("kserve HTTP (native)", "request", *measure(http, tensors, a.queries, 5000), 1)
         )
-    with GrpcEndpointSut(GrpcEndpoint(a.grpc, model="identity"), tensors) as grpc_sut:
-        rows.append(
-            (
-                "kserve-grpc unary (grpcio)",
-                "request",
-                *measure(grpc_sut, tensors, a.queries, 5000),
-                1,
-            )
-        )
-    with GrpcEndpointSut(GrpcEndpoint(a.grpc, model="stream", stream=True), stream) as grpc_stream:
-        n = max(a.queries // a.tokens, 50)
-        rows.append(
-            (
-                "kserve-grpc stream (grpcio)",
-                "response",
-                *measure(grpc_stream, stream, n, 5000),
-                a.tokens,
-            )
-        )
+    # The native client and grpcio, each once per round, alternating (the machine is shared).
+    unary, streamed = (
+        GrpcEndpoint(a.grpc, model="identity"),
+        GrpcEndpoint(a.grpc, model="stream", stream=True),
+    )
+    n = max(a.queries // a.tokens, 50)
+    for _ in range(a.rounds):
+        for label, make in (("native", GrpcEndpointSut), ("grpcio", GrpcioEndpointSut)):
+            with make(unary, tensors) as sut:
+                rows.append(
+                    (
+                        f"kserve-grpc unary ({label})",
+                        "request",
+                        *measure(sut, tensors, a.queries, 5000),
+                        1,
+                    )
+                )
+            with make(streamed, stream) as sut:
+                rows.append(
+                    (
+                        f"kserve-grpc stream ({label})",
+                        "response",
+                        *measure(sut, stream, n, 5000),
+                        a.tokens,
+                    )
+                )
     print(
         f"{'client':30} {'queries':>8} {'wall s':>7} {'req/s':>8} {'CPU us/request':>15} {'CPU us/response':>16}"
     )

@@ -35,6 +35,8 @@ void RegisterNet(py::module_& m);  // register_net.cc (empty without LOADGEN_HAV
 void RegisterLoadModels(py::module_& m);
 void RegisterMetrics(py::module_& m);   // register_metrics.cc
 void RegisterTestSuts(py::module_& m);  // register_test_suts.cc: SUTs of known capacity
+// register_grpc.cc: the native gRPC client (empty without LOADGEN_HAVE_GRPC)
+void RegisterGrpc(py::module_& m);
 
 /// The stage list of a Python LoadModel (dicts, python/loadgen/load_models.py).
 schedule::LoadModel LoadModelFromPython(const py::handle& stage_list);

@@ -8,6 +8,7 @@ PYBIND11_MODULE(_core, m) {
   loadgen::python::RegisterRun(m);
   loadgen::python::RegisterTyped(m);
   loadgen::python::RegisterNet(m);
+  loadgen::python::RegisterGrpc(m);
   loadgen::python::RegisterLoadModels(m);
   loadgen::python::RegisterMetrics(m);
   loadgen::python::RegisterTestSuts(m);

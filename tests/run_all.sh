@@ -33,6 +33,14 @@ if [ ! -f /usr/include/boost/json/src.hpp ] || [ ! -f /usr/include/boost/beast.h
   apt_install libboost1.81-dev
   apt_install libboost-json1.81-dev
 fi
+# gRPC C++ and protobuf for the native KServe v2 gRPC client, cpp/src/net/grpc (LOADGEN_GRPC).
+if [ ! -f /usr/include/grpcpp/grpcpp.h ] || ! command -v grpc_cpp_plugin >/dev/null \
+   || ! command -v protoc >/dev/null; then
+  apt_install libgrpc++-dev
+  apt_install protobuf-compiler-grpc
+  apt_install libprotobuf-dev
+  apt_install protobuf-compiler
+fi
 
 # Clang's thread-safety analysis (annotations: cpp/src/common/thread_annotations.h) over every
 # file of the library, the network client and the extension: an access to mutex-guarded state
@@ -42,6 +50,10 @@ $PY -m pip install -q "pybind11>=3"  # the extension's build requirement (pyproj
 CXX=clang++ cmake -S . -B build/clang-thread-safety -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_EXPORT_COMPILE_COMMANDS=ON -DLOADGEN_BUILD_TESTS=OFF -DLOADGEN_INSTALL=OFF \
   -DLOADGEN_BUILD_PYTHON=ON -DLOADGEN_NET=ON "-Dpybind11_DIR=$($PY -m pybind11 --cmakedir)" >/dev/null
+# The gRPC client's sources include protoc's headers: generate them (nothing is compiled).
+if ninja -C build/clang-thread-safety -t targets all | grep -q "^loadgen_grpc_generated:"; then
+  cmake --build build/clang-thread-safety --target loadgen_grpc_generated >/dev/null
+fi
 $PY tests/thread_safety_check.py build/clang-thread-safety "$JOBS"
 
 echo "== C++ tests"

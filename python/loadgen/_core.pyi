@@ -656,6 +656,39 @@ class EndpointSut(metaclass=_Pybind11Type):
     def clear_records(self) -> None: ...
     def cancel_all(self) -> None: ...
 
+# The native KServe v2 gRPC client (register_grpc.cc): present only in a build with LOADGEN_GRPC
+# (python/loadgen/net/grpc_endpoint.py falls back to grpcio without it).
+
+class GrpcStartError(RuntimeError): ...
+
+class GrpcEndpointSut(metaclass=_Pybind11Type):
+    def __init__(
+        self,
+        targets: Sequence[str],
+        model: str,
+        stream: bool,
+        requests: Sequence[bytes],
+        *,
+        metadata: Sequence[tuple[str, str]] = ...,
+        balance: str = "round-robin",
+        connect_timeout_s: float = 10.0,
+        total_timeout_s: float = 0.0,
+        channels: _Int = 1,
+        check_model: bool = False,
+        record_chunk_times: bool = True,
+    ) -> None: ...
+    @property
+    def handle(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def outstanding(self) -> int: ...
+    def issue(self, ids: Sequence[_Int], indices: Sequence[_Int]) -> None: ...
+    def stats(self) -> dict[str, Any]: ...
+    def records(self) -> dict[str, list[Any]]: ...
+    def clear_records(self) -> None: ...
+    def cancel_all(self) -> None: ...
+
 # Request metrics (register_metrics.cc; python/loadgen/metrics.py, docs/metrics.md).
 
 HISTOGRAM_RELATIVE_ERROR: float

@@ -610,3 +610,25 @@ def test_ctrl_c_stops_a_grpc_run_on_stalled_requests_and_writes_the_logs(tmp_pat
     failed = int(out.split("failed ")[1].split()[0])
     assert failed >= 1  # the stalled requests were cancelled and counted, not left hanging
     assert (tmp_path / "mlperf_log_summary.txt").is_file()
+
+
+def test_a_build_without_the_native_client_falls_back_to_grpcio_and_says_so(
+    triton_server: TritonServer,
+    make_sut: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import loadgen.net.grpc_endpoint as grpc_endpoint
+
+    monkeypatch.delattr(loadgen._core, "GrpcEndpointSut", raising=False)
+    monkeypatch.setattr(grpc_endpoint, "_fallback_logged", False)
+    dataset = Dataset([Sample(tensors={"INPUT0": np.ones((1, 4), np.float32)})] * 2)
+    with caplog.at_level("WARNING", logger="loadgen.net"):
+        sut = make_sut(GrpcEndpoint(triton_server.grpc, model="identity"), dataset)
+        make_sut(GrpcEndpoint(triton_server.grpc, model="identity"), dataset)
+    assert not sut.native
+    fallback_lines = [r for r in caplog.records if "using grpcio" in r.getMessage()]
+    assert len(fallback_lines) == 1  # one line per process, not per SUT
+    result = run(sut, dataset, tmp_path, min_query_count=4)
+    assert result.errors == 0 and sut.stats()["completed"] >= 4

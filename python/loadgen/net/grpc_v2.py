@@ -12,6 +12,7 @@ import struct
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..errors import EndpointError
 from .datasets import Sample
 from .requests import v2_bytes_elements, v2_datatype
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FAILURE_REASONS",
+    "GrpcConnectError",
     "GrpcUnavailableError",
     "SERVICE",
     "build_infer_requests",
@@ -48,6 +50,12 @@ FAILURE_REASONS = (
     "bad_sample",
     "grpc_error",
 )
+
+
+class GrpcConnectError(EndpointError, ConnectionError):
+    """A gRPC endpoint SUT could not start: a server unreachable within ``connect_timeout_s``, or
+    (with ``check``) not ready or without the model. Nothing was sent. Both a
+    :class:`loadgen.EndpointError` and, as before, a ``ConnectionError``."""
 
 
 class GrpcUnavailableError(ImportError):

@@ -1,0 +1,204 @@
+// loadgen._core.GrpcEndpointSut: the native KServe v2 gRPC client (cpp/src/net/grpc) as a SUT
+// object, registered under a SUT handle like _core.EndpointSut. Queries never call into Python.
+#include "bindings.h"
+
+#ifdef LOADGEN_HAVE_GRPC
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "net/grpc/grpc_endpoint_sut.h"
+
+namespace loadgen::python {
+namespace {
+
+using net::GrpcEndpointSut;
+
+struct NativeGrpcEndpointSut {
+  std::shared_ptr<GrpcEndpointSut> sut;
+  uintptr_t handle = 0;
+};
+
+int64_t ToNs(double seconds, const char* what) {
+  if (!(seconds >= 0) || seconds > 1e9) {
+    throw py::value_error(std::string(what) + " must be a number of seconds >= 0");
+  }
+  return static_cast<int64_t>(seconds * 1e9);
+}
+
+// The keys of the grpcio path's stats() (python/loadgen/net/grpc_endpoint.py), which are the
+// HTTP client's; the reasons as the gRPC client names them.
+py::dict GrpcStatsDict(const net::EndpointStats& s) {
+  py::dict d;
+  d["issued"] = s.issued;
+  d["completed"] = s.completed;
+  d["failed"] = s.failed;
+  d["tokens_from_usage"] = s.tokens_from_usage;
+  d["tokens_from_chunks"] = s.tokens_from_chunks;
+  py::dict reasons;
+  for (size_t r = 1; r < s.failures_by_reason.size(); ++r) {
+    reasons[net::GrpcFailureReasonName(static_cast<net::FailureReason>(r))] =
+        s.failures_by_reason[r];
+  }
+  d["failures_by_reason"] = reasons;
+  py::list endpoints;
+  for (const net::EndpointCounts& c : s.per_endpoint) {
+    py::dict e;
+    e["issued"] = c.issued;
+    e["completed"] = c.completed;
+    e["failed"] = c.failed;
+    e["connections_opened"] = c.connections_opened;
+    e["retries"] = c.retries;
+    e["closes_after_stream"] = false;
+    endpoints.append(e);
+  }
+  d["endpoints"] = endpoints;
+  d["last_failure"] = s.last_failure;
+  return d;
+}
+
+py::dict GrpcRecordsDict(const GrpcEndpointSut& sut) {
+  std::vector<net::GrpcQueryRecord> records;
+  std::vector<int64_t> chunk_times;
+  {
+    py::gil_scoped_release nogil;
+    sut.CopyRecords(&records, &chunk_times);
+  }
+  py::list sample_index, issued, written, first_byte, first_token, done, tokens, token_source,
+      failure, endpoint, http_status, attempts, chunks, grpc_status, response_id;
+  for (const net::GrpcQueryRecord& g : records) {
+    const net::QueryRecord& r = g.query;
+    sample_index.append(r.sample_index);
+    issued.append(r.issued_ns);
+    written.append(r.written_ns);
+    first_byte.append(r.first_byte_ns);
+    first_token.append(r.first_token_ns);
+    done.append(r.done_ns);
+    tokens.append(r.tokens);
+    token_source.append(r.token_source == net::TokenSource::kCountedChunks ? "chunks" : "none");
+    failure.append(r.failure == net::FailureReason::kNone
+                       ? py::object(py::none())
+                       : py::str(net::GrpcFailureReasonName(r.failure)));
+    endpoint.append(r.endpoint);
+    http_status.append(0);
+    attempts.append(r.attempts);
+    py::list times;
+    for (uint32_t k = 0; k < r.chunk_count; ++k) times.append(chunk_times[r.chunk_begin + k]);
+    chunks.append(times);
+    grpc_status.append(net::GrpcStatusName(g.status_code));
+    response_id.append(r.response_id);
+  }
+  py::dict d;
+  d["sample_index"] = sample_index;
+  d["issued_ns"] = issued;
+  d["written_ns"] = written;
+  d["first_byte_ns"] = first_byte;
+  d["first_token_ns"] = first_token;
+  d["done_ns"] = done;
+  d["tokens"] = tokens;
+  d["token_source"] = token_source;
+  d["failure"] = failure;
+  d["endpoint"] = endpoint;
+  d["http_status"] = http_status;
+  d["attempts"] = attempts;
+  d["chunk_times_ns"] = chunks;
+  d["grpc_status"] = grpc_status;
+  d["response_id"] = response_id;
+  return d;
+}
+
+}  // namespace
+
+void RegisterGrpc(py::module_& m) {
+  py::register_exception<net::GrpcStartError>(m, "GrpcStartError", PyExc_RuntimeError);
+  py::class_<NativeGrpcEndpointSut>(m, "GrpcEndpointSut",
+                                    "A SUT that sends each sample's prebuilt KServe v2 "
+                                    "ModelInferRequest over gRPC from native code (gRPC C++; no "
+                                    "Python call per query or per streamed response).")
+      .def(py::init([](const std::vector<std::string>& targets, const std::string& model,
+                       bool stream, const std::vector<py::bytes>& requests,
+                       const std::vector<std::pair<std::string, std::string>>& metadata,
+                       const std::string& balance, double connect_timeout_s, double total_timeout_s,
+                       size_t channels, bool check_model, bool record_chunk_times) {
+             net::GrpcEndpointConfig config;
+             config.targets = targets;
+             config.model = model;
+             config.stream = stream;
+             config.metadata = metadata;
+             if (balance == "round-robin") {
+               config.balance = net::BalancePolicy::kRoundRobin;
+             } else if (balance == "least-outstanding") {
+               config.balance = net::BalancePolicy::kLeastOutstanding;
+             } else {
+               throw py::value_error("balance must be 'round-robin' or 'least-outstanding', got '" +
+                                     balance + "'");
+             }
+             config.connect_timeout_ns = ToNs(connect_timeout_s, "connect_timeout_s");
+             config.total_timeout_ns = ToNs(total_timeout_s, "total_timeout_s");
+             config.channels = channels;
+             config.check_model = check_model;
+             config.record_chunk_times = record_chunk_times;
+             std::vector<std::string> request_bytes;
+             request_bytes.reserve(requests.size());
+             for (const py::bytes& b : requests) request_bytes.emplace_back(b);
+             std::shared_ptr<GrpcEndpointSut> sut;
+             try {
+               py::gil_scoped_release nogil;  // connecting may take up to connect_timeout_s
+               sut = std::make_shared<GrpcEndpointSut>(std::move(config), std::move(request_bytes));
+             } catch (const std::invalid_argument& e) {
+               throw py::value_error(e.what());
+             }
+             NativeGrpcEndpointSut object;
+             object.sut = sut;
+             object.handle = AddNativeSut(sut);
+             return object;
+           }),
+           py::arg("targets"), py::arg("model"), py::arg("stream"), py::arg("requests"),
+           py::kw_only(), py::arg("metadata") = std::vector<std::pair<std::string, std::string>>(),
+           py::arg("balance") = "round-robin", py::arg("connect_timeout_s") = 10.0,
+           py::arg("total_timeout_s") = 0.0, py::arg("channels") = 1,
+           py::arg("check_model") = false, py::arg("record_chunk_times") = true)
+      .def_property_readonly(
+          "handle", [](const NativeGrpcEndpointSut& s) { return s.handle; },
+          "The SUT handle StartTest and loadgen.run accept (DestroySUT releases it).")
+      .def_property_readonly("name", [](const NativeGrpcEndpointSut& s) { return s.sut->Name(); })
+      .def_property_readonly("outstanding",
+                             [](const NativeGrpcEndpointSut& s) { return s.sut->Outstanding(); })
+      .def(
+          "issue",
+          [](const NativeGrpcEndpointSut& s, const std::vector<uint64_t>& ids,
+             const std::vector<size_t>& indices) {
+            if (ids.size() != indices.size()) {
+              throw py::value_error("issue: ids and indices differ in length");
+            }
+            std::vector<mlperf::QuerySample> samples(ids.size());
+            for (size_t i = 0; i < ids.size(); ++i) samples[i] = {ids[i], indices[i]};
+            py::gil_scoped_release nogil;
+            s.sut->IssueQuery(samples);
+          },
+          py::arg("ids"), py::arg("indices"),
+          "Issues samples directly (what the engine's IssueQuery does), e.g. outside a test.")
+      .def(
+          "stats", [](const NativeGrpcEndpointSut& s) { return GrpcStatsDict(s.sut->Stats()); },
+          "Totals: issued, completed, failed, failures by reason, per-endpoint counts.")
+      .def(
+          "records", [](const NativeGrpcEndpointSut& s) { return GrpcRecordsDict(*s.sut); },
+          "Per-query records (columns of lists) in completion order.")
+      .def("clear_records", [](const NativeGrpcEndpointSut& s) { s.sut->ClearRecords(); })
+      .def(
+          "cancel_all", [](const NativeGrpcEndpointSut& s) { s.sut->CancelAll(); },
+          py::call_guard<py::gil_scoped_release>(),
+          "Cancels every call in flight (their samples complete as failed) and waits for them.");
+}
+
+}  // namespace loadgen::python
+
+#else  // built without the native gRPC client (LOADGEN_GRPC=OFF, or no gRPC C++)
+
+namespace loadgen::python {
+void RegisterGrpc(py::module_&) {}
+}  // namespace loadgen::python
+
+#endif
