@@ -70,7 +70,11 @@ def test_itl_per_endpoint_and_input_tokens_against_llama_server(
     gaps = [b - a for times in records["chunk_times_ns"] for a, b in zip(times, times[1:])]
     assert m.itl_ns.count == len(gaps) == n * (MAX_TOKENS - 1)
     assert m.itl_ns.percentiles == {p: at(gaps, p) for p in (50, 90, 99)}
-    assert m.itl_ns.min == min(gaps) > 0
+    # Chunks that arrive in one read share its stamp (a gap of 0: the server's tokens came
+    # together); most gaps are real. (A client that stamped every chunk at the end of the
+    # response, as Beast's eager read once made ours, would give nothing but zeros.)
+    assert m.itl_ns.min == min(gaps) >= 0
+    assert sum(g > 0 for g in gaps) > len(gaps) / 2, sorted(gaps)[: len(gaps) // 2 + 1]
     assert m.output_tokens == n * MAX_TOKENS
     assert m.input_tokens == n * INPUT_LEN
     assert m.total_token_throughput == pytest.approx(n * (INPUT_LEN + MAX_TOKENS) / m.duration_s)
