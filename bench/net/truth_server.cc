@@ -1,0 +1,1179 @@
+// The native truth server: the same OpenAI-compatible instrument as truth_server.py (same flags,
+// endpoints, answers and JSON-lines log; see that file's docstring for the format), with the
+// arrival of each request stamped by the kernel instead of by an event loop.
+//
+// Arrival (`aw`, `am`): every socket has SO_TIMESTAMPNS, so each recvmsg returns the kernel's
+// receive stamp (CLOCK_REALTIME, taken when the segment was delivered to TCP: on loopback, in the
+// sender's own sendmsg) of the last segment it read; a request's stamp is that of the read that
+// held its first byte. `aw` is that stamp; `am` is it on CLOCK_MONOTONIC, by the offset
+// realtime - monotonic measured at start and every second (the tightest of 5 bracketed reads;
+// its error and drift go to the header and the trailer). So the server's own loop lag is not in
+// the arrival stamps; how late user space read the bytes is logged per request as `ua` (ns after
+// `am`). A read that brings no stamp falls back to the user-space read time (counted in the
+// trailer, `rx_user_stamps`).
+//
+// Sends (`r`, `ch`, `e`): CLOCK_MONOTONIC right after the send() of the chunk returned (user
+// space, as in truth_server.py): the kernel has the bytes then (or they wait in the server's
+// buffer when the client does not read; counted as `send_queued` in the trailer).
+//
+// Schedule: token k goes at parsed + ttft + k*itl (absolute), on a timerfd armed to the next
+// deadline with 1 ns timer slack. One thread, one epoll loop, one core.
+//
+//   taskset -c 1 build/cpp-tests/bench/net/truth_server --port 8111 --log /tmp/t.jsonl
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/rfc7230.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/json.hpp>
+#include <boost/json/src.hpp>
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace {
+
+namespace http = boost::beast::http;
+namespace json = boost::json;
+
+// ------------------------------------------------------------------ clocks
+
+int64_t Now(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+int64_t MonoNs() { return Now(CLOCK_MONOTONIC); }
+int64_t WallNs() { return Now(CLOCK_REALTIME); }
+
+// realtime - monotonic, from the tightest of a few (mono, real, mono) brackets: the error of
+// one conversion is at most half that bracket (plus a step of the wall clock since).
+struct ClockOffset {
+  int64_t offset_ns = 0;
+  int64_t half_width_ns = 0;
+};
+
+ClockOffset MeasureClockOffset() {
+  ClockOffset best{0, INT64_MAX};
+  for (int i = 0; i < 5; ++i) {
+    const int64_t m1 = MonoNs();
+    const int64_t r = WallNs();
+    const int64_t m2 = MonoNs();
+    const int64_t half = (m2 - m1 + 1) / 2;
+    if (half < best.half_width_ns) best = {r - (m1 + (m2 - m1) / 2), half};
+  }
+  return best;
+}
+
+// ------------------------------------------------------------------ settings
+
+struct Settings {
+  std::string host = "127.0.0.1";
+  int port = 8000;
+  std::string log;
+  double ttft_ms = 0.0;
+  double itl_ms = 0.0;
+  int64_t output_tokens = 16;
+  int64_t max_output_tokens = int64_t{1} << 20;
+  bool honor_max_tokens = true;
+  int64_t eos_at = 0;
+  bool role_chunk = false;
+  bool always_usage = false;
+  std::string model = "truth-model";
+  int backlog = 4096;
+  std::string ready_file;
+  int64_t ttft_ns = 0;
+  int64_t itl_ns = 0;
+};
+
+const char kUsage[] =
+    "usage: truth_server --log FILE [--host H] [--port P] [--ttft-ms X] [--itl-ms X]\n"
+    "  [--output-tokens N] [--max-output-tokens N] [--no-honor-max-tokens] [--eos-at N]\n"
+    "  [--role-chunk] [--always-usage] [--model M] [--backlog N] [--ready-file F]\n"
+    "The flags, endpoints and log of bench/net/truth_server.py, with kernel arrival stamps.\n";
+
+bool ParseSettings(int argc, char** argv, Settings& s) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::optional<std::string> inline_value;
+    if (const auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      inline_value = arg.substr(eq + 1);
+      arg.resize(eq);
+    }
+    auto value = [&]() -> std::string {
+      if (inline_value) return *inline_value;
+      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
+      return argv[++i];
+    };
+    try {
+      if (arg == "--host") {
+        s.host = value();
+      } else if (arg == "--port") {
+        s.port = std::stoi(value());
+      } else if (arg == "--log") {
+        s.log = value();
+      } else if (arg == "--ttft-ms") {
+        s.ttft_ms = std::stod(value());
+      } else if (arg == "--itl-ms") {
+        s.itl_ms = std::stod(value());
+      } else if (arg == "--output-tokens") {
+        s.output_tokens = std::stoll(value());
+      } else if (arg == "--max-output-tokens") {
+        s.max_output_tokens = std::stoll(value());
+      } else if (arg == "--no-honor-max-tokens") {
+        s.honor_max_tokens = false;
+      } else if (arg == "--eos-at") {
+        s.eos_at = std::stoll(value());
+      } else if (arg == "--role-chunk") {
+        s.role_chunk = true;
+      } else if (arg == "--always-usage") {
+        s.always_usage = true;
+      } else if (arg == "--model") {
+        s.model = value();
+      } else if (arg == "--backlog") {
+        s.backlog = std::stoi(value());
+      } else if (arg == "--ready-file") {
+        s.ready_file = value();
+      } else if (arg == "-h" || arg == "--help") {
+        std::fputs(kUsage, stdout);
+        std::exit(0);
+      } else {
+        throw std::invalid_argument("unknown argument " + arg);
+      }
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "truth_server: %s\n%s", e.what(), kUsage);
+      return false;
+    }
+  }
+  if (s.log.empty()) {
+    std::fprintf(stderr, "truth_server: --log is required\n%s", kUsage);
+    return false;
+  }
+  s.ttft_ns = static_cast<int64_t>(s.ttft_ms * 1e6);
+  s.itl_ns = static_cast<int64_t>(s.itl_ms * 1e6);
+  return true;
+}
+
+// ------------------------------------------------------------------ JSON text
+
+// Token words: the 16 of truth_server.py (one token each in common BPE vocabularies).
+const char* const kWords[16] = {"the", "of", "and", "to",   "in",  "is", "it", "that",
+                                "for", "on", "as",  "with", "was", "at", "by", "be"};
+
+void AppendInt(std::string& out, int64_t v) {
+  char buf[24];
+  const auto res = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, res.ptr);
+}
+
+// A JSON string of `text` read as Latin-1 (as truth_server.py decodes the request path).
+void AppendLatin1String(std::string& out, std::string_view text) {
+  out.push_back('"');
+  for (const unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out.append(buf);
+    } else if (c >= 0x80) {
+      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  out.push_back('"');
+}
+
+// Python's bool() of a JSON value.
+bool Truthy(const json::value* v) {
+  if (v == nullptr) return false;
+  switch (v->kind()) {
+    case json::kind::null:
+      return false;
+    case json::kind::bool_:
+      return v->get_bool();
+    case json::kind::int64:
+      return v->get_int64() != 0;
+    case json::kind::uint64:
+      return v->get_uint64() != 0;
+    case json::kind::double_:
+      return v->get_double() != 0.0;
+    case json::kind::string:
+      return !v->get_string().empty();
+    case json::kind::array:
+      return !v->get_array().empty();
+    case json::kind::object:
+      return !v->get_object().empty();
+  }
+  return false;
+}
+
+// A JSON integer as Python's isinstance(v, int) sees it (true is 1), else nullopt.
+std::optional<int64_t> AsInt(const json::value* v) {
+  if (v == nullptr) return std::nullopt;
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64()) return static_cast<int64_t>(std::min<uint64_t>(v->get_uint64(), INT64_MAX));
+  if (v->is_bool()) return v->get_bool() ? 1 : 0;
+  return std::nullopt;
+}
+
+std::string JsonOrNull(const json::value* v) { return v ? json::serialize(*v) : "null"; }
+
+const json::value* Field(const json::object& o, std::string_view key) { return o.if_contains(key); }
+
+// The prompt as truth_server.py's prompt_of joins it.
+std::string PromptOf(const json::object& req, bool chat) {
+  std::string out;
+  bool first = true;
+  auto join = [&](std::string_view part) {  // " ".join(parts)
+    if (!first) out.push_back(' ');
+    first = false;
+    out.append(part);
+  };
+  if (chat) {
+    const json::value* messages = Field(req, "messages");
+    if (messages == nullptr || !messages->is_array()) return out;
+    for (const json::value& m : messages->get_array()) {
+      if (!m.is_object()) continue;
+      const json::value* content = Field(m.get_object(), "content");
+      if (content == nullptr) continue;
+      if (content->is_string()) {
+        join(content->get_string());
+      } else if (content->is_array()) {
+        for (const json::value& item : content->get_array()) {
+          if (!item.is_object()) continue;
+          const json::value* text = Field(item.get_object(), "text");
+          if (text != nullptr && text->is_string()) join(text->get_string());
+        }
+      }
+    }
+    return out;
+  }
+  const json::value* prompt = Field(req, "prompt");
+  if (prompt == nullptr) return out;
+  if (prompt->is_string()) return std::string(prompt->get_string());
+  if (prompt->is_array()) {
+    for (const json::value& item : prompt->get_array()) {
+      if (item.is_string()) {
+        join(item.get_string());
+      } else if (item.is_array()) {
+        std::string ids;
+        bool first_id = true;
+        for (const json::value& id : item.get_array()) {
+          if (!first_id) ids.push_back(' ');
+          first_id = false;
+          ids += json::serialize(id);
+        }
+        join(ids);
+      } else {
+        join(json::serialize(item));
+      }
+    }
+    return out;
+  }
+  return json::serialize(*prompt);
+}
+
+// len(str) and len(str.split()) of Python, for UTF-8 text (ASCII whitespace only).
+int64_t CodePoints(std::string_view s) {
+  int64_t n = 0;
+  for (const unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+int64_t Words(std::string_view s) {
+  int64_t n = 0;
+  bool in_word = false;
+  for (const unsigned char c : s) {
+    const bool space = c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
+    if (!space && !in_word) ++n;
+    in_word = !space;
+  }
+  return n;
+}
+
+// ------------------------------------------------------------------ requests and connections
+
+// One request's log record and its answer's state.
+struct Request {
+  int64_t i = 0;
+  uint64_t cid = 0;
+  std::string path;
+  std::string method;
+  int64_t aw = 0;  // arrival, kernel CLOCK_REALTIME
+  int64_t am = 0;  // the same on CLOCK_MONOTONIC
+  int64_t ua = 0;  // user space read the first byte (offset)
+  int64_t parsed = 0;
+  bool kernel_stamp = false;
+  bool close = false;  // answer with connection: close, then close
+  std::string body;
+  // Filled by the handler.
+  std::string extra;  // ,"pc":..,"s":.. already formatted
+  int status = 0;
+  bool has_ch = false;
+  std::vector<int64_t> ch;
+  std::optional<int64_t> role_at;
+  bool done = false;
+  bool aborted = false;
+  // Streaming.
+  bool chat = false;
+  int64_t n = 0;
+  int64_t k = 0;
+  std::string prefix;      // the chunk's JSON up to the token
+  std::string usage_json;  // empty: no usage chunk
+};
+
+struct ReadStamp {
+  size_t end;           // input offset just past this read's bytes
+  int64_t kernel_wall;  // 0: none
+  int64_t user_mono;
+};
+
+struct Connection {
+  int fd = -1;
+  uint64_t cid = 0;
+  bool closed = false;
+  bool close_after_flush = false;
+  bool want_out = false;
+  std::string in;
+  std::deque<ReadStamp> stamps;
+  std::optional<http::request_parser<http::string_body>> parser;
+  bool message_started = false;
+  int64_t start_wall = 0, start_mono = 0, start_user = 0;
+  bool start_kernel = false;
+  std::string out;  // bytes the socket did not take yet
+  std::unique_ptr<Request> busy;
+  std::deque<std::unique_ptr<Request>> pending;
+};
+
+enum class TimerKind : uint8_t { kToken, kNonStream, kLagProbe, kHousekeeping };
+
+struct Timer {
+  int64_t due;
+  uint64_t seq;
+  TimerKind kind;
+  uint64_t cid;
+  int64_t request;
+  bool operator>(const Timer& o) const { return due != o.due ? due > o.due : seq > o.seq; }
+};
+
+constexpr int64_t kLagPeriodNs = 10'000'000;
+constexpr int64_t kHousekeepingNs = 500'000'000;
+constexpr size_t kReadSize = 65536;
+
+class Server {
+ public:
+  explicit Server(const Settings& s) : s_(s), created_(WallNs() / 1000000000) {}
+
+  int Run();
+
+ private:
+  // setup
+  bool Listen();
+  void WriteHeader();
+  // loop
+  void Accept();
+  void OnReadable(Connection& c);
+  void OnWritable(Connection& c);
+  void Parse(Connection& c);
+  void RunDueTimers();
+  void ArmTimer();
+  void Schedule(int64_t due, TimerKind kind, uint64_t cid = 0, int64_t request = 0);
+  // answers
+  void Handle(Connection& c);
+  void Advance(Connection& c);
+  void Simple(Connection& c, Request& r, int status, std::string_view body);
+  void CloseIfAsked(Connection& c, const Request& r);
+  void SendToken(Connection& c, Request& r);
+  void SendNonStream(Connection& c, Request& r);
+  void Finish(Request& r, int64_t t);
+  void Send(Connection& c, std::string_view data);
+  void WriteChunk(Connection& c, std::string_view payload);
+  std::string Head(int status, std::string_view ctype, std::optional<size_t> length, bool close);
+  // teardown
+  void Lose(Connection& c);
+  void CloseNow(Connection& c);
+  void FlushLog();
+  void WriteTrailer();
+  Connection* Find(uint64_t cid) {
+    const auto it = conns_.find(cid);
+    return it == conns_.end() ? nullptr : it->second.get();
+  }
+
+  Settings s_;
+  int64_t created_;
+  int listen_fd_ = -1, epoll_fd_ = -1, timer_fd_ = -1, signal_fd_ = -1;
+  FILE* log_ = nullptr;
+  std::string log_buf_;
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
+  std::vector<std::unique_ptr<Connection>> graveyard_;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
+  uint64_t timer_seq_ = 0;
+  int64_t armed_ = -1;
+  uint64_t next_cid_ = 0;
+  int64_t requests_ = 0;
+  ClockOffset clock_;
+  int64_t clock_drift_max_ns_ = 0;
+  int64_t clock_half_width_max_ns_ = 0;
+  // trailer statistics
+  double lag_max_ms_ = 0, lag_sum_ms_ = 0;
+  int64_t lag_n_ = 0, lag_over_ = 0, lag_expected_ = 0;
+  int64_t rx_kernel_ = 0, rx_user_ = 0;
+  double ua_sum_us_ = 0, ua_max_us_ = 0;
+  int64_t send_queued_ = 0;
+  char read_buf_[kReadSize];
+};
+
+bool Server::Listen() {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* res = nullptr;
+  const std::string port = std::to_string(s_.port);
+  if (const int rc = getaddrinfo(s_.host.c_str(), port.c_str(), &hints, &res); rc != 0) {
+    std::fprintf(stderr, "truth_server: %s: %s\n", s_.host.c_str(), gai_strerror(rc));
+    return false;
+  }
+  listen_fd_ = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  // On the listener too: enables the kernel's receive stamping before the first accept, and
+  // accepted sockets inherit it (set again on each, to be sure).
+  setsockopt(listen_fd_, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
+  const bool ok =
+      bind(listen_fd_, res->ai_addr, res->ai_addrlen) == 0 && listen(listen_fd_, s_.backlog) == 0;
+  freeaddrinfo(res);
+  if (!ok) {
+    std::fprintf(stderr, "truth_server: cannot listen on %s:%d: %s\n", s_.host.c_str(), s_.port,
+                 std::strerror(errno));
+  }
+  return ok;
+}
+
+void Server::WriteHeader() {
+  std::string h = "{\"hdr\":{";
+  json::object o;
+  o["host"] = s_.host;
+  o["port"] = s_.port;
+  o["log"] = s_.log;
+  o["ttft_ms"] = s_.ttft_ms;
+  o["itl_ms"] = s_.itl_ms;
+  o["output_tokens"] = s_.output_tokens;
+  o["max_output_tokens"] = s_.max_output_tokens;
+  o["honor_max_tokens"] = s_.honor_max_tokens;
+  o["eos_at"] = s_.eos_at;
+  o["role_chunk"] = s_.role_chunk;
+  o["always_usage"] = s_.always_usage;
+  o["model"] = s_.model;
+  o["backlog"] = s_.backlog;
+  o["ready_file"] = s_.ready_file.empty() ? json::value(nullptr) : json::value(s_.ready_file);
+  o["ttft_ns"] = s_.ttft_ns;
+  o["itl_ns"] = s_.itl_ns;
+  o["pid"] = static_cast<int64_t>(getpid());
+  o["start_wall_ns"] = WallNs();
+  o["start_mono_ns"] = MonoNs();
+  o["uvloop"] = false;
+  o["server"] = "native";
+  o["arrival_stamps"] = "kernel SO_TIMESTAMPNS (CLOCK_REALTIME) - realtime_minus_monotonic_ns";
+  o["send_stamps"] = "user space, CLOCK_MONOTONIC after send()";
+  o["realtime_minus_monotonic_ns"] = clock_.offset_ns;
+  o["clock_offset_error_ns"] = clock_.half_width_ns;
+  std::fprintf(log_, "{\"hdr\":%s}\n", json::serialize(o).c_str());
+  std::fflush(log_);
+}
+
+int Server::Run() {
+  clock_ = MeasureClockOffset();
+  clock_half_width_max_ns_ = clock_.half_width_ns;
+  if (!Listen()) return 1;  // first: a server that cannot start leaves any log alone
+  log_ = std::fopen(s_.log.c_str(), "wb");
+  if (log_ == nullptr) {
+    std::fprintf(stderr, "truth_server: cannot write %s: %s\n", s_.log.c_str(),
+                 std::strerror(errno));
+    return 1;
+  }
+  WriteHeader();
+  prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);  // hrtimers fire on time, not up to 50 µs late
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  signal_fd_ = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+  timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  // Tags: connection ids start at 1; these three are above any.
+  const uint64_t kListen = ~uint64_t{0}, kTimer = kListen - 1, kSignal = kListen - 2;
+  for (const auto& [fd, tag] : {std::pair{listen_fd_, kListen}, std::pair{timer_fd_, kTimer},
+                                std::pair{signal_fd_, kSignal}}) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = tag;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  }
+  lag_expected_ = MonoNs() + kLagPeriodNs;
+  Schedule(lag_expected_, TimerKind::kLagProbe);
+  Schedule(MonoNs() + kHousekeepingNs, TimerKind::kHousekeeping);
+  ArmTimer();
+  if (!s_.ready_file.empty()) {
+    if (FILE* f = std::fopen(s_.ready_file.c_str(), "w")) {
+      std::fprintf(f, "%d", static_cast<int>(getpid()));
+      std::fclose(f);
+    }
+  }
+  std::printf("truth_server (native) pid=%d listening on http://%s:%d log=%s\n",
+              static_cast<int>(getpid()), s_.host.c_str(), s_.port, s_.log.c_str());
+  std::fflush(stdout);
+
+  epoll_event events[256];
+  for (bool stop = false; !stop;) {
+    const int n = epoll_wait(epoll_fd_, events, 256, -1);
+    if (n < 0 && errno != EINTR) {
+      std::perror("truth_server: epoll_wait");
+      break;
+    }
+    for (int e = 0; e < n; ++e) {
+      const uint64_t tag = events[e].data.u64;
+      if (tag == kListen) {
+        Accept();
+      } else if (tag == kTimer) {
+        uint64_t expirations;
+        [[maybe_unused]] const ssize_t got = read(timer_fd_, &expirations, sizeof expirations);
+        armed_ = -1;
+      } else if (tag == kSignal) {
+        stop = true;
+      } else if (Connection* c = Find(tag)) {
+        if (events[e].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) OnReadable(*c);
+        if (!c->closed && (events[e].events & EPOLLOUT)) OnWritable(*c);
+      }
+    }
+    RunDueTimers();
+    ArmTimer();
+    graveyard_.clear();
+  }
+  close(listen_fd_);
+  FlushLog();
+  WriteTrailer();
+  std::fclose(log_);
+  return 0;
+}
+
+void Server::Accept() {
+  for (;;) {
+    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      return;  // EAGAIN, or out of descriptors: the backlog holds the rest
+    }
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // as asyncio does
+    auto c = std::make_unique<Connection>();
+    c->fd = fd;
+    c->cid = ++next_cid_;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.u64 = c->cid;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+    conns_.emplace(c->cid, std::move(c));
+  }
+}
+
+void Server::OnReadable(Connection& c) {
+  for (;;) {
+    iovec iov{read_buf_, kReadSize};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec)) * 2];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    const ssize_t got = recvmsg(c.fd, &msg, 0);
+    const int64_t user = MonoNs();
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      Lose(c);
+      return;
+    }
+    if (got == 0) {  // the client closed (asyncio closes the transport on EOF too)
+      Lose(c);
+      return;
+    }
+    int64_t kernel = 0;
+    for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm != nullptr; cm = CMSG_NXTHDR(&msg, cm)) {
+      if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+        timespec ts;
+        std::memcpy(&ts, CMSG_DATA(cm), sizeof ts);
+        kernel = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+      }
+    }
+    c.in.append(read_buf_, static_cast<size_t>(got));
+    c.stamps.push_back({c.in.size(), kernel, user});
+    Parse(c);
+    if (c.closed || static_cast<size_t>(got) < kReadSize) return;
+  }
+}
+
+void Server::Parse(Connection& c) {
+  size_t offset = 0;
+  while (offset < c.in.size() && !c.closed) {
+    if (!c.parser) {
+      c.parser.emplace();
+      c.parser->eager(true);
+      c.parser->header_limit(1 << 20);
+      c.parser->body_limit(std::uint64_t{1} << 30);
+      c.message_started = false;
+    }
+    if (!c.message_started) {  // this byte begins a request: the read that brought it stamps it
+      while (!c.stamps.empty() && c.stamps.front().end <= offset) c.stamps.pop_front();
+      const ReadStamp& st = c.stamps.front();
+      c.message_started = true;
+      c.start_user = st.user_mono;
+      c.start_kernel = st.kernel_wall != 0;
+      if (c.start_kernel) {
+        c.start_wall = st.kernel_wall;
+        c.start_mono = st.kernel_wall - clock_.offset_ns;
+      } else {
+        c.start_mono = st.user_mono;
+        c.start_wall = st.user_mono + clock_.offset_ns;
+      }
+    }
+    boost::beast::error_code ec;
+    const size_t used =
+        c.parser->put(boost::asio::const_buffer(c.in.data() + offset, c.in.size() - offset), ec);
+    offset += used;
+    if (ec == http::error::need_more) break;
+    if (ec) {
+      Send(c, "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+      if (!c.closed) {
+        c.close_after_flush = true;
+        if (c.out.empty()) CloseNow(c);
+      }
+      return;
+    }
+    if (!c.parser->is_done()) {
+      if (used == 0) break;
+      continue;
+    }
+    auto r = std::make_unique<Request>();
+    r->parsed = MonoNs();
+    http::request<http::string_body> msg = c.parser->release();
+    c.parser.reset();
+    r->cid = c.cid;
+    r->aw = c.start_wall;
+    r->am = c.start_mono;
+    r->ua = c.start_user - c.start_mono;
+    r->kernel_stamp = c.start_kernel;
+    r->method = std::string(msg.method_string());
+    const std::string_view target = msg.target();
+    r->path = std::string(target.substr(0, target.find('?')));
+    r->body = std::move(msg.body());
+    r->close = !msg.keep_alive();
+    const bool upgrade = msg.method() == http::verb::connect ||
+                         (msg.count(http::field::upgrade) > 0 &&
+                          http::token_list(msg[http::field::connection]).exists("upgrade"));
+    if (upgrade) {  // truth_server.py (httptools) closes on an upgrade request
+      Lose(c);
+      return;
+    }
+    if (c.busy == nullptr) {
+      c.busy = std::move(r);
+      Handle(c);
+      Advance(c);
+    } else {  // pipelined: answered after the current one
+      c.pending.push_back(std::move(r));
+    }
+  }
+  if (offset > 0 && !c.closed) {
+    c.in.erase(0, offset);
+    while (!c.stamps.empty() && c.stamps.front().end <= offset) c.stamps.pop_front();
+    for (ReadStamp& st : c.stamps) st.end -= offset;
+  }
+}
+
+std::string Server::Head(int status, std::string_view ctype, std::optional<size_t> length,
+                         bool close) {
+  const char* text = status == 200   ? "OK"
+                     : status == 400 ? "Bad Request"
+                     : status == 404 ? "Not Found"
+                     : status == 405 ? "Method Not Allowed"
+                                     : "OK";
+  std::string h = "HTTP/1.1 ";
+  AppendInt(h, status);
+  h += ' ';
+  h += text;
+  h += "\r\ncontent-type: ";
+  h += ctype;
+  if (length) {
+    h += "\r\ncontent-length: ";
+    AppendInt(h, static_cast<int64_t>(*length));
+  } else {
+    h += "\r\ntransfer-encoding: chunked";
+  }
+  h += close ? "\r\nconnection: close\r\n\r\n" : "\r\n\r\n";
+  return h;
+}
+
+void Server::Send(Connection& c, std::string_view data) {
+  if (c.closed) return;
+  if (c.out.empty()) {
+    const ssize_t sent = send(c.fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      Lose(c);
+      return;
+    }
+    const size_t done = sent < 0 ? 0 : static_cast<size_t>(sent);
+    if (done == data.size()) return;
+    data.remove_prefix(done);
+  }
+  ++send_queued_;
+  c.out.append(data);
+  if (!c.want_out) {
+    c.want_out = true;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLOUT;
+    ev.data.u64 = c.cid;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+  }
+}
+
+void Server::OnWritable(Connection& c) {
+  while (!c.out.empty()) {
+    const ssize_t sent = send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
+    if (sent < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      Lose(c);
+      return;
+    }
+    c.out.erase(0, static_cast<size_t>(sent));
+  }
+  if (c.close_after_flush) {
+    CloseNow(c);
+    return;
+  }
+  c.want_out = false;
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLRDHUP;
+  ev.data.u64 = c.cid;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+}
+
+void Server::WriteChunk(Connection& c, std::string_view payload) {
+  // One HTTP chunk holding one SSE event: "data: <payload>\n\n".
+  char size[20];
+  const int len = std::snprintf(size, sizeof size, "%zx\r\n", payload.size() + 8);
+  std::string frame;
+  frame.reserve(static_cast<size_t>(len) + payload.size() + 10);
+  frame.append(size, static_cast<size_t>(len));
+  frame += "data: ";
+  frame += payload;
+  frame += "\n\n\r\n";
+  Send(c, frame);
+}
+
+void Server::Simple(Connection& c, Request& r, int status, std::string_view body) {
+  if (!c.closed)
+    Send(c, Head(status, "application/json", body.size(), r.close) + std::string(body));
+  r.done = true;
+}
+
+void Server::Handle(Connection& c) {
+  Request& r = *c.busy;
+  r.i = ++requests_;
+  if (r.kernel_stamp) {
+    ++rx_kernel_;
+  } else {
+    ++rx_user_;
+  }
+  const double ua_us = static_cast<double>(r.ua) / 1e3;
+  ua_sum_us_ += ua_us;
+  ua_max_us_ = std::max(ua_max_us_, ua_us);
+  const std::string& path = r.path;
+  auto answer_simple = [&](int status, std::string_view body) {
+    r.status = status;
+    r.extra = ",\"s\":" + std::to_string(status);
+    Simple(c, r, status, body);
+    if (r.aborted) return;  // the send failed: logged as aborted
+    Finish(r, MonoNs());
+    CloseIfAsked(c, r);
+  };
+  const char kNotFound[] = R"({"error":{"message":"not found","type":"invalid_request_error"}})";
+  if (r.method == "GET") {
+    if (path == "/v1/models" || path == "/models") {
+      json::object m{
+          {"id", s_.model}, {"object", "model"}, {"created", created_}, {"owned_by", "truth"}};
+      json::object list{{"object", "list"}, {"data", json::array{m}}};
+      answer_simple(200, json::serialize(list));
+    } else if (path == "/health" || path == "/v1/health" || path == "/ping" || path == "/") {
+      answer_simple(200, R"({"status":"ok"})");
+    } else {
+      answer_simple(404, kNotFound);
+    }
+    return;
+  }
+  if (r.method != "POST" || (path != "/v1/completions" && path != "/v1/chat/completions" &&
+                             path != "/completions" && path != "/chat/completions")) {
+    answer_simple(404, kNotFound);
+    return;
+  }
+  json::value parsed;
+  if (!r.body.empty()) {
+    boost::system::error_code ec;
+    parsed = json::parse(r.body, ec);
+    if (ec || !parsed.is_object()) {
+      answer_simple(400, R"({"error":{"message":"bad json","type":"invalid_request_error"}})");
+      return;
+    }
+  } else {
+    parsed = json::object();
+  }
+  const json::object& req = parsed.get_object();
+  const bool chat = path.find("chat") != std::string::npos;
+  const std::string prompt = PromptOf(req, chat);
+  const int64_t pw = Words(prompt);
+  const json::value* mt = Field(req, "max_tokens");
+  if (mt == nullptr || mt->is_null()) mt = Field(req, "max_completion_tokens");
+  const json::value* so = Field(req, "stream_options");
+  const bool stream = Truthy(Field(req, "stream"));
+  const json::value* ie = Field(req, "ignore_eos");
+  const json::value* mn = Field(req, "min_tokens");
+  const bool us =
+      so != nullptr && so->is_object() && Truthy(Field(so->get_object(), "include_usage"));
+  const json::value* mod = Field(req, "model");
+  int64_t n = s_.output_tokens;
+  if (const auto m = AsInt(mt); m && *m > 0 && s_.honor_max_tokens) n = *m;
+  if (s_.eos_at && !Truthy(ie)) n = std::min(n, std::max(s_.eos_at, AsInt(mn).value_or(0)));
+  n = std::max<int64_t>(1, std::min(n, s_.max_output_tokens));
+  r.status = 200;
+  r.n = n;
+  std::string& x = r.extra;
+  x = ",\"pc\":" + std::to_string(CodePoints(prompt)) + ",\"pw\":" + std::to_string(pw) +
+      ",\"mt\":" + JsonOrNull(mt) + ",\"st\":" + (stream ? "true" : "false") +
+      ",\"ie\":" + JsonOrNull(ie) + ",\"mn\":" + JsonOrNull(mn) +
+      ",\"us\":" + (us ? "true" : "false") + ",\"mod\":" + JsonOrNull(mod) +
+      ",\"s\":200,\"n\":" + std::to_string(n);
+  const std::string model_json =
+      Truthy(mod) ? json::serialize(*mod) : json::serialize(json::string(s_.model));
+  const std::string rid = (chat ? "chatcmpl-" : "cmpl-") + std::to_string(r.i);
+  const std::string usage = "{\"prompt_tokens\":" + std::to_string(pw) +
+                            ",\"completion_tokens\":" + std::to_string(n) +
+                            ",\"total_tokens\":" + std::to_string(pw + n) + "}";
+  const std::string created = std::to_string(created_);
+  r.chat = chat;
+  r.has_ch = true;
+  if (!stream) {
+    std::string text;
+    for (int64_t k = 0; k < n; ++k) {
+      text += ' ';
+      text += kWords[k & 15];
+    }
+    std::string body =
+        "{\"id\":\"" + rid + "\",\"object\":\"" + (chat ? "chat.completion" : "text_completion") +
+        "\",\"created\":" + created + ",\"model\":" + model_json + ",\"choices\":[{\"index\":0,";
+    body += chat ? "\"message\":{\"role\":\"assistant\",\"content\":\"" + text + "\"}"
+                 : "\"text\":\"" + text + "\",\"logprobs\":null";
+    body += ",\"finish_reason\":\"length\"}],\"usage\":" + usage + "}";
+    r.body = std::move(body);  // the request body is no longer needed
+    const int64_t delay = s_.ttft_ns + s_.itl_ns * (n - 1);
+    if (delay <= 0) {
+      SendNonStream(c, r);
+    } else {
+      Schedule(r.parsed + delay, TimerKind::kNonStream, c.cid, r.i);
+    }
+    return;
+  }
+  Send(c, Head(200, "text/event-stream", std::nullopt, r.close));
+  r.prefix = "{\"id\":\"" + rid + "\",\"object\":\"" +
+             (chat ? "chat.completion.chunk" : "text_completion") + "\",\"created\":" + created +
+             ",\"model\":" + model_json + ",\"choices\":[{\"index\":0," +
+             (chat ? "\"delta\":{" : "\"text\":");
+  if (us || s_.always_usage) {
+    r.usage_json = "{\"id\":\"" + rid + "\",\"object\":\"" +
+                   (chat ? "chat.completion.chunk" : "text_completion") +
+                   "\",\"created\":" + created + ",\"model\":" + model_json +
+                   ",\"choices\":[],\"usage\":" + usage + "}";
+  }
+  r.body.clear();
+  if (chat && s_.role_chunk) {
+    WriteChunk(
+        c,
+        r.prefix + R"("role":"assistant","content":""},"logprobs":null,"finish_reason":null}]})");
+    r.role_at = MonoNs() - r.am;
+  }
+  if (s_.ttft_ns <= 0 && s_.itl_ns <= 0) {
+    while (!r.done && !c.closed) SendToken(c, r);
+    return;
+  }
+  Schedule(r.parsed + s_.ttft_ns, TimerKind::kToken, c.cid, r.i);
+}
+
+void Server::SendToken(Connection& c, Request& r) {
+  if (c.closed || r.done) return;
+  const int64_t k = r.k;
+  const bool last = k == r.n - 1;
+  std::string payload = r.prefix;
+  if (r.chat) {
+    if (k == 0 && !s_.role_chunk) payload += "\"role\":\"assistant\",";
+    payload += "\"content\":";
+  }
+  payload += "\" ";
+  payload += kWords[k & 15];
+  payload += '"';
+  if (r.chat) payload += '}';
+  payload += ",\"logprobs\":null,\"finish_reason\":";
+  payload += last ? "\"length\"" : "null";
+  payload += "}]}";
+  WriteChunk(c, payload);
+  if (c.closed) return;  // the send failed: logged as aborted
+  r.ch.push_back(MonoNs() - r.am);
+  r.k = k + 1;
+  if (!last) return;
+  if (!r.usage_json.empty()) WriteChunk(c, r.usage_json);
+  WriteChunk(c, "[DONE]");
+  Send(c, "0\r\n\r\n");
+  if (c.closed) return;
+  r.done = true;
+  Finish(r, MonoNs());
+  CloseIfAsked(c, r);
+}
+
+void Server::SendNonStream(Connection& c, Request& r) {
+  if (c.closed) return;
+  Send(c, Head(200, "application/json", r.body.size(), r.close) + r.body);
+  if (c.closed) return;  // the send failed: logged as aborted
+  const int64_t t = MonoNs();
+  r.ch.assign(1, t - r.am);
+  r.done = true;
+  Finish(r, t);
+  CloseIfAsked(c, r);
+}
+
+void Server::CloseIfAsked(Connection& c, const Request& r) {
+  if (!r.close || c.closed) return;
+  c.close_after_flush = true;  // once the socket took every byte
+  if (c.out.empty()) CloseNow(c);
+}
+
+// After an answer ended: the next pipelined request, if any. Called only from the loop's own
+// frames (never from inside Handle or a send), so no request is freed under a caller.
+void Server::Advance(Connection& c) {
+  while (!c.closed && c.busy && c.busy->done) {
+    c.busy.reset();
+    if (c.pending.empty()) return;
+    c.busy = std::move(c.pending.front());
+    c.pending.pop_front();
+    Handle(c);
+  }
+}
+
+void Server::Finish(Request& r, int64_t t) {
+  std::string& o = log_buf_;
+  o += "{\"i\":";
+  AppendInt(o, r.i);
+  o += ",\"c\":";
+  AppendInt(o, static_cast<int64_t>(r.cid));
+  o += ",\"p\":";
+  AppendLatin1String(o, r.path);
+  o += ",\"m\":";
+  AppendLatin1String(o, r.method);
+  o += ",\"aw\":";
+  AppendInt(o, r.aw);
+  o += ",\"am\":";
+  AppendInt(o, r.am);
+  o += ",\"b\":";
+  AppendInt(o, r.parsed - r.am);
+  o += ",\"ua\":";
+  AppendInt(o, r.ua);
+  o += r.extra;
+  if (r.has_ch) {
+    o += ",\"ch\":[";
+    for (size_t j = 0; j < r.ch.size(); ++j) {
+      if (j) o += ',';
+      AppendInt(o, r.ch[j]);
+    }
+    o += ']';
+  }
+  if (r.role_at) {
+    o += ",\"r\":";
+    AppendInt(o, *r.role_at);
+  }
+  if (!r.ch.empty()) {
+    o += ",\"f\":";
+    AppendInt(o, r.ch.front());
+  }
+  o += ",\"e\":";
+  AppendInt(o, t - r.am);
+  if (r.aborted) o += ",\"ab\":true";
+  o += "}\n";
+  if (log_buf_.size() >= (1 << 20)) FlushLog();
+}
+
+void Server::Schedule(int64_t due, TimerKind kind, uint64_t cid, int64_t request) {
+  timers_.push({due, ++timer_seq_, kind, cid, request});
+}
+
+void Server::ArmTimer() {
+  if (timers_.empty()) return;
+  const int64_t due = timers_.top().due;
+  if (due == armed_) return;
+  itimerspec spec{};
+  spec.it_value.tv_sec = due / 1000000000;
+  spec.it_value.tv_nsec = due % 1000000000;
+  if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
+  timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &spec, nullptr);
+  armed_ = due;
+}
+
+void Server::RunDueTimers() {
+  int64_t now = MonoNs();
+  while (!timers_.empty() && timers_.top().due <= now) {
+    const Timer t = timers_.top();
+    timers_.pop();
+    switch (t.kind) {
+      case TimerKind::kToken: {
+        Connection* c = Find(t.cid);
+        if (c == nullptr || !c->busy || c->busy->i != t.request) break;
+        Request& r = *c->busy;
+        SendToken(*c, r);
+        if (!r.done && !c->closed) {  // the next token, on the absolute schedule
+          Schedule(r.parsed + s_.ttft_ns + r.k * s_.itl_ns, TimerKind::kToken, t.cid, r.i);
+        }
+        Advance(*c);
+        break;
+      }
+      case TimerKind::kNonStream: {
+        Connection* c = Find(t.cid);
+        if (c != nullptr && c->busy && c->busy->i == t.request) {
+          SendNonStream(*c, *c->busy);
+          Advance(*c);
+        }
+        break;
+      }
+      case TimerKind::kLagProbe: {
+        // How late a timer fires: the loop's lag (no longer inside the arrival stamps).
+        const double lag = std::max(0.0, static_cast<double>(now - lag_expected_) / 1e6);
+        ++lag_n_;
+        lag_sum_ms_ += lag;
+        lag_max_ms_ = std::max(lag_max_ms_, lag);
+        if (lag > 1.5) ++lag_over_;
+        lag_expected_ = now + kLagPeriodNs;
+        Schedule(lag_expected_, TimerKind::kLagProbe);
+        break;
+      }
+      case TimerKind::kHousekeeping: {
+        FlushLog();
+        // The wall clock may be stepped (NTP, settimeofday): re-measure the offset.
+        const ClockOffset fresh = MeasureClockOffset();
+        clock_drift_max_ns_ =
+            std::max(clock_drift_max_ns_, std::abs(fresh.offset_ns - clock_.offset_ns));
+        clock_half_width_max_ns_ = std::max(clock_half_width_max_ns_, fresh.half_width_ns);
+        clock_ = fresh;
+        Schedule(now + kHousekeepingNs, TimerKind::kHousekeeping);
+        break;
+      }
+    }
+    now = MonoNs();
+  }
+}
+
+void Server::Lose(Connection& c) {
+  if (c.closed) return;
+  // truth_server.py's connection_lost: an unfinished answer is logged as aborted.
+  if (c.busy && !c.busy->done) {
+    c.busy->aborted = true;
+    c.busy->done = true;
+    Finish(*c.busy, MonoNs());
+  }
+  CloseNow(c);
+}
+
+void Server::CloseNow(Connection& c) {
+  if (c.closed) return;
+  c.closed = true;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
+  close(c.fd);
+  const auto it = conns_.find(c.cid);
+  if (it != conns_.end()) {  // freed after this loop iteration: callers still hold it
+    graveyard_.push_back(std::move(it->second));
+    conns_.erase(it);
+  }
+}
+
+void Server::FlushLog() {
+  if (log_buf_.empty()) return;
+  std::fwrite(log_buf_.data(), 1, log_buf_.size(), log_);
+  std::fflush(log_);
+  log_buf_.clear();
+}
+
+void Server::WriteTrailer() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto secs = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) * 1e-6;
+  };
+  const int64_t stamped = rx_kernel_ + rx_user_;
+  json::object t{
+      {"cpu_user_s", secs(ru.ru_utime)},
+      {"cpu_sys_s", secs(ru.ru_stime)},
+      {"requests", requests_},
+      {"conns", static_cast<int64_t>(next_cid_)},
+      {"lag_max_ms", lag_max_ms_},
+      {"lag_mean_ms", lag_sum_ms_ / static_cast<double>(std::max<int64_t>(1, lag_n_))},
+      {"lag_over_1_5ms", lag_over_},
+      {"lag_n", lag_n_},
+      {"end_wall_ns", WallNs()},
+      {"end_mono_ns", MonoNs()},
+      {"rx_kernel_stamps", rx_kernel_},
+      {"rx_user_stamps", rx_user_},
+      {"user_read_after_arrival_us_mean",
+       stamped ? ua_sum_us_ / static_cast<double>(stamped) : 0.0},
+      {"user_read_after_arrival_us_max", ua_max_us_},
+      {"realtime_minus_monotonic_ns", clock_.offset_ns},
+      {"clock_offset_error_ns_max", clock_half_width_max_ns_},
+      {"clock_offset_step_ns_max", clock_drift_max_ns_},
+      {"send_queued", send_queued_},
+  };
+  std::fprintf(log_, "{\"trl\":%s}\n", json::serialize(t).c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Settings settings;
+  if (!ParseSettings(argc, argv, settings)) return 2;
+  static Server server(settings);  // static: the read buffer is not on the stack
+  return server.Run();
+}
