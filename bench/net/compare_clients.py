@@ -38,6 +38,16 @@ from typing import Any, Callable
 
 HERE = Path(__file__).resolve().parent
 TRUTH_SERVER = HERE / "truth_server.py"
+# The native truth server (truth_server.cc: the same flags and log, arrival stamped by the
+# kernel), where the C++ test build or a bench build puts it.
+NATIVE_SERVER_BUILDS = [
+    HERE.parents[1] / "build" / d / "bench" / "net" / "truth_server"
+    for d in ("cpp-tests", "bench", "bench-post")
+]
+SERVER_KINDS = {
+    "python": "truth_server.py (arrival stamped in user space, by its event loop)",
+    "native": "truth_server.cc (arrival stamped by the kernel, SO_TIMESTAMPNS)",
+}
 LOADGEN_CLIENT = HERE / "loadgen_client.py"
 MODEL = "truth-model"
 COMPLETIONS = "/v1/completions"
@@ -178,10 +188,22 @@ class CpuSampler(threading.Thread):
 # ---------------------------------------------------------------- the truth server
 
 
+def native_server(path: str | None) -> Path:
+    """The native truth server's binary: `path`, else the first build that has one."""
+    found = [Path(path)] if path else [p for p in NATIVE_SERVER_BUILDS if p.exists()]
+    if not found or not found[0].exists():
+        raise SystemExit(
+            "no native truth server: build it (cmake -S . -B build/cpp-tests -DLOADGEN_NET=ON "
+            "-DLOADGEN_BUILD_TESTS=ON && cmake --build build/cpp-tests --target truth_server) "
+            "or pass --native-server"
+        )
+    return found[0].resolve()
+
+
 class TruthServers:
     def __init__(
         self,
-        python: str,
+        program: list[str],
         cpus: list[int],
         exp: Experiment,
         out: Path,
@@ -200,8 +222,7 @@ class TruthServers:
                 "taskset",
                 "-c",
                 str(cpus[i % len(cpus)]),
-                python,
-                str(TRUTH_SERVER),
+                *program,
                 "--port",
                 str(port),
                 "--log",
@@ -571,6 +592,10 @@ def analyse(
     res["window_rate"] = n / ((t1 - t0) / 1e9)
     if trailers:
         res["server_loop_lag_mean_ms"] = statistics.mean(t["lag_mean_ms"] for t in trailers)
+        if all("user_read_after_arrival_us_mean" in t for t in trailers):  # native server
+            res["server_read_after_arrival_us_mean"] = statistics.mean(
+                t["user_read_after_arrival_us_mean"] for t in trailers
+            )
     if exp.stream:
         res.update(_accuracy(srv, client.requests))
         if client.monotonic and res.get("paired"):
@@ -638,7 +663,12 @@ def _accuracy(srv: list[dict[str, Any]], reqs: list[ClientRequest]) -> dict[str,
 def run_one(args: argparse.Namespace, exp: Experiment, client: str, out: Path) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     niceness = ["nice", "-n", str(args.nice)] if args.nice else []
-    servers = TruthServers(args.server_python, args.server_cpus, exp, out, args.base_port, niceness)
+    program = (
+        [str(args.native_server)]
+        if args.server == "native"
+        else [args.server_python, str(TRUTH_SERVER)]
+    )
+    servers = TruthServers(program, args.server_cpus, exp, out, args.base_port, niceness)
     cpu = CpuSampler()
     cpu.watch("server", servers.procs[0].pid)
     cpu.start()
@@ -686,7 +716,11 @@ def run_one(args: argparse.Namespace, exp: Experiment, client: str, out: Path) -
     srv, trailers = servers.records()
     res = analyse(exp, srv, trailers, result, cpu)
     res.update(
-        experiment=exp.name, client=client, rc=rc.get("rc"), wall_s=time.monotonic() - t_start
+        experiment=exp.name,
+        client=client,
+        server=args.server,
+        rc=rc.get("rc"),
+        wall_s=time.monotonic() - t_start,
     )
     if error:
         res["error"] = error
@@ -801,12 +835,17 @@ def _ratio(ours: float | None, peers: list[float | None], better: str) -> str:
 
 def summary(results: list[dict[str, Any]], clients: list[str]) -> str:
     ratio = clients[:1] == ["loadgen"] and len(clients) > 1
+    # Runs from before the native server existed were all against truth_server.py.
+    kinds = sorted({r.get("server", "python") for r in results})
+    intro = "Truth server: " + "; ".join(f"{k}, {SERVER_KINDS[k]}" for k in kinds)
+    if len(kinds) > 1:
+        intro += " (**mixed**: the medians pool both servers' runs)"
     head = (
         "| figure | "
         + " | ".join(clients)
         + (" | ratio to best peer (< 1: loadgen better) |" if ratio else " |")
     )
-    lines = [head, "|---" * (len(clients) + 1 + ratio) + "|"]
+    lines = [intro, "", head, "|---" * (len(clients) + 1 + ratio) + "|"]
     for label, exp, key, better, unit in FIGURES:
         cells = []
         for c in clients:
@@ -921,6 +960,19 @@ def main() -> int:
         "--loadgen-python", default=sys.executable, help="a python with loadgen installed"
     )
     ap.add_argument(
+        "--server",
+        choices=sorted(SERVER_KINDS),
+        default="python",
+        help="the truth server: python (truth_server.py) or native (truth_server.cc, arrival "
+        "stamped by the kernel)",
+    )
+    ap.add_argument(
+        "--native-server",
+        help="the native truth server's binary (default: the first of "
+        + ", ".join(str(p.relative_to(HERE.parents[1])) for p in NATIVE_SERVER_BUILDS)
+        + " that exists)",
+    )
+    ap.add_argument(
         "--server-python",
         default=sys.executable,
         help="a python with httptools, uvloop and orjson for the truth server",
@@ -962,6 +1014,8 @@ def main() -> int:
     )
     args = ap.parse_args()
     args.server_cpus = [int(c) for c in args.server_cpus.split(",")]
+    if args.server == "native" and not args.summarize:
+        args.native_server = native_server(args.native_server)
     clients = [c for c in args.clients.split(",") if c]
     for c in clients:
         if c not in CLIENTS:
