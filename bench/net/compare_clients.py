@@ -596,6 +596,12 @@ def analyse(
             res["server_read_after_arrival_us_mean"] = statistics.mean(
                 t["user_read_after_arrival_us_mean"] for t in trailers
             )
+    if exp.rate and client.monotonic and len(client.requests) == len(srv):
+        # The way out (start stamp -> server's arrival stamp), paired in arrival order: with the
+        # native server's kernel stamps, when the request reached the server's TCP.
+        reqs = sorted(client.requests, key=lambda q: q.start_ns)
+        out_us = [(r["am"] - q.start_ns) / 1e3 for r, q in zip(srv, reqs)]
+        res.update(way_out_us_p50=_pct(out_us, 50), way_out_us_p99=_pct(out_us, 99))
     if exp.stream:
         res.update(_accuracy(srv, client.requests))
         if client.monotonic and res.get("paired"):
@@ -755,6 +761,13 @@ FIGURES = [  # (label, experiment, key, better: "low" | "high" | "abs" (|x| low)
     ),
     ("Poisson 1000/s: send lateness p99", "poisson-1000", "lateness_us_p99", "", "µs"),
     (
+        "Poisson 1000/s: way out p50 / p99 (start stamp → server's arrival stamp)",
+        "poisson-1000",
+        "way_out_us_p50",
+        "",
+        "µs",
+    ),
+    (
         "client CPU per request, Poisson 20/s",
         "poisson-20",
         "client_cpu_us_per_request",
@@ -861,7 +874,7 @@ def summary(results: list[dict[str, Any]], clients: list[str]) -> str:
                 )
             elif key == "client_core_busy":
                 cell = f"{_fmt(v)} / {_fmt(_median(results, exp, c, 'server_core_busy'))}"
-            elif key.endswith("_err_us_p50"):
+            elif key.endswith("_err_us_p50") or key == "way_out_us_p50":
                 cell = f"{_fmt(v)} / {_fmt(_median(results, exp, c, key.replace('p50', 'p99')))}"
             else:
                 cell = _fmt(v)
