@@ -1,7 +1,8 @@
 """The native truth server (bench/net/truth_server.cc), the instrument of bench/net: its arrival
 stamps come from the kernel (CLOCK_REALTIME) converted to CLOCK_MONOTONIC, so each must lie
 between the test's own monotonic readings before the request and after its answer; its chunk
-stamps follow the absolute schedule; its log is the one compare_clients.py reads.
+stamps follow the absolute schedule; its log is the one compare_clients.py reads; and, where
+truth_server.py can run (it needs httptools), both answer the same bytes and log the same records.
 
 The binary comes from the C++ test build (tests/run_all.sh configures build/cpp-tests, which has
 the target whenever the network client is built), rebuilt there if stale; without that build
@@ -13,6 +14,7 @@ import http.client
 import importlib.util
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -231,3 +233,82 @@ def test_compare_clients_reads_the_native_log(binary: Path, tmp_path: Path) -> N
     assert [r["n"] for r in records] == [2, 2, 2]
     assert [r["am"] for r in records] == sorted(r["am"] for r in records)
     assert len(trailers) == 1 and trailers[0]["requests"] == 3
+
+
+PARITY_REQUESTS: list[tuple[str, str, dict[str, Any] | None]] = [
+    (
+        "POST",
+        "/v1/completions",
+        {
+            "prompt": "a b  c",
+            "max_tokens": 3,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        },
+    ),
+    (
+        "POST",
+        "/v1/chat/completions",
+        {
+            "messages": [{"role": "user", "content": "héllo w"}, {"content": [{"text": "x y"}]}],
+            "max_tokens": 2,
+            "model": "m",
+        },
+    ),
+    (
+        "POST",
+        "/v1/chat/completions",
+        {"messages": [{"content": "hi"}], "max_completion_tokens": 2, "stream": True},
+    ),
+    ("POST", "/v1/completions", {"prompt": ["a b", [1, 2]], "ignore_eos": True, "min_tokens": 1}),
+    ("GET", "/v1/models", None),
+    ("GET", "/health", None),
+    ("GET", "/x?y", None),
+    ("PUT", "/v1/completions", None),
+]
+TIMING_KEYS = {"aw", "am", "b", "ch", "f", "e", "r", "ua"}
+
+
+def _answers_and_log(command: list[str], tmp_path: Path) -> tuple[list[Any], list[dict[str, Any]]]:
+    tmp_path.mkdir()
+    port, log, ready = free_port(), tmp_path / "truth.jsonl", tmp_path / "ready"
+    flags = ["--port", str(port), "--log", str(log), "--ready-file", str(ready), "--itl-ms", "1"]
+    process = subprocess.Popen([*command, *flags], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        answers = []
+        for method, path, body in PARITY_REQUESTS:
+            conn.request(method, path, body=json.dumps(body) if body else None)
+            r = conn.getresponse()
+            content = re.sub(rb'"created":\d+', b"", r.read())
+            answers.append(
+                (r.status, r.getheader("content-type"), r.getheader("transfer-encoding"), content)
+            )
+        conn.close()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    records = [json.loads(line) for line in log.read_text().splitlines()[1:-1]]
+    return answers, records
+
+
+def test_answers_and_log_records_match_the_python_truth_server(
+    binary: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("httptools", reason="truth_server.py needs httptools")
+    python_answers, python_log = _answers_and_log(
+        [sys.executable, str(ROOT / "bench/net/truth_server.py")], tmp_path / "py"
+    )
+    native_answers, native_log = _answers_and_log([str(binary)], tmp_path / "native")
+    assert native_answers == python_answers  # the same bytes, apart from "created"
+    assert len(native_log) == len(python_log) == len(PARITY_REQUESTS)
+    for ours, theirs in zip(native_log, python_log):
+        assert [k for k in ours if k != "ua"] == list(theirs)  # same keys, same order
+        assert {k: v for k, v in ours.items() if k not in TIMING_KEYS} == {
+            k: v for k, v in theirs.items() if k not in TIMING_KEYS
+        }
+        assert len(ours.get("ch", [])) == len(theirs.get("ch", []))
