@@ -2,7 +2,8 @@
 """Network-client benchmark (issue 13): loadgen's endpoint client against inference-perf and
 AIPerf, in one run, on the same ground-truth server (truth_server.py), loopback only.
 
-For each experiment and each client it starts fresh truth-server instance(s) pinned to the
+For each experiment and each client it starts fresh truth-server instance(s) (truth_server.py;
+with --server native truth_server.cc, whose arrival stamps come from the kernel) pinned to the
 server core, runs the client pinned to the client core (bounded by a request count and a
 timeout), samples the client's and the server's CPU time from /proc while it runs, and computes
 from the server's log:
