@@ -221,7 +221,8 @@ def _compare_clients() -> ModuleType:
 def test_compare_clients_reads_the_native_log(binary: Path, tmp_path: Path) -> None:
     cc = _compare_clients()
     exp = cc.Experiment("native", output_tokens=2)
-    servers = cc.TruthServers([str(binary)], [0], exp, tmp_path, free_port(), [])
+    cpu = min(os.sched_getaffinity(0))  # taskset needs a core this process may use
+    servers = cc.TruthServers([str(binary)], [cpu], exp, tmp_path, free_port(), [])
     try:
         conn = http.client.HTTPConnection("127.0.0.1", int(servers.urls[0].rsplit(":", 1)[1]))
         for _ in range(3):
