@@ -12,9 +12,14 @@
 // `am`). A read that brings no stamp falls back to the user-space read time (counted in the
 // trailer, `rx_user_stamps`).
 //
-// Sends (`r`, `ch`, `e`): CLOCK_MONOTONIC right after the send() of the chunk returned (user
-// space, as in truth_server.py): the kernel has the bytes then (or they wait in the server's
-// buffer when the client does not read; counted as `send_queued` in the trailer).
+// Sends (`r`, `ch`, `e`): the kernel's TX software stamp of the send's last byte (asked per
+// send with an SO_TIMESTAMPING cmsg, read from the socket's error queue right after it: on
+// loopback the kernel queues it inside sendmsg), converted like the arrival. A user-space stamp
+// after send() returns, as truth_server.py takes, is later by the rest of sendmsg (on loopback,
+// delivering to the client and waking it: ~40 µs on this VM), which a client's TTFT error
+// against it would lose. `--send-stamps user` takes those instead; a send without a kernel
+// stamp (bytes the socket did not take at once, counted as `send_queued`) falls back to it
+// (trailer: `tx_kernel_stamps`, `tx_user_stamps`).
 //
 // Schedule: token k goes at parsed + ttft + k*itl (absolute), on a timerfd armed to the next
 // deadline with 1 ns timer slack. One thread, one epoll loop, one core.
@@ -22,6 +27,8 @@
 //   taskset -c 1 build/cpp-tests/bench/net/truth_server --port 8111 --log /tmp/t.jsonl
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -107,6 +114,7 @@ struct Settings {
   std::string model = "truth-model";
   int backlog = 4096;
   std::string ready_file;
+  bool kernel_send_stamps = true;  // --send-stamps kernel|user
   int64_t ttft_ns = 0;
   int64_t itl_ns = 0;
 };
@@ -115,7 +123,10 @@ const char kUsage[] =
     "usage: truth_server --log FILE [--host H] [--port P] [--ttft-ms X] [--itl-ms X]\n"
     "  [--output-tokens N] [--max-output-tokens N] [--no-honor-max-tokens] [--eos-at N]\n"
     "  [--role-chunk] [--always-usage] [--model M] [--backlog N] [--ready-file F]\n"
-    "The flags, endpoints and log of bench/net/truth_server.py, with kernel arrival stamps.\n";
+    "  [--send-stamps kernel|user]\n"
+    "The flags, endpoints and log of bench/net/truth_server.py, with kernel arrival stamps;\n"
+    "send stamps from the kernel's TX software stamps (default) or, like truth_server.py,\n"
+    "from user space after send() (--send-stamps user).\n";
 
 bool ParseSettings(int argc, char** argv, Settings& s) {
   for (int i = 1; i < argc; ++i) {
@@ -159,6 +170,10 @@ bool ParseSettings(int argc, char** argv, Settings& s) {
         s.backlog = std::stoi(value());
       } else if (arg == "--ready-file") {
         s.ready_file = value();
+      } else if (arg == "--send-stamps") {
+        const std::string v = value();
+        if (v != "kernel" && v != "user") throw std::invalid_argument("--send-stamps kernel|user");
+        s.kernel_send_stamps = v == "kernel";
       } else if (arg == "-h" || arg == "--help") {
         std::fputs(kUsage, stdout);
         std::exit(0);
@@ -369,7 +384,11 @@ struct Connection {
   bool message_started = false;
   int64_t start_wall = 0, start_mono = 0, start_user = 0;
   bool start_kernel = false;
-  std::string out;  // bytes the socket did not take yet
+  std::string out;          // bytes the socket did not take yet
+  uint64_t bytes_sent = 0;  // taken by the socket (the TX stamps' keys count these)
+  bool tx_stamps = false;   // the socket reports TX stamps
+  bool tx_found = false;    // the last stamped send's stamp, read from the error queue
+  int64_t tx_wall = 0;
   std::unique_ptr<Request> busy;
   std::deque<std::unique_ptr<Request>> pending;
 };
@@ -415,8 +434,10 @@ class Server {
   void SendToken(Connection& c, Request& r);
   void SendNonStream(Connection& c, Request& r);
   void Finish(Request& r, int64_t t);
-  void Send(Connection& c, std::string_view data);
-  void WriteChunk(Connection& c, std::string_view payload);
+  void Send(Connection& c, std::string_view data, bool stamp = false);
+  void WriteChunk(Connection& c, std::string_view payload, bool stamp = false);
+  void DrainTxStamps(Connection& c, uint32_t wanted_key);
+  int64_t SentAt(Connection& c);
   std::string Head(int status, std::string_view ctype, std::optional<size_t> length, bool close);
   // teardown
   void Lose(Connection& c);
@@ -449,6 +470,7 @@ class Server {
   int64_t rx_kernel_ = 0, rx_user_ = 0;
   double ua_sum_us_ = 0, ua_max_us_ = 0;
   int64_t send_queued_ = 0;
+  int64_t tx_kernel_ = 0, tx_user_ = 0;
   char read_buf_[kReadSize];
 };
 
@@ -504,7 +526,10 @@ void Server::WriteHeader() {
   o["uvloop"] = false;
   o["server"] = "native";
   o["arrival_stamps"] = "kernel SO_TIMESTAMPNS (CLOCK_REALTIME) - realtime_minus_monotonic_ns";
-  o["send_stamps"] = "user space, CLOCK_MONOTONIC after send()";
+  o["send_stamps"] =
+      s_.kernel_send_stamps
+          ? "kernel TX software stamp (SO_TIMESTAMPING) - realtime_minus_monotonic_ns"
+          : "user space, CLOCK_MONOTONIC after send()";
   o["realtime_minus_monotonic_ns"] = clock_.offset_ns;
   o["clock_offset_error_ns"] = clock_.half_width_ns;
   std::fprintf(log_, "{\"hdr\":%s}\n", json::serialize(o).c_str());
@@ -573,6 +598,7 @@ int Server::Run() {
       } else if (tag == kSignal) {
         stop = true;
       } else if (Connection* c = Find(tag)) {
+        if (events[e].events & EPOLLERR) DrainTxStamps(*c, 0);  // a late stamp: not wanted now
         if (events[e].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) OnReadable(*c);
         if (!c->closed && (events[e].events & EPOLLOUT)) OnWritable(*c);
       }
@@ -600,6 +626,13 @@ void Server::Accept() {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // as asyncio does
     auto c = std::make_unique<Connection>();
     c->fd = fd;
+    if (s_.kernel_send_stamps) {
+      // Report software stamps with no payload, keyed by byte offset; the stamping itself is
+      // asked per send (a cmsg on the sends whose time is logged), so other sends cost nothing.
+      const uint32_t flags =
+          SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
+      c->tx_stamps = setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) == 0;
+    }
     c->cid = ++next_cid_;
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
@@ -612,7 +645,8 @@ void Server::Accept() {
 void Server::OnReadable(Connection& c) {
   for (;;) {
     iovec iov{read_buf_, kReadSize};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec)) * 2];
+    // Room for SCM_TIMESTAMPNS and the SCM_TIMESTAMPING copy SO_TIMESTAMPING adds.
+    alignas(cmsghdr) char control[256];
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
@@ -745,16 +779,38 @@ std::string Server::Head(int status, std::string_view ctype, std::optional<size_
   return h;
 }
 
-void Server::Send(Connection& c, std::string_view data) {
+void Server::Send(Connection& c, std::string_view data, bool stamp) {
   if (c.closed) return;
+  c.tx_found = false;
   if (c.out.empty()) {
-    const ssize_t sent = send(c.fd, data.data(), data.size(), MSG_NOSIGNAL);
+    iovec iov{const_cast<char*>(data.data()), data.size()};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint32_t))] = {};
+    stamp = stamp && c.tx_stamps;
+    if (stamp) {  // a TX software stamp of this send's last byte, to the error queue
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+      cm->cmsg_level = SOL_SOCKET;
+      cm->cmsg_type = SO_TIMESTAMPING;
+      cm->cmsg_len = CMSG_LEN(sizeof(uint32_t));
+      const uint32_t flags = SOF_TIMESTAMPING_TX_SOFTWARE;
+      std::memcpy(CMSG_DATA(cm), &flags, sizeof flags);
+    }
+    const ssize_t sent = sendmsg(c.fd, &msg, MSG_NOSIGNAL);
     if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
       Lose(c);
       return;
     }
     const size_t done = sent < 0 ? 0 : static_cast<size_t>(sent);
+    c.bytes_sent += done;
+    // On loopback the stamp is queued inside sendmsg: read it now (the key is the offset of
+    // the last byte sent, counted from the setsockopt, made before any byte was sent).
+    if (stamp && done > 0) DrainTxStamps(c, static_cast<uint32_t>(c.bytes_sent - 1));
     if (done == data.size()) return;
+    c.tx_found = false;  // the last byte is not sent yet
     data.remove_prefix(done);
   }
   ++send_queued_;
@@ -778,6 +834,7 @@ void Server::OnWritable(Connection& c) {
       return;
     }
     c.out.erase(0, static_cast<size_t>(sent));
+    c.bytes_sent += static_cast<size_t>(sent);
   }
   if (c.close_after_flush) {
     CloseNow(c);
@@ -790,7 +847,48 @@ void Server::OnWritable(Connection& c) {
   epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
 }
 
-void Server::WriteChunk(Connection& c, std::string_view payload) {
+void Server::DrainTxStamps(Connection& c, uint32_t wanted_key) {
+  for (;;) {
+    alignas(cmsghdr) char control[256];
+    msghdr msg{};
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    if (recvmsg(c.fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;  // EAGAIN: drained
+    int64_t wall = 0;
+    bool keyed = false;
+    uint32_t key = 0;
+    for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm != nullptr; cm = CMSG_NXTHDR(&msg, cm)) {
+      if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPING) {
+        scm_timestamping ts;
+        std::memcpy(&ts, CMSG_DATA(cm), sizeof ts);
+        wall = static_cast<int64_t>(ts.ts[0].tv_sec) * 1000000000 + ts.ts[0].tv_nsec;
+      } else if ((cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVERR) ||
+                 (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_RECVERR)) {
+        sock_extended_err err;
+        std::memcpy(&err, CMSG_DATA(cm), sizeof err);
+        keyed = err.ee_origin == SO_EE_ORIGIN_TIMESTAMPING && err.ee_info == SCM_TSTAMP_SND;
+        key = err.ee_data;
+      }
+    }
+    if (keyed && wall != 0 && key == wanted_key) {
+      c.tx_found = true;
+      c.tx_wall = wall;
+    }
+  }
+}
+
+// When the last byte handed to Send left: the kernel's TX stamp of the stamped send (on the
+// monotonic clock), else (no stamp: user stamps asked, bytes still queued, no support) now.
+int64_t Server::SentAt(Connection& c) {
+  if (c.tx_found && c.out.empty()) {
+    ++tx_kernel_;
+    return c.tx_wall - clock_.offset_ns;
+  }
+  ++tx_user_;
+  return MonoNs();
+}
+
+void Server::WriteChunk(Connection& c, std::string_view payload, bool stamp) {
   // One HTTP chunk holding one SSE event: "data: <payload>\n\n".
   char size[20];
   const int len = std::snprintf(size, sizeof size, "%zx\r\n", payload.size() + 8);
@@ -800,7 +898,7 @@ void Server::WriteChunk(Connection& c, std::string_view payload) {
   frame += "data: ";
   frame += payload;
   frame += "\n\n\r\n";
-  Send(c, frame);
+  Send(c, frame, stamp);
 }
 
 void Server::Simple(Connection& c, Request& r, int status, std::string_view body) {
@@ -928,9 +1026,9 @@ void Server::Handle(Connection& c) {
   r.body.clear();
   if (chat && s_.role_chunk) {
     WriteChunk(
-        c,
-        r.prefix + R"("role":"assistant","content":""},"logprobs":null,"finish_reason":null}]})");
-    r.role_at = MonoNs() - r.am;
+        c, r.prefix + R"("role":"assistant","content":""},"logprobs":null,"finish_reason":null}]})",
+        /*stamp=*/true);
+    r.role_at = SentAt(c) - r.am;
   }
   if (s_.ttft_ns <= 0 && s_.itl_ns <= 0) {
     while (!r.done && !c.closed) SendToken(c, r);
@@ -955,25 +1053,25 @@ void Server::SendToken(Connection& c, Request& r) {
   payload += ",\"logprobs\":null,\"finish_reason\":";
   payload += last ? "\"length\"" : "null";
   payload += "}]}";
-  WriteChunk(c, payload);
+  WriteChunk(c, payload, /*stamp=*/true);
   if (c.closed) return;  // the send failed: logged as aborted
-  r.ch.push_back(MonoNs() - r.am);
+  r.ch.push_back(SentAt(c) - r.am);
   r.k = k + 1;
   if (!last) return;
   if (!r.usage_json.empty()) WriteChunk(c, r.usage_json);
   WriteChunk(c, "[DONE]");
-  Send(c, "0\r\n\r\n");
+  Send(c, "0\r\n\r\n", /*stamp=*/true);
   if (c.closed) return;
   r.done = true;
-  Finish(r, MonoNs());
+  Finish(r, SentAt(c));
   CloseIfAsked(c, r);
 }
 
 void Server::SendNonStream(Connection& c, Request& r) {
   if (c.closed) return;
-  Send(c, Head(200, "application/json", r.body.size(), r.close) + r.body);
+  Send(c, Head(200, "application/json", r.body.size(), r.close) + r.body, /*stamp=*/true);
   if (c.closed) return;  // the send failed: logged as aborted
-  const int64_t t = MonoNs();
+  const int64_t t = SentAt(c);
   r.ch.assign(1, t - r.am);
   r.done = true;
   Finish(r, t);
@@ -1165,6 +1263,8 @@ void Server::WriteTrailer() {
       {"clock_offset_error_ns_max", clock_half_width_max_ns_},
       {"clock_offset_step_ns_max", clock_drift_max_ns_},
       {"send_queued", send_queued_},
+      {"tx_kernel_stamps", tx_kernel_},
+      {"tx_user_stamps", tx_user_},
   };
   std::fprintf(log_, "{\"trl\":%s}\n", json::serialize(t).c_str());
 }

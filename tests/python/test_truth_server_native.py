@@ -1,7 +1,7 @@
 """The native truth server (bench/net/truth_server.cc), the instrument of bench/net: its arrival
 stamps come from the kernel (CLOCK_REALTIME) converted to CLOCK_MONOTONIC, so each must lie
 between the test's own monotonic readings before the request and after its answer; its chunk
-stamps follow the absolute schedule; its log is the one compare_clients.py reads; and, where
+stamps (the kernel's TX stamps) follow the absolute schedule; its log is the one compare_clients.py reads; and, where
 truth_server.py can run (it needs httptools), both answer the same bytes and log the same records.
 
 The binary comes from the C++ test build (tests/run_all.sh configures build/cpp-tests, which has
@@ -180,8 +180,10 @@ def test_arrival_is_the_kernels_stamp_on_the_monotonic_clock(server: NativeServe
         assert sent >= stream_rec["b"] + (TTFT_MS + k * ITL_MS) * 1e6
     assert plain_rec["n"] == 4 and len(plain_rec["ch"]) == 1 and plain_rec["f"] == plain_rec["e"]
     assert plain_rec["e"] >= plain_rec["b"] + (TTFT_MS + 3 * ITL_MS) * 1e6
-    # The trailer, written on SIGTERM: every arrival stamped by the kernel, none by user space.
+    # The trailer, written on SIGTERM: every arrival stamped by the kernel, none by user space,
+    # and so every send logged (7 chunks and the end of the stream, the non-streamed answer).
     assert trl["requests"] == 2 and trl["rx_kernel_stamps"] == 2 and trl["rx_user_stamps"] == 0
+    assert trl["tx_kernel_stamps"] == 9 and trl["tx_user_stamps"] == 0
     assert trl["cpu_user_s"] + trl["cpu_sys_s"] > 0
 
 
