@@ -3,7 +3,7 @@
 AIPerf, in one run, on the same ground-truth server (truth_server.py), loopback only.
 
 For each experiment and each client it starts fresh truth-server instance(s) (truth_server.py;
-with --server native truth_server.cc, whose arrival stamps come from the kernel) pinned to the
+with --server native truth_server.cc, whose arrival and send stamps come from the kernel) pinned to the
 server core, runs the client pinned to the client core (bounded by a request count and a
 timeout), samples the client's and the server's CPU time from /proc while it runs, and computes
 from the server's log:
@@ -39,15 +39,15 @@ from typing import Any, Callable
 
 HERE = Path(__file__).resolve().parent
 TRUTH_SERVER = HERE / "truth_server.py"
-# The native truth server (truth_server.cc: the same flags and log, arrival stamped by the
-# kernel), where the C++ test build or a bench build puts it.
+# The native truth server (truth_server.cc: the same flags and log, arrival and sends stamped
+# by the kernel), where the C++ test build or a bench build puts it.
 NATIVE_SERVER_BUILDS = [
     HERE.parents[1] / "build" / d / "bench" / "net" / "truth_server"
     for d in ("cpp-tests", "bench", "bench-post")
 ]
 SERVER_KINDS = {
     "python": "truth_server.py (arrival stamped in user space, by its event loop)",
-    "native": "truth_server.cc (arrival stamped by the kernel, SO_TIMESTAMPNS)",
+    "native": "truth_server.cc (arrival and sends stamped by the kernel, SO_TIMESTAMPNS/SO_TIMESTAMPING)",
 }
 LOADGEN_CLIENT = HERE / "loadgen_client.py"
 MODEL = "truth-model"
@@ -978,7 +978,7 @@ def main() -> int:
         choices=sorted(SERVER_KINDS),
         default="python",
         help="the truth server: python (truth_server.py) or native (truth_server.cc, arrival "
-        "stamped by the kernel)",
+        "and sends stamped by the kernel)",
     )
     ap.add_argument(
         "--native-server",

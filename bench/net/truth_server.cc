@@ -1,6 +1,6 @@
 // The native truth server: the same OpenAI-compatible instrument as truth_server.py (same flags,
 // endpoints, answers and JSON-lines log; see that file's docstring for the format), with the
-// arrival of each request stamped by the kernel instead of by an event loop.
+// arrival of each request and the sends stamped by the kernel instead of by an event loop.
 //
 // Arrival (`aw`, `am`): every socket has SO_TIMESTAMPNS, so each recvmsg returns the kernel's
 // receive stamp (CLOCK_REALTIME, taken when the segment was delivered to TCP: on loopback, in the
@@ -124,7 +124,7 @@ const char kUsage[] =
     "  [--output-tokens N] [--max-output-tokens N] [--no-honor-max-tokens] [--eos-at N]\n"
     "  [--role-chunk] [--always-usage] [--model M] [--backlog N] [--ready-file F]\n"
     "  [--send-stamps kernel|user]\n"
-    "The flags, endpoints and log of bench/net/truth_server.py, with kernel arrival stamps;\n"
+    "The flags, endpoints and log of bench/net/truth_server.py, with kernel arrival stamps,\n"
     "send stamps from the kernel's TX software stamps (default) or, like truth_server.py,\n"
     "from user space after send() (--send-stamps user).\n";
 
