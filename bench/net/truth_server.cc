@@ -6,7 +6,7 @@
 // receive stamp (CLOCK_REALTIME, taken when the segment was delivered to TCP: on loopback, in the
 // sender's own sendmsg) of the last segment it read; a request's stamp is that of the read that
 // held its first byte. `aw` is that stamp; `am` is it on CLOCK_MONOTONIC, by the offset
-// realtime - monotonic measured at start and every second (the tightest of 5 bracketed reads;
+// realtime - monotonic measured at start and every 0.5 s (the tightest of 5 bracketed reads;
 // its error and drift go to the header and the trailer). So the server's own loop lag is not in
 // the arrival stamps; how late user space read the bytes is logged per request as `ua` (ns after
 // `am`). A read that brings no stamp falls back to the user-space read time (counted in the
