@@ -358,6 +358,10 @@ struct Request {
   std::optional<int64_t> role_at;
   bool done = false;
   bool aborted = false;
+  int64_t end = 0;         // `e`, ns after am
+  int pending_stamps = 0;  // logged sends whose kernel stamp has not arrived yet
+  bool finished = false;   // Finish called: logged once pending_stamps is 0
+  bool logged = false;
   // Streaming.
   bool chat = false;
   int64_t n = 0;
@@ -384,14 +388,27 @@ struct Connection {
   bool message_started = false;
   int64_t start_wall = 0, start_mono = 0, start_user = 0;
   bool start_kernel = false;
-  std::string out;          // bytes the socket did not take yet
-  uint64_t bytes_sent = 0;  // taken by the socket (the TX stamps' keys count these)
-  bool tx_stamps = false;   // the socket reports TX stamps
-  bool tx_found = false;    // the last stamped send's stamp, read from the error queue
+  std::string out;            // bytes the socket did not take yet
+  uint64_t bytes_sent = 0;    // taken by the socket (the TX stamps' keys count these)
+  bool tx_stamps = false;     // the socket reports TX stamps
+  bool tx_key_valid = false;  // the last send asked for a stamp and the socket took it all
+  uint32_t tx_key = 0;        // its key: the offset of its last byte
+  bool tx_found = false;      // its stamp, read from the error queue at once
   int64_t tx_wall = 0;
+  // Stamps that come later (TCP held the segment back), and the requests they belong to.
+  struct AwaitedStamp {
+    uint32_t key;
+    Request* request;
+    int slot;  // index into ch, or kSlotRole / kSlotEnd / kSlotNonStream
+  };
+  std::deque<AwaitedStamp> awaited;
+  std::vector<std::unique_ptr<Request>> waiting;  // answered; the log line awaits stamps
   std::unique_ptr<Request> busy;
   std::deque<std::unique_ptr<Request>> pending;
 };
+
+// Where a late TX stamp goes besides `ch`.
+constexpr int kSlotRole = -1, kSlotEnd = -2, kSlotNonStream = -3;  // r; e; ch[0] and e
 
 enum class TimerKind : uint8_t { kToken, kNonStream, kLagProbe, kHousekeeping };
 
@@ -433,11 +450,13 @@ class Server {
   void CloseIfAsked(Connection& c, const Request& r);
   void SendToken(Connection& c, Request& r);
   void SendNonStream(Connection& c, Request& r);
-  void Finish(Request& r, int64_t t);
+  void Finish(Request& r, int64_t end);
   void Send(Connection& c, std::string_view data, bool stamp = false);
   void WriteChunk(Connection& c, std::string_view payload, bool stamp = false);
-  void DrainTxStamps(Connection& c, uint32_t wanted_key);
-  int64_t SentAt(Connection& c);
+  void DrainTxStamps(Connection& c);
+  int64_t Stamp(Connection& c, Request& r, int slot);
+  void WriteRecord(Request& r);
+  void LogWaiting(Connection& c);
   std::string Head(int status, std::string_view ctype, std::optional<size_t> length, bool close);
   // teardown
   void Lose(Connection& c);
@@ -470,7 +489,7 @@ class Server {
   int64_t rx_kernel_ = 0, rx_user_ = 0;
   double ua_sum_us_ = 0, ua_max_us_ = 0;
   int64_t send_queued_ = 0;
-  int64_t tx_kernel_ = 0, tx_user_ = 0;
+  int64_t tx_kernel_ = 0, tx_late_ = 0, tx_user_ = 0;
   char read_buf_[kReadSize];
 };
 
@@ -598,7 +617,7 @@ int Server::Run() {
       } else if (tag == kSignal) {
         stop = true;
       } else if (Connection* c = Find(tag)) {
-        if (events[e].events & EPOLLERR) DrainTxStamps(*c, 0);  // a late stamp: not wanted now
+        if (events[e].events & EPOLLERR) DrainTxStamps(*c);  // a late TX stamp
         if (events[e].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) OnReadable(*c);
         if (!c->closed && (events[e].events & EPOLLOUT)) OnWritable(*c);
       }
@@ -608,6 +627,7 @@ int Server::Run() {
     graveyard_.clear();
   }
   close(listen_fd_);
+  for (auto& [cid, c] : conns_) LogWaiting(*c);  // answered; stamps still to come
   FlushLog();
   WriteTrailer();
   std::fclose(log_);
@@ -632,6 +652,10 @@ void Server::Accept() {
       const uint32_t flags =
           SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
       c->tx_stamps = setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) == 0;
+      // The error queue counts against the receive buffer: room for the stamps of a long
+      // burst that TCP sends late (the requests themselves are small).
+      const int rcvbuf = 4 << 20;
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     }
     c->cid = ++next_cid_;
     epoll_event ev{};
@@ -782,6 +806,7 @@ std::string Server::Head(int status, std::string_view ctype, std::optional<size_
 void Server::Send(Connection& c, std::string_view data, bool stamp) {
   if (c.closed) return;
   c.tx_found = false;
+  c.tx_key_valid = false;
   if (c.out.empty()) {
     iovec iov{const_cast<char*>(data.data()), data.size()};
     msghdr msg{};
@@ -799,18 +824,24 @@ void Server::Send(Connection& c, std::string_view data, bool stamp) {
       const uint32_t flags = SOF_TIMESTAMPING_TX_SOFTWARE;
       std::memcpy(CMSG_DATA(cm), &flags, sizeof flags);
     }
-    const ssize_t sent = sendmsg(c.fd, &msg, MSG_NOSIGNAL);
+    // MSG_EOR: TCP adds no later bytes to this segment, so its stamp stays this send's.
+    const ssize_t sent = sendmsg(c.fd, &msg, MSG_NOSIGNAL | (stamp ? MSG_EOR : 0));
     if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
       Lose(c);
       return;
     }
     const size_t done = sent < 0 ? 0 : static_cast<size_t>(sent);
     c.bytes_sent += done;
-    // On loopback the stamp is queued inside sendmsg: read it now (the key is the offset of
-    // the last byte sent, counted from the setsockopt, made before any byte was sent).
-    if (stamp && done > 0) DrainTxStamps(c, static_cast<uint32_t>(c.bytes_sent - 1));
-    if (done == data.size()) return;
-    c.tx_found = false;  // the last byte is not sent yet
+    if (done == data.size()) {
+      if (stamp) {
+        // On loopback the stamp is usually queued inside sendmsg: read it now (the key is the
+        // offset of the last byte, counted from the setsockopt, made before any byte was sent).
+        c.tx_key = static_cast<uint32_t>(c.bytes_sent - 1);
+        c.tx_key_valid = true;
+        DrainTxStamps(c);
+      }
+      return;
+    }
     data.remove_prefix(done);
   }
   ++send_queued_;
@@ -847,7 +878,7 @@ void Server::OnWritable(Connection& c) {
   epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
 }
 
-void Server::DrainTxStamps(Connection& c, uint32_t wanted_key) {
+void Server::DrainTxStamps(Connection& c) {
   for (;;) {
     alignas(cmsghdr) char control[256];
     msghdr msg{};
@@ -870,22 +901,63 @@ void Server::DrainTxStamps(Connection& c, uint32_t wanted_key) {
         key = err.ee_data;
       }
     }
-    if (keyed && wall != 0 && key == wanted_key) {
-      c.tx_found = true;
-      c.tx_wall = wall;
+    if (!keyed || wall == 0) continue;
+    const auto late = std::find_if(c.awaited.begin(), c.awaited.end(),
+                                   [&](const Connection::AwaitedStamp& a) { return a.key == key; });
+    if (late == c.awaited.end()) {
+      if (c.tx_key_valid && key == c.tx_key) {  // the send just made
+        c.tx_found = true;
+        c.tx_wall = wall;
+      }
+      continue;
+    }
+    Request& r = *late->request;
+    const int64_t at = wall - clock_.offset_ns - r.am;
+    if (late->slot >= 0) r.ch[static_cast<size_t>(late->slot)] = at;
+    if (late->slot == kSlotRole) r.role_at = at;
+    if (late->slot == kSlotEnd) r.end = at;
+    if (late->slot == kSlotNonStream) r.ch[0] = r.end = at;
+    c.awaited.erase(late);
+    ++tx_kernel_;
+    ++tx_late_;
+    if (--r.pending_stamps == 0 && r.finished && !r.logged) {
+      WriteRecord(r);
+      const auto owner = std::find_if(c.waiting.begin(), c.waiting.end(),
+                                      [&](const auto& w) { return w.get() == &r; });
+      if (owner != c.waiting.end()) c.waiting.erase(owner);  // else still c.busy
     }
   }
 }
 
-// When the last byte handed to Send left: the kernel's TX stamp of the stamped send (on the
-// monotonic clock), else (no stamp: user stamps asked, bytes still queued, no support) now.
-int64_t Server::SentAt(Connection& c) {
-  if (c.tx_found && c.out.empty()) {
+// When the last stamped send left, in ns after r.am: its kernel TX stamp if already queued;
+// else the user-space time, replaced in `slot` when the stamp comes (TCP sends the segment
+// later than send() returns, e.g. beyond its congestion window: the stamp is then the truth)
+// or kept if none can come (user stamps asked, bytes left waiting in our buffer).
+int64_t Server::Stamp(Connection& c, Request& r, int slot) {
+  if (c.tx_found) {
     ++tx_kernel_;
-    return c.tx_wall - clock_.offset_ns;
+    return c.tx_wall - clock_.offset_ns - r.am;
   }
-  ++tx_user_;
-  return MonoNs();
+  if (c.tx_key_valid) {
+    c.awaited.push_back({c.tx_key, &r, slot});
+    ++r.pending_stamps;
+  } else {
+    ++tx_user_;
+  }
+  return MonoNs() - r.am;
+}
+
+// A closing connection or the server's end: the answered requests' lines, with the
+// user-space stamps of sends whose kernel stamp never came.
+void Server::LogWaiting(Connection& c) {
+  DrainTxStamps(c);  // what came since the last read of the error queue
+  tx_user_ += static_cast<int64_t>(c.awaited.size());
+  c.awaited.clear();
+  if (c.busy && c.busy->finished && !c.busy->logged) WriteRecord(*c.busy);
+  for (auto& r : c.waiting) {
+    if (!r->logged) WriteRecord(*r);
+  }
+  c.waiting.clear();
 }
 
 void Server::WriteChunk(Connection& c, std::string_view payload, bool stamp) {
@@ -924,7 +996,7 @@ void Server::Handle(Connection& c) {
     r.extra = ",\"s\":" + std::to_string(status);
     Simple(c, r, status, body);
     if (r.aborted) return;  // the send failed: logged as aborted
-    Finish(r, MonoNs());
+    Finish(r, MonoNs() - r.am);
     CloseIfAsked(c, r);
   };
   const char kNotFound[] = R"({"error":{"message":"not found","type":"invalid_request_error"}})";
@@ -1028,7 +1100,7 @@ void Server::Handle(Connection& c) {
     WriteChunk(
         c, r.prefix + R"("role":"assistant","content":""},"logprobs":null,"finish_reason":null}]})",
         /*stamp=*/true);
-    r.role_at = SentAt(c) - r.am;
+    r.role_at = Stamp(c, r, kSlotRole);
   }
   if (s_.ttft_ns <= 0 && s_.itl_ns <= 0) {
     while (!r.done && !c.closed) SendToken(c, r);
@@ -1055,7 +1127,8 @@ void Server::SendToken(Connection& c, Request& r) {
   payload += "}]}";
   WriteChunk(c, payload, /*stamp=*/true);
   if (c.closed) return;  // the send failed: logged as aborted
-  r.ch.push_back(SentAt(c) - r.am);
+  const int64_t sent = Stamp(c, r, static_cast<int>(r.ch.size()));
+  r.ch.push_back(sent);
   r.k = k + 1;
   if (!last) return;
   if (!r.usage_json.empty()) WriteChunk(c, r.usage_json);
@@ -1063,7 +1136,7 @@ void Server::SendToken(Connection& c, Request& r) {
   Send(c, "0\r\n\r\n", /*stamp=*/true);
   if (c.closed) return;
   r.done = true;
-  Finish(r, SentAt(c));
+  Finish(r, Stamp(c, r, kSlotEnd));
   CloseIfAsked(c, r);
 }
 
@@ -1071,10 +1144,10 @@ void Server::SendNonStream(Connection& c, Request& r) {
   if (c.closed) return;
   Send(c, Head(200, "application/json", r.body.size(), r.close) + r.body, /*stamp=*/true);
   if (c.closed) return;  // the send failed: logged as aborted
-  const int64_t t = SentAt(c);
-  r.ch.assign(1, t - r.am);
+  const int64_t sent = Stamp(c, r, kSlotNonStream);
+  r.ch.assign(1, sent);
   r.done = true;
-  Finish(r, t);
+  Finish(r, sent);
   CloseIfAsked(c, r);
 }
 
@@ -1088,7 +1161,11 @@ void Server::CloseIfAsked(Connection& c, const Request& r) {
 // frames (never from inside Handle or a send), so no request is freed under a caller.
 void Server::Advance(Connection& c) {
   while (!c.closed && c.busy && c.busy->done) {
-    c.busy.reset();
+    if (c.busy->finished && !c.busy->logged) {
+      c.waiting.push_back(std::move(c.busy));  // its line awaits a TX stamp
+    } else {
+      c.busy.reset();
+    }
     if (c.pending.empty()) return;
     c.busy = std::move(c.pending.front());
     c.pending.pop_front();
@@ -1096,7 +1173,14 @@ void Server::Advance(Connection& c) {
   }
 }
 
-void Server::Finish(Request& r, int64_t t) {
+void Server::Finish(Request& r, int64_t end) {
+  r.end = end;
+  r.finished = true;
+  if (r.pending_stamps == 0) WriteRecord(r);
+}
+
+void Server::WriteRecord(Request& r) {
+  r.logged = true;
   std::string& o = log_buf_;
   o += "{\"i\":";
   AppendInt(o, r.i);
@@ -1132,7 +1216,7 @@ void Server::Finish(Request& r, int64_t t) {
     AppendInt(o, r.ch.front());
   }
   o += ",\"e\":";
-  AppendInt(o, t - r.am);
+  AppendInt(o, r.end);
   if (r.aborted) o += ",\"ab\":true";
   o += "}\n";
   if (log_buf_.size() >= (1 << 20)) FlushLog();
@@ -1212,7 +1296,7 @@ void Server::Lose(Connection& c) {
   if (c.busy && !c.busy->done) {
     c.busy->aborted = true;
     c.busy->done = true;
-    Finish(*c.busy, MonoNs());
+    Finish(*c.busy, MonoNs() - c.busy->am);
   }
   CloseNow(c);
 }
@@ -1220,6 +1304,7 @@ void Server::Lose(Connection& c) {
 void Server::CloseNow(Connection& c) {
   if (c.closed) return;
   c.closed = true;
+  LogWaiting(c);  // no stamp can be read once the socket is closed
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
   close(c.fd);
   const auto it = conns_.find(c.cid);
@@ -1265,6 +1350,7 @@ void Server::WriteTrailer() {
       {"send_queued", send_queued_},
       {"tx_kernel_stamps", tx_kernel_},
       {"tx_user_stamps", tx_user_},
+      {"tx_late_stamps", tx_late_},
   };
   std::fprintf(log_, "{\"trl\":%s}\n", json::serialize(t).c_str());
 }

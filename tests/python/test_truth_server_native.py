@@ -187,6 +187,29 @@ def test_arrival_is_the_kernels_stamp_on_the_monotonic_clock(server: NativeServe
     assert trl["cpu_user_s"] + trl["cpu_sys_s"] > 0
 
 
+def test_a_burst_that_tcp_sends_late_keeps_kernel_stamps_in_order(
+    binary: Path, tmp_path: Path
+) -> None:
+    # 500 chunks back to back: TCP holds many beyond its congestion window and sends them
+    # after send() returned, so their stamps come later, from the error queue.
+    burst = NativeServer(binary, tmp_path)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", burst.port, timeout=30)
+        for _ in range(3):
+            body = _post(
+                conn, "/v1/completions", {"prompt": "a", "max_tokens": 500, "stream": True}
+            )
+            assert body.count(b"data: ") == 501
+        conn.close()
+        _, records, trl = burst.terminate()
+    finally:
+        burst.kill()
+    for rec in records:
+        assert len(rec["ch"]) == 500
+        assert rec["ch"] == sorted(rec["ch"]) and rec["ch"][-1] <= rec["e"]
+    assert trl["tx_kernel_stamps"] == 3 * 501 and trl["tx_user_stamps"] == 0
+
+
 def test_models_and_a_client_that_leaves_mid_stream(server: NativeServer) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     conn.request("GET", "/v1/models")
