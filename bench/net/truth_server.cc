@@ -63,7 +63,23 @@
 #include <unordered_map>
 #include <vector>
 
+#include "truth_server_settings.h"
+#include "truth_server_text.h"
+
 namespace {
+
+using truth_server::AppendInt;
+using truth_server::AppendLatin1String;
+using truth_server::AsInt;
+using truth_server::CodePoints;
+using truth_server::Field;
+using truth_server::JsonOrNull;
+using truth_server::kWords;
+using truth_server::ParseSettings;
+using truth_server::PromptOf;
+using truth_server::Settings;
+using truth_server::Truthy;
+using truth_server::Words;
 
 namespace http = boost::beast::http;
 namespace json = boost::json;
@@ -95,244 +111,6 @@ ClockOffset MeasureClockOffset() {
     if (half < best.half_width_ns) best = {r - (m1 + (m2 - m1) / 2), half};
   }
   return best;
-}
-
-// ------------------------------------------------------------------ settings
-
-struct Settings {
-  std::string host = "127.0.0.1";
-  int port = 8000;
-  std::string log;
-  double ttft_ms = 0.0;
-  double itl_ms = 0.0;
-  int64_t output_tokens = 16;
-  int64_t max_output_tokens = int64_t{1} << 20;
-  bool honor_max_tokens = true;
-  int64_t eos_at = 0;
-  bool role_chunk = false;
-  bool always_usage = false;
-  std::string model = "truth-model";
-  int backlog = 4096;
-  std::string ready_file;
-  bool kernel_send_stamps = true;  // --send-stamps kernel|user
-  int64_t ttft_ns = 0;
-  int64_t itl_ns = 0;
-};
-
-const char kUsage[] =
-    "usage: truth_server --log FILE [--host H] [--port P] [--ttft-ms X] [--itl-ms X]\n"
-    "  [--output-tokens N] [--max-output-tokens N] [--no-honor-max-tokens] [--eos-at N]\n"
-    "  [--role-chunk] [--always-usage] [--model M] [--backlog N] [--ready-file F]\n"
-    "  [--send-stamps kernel|user]\n"
-    "The flags, endpoints and log of bench/net/truth_server.py, with kernel arrival stamps,\n"
-    "send stamps from the kernel's TX software stamps (default) or, like truth_server.py,\n"
-    "from user space after send() (--send-stamps user).\n";
-
-bool ParseSettings(int argc, char** argv, Settings& s) {
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::optional<std::string> inline_value;
-    if (const auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-      inline_value = arg.substr(eq + 1);
-      arg.resize(eq);
-    }
-    auto value = [&]() -> std::string {
-      if (inline_value) return *inline_value;
-      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
-      return argv[++i];
-    };
-    try {
-      if (arg == "--host") {
-        s.host = value();
-      } else if (arg == "--port") {
-        s.port = std::stoi(value());
-      } else if (arg == "--log") {
-        s.log = value();
-      } else if (arg == "--ttft-ms") {
-        s.ttft_ms = std::stod(value());
-      } else if (arg == "--itl-ms") {
-        s.itl_ms = std::stod(value());
-      } else if (arg == "--output-tokens") {
-        s.output_tokens = std::stoll(value());
-      } else if (arg == "--max-output-tokens") {
-        s.max_output_tokens = std::stoll(value());
-      } else if (arg == "--no-honor-max-tokens") {
-        s.honor_max_tokens = false;
-      } else if (arg == "--eos-at") {
-        s.eos_at = std::stoll(value());
-      } else if (arg == "--role-chunk") {
-        s.role_chunk = true;
-      } else if (arg == "--always-usage") {
-        s.always_usage = true;
-      } else if (arg == "--model") {
-        s.model = value();
-      } else if (arg == "--backlog") {
-        s.backlog = std::stoi(value());
-      } else if (arg == "--ready-file") {
-        s.ready_file = value();
-      } else if (arg == "--send-stamps") {
-        const std::string v = value();
-        if (v != "kernel" && v != "user") throw std::invalid_argument("--send-stamps kernel|user");
-        s.kernel_send_stamps = v == "kernel";
-      } else if (arg == "-h" || arg == "--help") {
-        std::fputs(kUsage, stdout);
-        std::exit(0);
-      } else {
-        throw std::invalid_argument("unknown argument " + arg);
-      }
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "truth_server: %s\n%s", e.what(), kUsage);
-      return false;
-    }
-  }
-  if (s.log.empty()) {
-    std::fprintf(stderr, "truth_server: --log is required\n%s", kUsage);
-    return false;
-  }
-  s.ttft_ns = static_cast<int64_t>(s.ttft_ms * 1e6);
-  s.itl_ns = static_cast<int64_t>(s.itl_ms * 1e6);
-  return true;
-}
-
-// ------------------------------------------------------------------ JSON text
-
-// Token words: the 16 of truth_server.py (one token each in common BPE vocabularies).
-const char* const kWords[16] = {"the", "of", "and", "to",   "in",  "is", "it", "that",
-                                "for", "on", "as",  "with", "was", "at", "by", "be"};
-
-void AppendInt(std::string& out, int64_t v) {
-  char buf[24];
-  const auto res = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, res.ptr);
-}
-
-// A JSON string of `text` read as Latin-1 (as truth_server.py decodes the request path).
-void AppendLatin1String(std::string& out, std::string_view text) {
-  out.push_back('"');
-  for (const unsigned char c : text) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(static_cast<char>(c));
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out.append(buf);
-    } else if (c >= 0x80) {
-      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  out.push_back('"');
-}
-
-// Python's bool() of a JSON value.
-bool Truthy(const json::value* v) {
-  if (v == nullptr) return false;
-  switch (v->kind()) {
-    case json::kind::null:
-      return false;
-    case json::kind::bool_:
-      return v->get_bool();
-    case json::kind::int64:
-      return v->get_int64() != 0;
-    case json::kind::uint64:
-      return v->get_uint64() != 0;
-    case json::kind::double_:
-      return v->get_double() != 0.0;
-    case json::kind::string:
-      return !v->get_string().empty();
-    case json::kind::array:
-      return !v->get_array().empty();
-    case json::kind::object:
-      return !v->get_object().empty();
-  }
-  return false;
-}
-
-// A JSON integer as Python's isinstance(v, int) sees it (true is 1), else nullopt.
-std::optional<int64_t> AsInt(const json::value* v) {
-  if (v == nullptr) return std::nullopt;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<int64_t>(std::min<uint64_t>(v->get_uint64(), INT64_MAX));
-  if (v->is_bool()) return v->get_bool() ? 1 : 0;
-  return std::nullopt;
-}
-
-std::string JsonOrNull(const json::value* v) { return v ? json::serialize(*v) : "null"; }
-
-const json::value* Field(const json::object& o, std::string_view key) { return o.if_contains(key); }
-
-// The prompt as truth_server.py's prompt_of joins it.
-std::string PromptOf(const json::object& req, bool chat) {
-  std::string out;
-  bool first = true;
-  auto join = [&](std::string_view part) {  // " ".join(parts)
-    if (!first) out.push_back(' ');
-    first = false;
-    out.append(part);
-  };
-  if (chat) {
-    const json::value* messages = Field(req, "messages");
-    if (messages == nullptr || !messages->is_array()) return out;
-    for (const json::value& m : messages->get_array()) {
-      if (!m.is_object()) continue;
-      const json::value* content = Field(m.get_object(), "content");
-      if (content == nullptr) continue;
-      if (content->is_string()) {
-        join(content->get_string());
-      } else if (content->is_array()) {
-        for (const json::value& item : content->get_array()) {
-          if (!item.is_object()) continue;
-          const json::value* text = Field(item.get_object(), "text");
-          if (text != nullptr && text->is_string()) join(text->get_string());
-        }
-      }
-    }
-    return out;
-  }
-  const json::value* prompt = Field(req, "prompt");
-  if (prompt == nullptr) return out;
-  if (prompt->is_string()) return std::string(prompt->get_string());
-  if (prompt->is_array()) {
-    for (const json::value& item : prompt->get_array()) {
-      if (item.is_string()) {
-        join(item.get_string());
-      } else if (item.is_array()) {
-        std::string ids;
-        bool first_id = true;
-        for (const json::value& id : item.get_array()) {
-          if (!first_id) ids.push_back(' ');
-          first_id = false;
-          ids += json::serialize(id);
-        }
-        join(ids);
-      } else {
-        join(json::serialize(item));
-      }
-    }
-    return out;
-  }
-  return json::serialize(*prompt);
-}
-
-// len(str) and len(str.split()) of Python, for UTF-8 text (ASCII whitespace only).
-int64_t CodePoints(std::string_view s) {
-  int64_t n = 0;
-  for (const unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
-int64_t Words(std::string_view s) {
-  int64_t n = 0;
-  bool in_word = false;
-  for (const unsigned char c : s) {
-    const bool space = c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
-    if (!space && !in_word) ++n;
-    in_word = !space;
-  }
-  return n;
 }
 
 // ------------------------------------------------------------------ requests and connections
