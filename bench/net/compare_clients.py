@@ -2,7 +2,8 @@
 """Network-client benchmark (issue 13): loadgen's endpoint client against inference-perf and
 AIPerf, in one run, on the same ground-truth server (truth_server.py), loopback only.
 
-For each experiment and each client it starts fresh truth-server instance(s) pinned to the
+For each experiment and each client it starts fresh truth-server instance(s) (truth_server.py;
+with --server native truth_server.cc, whose arrival and send stamps come from the kernel) pinned to the
 server core, runs the client pinned to the client core (bounded by a request count and a
 timeout), samples the client's and the server's CPU time from /proc while it runs, and computes
 from the server's log:
@@ -38,6 +39,16 @@ from typing import Any, Callable
 
 HERE = Path(__file__).resolve().parent
 TRUTH_SERVER = HERE / "truth_server.py"
+# The native truth server (truth_server.cc: the same flags and log, arrival and sends stamped
+# by the kernel), where the C++ test build or a bench build puts it.
+NATIVE_SERVER_BUILDS = [
+    HERE.parents[1] / "build" / d / "bench" / "net" / "truth_server"
+    for d in ("cpp-tests", "bench", "bench-post")
+]
+SERVER_KINDS = {
+    "python": "truth_server.py (arrival stamped in user space, by its event loop)",
+    "native": "truth_server.cc (arrival and sends stamped by the kernel, SO_TIMESTAMPNS/SO_TIMESTAMPING)",
+}
 LOADGEN_CLIENT = HERE / "loadgen_client.py"
 MODEL = "truth-model"
 COMPLETIONS = "/v1/completions"
@@ -178,10 +189,22 @@ class CpuSampler(threading.Thread):
 # ---------------------------------------------------------------- the truth server
 
 
+def native_server(path: str | None) -> Path:
+    """The native truth server's binary: `path`, else the first build that has one."""
+    found = [Path(path)] if path else [p for p in NATIVE_SERVER_BUILDS if p.exists()]
+    if not found or not found[0].exists():
+        raise SystemExit(
+            "no native truth server: build it (cmake -S . -B build/cpp-tests -DLOADGEN_NET=ON "
+            "-DLOADGEN_BUILD_TESTS=ON && cmake --build build/cpp-tests --target truth_server) "
+            "or pass --native-server"
+        )
+    return found[0].resolve()
+
+
 class TruthServers:
     def __init__(
         self,
-        python: str,
+        program: list[str],
         cpus: list[int],
         exp: Experiment,
         out: Path,
@@ -200,8 +223,7 @@ class TruthServers:
                 "taskset",
                 "-c",
                 str(cpus[i % len(cpus)]),
-                python,
-                str(TRUTH_SERVER),
+                *program,
                 "--port",
                 str(port),
                 "--log",
@@ -571,6 +593,16 @@ def analyse(
     res["window_rate"] = n / ((t1 - t0) / 1e9)
     if trailers:
         res["server_loop_lag_mean_ms"] = statistics.mean(t["lag_mean_ms"] for t in trailers)
+        if all("user_read_after_arrival_us_mean" in t for t in trailers):  # native server
+            res["server_read_after_arrival_us_mean"] = statistics.mean(
+                t["user_read_after_arrival_us_mean"] for t in trailers
+            )
+    if exp.rate and client.monotonic and len(client.requests) == len(srv):
+        # The way out (start stamp -> server's arrival stamp), paired in arrival order: with the
+        # native server's kernel stamps, when the request reached the server's TCP.
+        reqs = sorted(client.requests, key=lambda q: q.start_ns)
+        out_us = [(r["am"] - q.start_ns) / 1e3 for r, q in zip(srv, reqs)]
+        res.update(way_out_us_p50=_pct(out_us, 50), way_out_us_p99=_pct(out_us, 99))
     if exp.stream:
         res.update(_accuracy(srv, client.requests))
         if client.monotonic and res.get("paired"):
@@ -638,7 +670,12 @@ def _accuracy(srv: list[dict[str, Any]], reqs: list[ClientRequest]) -> dict[str,
 def run_one(args: argparse.Namespace, exp: Experiment, client: str, out: Path) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     niceness = ["nice", "-n", str(args.nice)] if args.nice else []
-    servers = TruthServers(args.server_python, args.server_cpus, exp, out, args.base_port, niceness)
+    program = (
+        [str(args.native_server)]
+        if args.server == "native"
+        else [args.server_python, str(TRUTH_SERVER)]
+    )
+    servers = TruthServers(program, args.server_cpus, exp, out, args.base_port, niceness)
     cpu = CpuSampler()
     cpu.watch("server", servers.procs[0].pid)
     cpu.start()
@@ -686,7 +723,11 @@ def run_one(args: argparse.Namespace, exp: Experiment, client: str, out: Path) -
     srv, trailers = servers.records()
     res = analyse(exp, srv, trailers, result, cpu)
     res.update(
-        experiment=exp.name, client=client, rc=rc.get("rc"), wall_s=time.monotonic() - t_start
+        experiment=exp.name,
+        client=client,
+        server=args.server,
+        rc=rc.get("rc"),
+        wall_s=time.monotonic() - t_start,
     )
     if error:
         res["error"] = error
@@ -720,6 +761,13 @@ FIGURES = [  # (label, experiment, key, better: "low" | "high" | "abs" (|x| low)
         "µs",
     ),
     ("Poisson 1000/s: send lateness p99", "poisson-1000", "lateness_us_p99", "", "µs"),
+    (
+        "Poisson 1000/s: way out p50 / p99 (start stamp → server's arrival stamp)",
+        "poisson-1000",
+        "way_out_us_p50",
+        "",
+        "µs",
+    ),
     (
         "client CPU per request, Poisson 20/s",
         "poisson-20",
@@ -801,12 +849,17 @@ def _ratio(ours: float | None, peers: list[float | None], better: str) -> str:
 
 def summary(results: list[dict[str, Any]], clients: list[str]) -> str:
     ratio = clients[:1] == ["loadgen"] and len(clients) > 1
+    # Runs from before the native server existed were all against truth_server.py.
+    kinds = sorted({r.get("server", "python") for r in results})
+    intro = "Truth server: " + "; ".join(f"{k}, {SERVER_KINDS[k]}" for k in kinds)
+    if len(kinds) > 1:
+        intro += " (**mixed**: the medians pool both servers' runs)"
     head = (
         "| figure | "
         + " | ".join(clients)
         + (" | ratio to best peer (< 1: loadgen better) |" if ratio else " |")
     )
-    lines = [head, "|---" * (len(clients) + 1 + ratio) + "|"]
+    lines = [intro, "", head, "|---" * (len(clients) + 1 + ratio) + "|"]
     for label, exp, key, better, unit in FIGURES:
         cells = []
         for c in clients:
@@ -822,7 +875,7 @@ def summary(results: list[dict[str, Any]], clients: list[str]) -> str:
                 )
             elif key == "client_core_busy":
                 cell = f"{_fmt(v)} / {_fmt(_median(results, exp, c, 'server_core_busy'))}"
-            elif key.endswith("_err_us_p50"):
+            elif key.endswith("_err_us_p50") or key == "way_out_us_p50":
                 cell = f"{_fmt(v)} / {_fmt(_median(results, exp, c, key.replace('p50', 'p99')))}"
             else:
                 cell = _fmt(v)
@@ -921,6 +974,19 @@ def main() -> int:
         "--loadgen-python", default=sys.executable, help="a python with loadgen installed"
     )
     ap.add_argument(
+        "--server",
+        choices=sorted(SERVER_KINDS),
+        default="python",
+        help="the truth server: python (truth_server.py) or native (truth_server.cc, arrival "
+        "and sends stamped by the kernel)",
+    )
+    ap.add_argument(
+        "--native-server",
+        help="the native truth server's binary (default: the first of "
+        + ", ".join(str(p.relative_to(HERE.parents[1])) for p in NATIVE_SERVER_BUILDS)
+        + " that exists)",
+    )
+    ap.add_argument(
         "--server-python",
         default=sys.executable,
         help="a python with httptools, uvloop and orjson for the truth server",
@@ -962,6 +1028,8 @@ def main() -> int:
     )
     args = ap.parse_args()
     args.server_cpus = [int(c) for c in args.server_cpus.split(",")]
+    if args.server == "native" and not args.summarize:
+        args.native_server = native_server(args.native_server)
     clients = [c for c in args.clients.split(",") if c]
     for c in clients:
         if c not in CLIENTS:
