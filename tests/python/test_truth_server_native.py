@@ -325,7 +325,6 @@ def _answers_and_log(command: list[str], tmp_path: Path) -> tuple[list[Any], lis
 def test_answers_and_log_records_match_the_python_truth_server(
     binary: Path, tmp_path: Path
 ) -> None:
-    pytest.importorskip("httptools", reason="truth_server.py needs httptools")
     python_answers, python_log = _answers_and_log(
         [sys.executable, str(ROOT / "bench/net/truth_server.py")], tmp_path / "py"
     )
