@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "net/grpc/grpc_endpoint_sut.h"
+#include "net_records.h"
 
 namespace loadgen::python {
 namespace {
@@ -28,37 +29,12 @@ int64_t ToNs(double seconds, const char* what) {
   return static_cast<int64_t>(seconds * 1e9);
 }
 
-// The keys of the grpcio path's stats() (python/loadgen/net/grpc_endpoint.py), which are the
-// HTTP client's; the reasons as the gRPC client names them.
+// The HTTP client's keys (net_records.h); the reasons as the gRPC client names them.
 py::dict GrpcStatsDict(const net::EndpointStats& s) {
-  py::dict d;
-  d["issued"] = s.issued;
-  d["completed"] = s.completed;
-  d["failed"] = s.failed;
-  d["tokens_from_usage"] = s.tokens_from_usage;
-  d["tokens_from_chunks"] = s.tokens_from_chunks;
-  py::dict reasons;
-  for (size_t r = 1; r < s.failures_by_reason.size(); ++r) {
-    reasons[net::GrpcFailureReasonName(static_cast<net::FailureReason>(r))] =
-        s.failures_by_reason[r];
-  }
-  d["failures_by_reason"] = reasons;
-  py::list endpoints;
-  for (const net::EndpointCounts& c : s.per_endpoint) {
-    py::dict e;
-    e["issued"] = c.issued;
-    e["completed"] = c.completed;
-    e["failed"] = c.failed;
-    e["connections_opened"] = c.connections_opened;
-    e["retries"] = c.retries;
-    e["closes_after_stream"] = false;
-    endpoints.append(e);
-  }
-  d["endpoints"] = endpoints;
-  d["last_failure"] = s.last_failure;
-  return d;
+  return EndpointStatsDict(s, net::GrpcFailureReasonName);
 }
 
+// The HTTP client's columns, plus each call's gRPC status.
 py::dict GrpcRecordsDict(const GrpcEndpointSut& sut) {
   std::vector<net::GrpcQueryRecord> records;
   std::vector<int64_t> chunk_times;
@@ -66,46 +42,14 @@ py::dict GrpcRecordsDict(const GrpcEndpointSut& sut) {
     py::gil_scoped_release nogil;
     sut.CopyRecords(&records, &chunk_times);
   }
-  py::list sample_index, issued, written, first_byte, first_token, done, tokens, token_source,
-      failure, endpoint, http_status, attempts, chunks, grpc_status, response_id;
+  RecordColumns columns(net::GrpcFailureReasonName);
+  py::list grpc_status;
   for (const net::GrpcQueryRecord& g : records) {
-    const net::QueryRecord& r = g.query;
-    sample_index.append(r.sample_index);
-    issued.append(r.issued_ns);
-    written.append(r.written_ns);
-    first_byte.append(r.first_byte_ns);
-    first_token.append(r.first_token_ns);
-    done.append(r.done_ns);
-    tokens.append(r.tokens);
-    token_source.append(r.token_source == net::TokenSource::kCountedChunks ? "chunks" : "none");
-    failure.append(r.failure == net::FailureReason::kNone
-                       ? py::object(py::none())
-                       : py::str(net::GrpcFailureReasonName(r.failure)));
-    endpoint.append(r.endpoint);
-    http_status.append(0);
-    attempts.append(r.attempts);
-    py::list times;
-    for (uint32_t k = 0; k < r.chunk_count; ++k) times.append(chunk_times[r.chunk_begin + k]);
-    chunks.append(times);
+    columns.Append(g.query, chunk_times);
     grpc_status.append(net::GrpcStatusName(g.status_code));
-    response_id.append(r.response_id);
   }
-  py::dict d;
-  d["sample_index"] = sample_index;
-  d["issued_ns"] = issued;
-  d["written_ns"] = written;
-  d["first_byte_ns"] = first_byte;
-  d["first_token_ns"] = first_token;
-  d["done_ns"] = done;
-  d["tokens"] = tokens;
-  d["token_source"] = token_source;
-  d["failure"] = failure;
-  d["endpoint"] = endpoint;
-  d["http_status"] = http_status;
-  d["attempts"] = attempts;
-  d["chunk_times_ns"] = chunks;
+  py::dict d = columns.Dict();
   d["grpc_status"] = grpc_status;
-  d["response_id"] = response_id;
   return d;
 }
 

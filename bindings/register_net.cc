@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "net/endpoint_sut.h"
+#include "net_records.h"
 
 namespace loadgen::python {
 namespace {
@@ -40,46 +41,8 @@ struct NativeEndpointSut {
   uintptr_t handle = 0;
 };
 
-const char* TokenSourceName(net::TokenSource s) {
-  switch (s) {
-    case net::TokenSource::kUsage:
-      return "usage";
-    case net::TokenSource::kCountedChunks:
-      return "chunks";
-    case net::TokenSource::kNone:
-      break;
-  }
-  return "none";
-}
-
 py::dict StatsDict(const net::EndpointStats& s) {
-  py::dict d;
-  d["issued"] = s.issued;
-  d["completed"] = s.completed;
-  d["failed"] = s.failed;
-  d["tokens_from_usage"] = s.tokens_from_usage;
-  d["tokens_from_chunks"] = s.tokens_from_chunks;
-  d["written_on_issue"] = s.written_on_issue;
-  py::dict reasons;
-  for (size_t r = 1; r < s.failures_by_reason.size(); ++r) {
-    reasons[net::FailureReasonName(static_cast<net::FailureReason>(r))] = s.failures_by_reason[r];
-  }
-  d["failures_by_reason"] = reasons;
-  py::list endpoints;
-  for (size_t i = 0; i < s.per_endpoint.size(); ++i) {
-    const net::EndpointCounts& c = s.per_endpoint[i];
-    py::dict e;
-    e["issued"] = c.issued;
-    e["completed"] = c.completed;
-    e["failed"] = c.failed;
-    e["connections_opened"] = c.connections_opened;
-    e["retries"] = c.retries;
-    e["closes_after_stream"] = static_cast<bool>(s.closes_after_stream[i]);
-    endpoints.append(e);
-  }
-  d["endpoints"] = endpoints;
-  d["last_failure"] = s.last_failure;
-  return d;
+  return EndpointStatsDict(s, net::FailureReasonName);
 }
 
 py::dict RecordsDict(const EndpointSut& sut) {
@@ -89,48 +52,9 @@ py::dict RecordsDict(const EndpointSut& sut) {
     py::gil_scoped_release nogil;
     sut.CopyRecords(&records, &chunk_times);
   }
-  py::list sample_index, issued, written, first_byte, first_token, done, tokens, token_source,
-      failure, endpoint, status, attempts, chunks, prompt_tokens, written_on_issue, response_id;
-  for (const net::QueryRecord& r : records) {
-    sample_index.append(r.sample_index);
-    issued.append(r.issued_ns);
-    written.append(r.written_ns);
-    first_byte.append(r.first_byte_ns);
-    first_token.append(r.first_token_ns);
-    done.append(r.done_ns);
-    tokens.append(r.tokens);
-    prompt_tokens.append(r.prompt_tokens);
-    written_on_issue.append(r.written_on_issue);
-    response_id.append(r.response_id);
-    token_source.append(TokenSourceName(r.token_source));
-    failure.append(r.failure == net::FailureReason::kNone
-                       ? py::object(py::none())
-                       : py::str(net::FailureReasonName(r.failure)));
-    endpoint.append(r.endpoint);
-    status.append(r.http_status);
-    attempts.append(r.attempts);
-    py::list times;
-    for (uint32_t k = 0; k < r.chunk_count; ++k) times.append(chunk_times[r.chunk_begin + k]);
-    chunks.append(times);
-  }
-  py::dict d;
-  d["sample_index"] = sample_index;
-  d["issued_ns"] = issued;
-  d["written_ns"] = written;
-  d["first_byte_ns"] = first_byte;
-  d["first_token_ns"] = first_token;
-  d["done_ns"] = done;
-  d["tokens"] = tokens;
-  d["token_source"] = token_source;
-  d["failure"] = failure;
-  d["endpoint"] = endpoint;
-  d["http_status"] = status;
-  d["attempts"] = attempts;
-  d["chunk_times_ns"] = chunks;
-  d["prompt_tokens"] = prompt_tokens;
-  d["written_on_issue"] = written_on_issue;
-  d["response_id"] = response_id;
-  return d;
+  RecordColumns columns(net::FailureReasonName);
+  for (const net::QueryRecord& r : records) columns.Append(r, chunk_times);
+  return columns.Dict();
 }
 
 }  // namespace
