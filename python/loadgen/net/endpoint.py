@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
 from .. import _core
 from ..errors import EndpointError, SettingsError
+from ._closing import Closing
 from .datasets import Sample
 from .requests import Api, build_bodies, request_path
 
@@ -122,7 +123,7 @@ class Endpoint:
         )
 
 
-class EndpointSut:
+class EndpointSut(Closing):
     """The native endpoint client as a SUT. Close it (or use ``with``) to stop its I/O thread.
 
     ``check``: before returning, check that every URL answers and serves the model (the checks
@@ -283,18 +284,6 @@ class EndpointSut:
         if self._handle is not None:
             release_handle(_core.DestroySUT, self._handle)
             self._handle = None
-
-    def __enter__(self) -> EndpointSut:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def __repr__(self) -> str:
         return f"EndpointSut({self.name})"

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from .. import _core
 from ..errors import SettingsError
+from ._closing import Closing
 from .datasets import Sample
 from .endpoint import release_handle
 from .grpc_v2 import (
@@ -76,7 +77,7 @@ def _address(data: bytes) -> int:
     return ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value or 0
 
 
-class GrpcioEndpointSut:
+class GrpcioEndpointSut(Closing):
     """The grpcio implementation of :class:`GrpcEndpointSut` (used when the extension was built
     without the native gRPC client). Close it (or use ``with``).
 
@@ -411,18 +412,6 @@ class GrpcioEndpointSut:
         self._thread.join(timeout=30)
         if not self._thread.is_alive():
             self._loop.close()
-
-    def __enter__(self) -> GrpcioEndpointSut:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def __repr__(self) -> str:
         return self._name

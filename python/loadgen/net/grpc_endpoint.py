@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
 from .. import _core
 from ..errors import EndpointError, SettingsError
+from ._closing import Closing
 from .datasets import Sample
 from .endpoint import release_handle
 from .grpc_aio_sut import GrpcioEndpointSut
@@ -111,7 +112,7 @@ def _log_fallback() -> None:
         )
 
 
-class GrpcEndpointSut:
+class GrpcEndpointSut(Closing):
     """A SUT that sends each sample's v2 infer request over gRPC. Close it (or use ``with``).
 
     Usable as the ``sut`` of :func:`loadgen.run` and as the SUT handle of the drop-in
@@ -267,18 +268,6 @@ class GrpcEndpointSut:
             self._native.cancel_all()
             release_handle(_core.DestroySUT, self._handle)
             self._handle = None
-
-    def __enter__(self) -> GrpcEndpointSut:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def __repr__(self) -> str:
         return self.name
