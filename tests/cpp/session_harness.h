@@ -25,6 +25,7 @@
 #include "common/clock.h"
 #include "schedule/load_models/load_plan.h"
 #include "session/session.h"
+#include "test_log_dir.h"
 
 namespace loadgen::test_harness {
 
@@ -33,17 +34,7 @@ namespace loadgen::test_harness {
 // the engine state it borrows.
 class SessionHarness {
  public:
-  SessionHarness() {
-    const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = std::string("lg_") + test->test_suite_name() + "_" + test->name() + "_" +
-                       std::to_string(::getpid());
-    std::replace(name.begin(), name.end(), '/', '_');  // parameterised tests' names
-    dir = std::filesystem::temp_directory_path() / name;
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-    log_settings.log_output.outdir = dir.string();
-  }
-  ~SessionHarness() { std::filesystem::remove_all(dir); }
+  SessionHarness() { log_settings.log_output.outdir = dir.string(); }
   SessionHarness(const SessionHarness&) = delete;
   SessionHarness& operator=(const SessionHarness&) = delete;
 
@@ -59,15 +50,14 @@ class SessionHarness {
     return session.Run();
   }
   // A log file's text ("" if it was not written).
-  std::string Read(const std::string& file) const {
-    std::ifstream f(dir / file);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-  }
+  std::string Read(const std::string& file) const { return logs_.Read(file); }
   std::string Detail() const { return Read("mlperf_log_detail.txt"); }
 
-  std::filesystem::path dir;
+ private:
+  TestLogDir logs_;  // first: dir refers to it
+
+ public:
+  const std::filesystem::path& dir = logs_.path;
   mlperf::LogSettings log_settings;
   settings::ConfigContext config;
   record::ActiveSeries active;

@@ -22,6 +22,7 @@
 #include "loadgen/failure.h"
 #include "loopback_server.h"
 #include "net/endpoint_sut.h"
+#include "test_log_dir.h"
 
 namespace loadgen::net {
 namespace {
@@ -319,22 +320,9 @@ class OneSampleQsl : public mlperf::QuerySampleLibrary {
 
 class EndpointRunTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("lg_net_run_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    log_settings_.log_output.outdir = dir_.string();
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string Read(const char* name) const {
-    std::ifstream f(dir_ / name);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-  }
-  std::filesystem::path dir_;
+  EndpointRunTest() { log_settings_.log_output.outdir = logs_.path.string(); }
+  std::string Read(const char* name) const { return logs_.Read(name); }
+  test_harness::TestLogDir logs_;
   mlperf::LogSettings log_settings_;
   OneSampleQsl qsl_;
 };

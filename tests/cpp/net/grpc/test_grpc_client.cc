@@ -22,6 +22,7 @@
 #include "net/grpc/grpc_endpoint_sut.h"
 #include "net/grpc/v2_outputs.h"
 #include "query_sample_library.h"
+#include "test_log_dir.h"
 #include "test_settings.h"
 
 namespace loadgen::net {
@@ -179,21 +180,8 @@ std::vector<std::string> Requests(size_t n, bool stream, int32_t marker = -1,
 
 class GrpcRunTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("lg_grpc_run_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    log_settings_.log_output.outdir = dir_.string();
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string Read(const char* name) const {
-    std::ifstream f(dir_ / name);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-  }
+  GrpcRunTest() { log_settings_.log_output.outdir = logs_.path.string(); }
+  std::string Read(const char* name) const { return logs_.Read(name); }
   // (qsl_idx, data hex) of each accuracy-log entry, in log order.
   std::vector<std::pair<int, std::string>> AccuracyEntries() const {
     std::vector<std::pair<int, std::string>> entries;
@@ -205,7 +193,7 @@ class GrpcRunTest : public ::testing::Test {
     }
     return entries;
   }
-  std::filesystem::path dir_;
+  test_harness::TestLogDir logs_;
   mlperf::LogSettings log_settings_;
 };
 
