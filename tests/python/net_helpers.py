@@ -26,6 +26,17 @@ def closing_suts(construct: Callable[..., Sut]) -> Iterator[Callable[..., Sut]]:
         sut.close()
 
 
+def run_dataset(sut: Any, dataset: Any, log_dir: Any, **overrides: Any) -> loadgen.RunResult:
+    """A run of every sample of an endpoint dataset once (SingleStream unless overridden)."""
+    from loadgen.net.endpoint import endpoint_qsl
+
+    base: dict[str, Any] = dict(
+        scenario=loadgen.Scenario.SINGLE_STREAM, min_duration_ms=0, min_query_count=len(dataset)
+    )
+    base.update(overrides)
+    return loadgen.run(sut, endpoint_qsl(dataset), loadgen.Settings(**base), log_dir=log_dir)
+
+
 def accuracy_entries(result: loadgen.RunResult) -> dict[int, bytes]:
     """qsl_idx -> the response bytes of each accuracy-log entry of a run."""
     return {

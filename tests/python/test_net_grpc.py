@@ -19,7 +19,7 @@ from loadgen.net.datasets import Dataset, Sample
 from loadgen.net.endpoint import endpoint_qsl
 from loadgen.net.grpc_endpoint import GrpcEndpoint, GrpcEndpointSut
 from loadgen.net.probe import EndpointError, Status, preflight, probe
-from net_helpers import accuracy_entries, check_official_logs, closing_suts
+from net_helpers import accuracy_entries, check_official_logs, closing_suts, run_dataset
 from servers.fixtures import TritonServer
 from servers.process import free_port
 
@@ -29,16 +29,6 @@ pytestmark = pytest.mark.usefixtures("hang_watchdog")
 @pytest.fixture
 def make_sut() -> Iterator[Any]:
     yield from closing_suts(GrpcEndpointSut)
-
-
-def run(
-    sut: GrpcEndpointSut, dataset: Dataset, tmp_path: Path, **overrides: Any
-) -> loadgen.RunResult:
-    base: dict[str, Any] = dict(
-        scenario=loadgen.Scenario.SINGLE_STREAM, min_duration_ms=0, min_query_count=len(dataset)
-    )
-    base.update(overrides)
-    return loadgen.run(sut, endpoint_qsl(dataset), loadgen.Settings(**base), log_dir=tmp_path)
 
 
 def stream_sample(max_tokens: int, delay_ms: float = 0.0, text: bytes = b"hi") -> Sample:
@@ -69,7 +59,7 @@ def test_unary_fp32_identity_outputs_reach_the_accuracy_log(
     arrays = [np.arange(i, i + 5, dtype=np.float32).reshape(1, 5) * 0.5 for i in range(6)]
     dataset = Dataset([Sample(tensors={"INPUT0": a}) for a in arrays])
     sut = make_sut(GrpcEndpoint(triton_server.grpc, model="identity"), dataset)
-    result = run(sut, dataset, tmp_path, mode=loadgen.Mode.ACCURACY)
+    result = run_dataset(sut, dataset, tmp_path, mode=loadgen.Mode.ACCURACY)
     assert result.errors == 0
     stats = sut.stats()
     assert stats["failed"] == 0, stats["last_failure"]
@@ -89,7 +79,7 @@ def test_unary_bytes_outputs_in_the_binary_layout(
     texts = [b"hello", b"", "caf\u00e9".encode()]
     dataset = Dataset([Sample(tensors={"TEXT_IN": np.array([[t]], dtype=object)}) for t in texts])
     sut = make_sut(GrpcEndpoint(triton_server.grpc, model="echo_bytes"), dataset)
-    result = run(sut, dataset, tmp_path, mode=loadgen.Mode.ACCURACY)
+    result = run_dataset(sut, dataset, tmp_path, mode=loadgen.Mode.ACCURACY)
     assert sut.stats()["failed"] == 0, sut.stats()["last_failure"]
     assert accuracy_entries(result) == {
         i: struct.pack("<I", len(t)) + t for i, t in enumerate(texts)
@@ -104,7 +94,7 @@ def test_unary_runs_every_scenario(
         [Sample(tensors={"INPUT0": np.full((1, 8), i, np.float32)}) for i in range(8)]
     )
     sut = make_sut(GrpcEndpoint(triton_server.grpc, model="identity"), dataset)
-    result = run(
+    result = run_dataset(
         sut,
         dataset,
         tmp_path,
@@ -150,7 +140,7 @@ def test_round_robin_splits_requests_over_replicas(
         GrpcEndpoint([triton_server.grpc, f"grpc://{triton_server.grpc}"], model="identity"),
         dataset,
     )
-    run(sut, dataset, tmp_path, min_query_count=10)
+    run_dataset(sut, dataset, tmp_path, min_query_count=10)
     endpoints = sut.stats()["endpoints"]
     assert [e["issued"] for e in endpoints] == [5, 5]
     assert sorted(set(sut.records()["endpoint"])) == [0, 1]
@@ -165,7 +155,9 @@ def test_streaming_each_response_is_a_token_with_its_arrival_time(
     delay_ms = 30.0
     dataset = Dataset([stream_sample(4, delay_ms), stream_sample(2, delay_ms)])
     sut = make_sut(GrpcEndpoint(triton_server.grpc, model="stream", stream=True), dataset)
-    result = run(sut, dataset, tmp_path, mode=loadgen.Mode.ACCURACY, use_token_latencies=True)
+    result = run_dataset(
+        sut, dataset, tmp_path, mode=loadgen.Mode.ACCURACY, use_token_latencies=True
+    )
     assert result.errors == 0, result.summary
     stats = sut.stats()
     assert stats["failed"] == 0, stats["last_failure"]
@@ -199,7 +191,7 @@ def test_streaming_zero_tokens_completes_with_no_output(
 ) -> None:
     dataset = Dataset([stream_sample(0)])
     sut = make_sut(GrpcEndpoint(triton_server.grpc, model="stream", stream=True), dataset)
-    result = run(sut, dataset, tmp_path, mode=loadgen.Mode.ACCURACY)
+    result = run_dataset(sut, dataset, tmp_path, mode=loadgen.Mode.ACCURACY)
     assert sut.stats()["failed"] == 0 and sut.records()["tokens"] == [0]
     assert accuracy_entries(result) == {0: b""}
 
@@ -210,7 +202,7 @@ def test_streaming_runs_every_scenario(
 ) -> None:
     dataset = Dataset([stream_sample(3, text=b"s%d" % i) for i in range(6)])
     sut = make_sut(GrpcEndpoint(triton_server.grpc, model="stream", stream=True), dataset)
-    result = run(
+    result = run_dataset(
         sut,
         dataset,
         tmp_path,
@@ -282,7 +274,7 @@ def test_unknown_model_is_an_error_before_load_and_a_failed_sample_during_it(
     # A model that disappears after the check: each sample fails with the server's status.
     dataset = Dataset([Sample(tensors={"INPUT0": np.ones((1, 4), np.float32)})] * 3)
     sut = make_sut(GrpcEndpoint(triton_server.grpc, model="nope"), dataset)
-    result = run(sut, dataset, tmp_path / "run", min_query_count=5)
+    result = run_dataset(sut, dataset, tmp_path / "run", min_query_count=5)
     stats = sut.stats()
     assert stats["failed"] == stats["issued"] == result.samples_completed >= 5
     assert stats["failures_by_reason"]["grpc_error"] == stats["failed"]
@@ -299,7 +291,7 @@ def test_a_request_past_its_deadline_fails_as_a_timeout(
     sut = make_sut(
         GrpcEndpoint(triton_server.grpc, model="stream", stream=True, total_timeout_s=0.15), dataset
     )
-    result = run(sut, dataset, tmp_path, min_query_count=2)
+    result = run_dataset(sut, dataset, tmp_path, min_query_count=2)
     stats = sut.stats()
     assert stats["failed"] == stats["issued"] == result.samples_completed == 2
     assert stats["failures_by_reason"]["timeout_total"] == 2
@@ -523,7 +515,7 @@ def test_a_server_gone_mid_run_fails_the_in_flight_samples(make_sut: Any, tmp_pa
         threading.Timer(
             0.3, server.server.stop, args=(0,)
         ).start()  # requests in flight, unanswered
-        result = run(
+        result = run_dataset(
             sut,
             dataset,
             tmp_path,
@@ -630,5 +622,5 @@ def test_a_build_without_the_native_client_falls_back_to_grpcio_and_says_so(
     assert not sut.native
     fallback_lines = [r for r in caplog.records if "using grpcio" in r.getMessage()]
     assert len(fallback_lines) == 1  # one line per process, not per SUT
-    result = run(sut, dataset, tmp_path, min_query_count=4)
+    result = run_dataset(sut, dataset, tmp_path, min_query_count=4)
     assert result.errors == 0 and sut.stats()["completed"] >= 4

@@ -18,14 +18,13 @@ import loadgen
 import numpy as np
 import pytest
 from loadgen.net.datasets import Dataset, Sample
-from loadgen.net.endpoint import endpoint_qsl
 from loadgen.net.grpc_endpoint import (
     GrpcEndpoint,
     GrpcEndpointSut,
     native_grpc_available,
 )
-from net_helpers import accuracy_entries, closing_suts
-from servers.fixtures import HERE, TritonServer, triton_python
+from net_helpers import accuracy_entries, closing_suts, run_dataset
+from servers.fixtures import TritonServer, start_tritonserver
 from servers.process import ServerProcess, free_port
 
 pytestmark = [
@@ -39,16 +38,6 @@ pytestmark = [
 @pytest.fixture
 def make_sut() -> Iterator[Any]:
     yield from closing_suts(GrpcEndpointSut)
-
-
-def run(
-    sut: GrpcEndpointSut, dataset: Dataset, tmp_path: Path, **overrides: Any
-) -> loadgen.RunResult:
-    base: dict[str, Any] = dict(
-        scenario=loadgen.Scenario.SINGLE_STREAM, min_duration_ms=0, min_query_count=len(dataset)
-    )
-    base.update(overrides)
-    return loadgen.run(sut, endpoint_qsl(dataset), loadgen.Settings(**base), log_dir=tmp_path)
 
 
 def successes(triton: TritonServer, model: str) -> int:
@@ -80,7 +69,7 @@ def test_every_sample_reaches_the_server_once_in_the_seeded_order(
     for attempt in range(2):
         sut = make_sut(GrpcEndpoint(triton_server.grpc, model="identity"), dataset)
         before = successes(triton_server, "identity")
-        result = run(
+        result = run_dataset(
             sut,
             dataset,
             tmp_path / str(attempt),
@@ -108,7 +97,7 @@ def test_offline_sends_exactly_the_issued_count(
     dataset = indexed(8)
     sut = make_sut(GrpcEndpoint(triton_server.grpc, model="identity", channels=2), dataset)
     before = successes(triton_server, "identity")
-    result = run(
+    result = run_dataset(
         sut,
         dataset,
         tmp_path,
@@ -145,7 +134,9 @@ def test_streamed_text_reaches_the_accuracy_log(
         ]
     )
     sut = make_sut(GrpcEndpoint(triton_server.grpc, model="stream", stream=True), dataset)
-    result = run(sut, dataset, tmp_path, mode=loadgen.Mode.ACCURACY, use_token_latencies=True)
+    result = run_dataset(
+        sut, dataset, tmp_path, mode=loadgen.Mode.ACCURACY, use_token_latencies=True
+    )
     assert result.errors == 0, result.summary
     assert accuracy_entries(result) == {
         i: b"".join(b"tok%d " % t for t in range(k)) for i, k in enumerate((2, 3, 5))
@@ -190,7 +181,7 @@ def test_a_deadline_exceeded_is_a_timeout_and_the_run_is_invalid(
         GrpcEndpoint(triton_server.grpc, model="stream", stream=True, total_timeout_s=0.1),
         dataset,
     )
-    result = run(sut, dataset, tmp_path, min_query_count=2)
+    result = run_dataset(sut, dataset, tmp_path, min_query_count=2)
     assert not result.valid
     assert "failed_samples" in result.failed_constraints
     assert result.samples_failed == 2
@@ -202,30 +193,8 @@ def test_a_deadline_exceeded_is_a_timeout_and_the_run_is_invalid(
 @pytest.fixture
 def own_triton(tmp_path: Path) -> Iterator[tuple[ServerProcess, str]]:
     """A tritonserver of this test's own, to kill."""
-    python = triton_python()
-    if not python.exists():
-        pytest.skip(f"no tritonserver venv at {python}")
-    http, grpc, metrics = free_port(), free_port(), free_port()
-    command = [
-        str(python),
-        str(HERE / "tritonserver.py"),
-        "--http",
-        str(http),
-        "--grpc",
-        str(grpc),
-        "--metrics",
-        str(metrics),
-        "--workdir",
-        str(tmp_path / "triton"),
-    ]
-    (tmp_path / "triton").mkdir()
-    server = ServerProcess(
-        command,
-        f"http://127.0.0.1:{http}/v2/health/ready",
-        tmp_path / "triton.log",
-        timeout_s=120,
-    )
-    yield server, f"127.0.0.1:{grpc}"
+    server, triton = start_tritonserver(tmp_path / "triton")
+    yield server, triton.grpc
     server.stop()
 
 
@@ -252,7 +221,7 @@ def test_triton_killed_mid_run_fails_the_samples_in_flight_and_nothing_hangs(
 
     killer = threading.Thread(target=kill_when_in_flight)
     killer.start()
-    result = run(
+    result = run_dataset(
         sut,
         dataset,
         tmp_path / "logs",

@@ -104,13 +104,13 @@ def triton_python() -> Path:
     return Path(configured) if configured else ROOT / "build" / "triton-venv" / "bin" / "python"
 
 
-@pytest.fixture(scope="session")
-def triton_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]:
+def start_tritonserver(work: Path) -> tuple[ServerProcess, TritonServer]:
+    """A tritonserver on the test model repository, its files in ``work`` (made if needed)."""
     python = triton_python()
     if not python.exists():
         _unavailable(f"tritonserver ({python})", "a venv with nvidia-pytriton==0.7.0")
     http, grpc, metrics = free_port(), free_port(), free_port()
-    work = tmp_path_factory.mktemp("triton")
+    work.mkdir(parents=True, exist_ok=True)
     command = [
         str(python),
         str(HERE / "tritonserver.py"),
@@ -126,12 +126,18 @@ def triton_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonSe
     server = ServerProcess(
         command, f"http://127.0.0.1:{http}/v2/health/ready", work / "server.log", timeout_s=120
     )
-    yield TritonServer(
+    return server, TritonServer(
         f"http://127.0.0.1:{http}",
         f"127.0.0.1:{grpc}",
         f"http://127.0.0.1:{metrics}/metrics",
         server.pgid,
     )
+
+
+@pytest.fixture(scope="session")
+def triton_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]:
+    server, triton = start_tritonserver(tmp_path_factory.mktemp("triton"))
+    yield triton
     server.stop()
 
 
