@@ -29,7 +29,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Optional
 
 from .. import _core
-from ..errors import SettingsError
 from ._closing import Closing
 from .datasets import Sample
 from .endpoint import release_handle
@@ -41,6 +40,7 @@ from .grpc_v2 import (
     failure_reason,
     load_messages,
     output_bytes,
+    refuse_token_latencies_of_unary,
     stream_piece,
 )
 
@@ -306,12 +306,7 @@ class GrpcioEndpointSut(Closing):
     def check_settings(self, settings: Settings) -> None:
         """Raises SettingsError for token latencies of unary answers (no first token to time);
         ``loadgen.run`` calls it before any load, as for the HTTP EndpointSut."""
-        if settings.use_token_latencies and not self.endpoint.stream:
-            raise SettingsError(
-                "token latencies need streamed answers, and this GrpcEndpointSut's unary "
-                "ModelInfer answers arrive whole: set use_token_latencies=False, or stream=True "
-                "for a decoupled model (nothing was sent: the test did not start)"
-            )
+        refuse_token_latencies_of_unary(settings.use_token_latencies, self.endpoint.stream)
 
     def _issue_query_samples(self, samples: Sequence[Any]) -> None:  # the drop-in's callback
         issued_ns = time.monotonic_ns()

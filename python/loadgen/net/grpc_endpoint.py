@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
 from .. import _core
-from ..errors import EndpointError, SettingsError
+from ..errors import EndpointError
 from ._closing import Closing
 from .datasets import Sample
 from .endpoint import release_handle
@@ -27,6 +27,7 @@ from .grpc_v2 import (
     GrpcConnectError,
     build_infer_requests,
     parse_target,
+    refuse_token_latencies_of_unary,
     request_headers,
 )
 
@@ -210,12 +211,7 @@ class GrpcEndpointSut(Closing):
     def check_settings(self, settings: Settings) -> None:
         """Raises SettingsError for token latencies of unary answers (no first token to time);
         ``loadgen.run`` calls it before any load, as for the HTTP EndpointSut."""
-        if settings.use_token_latencies and not self.endpoint.stream:
-            raise SettingsError(
-                "token latencies need streamed answers, and this GrpcEndpointSut's unary "
-                "ModelInfer answers arrive whole: set use_token_latencies=False, or stream=True "
-                "for a decoupled model (nothing was sent: the test did not start)"
-            )
+        refuse_token_latencies_of_unary(settings.use_token_latencies, self.endpoint.stream)
 
     def __index__(self) -> int:
         """A SUT handle, so ``mlperf_loadgen.StartTest(sut, qsl, settings)`` accepts this object."""

@@ -12,7 +12,7 @@ import struct
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import EndpointError
+from ..errors import EndpointError, SettingsError
 from .datasets import Sample
 from .requests import v2_bytes_elements, v2_datatype
 
@@ -218,3 +218,14 @@ def failure_reason(code: grpc.StatusCode, details: str, connected: bool) -> str:
 def request_headers(headers: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     """Extra headers as gRPC metadata (keys must be lower case)."""
     return tuple((k.lower(), v) for k, v in headers.items())
+
+
+def refuse_token_latencies_of_unary(use_token_latencies: bool, stream: bool) -> None:
+    """Raises SettingsError for token latencies of unary answers (no first token to time): the
+    gRPC SUTs' check_settings, which ``loadgen.run`` calls before any load."""
+    if use_token_latencies and not stream:
+        raise SettingsError(
+            "token latencies need streamed answers, and this GrpcEndpointSut's unary "
+            "ModelInfer answers arrive whole: set use_token_latencies=False, or stream=True "
+            "for a decoupled model (nothing was sent: the test did not start)"
+        )
