@@ -73,6 +73,16 @@ def test_unary_fp32_identity_outputs_reach_the_accuracy_log(
     )
 
 
+def test_token_latencies_of_unary_answers_are_refused_before_any_load(
+    triton_server: TritonServer, make_sut: Any, tmp_path: Path
+) -> None:
+    dataset = Dataset([Sample(tensors={"INPUT0": np.zeros((1, 5), dtype=np.float32)})])
+    sut = make_sut(GrpcEndpoint(triton_server.grpc, model="identity"), dataset)
+    with pytest.raises(loadgen.SettingsError, match="token latencies need streamed answers"):
+        run_dataset(sut, dataset, tmp_path, use_token_latencies=True)
+    assert sut.stats()["issued"] == 0  # nothing was sent
+
+
 def test_unary_bytes_outputs_in_the_binary_layout(
     triton_server: TritonServer, make_sut: Any, tmp_path: Path
 ) -> None:
