@@ -479,27 +479,49 @@ def synthetic_llm(
     """
     if count < 1:
         raise DatasetError(f"count must be >= 1, got {count}")
-    tok = _load_tokenizer(tokenizer) if isinstance(tokenizer, str) else tokenizer
-    if vocab_size is None:
-        vocab_size = len(tok) if isinstance(tok, Sized) else 32000
-    if not 0 <= first_token_id < vocab_size:
-        raise DatasetError(
-            f"token ids need 0 <= first_token_id < vocab_size, got {first_token_id}, {vocab_size}"
+    maker = _SampleMaker(input_len, output_len, seed, vocab_size, first_token_id, form, tokenizer)
+    return Dataset([maker.make() for _ in range(count)], performance_sample_count)
+
+
+class _SampleMaker:
+    """Synthetic LLM samples, drawn one by one: the lengths from the distributions unless given,
+    the prompt's content from the tokenizer's vocabulary (or common words)."""
+
+    def __init__(
+        self,
+        input_len: LengthDistribution | int,
+        output_len: LengthDistribution | int,
+        seed: int,
+        vocab_size: int | None,
+        first_token_id: int,
+        form: str,
+        tokenizer: str | Tokenizer | None,
+    ) -> None:
+        self.tok = _load_tokenizer(tokenizer) if isinstance(tokenizer, str) else tokenizer
+        if vocab_size is None:
+            vocab_size = len(self.tok) if isinstance(self.tok, Sized) else 32000
+        if not 0 <= first_token_id < vocab_size:
+            raise DatasetError(
+                f"token ids need 0 <= first_token_id < vocab_size, got {first_token_id}, "
+                f"{vocab_size}"
+            )
+        self.vocab_size = vocab_size
+        self.first_token_id = first_token_id
+        self.form = form
+        self.inputs = Fixed(input_len) if isinstance(input_len, int) else input_len
+        self.outputs = Fixed(output_len) if isinstance(output_len, int) else output_len
+        # Separate streams, so changing the output distribution leaves the prompts as they were.
+        self.length_rng, self.content_rng, self.output_rng = (
+            random.Random(f"{seed}:{part}") for part in ("in", "ids", "out")
         )
-    inputs = Fixed(input_len) if isinstance(input_len, int) else input_len
-    outputs = Fixed(output_len) if isinstance(output_len, int) else output_len
-    # Separate streams, so changing the output distribution leaves the prompts as they were.
-    length_rng, content_rng, output_rng = (
-        random.Random(f"{seed}:{part}") for part in ("in", "ids", "out")
-    )
-    samples = []
-    for _ in range(count):
-        n = inputs.draw(length_rng)
-        max_tokens = outputs.draw(output_rng)
-        samples.append(
-            _synthetic_sample(n, max_tokens, form, content_rng, tok, first_token_id, vocab_size)
+
+    def make(self, input_len: int | None = None, output_len: int | None = None) -> Sample:
+        """One sample; a length not given is drawn (a given one of 0 becomes 1)."""
+        n = self.inputs.draw(self.length_rng) if input_len is None else max(1, input_len)
+        m = self.outputs.draw(self.output_rng) if output_len is None else max(1, output_len)
+        return _synthetic_sample(
+            n, m, self.form, self.content_rng, self.tok, self.first_token_id, self.vocab_size
         )
-    return Dataset(samples, performance_sample_count)
 
 
 def _synthetic_sample(
@@ -547,24 +569,16 @@ def trace_llm(
     for name, given in (("input", input_lengths), ("output", output_lengths)):
         if given is not None and len(given) != count:
             raise DatasetError(f"the trace has {len(given)} {name} lengths for {count} entries")
-    tok = _load_tokenizer(tokenizer) if isinstance(tokenizer, str) else tokenizer
-    if vocab_size is None:
-        vocab_size = len(tok) if isinstance(tok, Sized) else 32000
-    inputs = Fixed(input_len) if isinstance(input_len, int) else input_len
-    outputs = Fixed(output_len) if isinstance(output_len, int) else output_len
-    length_rng, content_rng, output_rng = (
-        random.Random(f"{seed}:{part}") for part in ("in", "ids", "out")
-    )
-    samples = []
-    for i in range(count):
-        n = input_lengths[i] if input_lengths is not None else inputs.draw(length_rng)
-        m = output_lengths[i] if output_lengths is not None else outputs.draw(output_rng)
-        samples.append(
-            _synthetic_sample(
-                max(1, n), max(1, m), form, content_rng, tok, first_token_id, vocab_size
+    maker = _SampleMaker(input_len, output_len, seed, vocab_size, first_token_id, form, tokenizer)
+    return Dataset(
+        [
+            maker.make(
+                input_lengths[i] if input_lengths is not None else None,
+                output_lengths[i] if output_lengths is not None else None,
             )
-        )
-    return Dataset(samples)
+            for i in range(count)
+        ]
+    )
 
 
 def _load_tokenizer(name: str) -> Tokenizer:
