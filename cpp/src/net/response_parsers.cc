@@ -6,6 +6,8 @@
 #include <cstring>
 #include <new>
 
+#include "net/v2_layout.h"
+
 namespace loadgen::net {
 
 namespace json = boost::json;
@@ -193,13 +195,6 @@ int ElementSize(std::string_view type) {
   return -1;
 }
 
-template <typename T>
-void AppendRaw(T value, std::string* out) {
-  char bytes[sizeof(T)];
-  std::memcpy(bytes, &value, sizeof(T));  // little-endian hosts only (x86-64, aarch64)
-  out->append(bytes, sizeof(T));
-}
-
 bool AppendElement(const json::value& v, std::string_view type, std::string* out,
                    std::string* error) {
   if (type == "BYTES") {
@@ -208,8 +203,7 @@ bool AppendElement(const json::value& v, std::string_view type, std::string* out
       *error = "BYTES output element is not a string";
       return false;
     }
-    AppendRaw(static_cast<uint32_t>(s->size()), out);
-    out->append(s->data(), s->size());
+    AppendV2BytesElement(std::string_view(s->data(), s->size()), out);
     return true;
   }
   double d = 0;
@@ -231,17 +225,17 @@ bool AppendElement(const json::value& v, std::string_view type, std::string* out
     return false;
   }
   if (type == "FP32")
-    AppendRaw(static_cast<float>(d), out);
+    AppendV2Element(static_cast<float>(d), out);
   else if (type == "FP64")
-    AppendRaw(d, out);
+    AppendV2Element(d, out);
   else if (type == "BOOL" || type == "UINT8" || type == "INT8")
-    AppendRaw(static_cast<uint8_t>(i), out);
+    AppendV2Element(static_cast<uint8_t>(i), out);
   else if (type == "UINT16" || type == "INT16")
-    AppendRaw(static_cast<uint16_t>(i), out);
+    AppendV2Element(static_cast<uint16_t>(i), out);
   else if (type == "UINT32" || type == "INT32")
-    AppendRaw(static_cast<uint32_t>(i), out);
+    AppendV2Element(static_cast<uint32_t>(i), out);
   else if (type == "UINT64" || type == "INT64")
-    AppendRaw(static_cast<uint64_t>(i), out);
+    AppendV2Element(static_cast<uint64_t>(i), out);
   else {
     *error = "JSON data of datatype " + std::string(type) + " is not supported";
     return false;

@@ -5,33 +5,23 @@
 #include <cstring>
 #include <type_traits>
 
+#include "net/v2_layout.h"
+
 namespace loadgen::net::grpc_v2 {
 
 namespace {
 
-// Elements as the little-endian bytes of T (the hosts we build for are little-endian).
+// Each value converted to T, the element type of the datatype.
 template <typename T, typename Repeated>
 void AppendAs(const Repeated& values, std::string* out) {
-  static_assert(std::is_trivially_copyable_v<T>);
-  for (const auto& v : values) {
-    const T element = static_cast<T>(v);
-    out->append(reinterpret_cast<const char*>(&element), sizeof(T));
-  }
-}
-
-void AppendLength(size_t n, std::string* out) {
-  const uint32_t length = static_cast<uint32_t>(n);
-  out->append(reinterpret_cast<const char*>(&length), sizeof length);
+  for (const auto& v : values) AppendV2Element(static_cast<T>(v), out);
 }
 
 void AppendTyped(const inference::ModelInferResponse::InferOutputTensor& output, std::string* out) {
   const inference::InferTensorContents& c = output.contents();
   const std::string& type = output.datatype();
   if (type == "BYTES") {
-    for (const std::string& e : c.bytes_contents()) {
-      AppendLength(e.size(), out);
-      out->append(e);
-    }
+    for (const std::string& e : c.bytes_contents()) AppendV2BytesElement(e, out);
   } else if (type == "BOOL") {
     AppendAs<uint8_t>(c.bool_contents(), out);
   } else if (type == "INT8") {
